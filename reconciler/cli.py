@@ -1,0 +1,218 @@
+"""The `groupctl` command: parse flags, call the library, print, map errors to exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from reconciler import __version__
+from reconciler.connect import ApiSettings
+from reconciler.errors import GroupctlError
+from reconciler.logs import configure_logging
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _Failure(click.ClickException):
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+class _Groupctl(click.Group):
+    """A `GroupctlError` becomes `error: <message>` and exit status 1; nothing else is caught."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GroupctlError as exc:
+            raise _Failure(str(exc)) from None
+
+
+@click.group(cls=_Groupctl, context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="groupctl")
+def cli() -> None:
+    """WhatsApp groups as code: plan and apply the groups in your YAML through the Titan API.
+
+    \b
+    Connection (every command that talks to Titan):
+      TITAN_API_URL   https://... for Titan, or sim:PATH for the built-in simulator
+      TITAN_API_KEY   your Titan API key (never printed or logged)
+      TITAN_SESSION   the Titan session to act as (default: default)
+
+    Try it without a Titan account: groupctl status --api sim:world.json
+    """
+
+
+def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds the connection and logging flags; the command receives `settings: ApiSettings`."""
+
+    @click.option(
+        "--api",
+        envvar="TITAN_API_URL",
+        show_envvar=True,
+        metavar="URL",
+        help="Titan API address (https://...), or sim:PATH for the built-in simulator.",
+    )
+    @click.option(
+        "--api-key",
+        envvar="TITAN_API_KEY",
+        show_envvar=True,
+        metavar="KEY",
+        help="Titan API key. Prefer the environment variable: flags show in `ps`.",
+    )
+    @click.option(
+        "--session",
+        envvar="TITAN_SESSION",
+        show_envvar=True,
+        default="default",
+        show_default=True,
+        help="Titan session (WhatsApp account) to act as.",
+    )
+    @click.option(
+        "--write-rate",
+        metavar="RATE",
+        help="Most writes per time, e.g. 20/min or 'unlimited'. Default: 20/min against"
+        " Titan (WhatsApp bans accounts that write in bursts), unlimited on sim:.",
+    )
+    @click.option("-v", "--verbose", is_flag=True, help="Log each API call.")
+    @click.option("--debug", is_flag=True, help="Log everything, bodies included (never the key).")
+    @functools.wraps(command)
+    def wrapper(
+        api: str | None,
+        api_key: str | None,
+        session: str,
+        write_rate: str | None,
+        verbose: bool,
+        debug: bool,
+        **kwargs: Any,
+    ) -> Any:
+        configure_logging(verbose=verbose, debug=debug, secrets=[api_key or ""])
+        settings = ApiSettings(api=api, api_key=api_key, session=session, write_rate=write_rate)
+        return command(settings=settings, **kwargs)
+
+    return wrapper
+
+
+@cli.command()
+@api_options
+def status(settings: ApiSettings) -> None:
+    """Check the connection: the session, its account, and how many groups it is in."""
+
+    async def run() -> None:
+        async with settings.open_client() as client:
+            info = await client.get_session()
+            groups = await client.list_groups()
+        account = info.me.id.display() if info.me else "unknown account"
+        click.echo(f"API:     {settings.api}")
+        click.echo(f"Session: {info.name} ({info.status}) as {account}")
+        click.echo(f"Groups:  {len(groups)}")
+
+    asyncio.run(run())
+
+
+@cli.group(cls=_Groupctl)
+def sim() -> None:
+    """The built-in Titan simulator: WhatsApp's group rules behind Titan's HTTP API."""
+
+
+@sim.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one (printed at start).",
+)
+@click.option(
+    "--state",
+    "state_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="World file: loaded at start (created if missing), saved after every change.",
+)
+@click.option(
+    "--api-key",
+    envvar="TITAN_API_KEY",
+    show_envvar=True,
+    required=True,
+    metavar="KEY",
+    help="The API key the simulator accepts, with every scope.",
+)
+@click.option(
+    "--read-only-key",
+    metavar="KEY",
+    help="Also accept KEY with only the groups:read scope (writes answer 403).",
+)
+@click.option(
+    "--latency-ms",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Delay added to every API request.",
+)
+@click.option(
+    "--fault-rate",
+    default="0",
+    show_default=True,
+    metavar="F",
+    help="Share of API requests that fail on purpose: 0.1 spreads over every kind, or"
+    " per kind: 500=0.05,503=0.05,429=0.05,drop=0.01,lost=0.02 (lost: done, but"
+    " the answer never arrives).",
+)
+@click.option("--seed", type=int, help="Seed for --fault-rate, to repeat a run exactly.")
+@click.option(
+    "--rate-limit",
+    default="100/s",
+    show_default=True,
+    metavar="RATE",
+    help="Requests per API key in a sliding window, e.g. 10/s; past it, 429 with"
+    " Retry-After. 'unlimited' turns it off.",
+)
+@click.option("--webhook-url", metavar="URL", help="Send signed webhooks for every change here.")
+@click.option(
+    "--webhook-secret",
+    envvar="TITAN_WEBHOOK_SECRET",
+    show_envvar=True,
+    metavar="S",
+    help="HMAC-SHA256 secret for X-Webhook-Signature (required with --webhook-url).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log each request.")
+def sim_serve(state_path: Path, host: str, port: int, verbose: bool, **options: Any) -> None:
+    """Serve the Titan API over HTTP from a world file, for trying groupctl and for tests.
+
+    \b
+    Example:
+      groupctl sim serve --port 8765 --state world.json --api-key K &
+      curl -H 'Authorization: Bearer K' http://127.0.0.1:8765/api/sessions/default/groups
+    """
+    from reconciler.sim.server import bind, build_simulator, serve  # only when serving
+
+    secrets = [options["api_key"], options["read_only_key"] or "", options["webhook_secret"] or ""]
+    configure_logging(verbose=verbose, debug=False, secrets=secrets)
+    simulator = build_simulator(state_path, **options)
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+    address = f"http://{host}:{sock.getsockname()[1]}"
+    sessions = ", ".join(a.session for a in simulator.store.world().state.accounts)
+
+    def ready() -> None:
+        click.echo(f"Titan simulator listening on {address}", nl=True)
+        click.echo(f"world: {state_path} (sessions: {sessions}); Ctrl-C stops it", err=True)
+
+    serve(simulator, sock, on_ready=ready)
+
+
+def _fail(message: str) -> NoReturn:
+    raise _Failure(message)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,80 @@
+"""From the CLI's connection settings to a ready `TitanClient`: a real Titan, or `sim:PATH`.
+
+`sim:PATH` runs the simulator in this process, with its world kept in PATH (created with one
+account, session `default`, when missing); it accepts whatever API key is given, or none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from reconciler.errors import SetupError
+from reconciler.rates import parse_rate
+from reconciler.titan.client import DEFAULT_WRITE_RATE, TitanClient
+
+SIM_PREFIX = "sim:"
+SIM_BASE_URL = "http://titan-sim"
+_SIM_KEY = "sim-local"  # the in-process simulator's key when none is given
+
+NO_API = (
+    "no Titan API address: set TITAN_API_URL (or --api) to your Titan URL, e.g."
+    " https://api.titan.io, or to sim:world.json to try groupctl on the built-in simulator"
+)
+NO_KEY = "no API key: set TITAN_API_KEY (or --api-key) to your Titan API key"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Where and as whom to call Titan: `--api`, `--api-key`, `--session`, `--write-rate`."""
+
+    api: str | None
+    api_key: str | None = field(repr=False)
+    session: str = "default"
+    # "20/min", "unlimited", or None for the default: paced against Titan, not on the simulator.
+    write_rate: str | None = None
+
+    def open_client(self, *, timeout: float = 30.0, max_concurrency: int = 8) -> TitanClient:
+        api, api_key = self.api, self.api_key
+        if not api:
+            raise SetupError(NO_API)
+        explicit_rate = parse_rate(self.write_rate) if self.write_rate is not None else None
+        if api.startswith(SIM_PREFIX):
+            path = api.removeprefix(SIM_PREFIX)
+            if not path:
+                raise SetupError("sim: needs a world file path, e.g. sim:world.json")
+            # Imported here: a run against a real Titan needs none of the simulator.
+            from reconciler.sim.app import SimConfig, Simulator
+            from reconciler.sim.gateway import ALL_SCOPES
+            from reconciler.sim.store import WorldStore
+            from reconciler.sim.transport import SimTransport
+
+            key = api_key or _SIM_KEY
+            store = WorldStore.open(Path(path))
+            simulator = Simulator(store, SimConfig(api_keys={key: ALL_SCOPES}))
+            return TitanClient(
+                SIM_BASE_URL,
+                api_key=key,
+                session=self.session,
+                transport=SimTransport(simulator.asgi),
+                timeout=timeout,
+                write_rate=explicit_rate,
+                max_concurrency=max_concurrency,
+            )
+        parts = urlsplit(api)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SetupError(
+                f"{api!r} is not an API address: give an http(s) URL such as"
+                " https://api.titan.io, or sim:PATH for the built-in simulator"
+            )
+        if not api_key:
+            raise SetupError(NO_KEY)
+        return TitanClient(
+            api.rstrip("/"),
+            api_key=api_key,
+            session=self.session,
+            timeout=timeout,
+            write_rate=explicit_rate if self.write_rate is not None else DEFAULT_WRITE_RATE,
+            max_concurrency=max_concurrency,
+        )

@@ -1,0 +1,122 @@
+"""One exception tree for everything groupctl reports to a person.
+
+The CLI catches only `GroupctlError` and prints its message; anything else escaping is a bug.
+Each error carries what a person needs to fix the problem and never the API key.
+"""
+
+from __future__ import annotations
+
+
+class GroupctlError(Exception):
+    """Root of every error groupctl reports."""
+
+
+class SetupError(GroupctlError):
+    """groupctl is not configured well enough to run (API address, key, session, flags)."""
+
+
+class InvalidJidError(GroupctlError, ValueError):
+    """A phone number or JID that cannot be understood.
+
+    Also a `ValueError`, so pydantic validators turn it into a validation error.
+    """
+
+
+class ApiError(GroupctlError):
+    """A Titan API call failed. Carries the call and the answer, never the credentials."""
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        status: int | None,
+        message: str,
+        docs: str | None = None,
+        attempts: int = 1,
+        retry_after: float | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.message = message
+        self.docs = docs
+        self.attempts = attempts
+        # Seconds the API asked us to wait before trying again (Retry-After on 429 or 503).
+        self.retry_after = retry_after
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        answer = f"HTTP {self.status}" if self.status is not None else "no answer"
+        text = f"{self.method} {self.path}: {answer}: {self.message}"
+        if self.attempts > 1:
+            text += f" (after {self.attempts} attempts)"
+        return text
+
+
+class BadRequestError(ApiError):
+    """400: the API refused the request as malformed or against its limits."""
+
+
+class AuthenticationError(ApiError):
+    """401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(ApiError):
+    """403: the key lacks a scope, or the session's account may not do this in this group."""
+
+
+class NotFoundError(ApiError):
+    """404: no such session or group (or the session is not in it)."""
+
+
+class ConflictError(ApiError):
+    """409: the request conflicts with the current state."""
+
+
+class SessionNotReadyError(ApiError):
+    """422: the session exists but is not connected to WhatsApp."""
+
+
+class RateLimitedError(ApiError):
+    """429: too many requests; `retry_after` says when to come back, in seconds."""
+
+
+class ServerError(ApiError):
+    """5xx: the API failed on its side."""
+
+
+class ApiConnectionError(ApiError):
+    """The API could not be reached, or the connection failed before an answer arrived.
+
+    `request_sent` is False when the request surely never reached the API (connection refused,
+    connect timeout), so repeating it cannot do anything twice.
+    """
+
+    def __init__(
+        self, *, request_sent: bool, method: str, path: str, message: str, attempts: int = 1
+    ) -> None:
+        self.request_sent = request_sent
+        super().__init__(method=method, path=path, status=None, message=message, attempts=attempts)
+
+
+class ApiResponseError(ApiError):
+    """The API answered with something groupctl cannot read (not JSON, or the wrong shape)."""
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: SessionNotReadyError,
+    429: RateLimitedError,
+}
+
+
+def api_error_class(status: int) -> type[ApiError]:
+    """The most specific `ApiError` subclass for an HTTP status."""
+    if status >= 500:
+        return ServerError
+    return _BY_STATUS.get(status, ApiError)

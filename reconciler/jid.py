@@ -1,0 +1,179 @@
+"""Phone numbers and WhatsApp JIDs: parse what people write and what the API returns.
+
+A person is `<digits>@s.whatsapp.net` (WAHA writes `@c.us` for the same person) or, when
+WhatsApp hides the number, `<digits>@lid`. A group is `<digits>[-<digits>]@g.us`.
+Everything is normalized to one `Jid` value so that equal people compare equal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+
+from reconciler.errors import InvalidJidError
+
+
+class JidKind(StrEnum):
+    """The server part of a JID, which says what kind of thing it names."""
+
+    PHONE = "s.whatsapp.net"
+    LID = "lid"
+    GROUP = "g.us"
+
+
+# Other spellings of the same server, as written by WAHA and whatsapp-web.js.
+_SERVER_ALIASES = {"c.us": JidKind.PHONE, "s.whatsapp.net": JidKind.PHONE}
+_USER_PATTERNS = {
+    JidKind.PHONE: re.compile(r"\d{6,15}"),
+    JidKind.LID: re.compile(r"\d{1,20}"),
+    JidKind.GROUP: re.compile(r"\d{1,20}(-\d{1,20})?"),
+}
+# A device suffix ("14155550101:12@s.whatsapp.net") names a device of the same person.
+_DEVICE_SUFFIX = re.compile(r":\d+$")
+_PHONE_CHARACTERS = re.compile(r"[\d\s+().\-/]+")
+
+_IMPOSSIBLE_REASONS = {
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
+    phonenumbers.ValidationResult.TOO_SHORT: "too short",
+    phonenumbers.ValidationResult.TOO_LONG: "too long",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "wrong length for its country",
+}
+_PARSE_FAILURES = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+    phonenumbers.NumberParseException.TOO_LONG: "too long",
+}
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Jid:
+    """A normalized WhatsApp address: `user` digits and the `kind` of server."""
+
+    user: str
+    kind: JidKind
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.kind.value}"
+
+    @property
+    def is_phone(self) -> bool:
+        return self.kind is JidKind.PHONE
+
+    @property
+    def is_lid(self) -> bool:
+        return self.kind is JidKind.LID
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind is JidKind.GROUP
+
+    @property
+    def e164(self) -> str:
+        """The phone number as `+<digits>`; only for phone JIDs."""
+        if not self.is_phone:
+            raise InvalidJidError(f"{self} is not a phone number")
+        return f"+{self.user}"
+
+    def display(self) -> str:
+        """How a person reads it: `+1 415-555-0101` for phones, the JID otherwise."""
+        if not self.is_phone:
+            return str(self)
+        try:
+            number = phonenumbers.parse(self.e164, None)
+        except phonenumbers.NumberParseException:
+            return self.e164
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def parse_phone(text: str, *, default_country: str | None = None) -> Jid:
+    """A phone number in any common notation -> its phone JID.
+
+    "+1 (415) 555-0101", "+44 20 7946 0958", or "(415) 555-0101" with `default_country="US"`.
+    """
+    written = text.strip()
+    if not written or not _PHONE_CHARACTERS.fullmatch(written):
+        raise InvalidJidError(f"{text!r} is not a phone number or JID")
+    if not written.startswith("+") and default_country is None:
+        raise InvalidJidError(
+            f"{text!r} has no country code: write it as +<country code> <number>"
+            " or set a default country"
+        )
+    try:
+        number = phonenumbers.parse(written, None if written.startswith("+") else default_country)
+    except phonenumbers.NumberParseException as exc:
+        failure = _PARSE_FAILURES.get(exc.error_type, "not a phone number")
+        raise InvalidJidError(f"{text!r} is not a valid phone number ({failure})") from exc
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason in _IMPOSSIBLE_REASONS:
+        raise InvalidJidError(
+            f"{text!r} is not a valid phone number ({_IMPOSSIBLE_REASONS[reason]})"
+        )
+    if not phonenumbers.is_valid_number(number):
+        region = phonenumbers.region_code_for_number(number) or "its country"
+        raise InvalidJidError(f"{text!r} is not a valid phone number in {region}")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Jid(e164.removeprefix("+"), JidKind.PHONE)
+
+
+def parse_jid(text: str, *, default_country: str | None = None) -> Jid:
+    """What a person writes for a participant or group: a phone number or a JID."""
+    written = text.strip()
+    if "@" not in written:
+        return parse_phone(written, default_country=default_country)
+    user, _, server = written.partition("@")
+    kind = _SERVER_ALIASES.get(server) or _kind_or_none(server)
+    if kind is None:
+        raise InvalidJidError(
+            f"{text!r} has an unknown JID server {server!r}:"
+            " expected @s.whatsapp.net, @c.us, @lid or @g.us"
+        )
+    if not _USER_PATTERNS[kind].fullmatch(user):
+        raise InvalidJidError(f"{text!r} is not a valid {_KIND_NAMES[kind]} JID")
+    if kind is JidKind.PHONE:
+        # The digits must also be a real number, so typos are caught before any API call.
+        try:
+            return parse_phone(f"+{user}")
+        except InvalidJidError as exc:
+            reason = str(exc).partition(" is ")[2]
+            raise InvalidJidError(f"{text!r} is {reason}") from None
+    return Jid(user, kind)
+
+
+def parse_group_jid(text: str) -> Jid:
+    """A group JID (`<digits>[-<digits>]@g.us`)."""
+    jid = parse_jid(text) if "@" in text else None
+    if jid is None or not jid.is_group:
+        raise InvalidJidError(f"{text!r} is not a group JID (expected <digits>@g.us)")
+    return jid
+
+
+def jid_from_api(value: str) -> Jid:
+    """A participant or group address as an API returns it; tolerant of every known shape.
+
+    Accepts `+5511999999999`, `5511999999999`, `<digits>@c.us`, `<digits>@s.whatsapp.net`,
+    device JIDs (`<digits>:12@s.whatsapp.net`), `<digits>@lid` and `<id>@g.us`. Only the shape is
+    checked: the API is the authority on which numbers exist.
+    """
+    text = value.strip()
+    user, at, server = text.partition("@")
+    if not at:
+        user, server = text.removeprefix("+"), JidKind.PHONE.value
+    user = _DEVICE_SUFFIX.sub("", user)
+    kind = _SERVER_ALIASES.get(server) or _kind_or_none(server)
+    if kind is None or not _USER_PATTERNS[kind].fullmatch(user):
+        raise InvalidJidError(f"the API returned an address groupctl cannot read: {value!r}")
+    return Jid(user, kind)
+
+
+_KIND_NAMES = {JidKind.PHONE: "phone", JidKind.LID: "LID", JidKind.GROUP: "group"}
+
+
+def _kind_or_none(server: str) -> JidKind | None:
+    try:
+        return JidKind(server)
+    except ValueError:
+        return None

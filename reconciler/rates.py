@@ -1,0 +1,51 @@
+"""Rates such as "20/min": the client's write pacing and the simulator's rate limit."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from reconciler.errors import SetupError
+
+_UNITS = {
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "minute": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+}
+_RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*([a-z]+?)s?\s*")
+_UNLIMITED = {"0", "none", "unlimited", "off"}
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """`count` events per `period` seconds."""
+
+    count: float
+    period: float
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two events when they are spread evenly."""
+        return self.period / self.count
+
+    def __str__(self) -> str:
+        unit = {1.0: "s", 60.0: "min", 3600.0: "h"}.get(self.period)
+        count = f"{self.count:g}"
+        return f"{count}/{unit}" if unit else f"{count}/{self.period:g}s"
+
+
+def parse_rate(text: str) -> Rate | None:
+    """`"10/s"`, `"20/min"`, `"100/h"`; `"unlimited"` (or `"0"`) gives None."""
+    if text.strip().lower() in _UNLIMITED:
+        return None
+    match = _RATE.fullmatch(text.lower())
+    if not match or match.group(2) not in _UNITS or float(match.group(1)) <= 0:
+        raise SetupError(
+            f"{text!r} is not a rate: write it as N/s, N/min or N/h (e.g. 20/min), or 'unlimited'"
+        )
+    return Rate(float(match.group(1)), _UNITS[match.group(2)])

@@ -1,0 +1,99 @@
+"""The simulator's world file: accounts, people, groups and pictures, as pydantic models.
+
+The same models are the world in memory, so loading and saving are one validated step each.
+The format is documented in docs/simulator.md; phone numbers are written as E.164 (`+1415...`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.titan.models import SESSION_NAME
+
+Role = Literal["member", "admin", "superadmin"]
+Visibility = Literal["everyone", "admins", "contacts"]
+SessionStatus = Literal["CONNECTED", "STARTING", "SCAN_QR_CODE", "STOPPED", "FAILED"]
+
+
+# Checked by shape only: the file is the simulator's own, and large worlds must load fast.
+Phone = Annotated[str, Field(pattern=r"^\+\d{6,15}$")]
+GroupId = Annotated[str, Field(pattern=r"^\d{1,20}(-\d{1,20})?@g\.us$")]
+SessionName = Annotated[str, Field(pattern=f"^{SESSION_NAME.pattern}$")]
+Digits = Annotated[str, Field(pattern=r"^\d{1,20}$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Settings(_Model):
+    # WhatsApp refuses (408) to re-add someone who left a group on their own recently.
+    recently_left_seconds: int = Field(default=86400, ge=0)
+
+
+class Person(_Model):
+    """Someone on WhatsApp. Any valid number not listed is on WhatsApp with these defaults."""
+
+    phone: Phone
+    lid: Digits | None = None
+    name: str | None = None
+    # Privacy "who can add me to groups": when true, an add sends a private invitation (403).
+    invite_only: bool = False
+    # Who sees the number in a group's participant list; the others see only the LID.
+    phone_visible_to: Visibility = "everyone"
+
+    @property
+    def jid(self) -> str:
+        return f"{self.phone[1:]}@s.whatsapp.net"
+
+    @property
+    def lid_jid(self) -> str:
+        return f"{self.lid}@lid"
+
+
+class Account(_Model):
+    """A WhatsApp account connected to Titan as a session; acting as it is calling its session."""
+
+    session: SessionName
+    phone: Phone
+    status: SessionStatus = "CONNECTED"
+    contacts: list[Phone] = Field(default_factory=list)
+
+
+class Group(_Model):
+    id: GroupId
+    subject: str
+    description: str = ""
+    creator: Phone
+    created_at: int
+    invite_code: str
+    picture: str | None = None  # key into WorldState.pictures
+    participants: dict[Phone, Role] = Field(default_factory=dict)  # in joining order
+    left_at: dict[Phone, int] = Field(default_factory=dict)  # left on their own, when
+    invited_at: dict[Phone, int] = Field(default_factory=dict)  # private invitation sent, when
+
+
+class WorldState(_Model):
+    version: Literal[1] = 1
+    settings: Settings = Field(default_factory=Settings)
+    people: list[Person] = Field(default_factory=list)
+    accounts: list[Account] = Field(default_factory=list)
+    groups: list[Group] = Field(default_factory=list)
+    pictures: dict[str, str] = Field(default_factory=dict)  # sha256 hex -> base64 JPEG
+
+
+def derived_lid(phone: str) -> str:
+    """A stable 15-digit LID for a number the world file gives none for."""
+    digest = hashlib.sha256(phone.encode()).hexdigest()
+    return str(int(digest[:16], 16) % 10**15).rjust(15, "1")
+
+
+def default_world() -> WorldState:
+    """A world with one connected account, session `default`, and nobody else."""
+    return WorldState(
+        people=[Person(phone="+14155550100", name="groupctl")],
+        accounts=[Account(session="default", phone="+14155550100")],
+    )

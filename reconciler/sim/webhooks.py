@@ -1,0 +1,107 @@
+"""Signed webhook deliveries, as Titan sends them (titan-api.md, "Webhooks").
+
+Each event goes to the configured URL once per session concerned, in Titan's envelope, signed
+with `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the raw body>`. A delivery that fails
+(no answer, or not 2xx) is tried again with exponential backoff, 3 attempts in all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from datetime import UTC, datetime
+
+import httpx
+
+from reconciler.sim.world import Event
+
+log = logging.getLogger("reconciler.sim.webhooks")
+
+SIGNATURE_HEADER = "X-Webhook-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header's value for `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def envelope(event: Event, session: str, *, now: datetime | None = None) -> bytes:
+    when = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json.dumps(
+        {
+            "id": f"evt_{secrets.token_hex(12)}",
+            "event": event.kind,
+            "session": session,
+            "timestamp": when,
+            "payload": event.payload,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+class WebhookSender:
+    """Delivers events in the background, in the order they happened."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        *,
+        attempts: int = 3,
+        first_backoff: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = url
+        self._secret = secret
+        self._attempts = attempts
+        self._first_backoff = first_backoff
+        self._transport = transport
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self.delivered = 0
+        self.failed = 0
+
+    def __repr__(self) -> str:
+        return f"WebhookSender(url={self.url!r})"
+
+    def publish(self, events: list[Event]) -> None:
+        for event in events:
+            for session in sorted(event.sessions):
+                self._queue.put_nowait(envelope(event, session))
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._deliver_all())
+
+    async def close(self) -> None:
+        """Deliver what is queued, then stop."""
+        if self._worker is not None:
+            self._queue.put_nowait(None)
+            await self._worker
+            self._worker = None
+
+    async def _deliver_all(self) -> None:
+        async with httpx.AsyncClient(transport=self._transport, timeout=10.0) as http:
+            while (body := await self._queue.get()) is not None:
+                await self._deliver(http, body)
+
+    async def _deliver(self, http: httpx.AsyncClient, body: bytes) -> None:
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self._secret, body)}
+        for attempt in range(1, self._attempts + 1):
+            try:
+                response = await http.post(self.url, content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                problem = str(exc) or type(exc).__name__
+            else:
+                if response.is_success:
+                    self.delivered += 1
+                    return
+                problem = f"HTTP {response.status_code}"
+            log.warning(
+                "webhook delivery to %s failed (%s), attempt %d", self.url, problem, attempt
+            )
+            if attempt < self._attempts:
+                await asyncio.sleep(self._first_backoff * 2 ** (attempt - 1))
+        self.failed += 1

@@ -1,0 +1,598 @@
+"""TitanClient: one typed method per endpoint of the Titan groups API (titan-api.md).
+
+Every call goes through `_call`, which paces writes, bounds concurrency, retries what is safe to
+retry and turns every failure into an `ApiError` naming the call. The API key lives only in the
+request's Authorization header: it is in no repr, log line or error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+import pydantic
+from aiolimiter import AsyncLimiter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+)
+
+from reconciler.errors import (
+    ApiConnectionError,
+    ApiError,
+    ApiResponseError,
+    RateLimitedError,
+    ServerError,
+    SetupError,
+    api_error_class,
+)
+from reconciler.jid import Jid
+from reconciler.rates import Rate
+from reconciler.titan.models import (
+    MAX_PARTICIPANTS_PER_CALL,
+    SESSION_NAME,
+    CreatedGroup,
+    Group,
+    InviteInfo,
+    Participant,
+    ParticipantResult,
+    SessionInfo,
+    parse_participant_results,
+)
+
+log = logging.getLogger("reconciler.titan")
+
+# WhatsApp bans accounts that write in bursts: one write every 3 s unless the operator says more.
+DEFAULT_WRITE_RATE = Rate(20, 60)
+# How far apart the API's clock and ours may be when looking for a group a lost create made.
+CLOCK_SKEW = 300.0
+_RETRIED_STATUSES = frozenset({429, 502, 503, 504})
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long to keep trying a call that failed in a way that may pass."""
+
+    attempts: int = 6
+    total_seconds: float = 120.0
+    initial_backoff: float = 0.5
+    max_backoff: float = 20.0
+
+
+@dataclass(slots=True)
+class CallStats:
+    """What the client did: HTTP requests sent (retries included) and retries among them."""
+
+    requests: int = 0
+    writes: int = 0
+    retries: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+class _BearerAuth(httpx.Auth):
+    def __init__(self, api_key: str) -> None:
+        self._header = f"Bearer {api_key}"
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(<hidden>)"
+
+
+class TitanClient:
+    """Async client of one Titan session. Use as `async with TitanClient(...) as client:`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str,
+        session: str = "default",
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+        write_rate: Rate | None = DEFAULT_WRITE_RATE,
+        max_concurrency: int = 8,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not SESSION_NAME.fullmatch(session):
+            raise SetupError(
+                f"{session!r} is not a valid session name: letters, digits, '.', '_' and '-',"
+                " starting with a letter or digit, at most 64 characters"
+            )
+        if not api_key:
+            raise SetupError("the API key is empty")
+        self.base_url = base_url
+        self.session = session
+        self.write_rate = write_rate
+        self.stats = CallStats()
+        self._api_key = api_key
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            transport=transport,
+            auth=_BearerAuth(api_key),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": "groupctl"},
+        )
+        self._prefix = f"/api/sessions/{quote(session, safe='')}"
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._writes = AsyncLimiter(1, write_rate.interval) if write_rate else None
+        self._retry = retry
+        self._sleep = sleep
+        self._clock = clock
+        self._session_info: SessionInfo | None = None
+
+    def __repr__(self) -> str:
+        return f"TitanClient(base_url={self.base_url!r}, session={self.session!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- session ---------------------------------------------------------------------------
+
+    async def get_session(self, *, refresh: bool = False) -> SessionInfo:
+        """The session: its status and the account (`me`) it acts as. Cached after one call."""
+        if self._session_info is None or refresh:
+            data = await self._call("GET", "")
+            self._session_info = self._parse(SessionInfo.model_validate, data, "GET", "")
+        return self._session_info
+
+    # -- groups ----------------------------------------------------------------------------
+
+    async def list_groups(self) -> list[Group]:
+        """Every group the session's account is in. Entries may lack participants."""
+        data = await self._call("GET", "/groups")
+        if isinstance(data, dict) and isinstance(data.get("groups"), list):
+            data = data["groups"]
+        return self._parse(_GROUPS.validate_python, data, "GET", "/groups")
+
+    async def get_group(self, group: Jid) -> Group:
+        """One group with its participants."""
+        path = _group_path(group)
+        return self._parse(Group.model_validate, await self._call("GET", path), "GET", path)
+
+    async def create_group(self, name: str, participants: Sequence[Jid]) -> CreatedGroup:
+        """Create a group; the session's account becomes its creator (super admin).
+
+        Creating is not idempotent, so it is never repeated blindly: after a failure that may
+        have created the group anyway (a 5xx, a lost answer), the session's groups are searched
+        for it first, and creation is repeated only if it is not there.
+        """
+        _check_batch(participants)
+        started = self._clock()
+        body = {"name": name, "participants": [str(jid) for jid in participants]}
+        maybe_created = False
+
+        async def attempt(number: int) -> CreatedGroup:
+            nonlocal maybe_created
+            if maybe_created:
+                found = await self._find_group_created_since(name, started)
+                if found is not None:
+                    log.warning("create %r: the earlier answer was lost; found %s", name, found.id)
+                    return CreatedGroup(group=found)
+            try:
+                data = await self._send("POST", "/groups", body, None, number)
+            except ApiError as exc:
+                maybe_created = maybe_created or not _surely_not_applied(exc)
+                raise
+            return self._created(data, participants)
+
+        return await self._retrying("POST", "/groups", attempt, _retryable_write)
+
+    async def leave_group(self, group: Jid) -> None:
+        await self._call("POST", f"{_group_path(group)}/leave", retry_when=_surely_not_applied)
+
+    async def delete_group(self, group: Jid) -> None:
+        """Delete a group; only its creator may."""
+        await self._call("DELETE", _group_path(group), retry_when=_surely_not_applied)
+
+    async def set_subject(self, group: Jid, subject: str) -> None:
+        await self._call("PUT", f"{_group_path(group)}/subject", body={"value": subject})
+
+    async def set_description(self, group: Jid, description: str) -> None:
+        await self._call("PUT", f"{_group_path(group)}/description", body={"value": description})
+
+    async def set_picture(
+        self, group: Jid, *, url: str | None = None, jpeg: bytes | None = None
+    ) -> None:
+        """Set the group picture from an image URL or from JPEG bytes (sent as base64)."""
+        if (url is None) == (jpeg is None):
+            raise ValueError("set_picture takes exactly one of url or jpeg")
+        body = (
+            {"url": url} if url is not None else {"base64": base64.b64encode(jpeg or b"").decode()}
+        )
+        await self._call("PUT", f"{_group_path(group)}/picture", body=body)
+
+    async def get_picture_url(self, group: Jid) -> str | None:
+        """A downloadable URL of the group picture, or None when the group has none."""
+        data = await self._call("GET", f"{_group_path(group)}/picture")
+        url = data.get("url") if isinstance(data, dict) else data
+        return url if isinstance(url, str) and url else None
+
+    # -- participants ----------------------------------------------------------------------
+
+    async def list_participants(self, group: Jid) -> list[Participant]:
+        path = f"{_group_path(group)}/participants"
+        data = await self._call("GET", path)
+        if isinstance(data, dict) and isinstance(data.get("participants"), list):
+            data = data["participants"]
+        return self._parse(_PARTICIPANTS.validate_python, data, "GET", path)
+
+    async def add_participants(
+        self, group: Jid, participants: Sequence[Jid]
+    ) -> tuple[ParticipantResult, ...]:
+        """Add people. Per person: 200 added, 403 invited instead (privacy), 408 left recently,
+        409 already a member, 417 not allowed (community), 419 group full."""
+        return await self._participants("POST", group, "", participants)
+
+    async def remove_participants(
+        self, group: Jid, participants: Sequence[Jid]
+    ) -> tuple[ParticipantResult, ...]:
+        """Remove people. Per person: 200 removed, 404 not a participant, 403 not allowed."""
+        return await self._participants("DELETE", group, "", participants)
+
+    async def promote_participants(
+        self, group: Jid, participants: Sequence[Jid]
+    ) -> tuple[ParticipantResult, ...]:
+        """Make members admins. Per person: 200, 409 already admin, 404 not a participant."""
+        return await self._participants("POST", group, "/promote", participants)
+
+    async def demote_participants(
+        self, group: Jid, participants: Sequence[Jid]
+    ) -> tuple[ParticipantResult, ...]:
+        """Take admin rights away (creator's session only). Per person: 200, 409 not an admin,
+        404 not a participant, 403 the creator."""
+        return await self._participants("POST", group, "/demote", participants)
+
+    # -- invites ---------------------------------------------------------------------------
+
+    async def get_invite_code(self, group: Jid) -> str:
+        path = f"{_group_path(group)}/invite"
+        return self._code(await self._call("GET", path), "GET", path)
+
+    async def revoke_invite_code(self, group: Jid) -> str:
+        """Revoke the group's invite link; returns the new code."""
+        path = f"{_group_path(group)}/invite"
+        data = await self._call("DELETE", path, retry_when=_surely_not_applied)
+        return self._code(data, "DELETE", path)
+
+    async def preview_invite(self, code: str) -> InviteInfo:
+        data = await self._call("GET", "/groups/join", params={"inviteCode": code})
+        return self._parse(InviteInfo.model_validate, data, "GET", "/groups/join")
+
+    async def join_group(self, code: str) -> Jid:
+        """Join a group by invite code (the part after chat.whatsapp.com/); returns its id."""
+        data = await self._call(
+            "POST", "/groups/join", body={"code": code}, retry_when=_surely_not_applied
+        )
+        if isinstance(data, dict):
+            data = data.get("id") or data.get("groupId") or data.get("gid")
+        group = self._parse(Group.model_validate, {"id": data}, "POST", "/groups/join").id
+        if not group.is_group:
+            raise ApiResponseError(
+                method="POST",
+                path=f"{self._prefix}/groups/join",
+                status=200,
+                message=f"the answer's id {group} is not a group",
+            )
+        return group
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    async def _participants(
+        self, method: str, group: Jid, suffix: str, participants: Sequence[Jid]
+    ) -> tuple[ParticipantResult, ...]:
+        _check_batch(participants)
+        path = f"{_group_path(group)}/participants{suffix}"
+        data = await self._call(
+            method, path, body={"participants": [str(jid) for jid in participants]}
+        )
+        try:
+            return parse_participant_results(data, participants)
+        except pydantic.ValidationError as exc:
+            raise self._shape_error(method, path, exc) from None
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        retry_when: Callable[[ApiError], bool] | None = None,
+    ) -> Any:
+        """Send one call, retrying failures that `retry_when` accepts, and return its data."""
+        if retry_when is None:
+            retry_when = _retryable_read if method == "GET" else _retryable_write
+
+        async def attempt(number: int) -> Any:
+            return await self._send(method, path, body, params, number)
+
+        return await self._retrying(method, path, attempt, retry_when)
+
+    async def _retrying(
+        self,
+        method: str,
+        path: str,
+        attempt: Callable[[int], Awaitable[_T]],
+        retry_when: Callable[[ApiError], bool],
+    ) -> _T:
+        def log_retry(state: RetryCallState) -> None:
+            self.stats.retries += 1
+            error = state.outcome.exception() if state.outcome else None
+            log.info("%s; retrying in %.1f s", error, state.upcoming_sleep)
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retry.attempts)
+            | stop_before_delay(self._retry.total_seconds),
+            wait=self._backoff,
+            retry=retry_if_exception(lambda exc: isinstance(exc, ApiError) and retry_when(exc)),
+            sleep=self._sleep,
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        async for state in retrying:
+            with state:
+                return await attempt(state.retry_state.attempt_number)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    def _backoff(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, ApiError) and error.retry_after is not None:
+            return error.retry_after + random.uniform(0, 0.1 * error.retry_after + 0.05)  # noqa: S311
+        # Exponential backoff with full jitter: spreads out clients that failed together.
+        ceiling = min(
+            self._retry.max_backoff, self._retry.initial_backoff * 2 ** (state.attempt_number - 1)
+        )
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311
+
+    async def _send(
+        self, method: str, path: str, body: Any, params: dict[str, str] | None, attempt: int
+    ) -> Any:
+        url = self._prefix + path
+        if method != "GET" and self._writes is not None:
+            await self._writes.acquire()
+        async with self._slots:
+            started = time.perf_counter()
+            self.stats.requests += 1
+            self.stats.writes += method != "GET"
+            try:
+                response = await self._http.request(method, url, json=body, params=params)
+            except httpx.TransportError as exc:
+                # `from None`: the httpx error holds the request, headers and key included.
+                raise ApiConnectionError(
+                    request_sent=not isinstance(exc, _NOT_SENT),
+                    method=method,
+                    path=url,
+                    message=self._redact(_describe_transport_error(exc)),
+                    attempts=attempt,
+                ) from None
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        status = response.status_code
+        self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+        log.info(
+            "%s %s -> %d (%.0f ms%s)",
+            method,
+            url,
+            status,
+            elapsed_ms,
+            f", attempt {attempt}" if attempt > 1 else "",
+        )
+        log.debug("request body: %s; answer: %.2000s", body, self._redact(response.text))
+        return self._read_answer(method, url, response, attempt)
+
+    def _read_answer(self, method: str, url: str, response: httpx.Response, attempt: int) -> Any:
+        status = response.status_code
+        if 200 <= status < 300:
+            if not response.content:
+                return None
+            try:
+                payload = response.json()
+            except ValueError:
+                raise ApiResponseError(
+                    method=method,
+                    path=url,
+                    status=status,
+                    attempts=attempt,
+                    message="the answer is not JSON",
+                ) from None
+            if isinstance(payload, dict) and "data" in payload:
+                return payload["data"]
+            return payload
+        if 300 <= status < 400:
+            # Never followed: the key must not travel to wherever the redirect points.
+            raise ApiResponseError(
+                method=method,
+                path=url,
+                status=status,
+                attempts=attempt,
+                message="unexpected redirect; groupctl follows none (check the API address)",
+            )
+        message, docs = _error_text(response)
+        raise api_error_class(status)(
+            method=method,
+            path=url,
+            status=status,
+            message=self._redact(message),
+            docs=docs,
+            attempts=attempt,
+            retry_after=_retry_after(response),
+        )
+
+    def _redact(self, text: str) -> str:
+        """`text` without the key: an API or proxy may echo the request back."""
+        return text.replace(self._api_key, "<hidden>")
+
+    def _parse(self, validate: Callable[[Any], _T], data: Any, method: str, path: str) -> _T:
+        try:
+            return validate(data)
+        except pydantic.ValidationError as exc:
+            raise self._shape_error(method, path, exc) from None
+
+    def _shape_error(
+        self, method: str, path: str, exc: pydantic.ValidationError
+    ) -> ApiResponseError:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the answer"
+        return ApiResponseError(
+            method=method,
+            path=self._prefix + path,
+            status=200,
+            message=f"unexpected answer shape at {where}: {first['msg']}",
+        )
+
+    def _created(self, data: Any, participants: Sequence[Jid]) -> CreatedGroup:
+        group = self._parse(Group.model_validate, data, "POST", "/groups")
+        results: tuple[ParticipantResult, ...] = ()
+        if isinstance(data, dict) and "results" in data:
+            try:
+                results = parse_participant_results({"results": data["results"]}, participants)
+            except pydantic.ValidationError as exc:
+                raise self._shape_error("POST", "/groups", exc) from None
+        return CreatedGroup(group=group, results=results)
+
+    def _code(self, data: Any, method: str, path: str) -> str:
+        code = data.get("code") if isinstance(data, dict) else data
+        if not isinstance(code, str) or not code:
+            raise ApiResponseError(
+                method=method,
+                path=self._prefix + path,
+                status=200,
+                message="the answer has no invite code",
+            )
+        return code
+
+    async def _find_group_created_since(self, name: str, since: float) -> Group | None:
+        """The newest group named `name` that this session's account created after `since`."""
+        me = (await self.get_session()).me
+        candidates = [group for group in await self.list_groups() if group.name == name]
+        found: list[Group] = []
+        for candidate in candidates:
+            group = candidate
+            if group.created_at is None or group.owner_lid is None:
+                group = await self.get_group(candidate.id)
+            if group.created_at is None or group.created_at < since - CLOCK_SKEW:
+                continue
+            if me is not None and not _owned_by(group, me.id, me.lid):
+                continue
+            found.append(group)
+        if not found:
+            return None
+        newest = max(found, key=lambda group: group.created_at or 0)
+        return newest if newest.participants is not None else await self.get_group(newest.id)
+
+
+_GROUPS = pydantic.TypeAdapter(list[Group])
+_PARTICIPANTS = pydantic.TypeAdapter(list[Participant])
+
+
+def _owned_by(group: Group, phone: Jid, lid: Jid | None) -> bool:
+    if group.owner_lid is not None:
+        return group.owner_lid in (phone, lid)
+    return any(
+        p.is_super_admin and (p.phone == phone or (lid is not None and p.lid == lid))
+        for p in group.participants or ()
+    )
+
+
+def _group_path(group: Jid) -> str:
+    if not group.is_group:
+        raise ValueError(f"{group} is not a group JID")
+    return f"/groups/{quote(str(group), safe='')}"
+
+
+def _check_batch(participants: Sequence[Jid]) -> None:
+    if len(participants) > MAX_PARTICIPANTS_PER_CALL:
+        raise ValueError(
+            f"{len(participants)} participants in one call; Titan takes at most"
+            f" {MAX_PARTICIPANTS_PER_CALL}: split them into batches"
+        )
+
+
+def _surely_not_applied(error: ApiError) -> bool:
+    """The call certainly had no effect, so repeating it cannot do anything twice."""
+    if isinstance(error, ApiConnectionError):
+        return not error.request_sent
+    return isinstance(error, RateLimitedError)
+
+
+def _retryable_write(error: ApiError) -> bool:
+    """For writes whose repetition is harmless (setting a value, adding a member)."""
+    if isinstance(error, ApiConnectionError):
+        return True
+    return error.status in _RETRIED_STATUSES
+
+
+def _retryable_read(error: ApiError) -> bool:
+    # A read may also be repeated after a plain 500: it changes nothing.
+    return _retryable_write(error) or isinstance(error, ServerError)
+
+
+def _describe_transport_error(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__})"
+    detail = str(exc) or type(exc).__name__
+    return f"connection failed: {detail}"
+
+
+def _error_text(response: httpx.Response) -> tuple[str, str | None]:
+    """Titan's `{"error": "...", "docs": "..."}`, or the next best thing."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()[:300]
+        return (text or response.reason_phrase or "no error text"), None
+    if isinstance(body, dict):
+        error = body.get("error") or body.get("message") or body.get("detail")
+        if isinstance(error, dict):
+            error = error.get("message")
+        docs = body.get("docs")
+        return (str(error) if error else response.reason_phrase), (
+            docs if isinstance(docs, str) else None
+        )
+    return str(body)[:300], None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

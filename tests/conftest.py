@@ -1,0 +1,101 @@
+"""Shared fixtures: simulator worlds, and clients that reach them in-process or over a socket."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import os
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from reconciler.sim.state import WorldState
+from tests.harness import Harness, standard_world
+
+
+@pytest.fixture(scope="session")
+def groupctl() -> str:
+    """The installed console script, next to the interpreter running the tests."""
+    path = Path(sys.executable).with_name("groupctl")
+    assert os.access(path, os.X_OK), "groupctl is not installed: pip install -e '.[dev]'"
+    return str(path)
+
+
+@pytest.fixture(params=["in-process", "socket"])
+def transport_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+MakeSim = Callable[..., Harness]
+
+
+@pytest.fixture
+async def make_sim(tmp_path: Path, transport_kind: str) -> AsyncIterator[MakeSim]:
+    """`make_sim(world=None, **SimConfig options)`: a simulator on the transport under test."""
+    made: list[Harness] = []
+
+    def make(world: WorldState | None = None, **config: Any) -> Harness:
+        harness = Harness(
+            world if world is not None else standard_world(),
+            tmp_path / f"world-{len(made)}.json",
+            over_socket=transport_kind == "socket",
+            **config,
+        )
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        await harness.aclose()
+
+
+@pytest.fixture
+def sim(make_sim: MakeSim) -> Harness:
+    """The standard world (tests/harness.py) on the transport under test."""
+    return make_sim()
+
+
+def _image(fmt: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 90)).save(out, format=fmt)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def jpeg() -> bytes:
+    return _image("JPEG")
+
+
+@pytest.fixture(scope="session")
+def png() -> bytes:
+    return _image("PNG")
+
+
+@pytest.fixture
+def png_url(png: bytes) -> Iterator[str]:
+    """A PNG served over real HTTP on 127.0.0.1, as a picture URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(png)))
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/team.png"
+    server.shutdown()
+    server.server_close()

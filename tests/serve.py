@@ -1,0 +1,58 @@
+"""`groupctl sim serve` as a real process, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+LISTENING = re.compile(r"Titan simulator listening on (http://\S+)")
+
+
+class ServedSim:
+    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+        self.process = process
+        self.url = url
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up or save anything more."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.communicate(timeout=10)
+
+    def stop(self) -> tuple[str, str]:
+        """SIGTERM, wait, and return what it printed (stdout, stderr)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        out, err = self.process.communicate(timeout=15)
+        return out, err
+
+
+@contextmanager
+def sim_serve(groupctl: str, state: Path, *args: str, key: str = "K") -> Iterator[ServedSim]:
+    """Start `groupctl sim serve --port 0 ...`; ready once it prints its address."""
+    env = {**os.environ, "TITAN_API_KEY": key}
+    process = subprocess.Popen(
+        [groupctl, "sim", "serve", "--port", "0", "--state", str(state), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()  # blocks until the socket listens (or the process dies)
+    match = LISTENING.search(line)
+    if match is None:
+        process.kill()
+        _, err = process.communicate(timeout=10)
+        raise AssertionError(f"sim serve did not start: {line!r} {err!r}")
+    served = ServedSim(process, match.group(1))
+    try:
+        yield served
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)

@@ -1,0 +1,131 @@
+"""The simulator sends Titan's signed webhooks for every change."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import httpx
+
+from reconciler.sim.webhooks import WebhookSender
+from tests.conftest import MakeSim
+from tests.harness import ALICE, BOB, ENGINEERING, ENGINEERING_CODE, MEMBER, Harness, gid, jid
+
+SECRET = "whsec-test-1234"
+ENG = gid(ENGINEERING)
+
+
+class Receiver:
+    """A webhook endpoint that records deliveries and can fail the first few."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.fail_first = fail_first
+        self.deliveries: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.deliveries.append(request)
+        if len(self.deliveries) <= self.fail_first:
+            return httpx.Response(500)
+        return httpx.Response(200)
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(request.content) for request in self.deliveries]
+
+
+def with_webhooks(make_sim: MakeSim, receiver: Receiver) -> tuple[Harness, WebhookSender]:
+    sender = WebhookSender(
+        "http://hooks.test/titan", SECRET, first_backoff=0, transport=httpx.MockTransport(receiver)
+    )
+    return make_sim(webhooks=sender), sender
+
+
+async def test_changes_are_delivered_signed_in_titans_envelope(make_sim: MakeSim) -> None:
+    receiver = Receiver()
+    sim, _ = with_webhooks(make_sim, receiver)
+    await sim.client().set_subject(ENG, "Eng")
+    await sim.client().add_participants(ENG, [jid(BOB)])
+    await sim.drain_webhooks()
+    for request in receiver.deliveries:
+        expected = (
+            "sha256=" + hmac.new(SECRET.encode(), request.content, hashlib.sha256).hexdigest()
+        )
+        assert request.headers["X-Webhook-Signature"] == expected
+    events = [e for e in receiver.events() if e["session"] == "default"]
+    assert [(e["event"], e["payload"]) for e in events] == [
+        ("group.update", {"id": ENGINEERING, "newSubject": "Eng"}),
+        ("group.participant", {"id": ENGINEERING, "joined": [str(jid(BOB))]}),
+    ]
+    first = events[0]
+    assert set(first) == {"id", "event", "session", "timestamp", "payload"}
+    assert str(first["id"]).startswith("evt_")
+    assert len({e["id"] for e in receiver.events()}) == len(receiver.deliveries)
+
+
+async def test_every_session_in_the_group_is_told(make_sim: MakeSim) -> None:
+    receiver = Receiver()
+    sim, _ = with_webhooks(make_sim, receiver)
+    await sim.client("other").remove_participants(ENG, [jid(ALICE), jid(MEMBER)])
+    await sim.drain_webhooks()
+    sessions = sorted(str(e["session"]) for e in receiver.events())
+    assert sessions == ["default", "member", "other"]  # member was in the group before
+    payloads = {json.dumps(e["payload"]) for e in receiver.events()}
+    assert payloads == {
+        json.dumps({"id": ENGINEERING, "left": [str(jid(ALICE)), str(jid(MEMBER))]})
+    }
+
+
+async def test_promote_demote_leave_and_join_are_reported(make_sim: MakeSim) -> None:
+    receiver = Receiver()
+    sim, _ = with_webhooks(make_sim, receiver)
+    await sim.client().promote_participants(ENG, [jid(ALICE)])
+    await sim.client().demote_participants(ENG, [jid(ALICE)])
+    await sim.client("member").leave_group(ENG)
+    await sim.client("outsider").join_group(ENGINEERING_CODE)
+    await sim.client().set_description(ENG, "New")
+    await sim.drain_webhooks()
+    seen = [
+        (e["event"], sorted(p for p in e["payload"] if p != "id"))
+        for e in receiver.events()
+        if e["session"] == "default"
+    ]
+    assert seen == [
+        ("group.participant", ["promoted"]),
+        ("group.participant", ["demoted"]),
+        ("group.participant", ["left"]),
+        ("group.participant", ["joined"]),
+        ("group.update", ["newDescription"]),
+    ]
+    joined = [e for e in receiver.events() if e["session"] == "outsider"]
+    assert {"id": ENGINEERING, "action": "joined"} in [e["payload"] for e in joined]
+
+
+async def test_refusals_and_no_op_changes_send_nothing(make_sim: MakeSim) -> None:
+    receiver = Receiver()
+    sim, _ = with_webhooks(make_sim, receiver)
+    await sim.client().set_subject(ENG, "Engineering")  # unchanged
+    await sim.client().add_participants(ENG, [jid(ALICE)])  # already a member
+    await sim.drain_webhooks()
+    assert receiver.deliveries == []
+
+
+async def test_a_failed_delivery_is_tried_again_three_times_in_all(make_sim: MakeSim) -> None:
+    receiver = Receiver(fail_first=2)
+    sim, sender = with_webhooks(make_sim, receiver)
+    await sim.client().set_subject(ENG, "Eng")
+    await sim.drain_webhooks()
+    deliveries = [r for r in receiver.deliveries if json.loads(r.content)["session"] == "default"]
+    assert len({r.content for r in deliveries}) == 1  # the same delivery, same event id
+    assert sender.delivered == 3  # default, other, member: each once in the end
+    assert sender.failed == 0
+    assert len(receiver.deliveries) == 5
+
+
+async def test_a_delivery_that_keeps_failing_is_given_up_after_three(make_sim: MakeSim) -> None:
+    receiver = Receiver(fail_first=1000)
+    sim, sender = with_webhooks(make_sim, receiver)
+    await sim.client("other").set_description(gid("120363000000000002@g.us"), "x")
+    await sim.drain_webhooks()
+    assert sender.failed == 2  # other and default are in Marketing
+    assert len(receiver.deliveries) == 6

@@ -1,0 +1,301 @@
+"""TitanClient: retries, backoff, Retry-After, safe creates, pacing, and a key that never leaks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from reconciler.errors import (
+    ApiConnectionError,
+    ApiResponseError,
+    BadRequestError,
+    RateLimitedError,
+    ServerError,
+    SetupError,
+)
+from reconciler.rates import Rate
+from reconciler.sim.gateway import FaultInjector
+from reconciler.titan.client import RetryPolicy, TitanClient
+from tests.conftest import MakeSim
+from tests.harness import ALICE, ENGINEERING, gid, jid
+
+SECRET = "sk-live-9f8e7d6c5b4a"
+ENG = gid(ENGINEERING)
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Script:
+    """A transport answering from a list, recording each request."""
+
+    def __init__(self, *answers: httpx.Response | Exception) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class Sleeps:
+    """Stands in for asyncio.sleep: records how long the client asked to wait."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def client_for(script: Script, sleeps: Sleeps | None = None, **options: object) -> TitanClient:
+    settings: dict[str, object] = {"api_key": SECRET, "write_rate": None, **options}
+    return TitanClient(
+        "https://titan.test",
+        transport=httpx.MockTransport(script),
+        sleep=sleeps or Sleeps(),
+        **settings,  # type: ignore[arg-type]
+    )
+
+
+def ok(data: object, status: int = 200) -> httpx.Response:
+    return httpx.Response(status, json={"data": data})
+
+
+def error(status: int, message: str, **headers: str) -> httpx.Response:
+    return httpx.Response(status, json={"error": message, "docs": "https://d"}, headers=headers)
+
+
+async def test_every_request_carries_the_bearer_key_and_session_path() -> None:
+    script = Script(ok([]))
+    await client_for(script, session="sales-eu").list_groups()
+    request = script.requests[0]
+    assert request.headers["Authorization"] == f"Bearer {SECRET}"
+    assert request.url.path == "/api/sessions/sales-eu/groups"
+
+
+async def test_group_ids_go_into_paths_url_encoded() -> None:
+    script = Script(ok({"success": True}))
+    await client_for(script).set_subject(ENG, "x")
+    assert (
+        script.requests[0].url.raw_path
+        == b"/api/sessions/default/groups/120363000000000001%40g.us/subject"
+    )
+
+
+async def test_retry_after_is_honoured_on_429() -> None:
+    sleeps = Sleeps()
+    script = Script(error(429, "slow down", **{"Retry-After": "7"}), ok([]))
+    assert await client_for(script, sleeps).list_groups() == []
+    assert len(script.requests) == 2
+    assert len(sleeps.waits) == 1
+    assert 7 <= sleeps.waits[0] <= 7 * 1.1 + 0.05
+
+
+async def test_503_is_retried_with_growing_backoff_then_succeeds() -> None:
+    sleeps = Sleeps()
+    script = Script(error(503, "busy"), error(503, "busy"), error(502, "gateway"), ok([]))
+    policy = RetryPolicy(attempts=5, initial_backoff=1.0, max_backoff=30)
+    assert await client_for(script, sleeps, retry=policy).list_groups() == []
+    assert len(script.requests) == 4
+    # Full jitter within [ceiling/2, ceiling], ceilings 1, 2, 4.
+    assert [0.5 <= sleeps.waits[0] <= 1, 1 <= sleeps.waits[1] <= 2, 2 <= sleeps.waits[2] <= 4] == [
+        True,
+        True,
+        True,
+    ]
+
+
+async def test_retries_stop_after_the_attempts_allowed_and_say_so() -> None:
+    sleeps = Sleeps()
+    script = Script(*[error(503, "busy")] * 3)
+    client = client_for(script, sleeps, retry=RetryPolicy(attempts=3))
+    with pytest.raises(ServerError, match=r"HTTP 503: busy \(after 3 attempts\)") as failed:
+        await client.list_groups()
+    assert failed.value.method == "GET"
+    assert failed.value.path == "/api/sessions/default/groups"
+    assert len(script.requests) == 3
+
+
+async def test_a_retry_after_beyond_the_time_budget_is_not_waited_for() -> None:
+    sleeps = Sleeps()
+    script = Script(error(429, "slow down", **{"Retry-After": "3600"}))
+    client = client_for(script, sleeps, retry=RetryPolicy(attempts=5, total_seconds=60))
+    with pytest.raises(RateLimitedError) as failed:
+        await client.list_groups()
+    assert failed.value.retry_after == 3600
+    assert sleeps.waits == []
+
+
+async def test_client_errors_are_not_retried() -> None:
+    script = Script(error(400, "bad subject"))
+    with pytest.raises(BadRequestError, match="bad subject"):
+        await client_for(script, retry=RetryPolicy(attempts=5)).set_subject(ENG, "x")
+    assert len(script.requests) == 1
+
+
+async def test_a_500_is_retried_for_reads_but_not_for_writes() -> None:
+    reads = Script(error(500, "oops"), ok([]))
+    await client_for(reads, retry=RetryPolicy(attempts=3)).list_groups()
+    assert len(reads.requests) == 2
+    writes = Script(error(500, "oops"))
+    with pytest.raises(ServerError):
+        await client_for(writes, retry=RetryPolicy(attempts=3)).set_subject(ENG, "x")
+    assert len(writes.requests) == 1
+
+
+async def test_connection_failures_become_api_connection_errors() -> None:
+    refused = Script(*[httpx.ConnectError("[Errno 111] Connection refused")] * 2)
+    with pytest.raises(ApiConnectionError, match="Connection refused") as failed:
+        await client_for(refused, retry=RetryPolicy(attempts=2)).list_groups()
+    assert failed.value.request_sent is False
+    assert failed.value.status is None
+    timeout = Script(httpx.ReadTimeout("read timed out"))
+    with pytest.raises(ApiConnectionError, match="timed out"):
+        await client_for(timeout, retry=RetryPolicy(attempts=1)).list_groups()
+
+
+async def test_leave_is_not_repeated_after_an_answer_that_may_have_been_lost() -> None:
+    script = Script(httpx.ReadTimeout("read timed out"))
+    with pytest.raises(ApiConnectionError):
+        await client_for(script, retry=RetryPolicy(attempts=4)).leave_group(ENG)
+    assert len(script.requests) == 1
+
+
+async def test_leave_is_repeated_when_the_request_surely_never_arrived() -> None:
+    script = Script(httpx.ConnectError("refused"), ok({"success": True}))
+    await client_for(script, retry=RetryPolicy(attempts=4)).leave_group(ENG)
+    assert len(script.requests) == 2
+
+
+async def test_an_answer_that_is_not_json_is_an_api_response_error() -> None:
+    script = Script(httpx.Response(200, text="<html>proxy</html>"))
+    with pytest.raises(ApiResponseError, match="not JSON"):
+        await client_for(script).list_groups()
+
+
+async def test_an_answer_of_the_wrong_shape_names_the_field() -> None:
+    script = Script(ok([{"name": "no id"}]))
+    with pytest.raises(ApiResponseError, match=r"at 0\.id"):
+        await client_for(script).list_groups()
+
+
+async def test_unwrapped_bodies_and_waha_shapes_are_accepted() -> None:
+    waha = [
+        {
+            "id": "120363000000000001@g.us",
+            "subject": "Eng",
+            "participants": [{"id": "14155550101@c.us", "admin": "superadmin"}],
+        }
+    ]
+    group = (await client_for(Script(httpx.Response(200, json=waha))).list_groups())[0]
+    assert group.name == "Eng"
+    assert group.participants is not None
+    assert group.participants[0].phone == jid(ALICE)
+    assert group.participants[0].is_super_admin
+    assert group.participants[0].is_admin
+
+
+async def test_redirects_are_not_followed() -> None:
+    script = Script(httpx.Response(307, headers={"Location": "https://elsewhere.test/x"}))
+    with pytest.raises(ApiResponseError, match="redirect"):
+        await client_for(script).list_groups()
+    assert len(script.requests) == 1
+
+
+async def test_the_key_is_in_no_repr_error_or_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    echo = error(500, f"upstream said Authorization: Bearer {SECRET}")
+    script = Script(echo, echo, httpx.ConnectError(f"proxy {SECRET} refused"))
+    client = client_for(script, retry=RetryPolicy(attempts=2))
+    texts = [repr(client)]
+    for call in (client.list_groups, lambda: client.set_subject(ENG, "x")):
+        with pytest.raises(Exception) as failed:  # noqa: PT011 - any error, all checked below
+            await call()
+        texts += [str(failed.value), repr(failed.value)]
+    texts += [record.getMessage() for record in caplog.records]
+    assert len(caplog.records) >= 2
+    assert all(SECRET not in text for text in texts), [t for t in texts if SECRET in t]
+
+
+async def test_the_key_is_not_in_a_connection_error_either() -> None:
+    script = Script(httpx.ConnectError(f"failed for {SECRET}"))
+    with pytest.raises(ApiConnectionError) as failed:
+        await client_for(script, retry=RetryPolicy(attempts=1)).list_groups()
+    assert SECRET not in str(failed.value)
+    assert failed.value.__cause__ is None
+    assert failed.value.__suppress_context__
+
+
+def test_bad_session_names_and_empty_keys_are_refused_up_front() -> None:
+    with pytest.raises(SetupError, match="not a valid session name"):
+        TitanClient("https://titan.test", api_key=SECRET, session="../admin")
+    with pytest.raises(SetupError, match="empty"):
+        TitanClient("https://titan.test", api_key="")
+
+
+async def test_a_lost_answer_to_create_does_not_make_a_second_group(make_sim: MakeSim) -> None:
+    faults = FaultInjector()
+    sim = make_sim(faults=faults)
+    faults.inject("lost", method="POST", path_contains="/groups")
+    client = sim.client(retry=RetryPolicy(attempts=4), sleep=Sleeps())
+    created = await client.create_group("Launch", [jid(ALICE)])
+    launches = [g for g in sim.world.state.groups if g.subject == "Launch"]
+    assert len(launches) == 1
+    assert created.group.id == gid(launches[0].id)
+    assert faults.injected["lost"] == 1
+    assert client.stats.retries == 1
+
+
+async def test_create_is_repeated_when_the_first_attempt_did_nothing(make_sim: MakeSim) -> None:
+    faults = FaultInjector()
+    sim = make_sim(faults=faults)
+    faults.inject("503", method="POST", path_contains="/groups")
+    faults.inject("drop", method="POST", path_contains="/groups")
+    client = sim.client(retry=RetryPolicy(attempts=4), sleep=Sleeps())
+    await client.create_group("Launch", [jid(ALICE)])
+    assert [g.subject for g in sim.world.state.groups].count("Launch") == 1
+    # Two failed attempts, each followed by a look-up that found nothing, then the create.
+    assert sim.simulator.stats.by_call["POST /api/sessions/default/groups"] == 3
+
+
+async def test_create_found_despite_a_same_named_older_group(make_sim: MakeSim) -> None:
+    faults = FaultInjector()
+    sim = make_sim(faults=faults)
+    await sim.client().create_group("Launch", [])
+    sim.world.state.groups[-1].created_at = 1  # an old group of the same name
+    faults.inject("lost", method="POST", path_contains="/groups")
+    client = sim.client(retry=RetryPolicy(attempts=4), sleep=Sleeps())
+    created = await client.create_group("Launch", [jid(ALICE)])
+    launches = [g for g in sim.world.state.groups if g.subject == "Launch"]
+    assert len(launches) == 2
+    assert created.group.id == gid(launches[-1].id)
+    assert created.group.id != gid(launches[0].id)
+
+
+async def test_writes_are_paced_at_the_configured_rate(make_sim: MakeSim) -> None:
+    sim = make_sim()
+    client = sim.client(write_rate=Rate(20, 1))  # one write every 50 ms
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for n in range(5):
+        await client.set_description(ENG, f"v{n}")
+    assert loop.time() - started >= 4 * 0.05 * 0.95
+    reads_started = loop.time()
+    for _ in range(5):
+        await client.list_groups()
+    assert loop.time() - reads_started < 4 * 0.05  # reads are not paced
+
+
+async def test_participant_calls_send_the_seed_body() -> None:
+    script = Script(ok({"results": []}))
+    await client_for(script).add_participants(ENG, [jid(ALICE)])
+    assert json.loads(script.requests[0].content) == {
+        "participants": ["14155550101@s.whatsapp.net"]
+    }

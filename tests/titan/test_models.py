@@ -1,0 +1,124 @@
+"""API payloads are read in every shape titan-api.md names."""
+
+from __future__ import annotations
+
+import pydantic
+import pytest
+
+from reconciler.titan.models import (
+    NOT_REPORTED,
+    Group,
+    Participant,
+    PictureRequest,
+    parse_participant_results,
+)
+from tests.harness import ALICE, BOB, jid
+
+A, B = jid(ALICE), jid(BOB)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"results": [{"jid": str(A), "status": 200}, {"jid": str(B), "status": 403}]},
+        {str(A): {"code": 200}, str(B): {"code": 403, "message": "invite sent"}},
+        [{"jid": str(A), "status": "200"}, {"jid": str(B), "status": "403"}],
+        [{"id": "14155550101@c.us", "code": 200}, {"participant": str(B), "statusCode": 403}],
+    ],
+    ids=["titan", "whatsapp-web.js", "baileys", "aliases"],
+)
+def test_participant_results_are_read_in_every_known_shape(shape: object) -> None:
+    results = parse_participant_results(shape, [A, B])
+    assert [(r.jid, r.status) for r in results] == [(A, 200), (B, 403)]
+
+
+def test_an_answer_without_detail_means_everyone_succeeded() -> None:
+    assert [r.status for r in parse_participant_results({"success": True}, [A, B])] == [200, 200]
+    assert [r.status for r in parse_participant_results(None, [A])] == [200]
+
+
+def test_a_participant_missing_from_a_detailed_answer_is_not_counted_as_done() -> None:
+    results = parse_participant_results({"results": [{"jid": str(A), "status": 200}]}, [A, B])
+    assert [(r.jid, r.status) for r in results] == [(A, 200), (B, NOT_REPORTED)]
+    assert not results[1].ok
+
+
+@pytest.mark.parametrize(
+    ("raw", "phone", "lid", "admin", "super_admin"),
+    [
+        (
+            {
+                "phoneNumber": "+5511999999999",
+                "lid": "998877@lid",
+                "isAdmin": False,
+                "isSuperAdmin": False,
+            },
+            "5511999999999",
+            "998877",
+            False,
+            False,
+        ),
+        ({"lid": "998877@lid", "isAdmin": True}, None, "998877", True, False),
+        (
+            {"phoneNumber": "5511999999999@s.whatsapp.net", "isSuperAdmin": True},
+            "5511999999999",
+            None,
+            True,
+            True,
+        ),
+        ({"id": "5511999999999@c.us", "admin": "admin"}, "5511999999999", None, True, False),
+        ({"id": "998877@lid", "admin": None}, None, "998877", False, False),
+    ],
+    ids=["seed", "lid-only", "super-admin-implies-admin", "waha", "waha-lid"],
+)
+def test_participants_are_read_in_titan_and_waha_shapes(
+    raw: dict[str, object], phone: str | None, lid: str | None, admin: bool, super_admin: bool
+) -> None:
+    participant = Participant.model_validate(raw)
+    assert (participant.phone.user if participant.phone else None) == phone
+    assert (participant.lid.user if participant.lid else None) == lid
+    assert (participant.is_admin, participant.is_super_admin) == (admin, super_admin)
+
+
+def test_a_participant_without_any_address_is_refused() -> None:
+    with pytest.raises(pydantic.ValidationError, match="phoneNumber or a lid"):
+        Participant.model_validate({"isAdmin": True})
+
+
+def test_the_seed_group_example_is_read() -> None:
+    group = Group.model_validate(
+        {
+            "id": "120363012345678901@g.us",
+            "name": "Team Announcements",
+            "description": "...",
+            "ownerLid": "12345678@lid",
+            "createdAt": 1705315200,
+            "participants": [
+                {
+                    "phoneNumber": "+5511999999999",
+                    "lid": "998877@lid",
+                    "isAdmin": False,
+                    "isSuperAdmin": False,
+                }
+            ],
+        }
+    )
+    assert group.id.user == "120363012345678901"
+    assert group.owner_lid is not None
+    assert group.owner_lid.is_lid
+    assert group.participants is not None
+    assert len(group.participants) == 1
+
+
+def test_group_times_may_be_iso_strings_and_names_may_be_subjects() -> None:
+    group = Group.model_validate(
+        {"id": "1@g.us", "subject": "Eng", "creation": "2024-01-15T10:40:00Z"}
+    )
+    assert (group.name, group.created_at, group.participants) == ("Eng", 1705315200, None)
+
+
+def test_a_picture_request_takes_exactly_one_source() -> None:
+    PictureRequest.model_validate({"url": "https://x/y.jpg"})
+    for wrong in ({}, {"url": "https://x", "base64": "AAAA"}):
+        with pytest.raises(pydantic.ValidationError, match="exactly one"):
+            PictureRequest.model_validate(wrong)
