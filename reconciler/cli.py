@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -11,16 +12,28 @@ from typing import Any, NoReturn
 import click
 
 from reconciler import __version__
+from reconciler.config import load
+from reconciler.config.model import config_schema
 from reconciler.connect import ApiSettings
-from reconciler.errors import GroupctlError
+from reconciler.errors import ConfigError, GroupctlError, SetupError
 from reconciler.logs import configure_logging
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class _Failure(click.ClickException):
+    def __init__(self, error: GroupctlError | str) -> None:
+        super().__init__(str(error))
+        self.error = error
+
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
+        if isinstance(self.error, ConfigError):
+            for problem in self.error.problems:
+                click.echo(str(problem), err=True)
+            count = len(self.error.problems)
+            click.echo(f"error: the config has {count} problem{'s' * (count != 1)}", err=True)
+        else:
+            click.echo(f"error: {self.message}", err=True)
 
 
 class _Groupctl(click.Group):
@@ -30,13 +43,15 @@ class _Groupctl(click.Group):
         try:
             return super().invoke(ctx)
         except GroupctlError as exc:
-            raise _Failure(str(exc)) from None
+            raise _Failure(exc) from None
 
 
 @click.group(cls=_Groupctl, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="groupctl")
-def cli() -> None:
-    """WhatsApp groups as code: plan and apply the groups in your YAML through the Titan API.
+@click.option("-v", "--verbose", is_flag=True, help="Log each API call (for any command).")
+@click.option("--debug", is_flag=True, help="Log everything, bodies included (never the key).")
+def cli(verbose: bool, debug: bool) -> None:
+    """WhatsApp groups as code: the groups you want, in YAML, kept true through the Titan API.
 
     \b
     Connection (every command that talks to Titan):
@@ -44,8 +59,20 @@ def cli() -> None:
       TITAN_API_KEY   your Titan API key (never printed or logged)
       TITAN_SESSION   the Titan session to act as (default: default)
 
-    Try it without a Titan account: groupctl status --api sim:world.json
+    \b
+    Start with:
+      groupctl validate -f examples/groups.yaml
+      groupctl status --api sim:/tmp/world.json
     """
+
+
+def _logging(verbose: bool, debug: bool, secrets: list[str | None]) -> None:
+    root = click.get_current_context().find_root().params
+    configure_logging(
+        verbose=verbose or root.get("verbose", False),
+        debug=debug or root.get("debug", False),
+        secrets=[secret for secret in secrets if secret],
+    )
 
 
 def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -91,11 +118,41 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         debug: bool,
         **kwargs: Any,
     ) -> Any:
-        configure_logging(verbose=verbose, debug=debug, secrets=[api_key or ""])
+        _logging(verbose, debug, [api_key])
         settings = ApiSettings(api=api, api_key=api_key, session=session, write_rate=write_rate)
         return command(settings=settings, **kwargs)
 
     return wrapper
+
+
+config_option = click.option(
+    "-f",
+    "--file",
+    "config_path",
+    envvar="GROUPCTL_CONFIG",
+    show_envvar=True,
+    default="groups.yaml",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="The config: a YAML file, or a directory of them.",
+)
+
+
+@cli.command()
+@config_option
+def validate(config_path: Path) -> None:
+    """Check the config without touching the API: every mistake, as file:line:col."""
+    state = load(config_path)
+    click.echo(
+        f"{config_path}: valid ({state.people} people, {state.teams} teams,"
+        f" {len(state.groups)} groups)"
+    )
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the config file, for editors and other tools."""
+    click.echo(json.dumps(config_schema(), indent=2))
 
 
 @cli.command()
@@ -106,10 +163,15 @@ def status(settings: ApiSettings) -> None:
     async def run() -> None:
         async with settings.open_client() as client:
             info = await client.get_session()
+            account = info.me.id.display() if info.me else "unknown account"
+            click.echo(f"API:     {settings.api}")
+            click.echo(f"Session: {info.name} ({info.status}) as {account}")
+            if info.status != "CONNECTED":
+                raise SetupError(
+                    f"session {info.name!r} is not connected ({info.status}):"
+                    " connect it in Titan (scan its QR code), then try again"
+                )
             groups = await client.list_groups()
-        account = info.me.id.display() if info.me else "unknown account"
-        click.echo(f"API:     {settings.api}")
-        click.echo(f"Session: {info.name} ({info.status}) as {account}")
         click.echo(f"Groups:  {len(groups)}")
 
     asyncio.run(run())
@@ -186,15 +248,19 @@ def sim() -> None:
 def sim_serve(state_path: Path, host: str, port: int, verbose: bool, **options: Any) -> None:
     """Serve the Titan API over HTTP from a world file, for trying groupctl and for tests.
 
+    The world file is described in docs/simulator.md; edits to it while the simulator runs
+    are picked up at the next request.
+
     \b
     Example:
-      groupctl sim serve --port 8765 --state world.json --api-key K &
+      groupctl sim serve --port 8765 --state /tmp/world.json --api-key K &
       curl -H 'Authorization: Bearer K' http://127.0.0.1:8765/api/sessions/default/groups
     """
     from reconciler.sim.server import bind, build_simulator, serve  # only when serving
 
-    secrets = [options["api_key"], options["read_only_key"] or "", options["webhook_secret"] or ""]
-    configure_logging(verbose=verbose, debug=False, secrets=secrets)
+    _logging(
+        verbose, False, [options["api_key"], options["read_only_key"], options["webhook_secret"]]
+    )
     simulator = build_simulator(state_path, **options)
     try:
         sock = bind(host, port)
@@ -204,7 +270,7 @@ def sim_serve(state_path: Path, host: str, port: int, verbose: bool, **options: 
     sessions = ", ".join(a.session for a in simulator.store.world().state.accounts)
 
     def ready() -> None:
-        click.echo(f"Titan simulator listening on {address}", nl=True)
+        click.echo(f"Titan simulator listening on {address}")
         click.echo(f"world: {state_path} (sessions: {sessions}); Ctrl-C stops it", err=True)
 
     serve(simulator, sock, on_ready=ready)

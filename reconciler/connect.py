@@ -68,6 +68,12 @@ class ApiSettings:
                 f"{api!r} is not an API address: give an http(s) URL such as"
                 " https://api.titan.io, or sim:PATH for the built-in simulator"
             )
+        if parts.path.rstrip("/").endswith("/api"):
+            # Every Titan path starts with /api/sessions: the address stops before /api.
+            raise SetupError(
+                f"{api!r} ends in /api: give the address without it, e.g."
+                f" {parts.scheme}://{parts.netloc}{parts.path.rstrip('/').removesuffix('/api')}"
+            )
         if not api_key:
             raise SetupError(NO_KEY)
         return TitanClient(

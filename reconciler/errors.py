@@ -6,9 +6,43 @@ Each error carries what a person needs to fix the problem and never the API key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 
 class GroupctlError(Exception):
     """Root of every error groupctl reports."""
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Location:
+    """A place in a config file: 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Problem:
+    """One mistake in a config file: where, and what is wrong and how to fix it."""
+
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class ConfigError(GroupctlError):
+    """The config has mistakes; `problems` lists every one, in file order."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(sorted(problems))
+        super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
 class SetupError(GroupctlError):
@@ -94,10 +128,25 @@ class ApiConnectionError(ApiError):
     """
 
     def __init__(
-        self, *, request_sent: bool, method: str, path: str, message: str, attempts: int = 1
+        self,
+        *,
+        request_sent: bool,
+        timed_out: bool = False,
+        method: str,
+        path: str,
+        message: str,
+        attempts: int = 1,
     ) -> None:
         self.request_sent = request_sent
+        # No answer in time: the API may still be carrying the request out.
+        self.timed_out = timed_out
         super().__init__(method=method, path=path, status=None, message=message, attempts=attempts)
+
+
+class CreateUncertainError(ApiError):
+    """A create failed in a way that may have made the group, and groupctl cannot tell whether
+    it did. It is not repeated (that could make a second group): the next plan finds the group
+    by its subject if it exists, or creates it."""
 
 
 class ApiResponseError(ApiError):

@@ -34,6 +34,7 @@ _USER_PATTERNS = {
 # A device suffix ("14155550101:12@s.whatsapp.net") names a device of the same person.
 _DEVICE_SUFFIX = re.compile(r":\d+$")
 _PHONE_CHARACTERS = re.compile(r"[\d\s+().\-/]+")
+_SEPARATORS = re.compile(r"[\s().\-/]")
 
 _IMPOSSIBLE_REASONS = {
     phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
@@ -151,17 +152,19 @@ def parse_group_jid(text: str) -> Jid:
     return jid
 
 
-def jid_from_api(value: str) -> Jid:
+def jid_from_api(value: str, *, bare: JidKind = JidKind.PHONE) -> Jid:
     """A participant or group address as an API returns it; tolerant of every known shape.
 
-    Accepts `+5511999999999`, `5511999999999`, `<digits>@c.us`, `<digits>@s.whatsapp.net`,
-    device JIDs (`<digits>:12@s.whatsapp.net`), `<digits>@lid` and `<id>@g.us`. Only the shape is
-    checked: the API is the authority on which numbers exist.
+    Accepts `+5511999999999`, `+55 11 99999-9999`, `<digits>@c.us`, `<digits>@s.whatsapp.net`,
+    device JIDs (`<digits>:12@s.whatsapp.net`), `<digits>@lid` and `<id>@g.us`; digits without
+    a server are of the `bare` kind (a phone number, unless the field holds LIDs). Only the
+    shape is checked: the API is the authority on which numbers exist.
     """
     text = value.strip()
     user, at, server = text.partition("@")
     if not at:
-        user, server = text.removeprefix("+"), JidKind.PHONE.value
+        server = bare.value
+        user = _SEPARATORS.sub("", text).removeprefix("+") if bare is JidKind.PHONE else text
     user = _DEVICE_SUFFIX.sub("", user)
     kind = _SERVER_ALIASES.get(server) or _kind_or_none(server)
     if kind is None or not _USER_PATTERNS[kind].fullmatch(user):

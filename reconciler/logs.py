@@ -8,16 +8,23 @@ from collections.abc import Iterable
 HIDDEN = "<hidden>"
 
 
+# Shorter "secrets" (a demo key such as K) would blot out ordinary words, and protect nothing.
+MIN_SECRET_LENGTH = 6
+
+
 class RedactingFormatter(logging.Formatter):
     """Replaces every known secret in the finished line, tracebacks included."""
 
     def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
         super().__init__(fmt)
         # Longest first, so a secret containing another is hidden whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        known = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}
+        self._secrets = sorted(known, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
+        if record.levelno >= logging.WARNING:
+            line = f"{record.levelname.lower()}: {line}"
         for secret in self._secrets:
             line = line.replace(secret, HIDDEN)
         return line
@@ -26,7 +33,7 @@ class RedactingFormatter(logging.Formatter):
 def configure_logging(*, verbose: bool, debug: bool, secrets: Iterable[str]) -> None:
     """Log to stderr: warnings always, API calls with `verbose`, everything with `debug`."""
     handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s", secrets))
+    handler.setFormatter(RedactingFormatter("%(message)s", secrets))
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
@@ -34,3 +41,6 @@ def configure_logging(*, verbose: bool, debug: bool, secrets: Iterable[str]) -> 
     root.setLevel(logging.DEBUG if debug else logging.WARNING)
     ours = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     logging.getLogger("reconciler").setLevel(ours)
+    # Their debug lines repeat ours (httpx) or say nothing a user can act on.
+    for noisy in ("httpx", "httpcore", "asyncio", "uvicorn"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -7,17 +7,15 @@ from dataclasses import dataclass
 
 from reconciler.errors import SetupError
 
+_SECONDS = {("s", "sec", "second"): 1.0, ("m", "min", "minute"): 60.0, ("h", "hour"): 3600.0}
+# Every spelling, plurals included ("mins", "hours"); "ms" is none of them.
 _UNITS = {
-    "s": 1.0,
-    "sec": 1.0,
-    "second": 1.0,
-    "m": 60.0,
-    "min": 60.0,
-    "minute": 60.0,
-    "h": 3600.0,
-    "hour": 3600.0,
+    spelling: seconds
+    for names, seconds in _SECONDS.items()
+    for name in names
+    for spelling in (name, f"{name}s" if len(name) > 1 else name)
 }
-_RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*([a-z]+?)s?\s*")
+_RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*([a-z]+)\s*")
 _UNLIMITED = {"0", "none", "unlimited", "off"}
 
 

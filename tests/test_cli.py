@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.sim.state import Account, WorldState
 from tests.serve import sim_serve
 
 KEY = "cli-secret-key-0c9a8b"
@@ -78,6 +79,12 @@ def test_missing_api_address_is_one_sentence_that_mentions_the_simulator(groupct
         (["--api", "sim:w.json", "--session", "../x"], {}, "not a valid session name"),
         (["--api", "sim:w.json", "--write-rate", "fast"], {}, "is not a rate"),
         ([], {"TITAN_API_URL": "ftp://x"}, "is not an API address"),
+        (
+            ["--api", "https://api.titan.example/api"],
+            {"TITAN_API_KEY": "k" * 10},
+            "ends in /api: give the address without it, e.g. https://api.titan.example",
+        ),
+        (["--api", "sim:/nonexistent/dir/world.json"], {}, "cannot use its directory"),
     ],
 )
 def test_bad_connection_settings_are_one_clear_error(
@@ -95,6 +102,19 @@ def test_status_against_the_in_process_simulator(groupctl: str, tmp_path: Path) 
     assert "Session: default (CONNECTED) as +1 415-555-0100" in done.stdout
     assert "Groups:  0" in done.stdout
     assert (tmp_path / "world.json").exists()
+
+
+def test_a_session_that_is_not_connected_is_shown_and_fails(groupctl: str, tmp_path: Path) -> None:
+    world = tmp_path / "world.json"
+    world.write_text(
+        WorldState(
+            accounts=[Account(session="default", phone="+14155550100", status="SCAN_QR_CODE")]
+        ).model_dump_json()
+    )
+    done = run(groupctl, "status", "--api", f"sim:{world}")
+    assert done.returncode == 1
+    assert "Session: default (SCAN_QR_CODE)" in done.stdout
+    assert "error: session 'default' is not connected (SCAN_QR_CODE)" in done.stderr
 
 
 def test_connection_settings_come_from_the_environment(groupctl: str, tmp_path: Path) -> None:
@@ -134,6 +154,10 @@ def test_an_api_error_500_is_an_error_line_not_a_traceback(groupctl: str, tmp_pa
     with sim_serve(groupctl, tmp_path / "w.json", "--fault-rate", "500=1", key=KEY) as served:
         done = run(groupctl, "status", "--api", served.url, "--api-key", KEY)
     assert done.returncode == 1
-    assert done.stderr.startswith("error: GET /api/sessions/default: HTTP 500: injected fault")
-    assert "(after 6 attempts)" in done.stderr
+    *retries, last = done.stderr.splitlines()
+    assert last.startswith("error: GET /api/sessions/default: HTTP 500: injected fault")
+    assert last.endswith("(after 6 attempts)")
+    # Each wait is announced, so a run that is slow says why without -v.
+    assert len(retries) == 5
+    assert all(line.startswith("warning: GET /api/sessions/default: HTTP 500") for line in retries)
     assert "Traceback" not in done.stderr

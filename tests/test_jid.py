@@ -84,6 +84,17 @@ def test_api_answers_are_read_tolerantly(answer: str, expected: str) -> None:
     assert str(jid_from_api(answer)) == expected
 
 
+def test_bare_digits_in_a_lid_field_are_a_lid() -> None:
+    assert str(jid_from_api("123456789012345", bare=JidKind.LID)) == "123456789012345@lid"
+    assert str(jid_from_api("14155550101@s.whatsapp.net", bare=JidKind.LID)).endswith(".net")
+
+
+@pytest.mark.parametrize("answer", ["+55 11 99999-9999", "+1 (415) 555-0101", "+1.415.555.0101"])
+def test_api_phone_numbers_with_separators_are_read(answer: str) -> None:
+    assert jid_from_api(answer).is_phone
+    assert jid_from_api(answer).user.isdigit()
+
+
 @pytest.mark.parametrize("answer", ["", "hello", "12@x.net", "+12ab"])
 def test_unreadable_api_addresses_are_refused(answer: str) -> None:
     with pytest.raises(InvalidJidError, match="cannot read"):

@@ -26,7 +26,7 @@ def test_unlimited_is_none(text: str) -> None:
     assert parse_rate(text) is None
 
 
-@pytest.mark.parametrize("text", ["fast", "10", "10/week", "0/s", "-1/s", "/s"])
+@pytest.mark.parametrize("text", ["fast", "10", "10/week", "0/s", "-1/s", "/s", "10/ms", "1/ss"])
 def test_nonsense_is_refused_with_the_expected_form(text: str) -> None:
     with pytest.raises(SetupError, match="N/s, N/min or N/h"):
         parse_rate(text)

@@ -115,7 +115,8 @@ def test_every_seed_example_succeeds_with_the_documented_shape(
         assert [g["id"] for g in curl("GET", "default/groups")["body"]["data"]] == [group]
 
         for example in (SUBJECT, DESCRIPTION, PICTURE):
-            assert curl(*fill(example, group=group, picture=png_url))["status"] == 200
+            answer = curl(*fill(example, group=group, picture=png_url))
+            assert (answer["status"], answer["body"]) == (200, {"data": {"success": True}})
         added = curl(*fill(ADD, group=group))
         assert added["body"]["data"]["results"] == [
             {"jid": "14155550103@s.whatsapp.net", "status": 200}
@@ -201,6 +202,11 @@ def test_the_key_never_appears_in_what_sim_serve_prints(groupctl: str, state: Pa
     ("args", "message"),
     [
         (["--webhook-url", "http://127.0.0.1:9/h"], "--webhook-url needs --webhook-secret"),
+        (
+            ["--webhook-url", "http://127.0.0.1:99999/h", "--webhook-secret", "s"],
+            "is not a webhook URL",
+        ),
+        (["--read-only-key", KEY], "--read-only-key must differ from --api-key"),
         (["--fault-rate", "lots"], "not a fault rate"),
         (["--rate-limit", "fast"], "is not a rate"),
     ],

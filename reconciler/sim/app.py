@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from reconciler.errors import GroupctlError
 from reconciler.sim.gateway import (
     DOCS_URL,
     FaultInjector,
@@ -121,7 +122,11 @@ class Simulator:
             Route("/_sim/pictures/{key}.jpg", self.picture_file, methods=["GET"]),
             Route("/_sim/stats", self.stats_json, methods=["GET"]),
         ]
-        handlers: dict[Any, Any] = {SimError: _sim_error, HTTPException: _http_error}
+        handlers: dict[Any, Any] = {
+            SimError: _sim_error,
+            HTTPException: _http_error,
+            GroupctlError: _internal_error,
+        }
         return Starlette(routes=routes, exception_handlers=handlers, lifespan=self._lifespan)
 
     @asynccontextmanager
@@ -205,6 +210,10 @@ class Simulator:
 
     async def set_picture(self, request: Request) -> Response:
         gid, body = request.path_params["group_id"], await _body(request, PictureRequest)
+        # Refuse non-admins before fetching anything on their behalf.
+        self._read(
+            request, lambda world, account: world.check_admin(account, gid, "change the picture")
+        )
         jpeg = await _download_image(body.url) if body.url else _decode_jpeg(body.base64 or "")
         self._write(request, lambda world, account: world.set_picture(account, gid, jpeg))
         return _ok({"success": True})
@@ -299,6 +308,11 @@ def _error(status: int, message: str) -> Response:
 async def _sim_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SimError)
     return _error(exc.status, exc.message)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # The simulator's own trouble (say, its world file cannot be saved): an honest 500.
+    return _error(500, f"simulator error: {exc}")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

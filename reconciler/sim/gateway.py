@@ -38,6 +38,10 @@ class ConnectionDropped(Exception):  # noqa: N818 - it is an event, not an error
     """Raised to drop the connection: uvicorn closes the socket, `SimTransport` raises
     httpx.RemoteProtocolError, so a client sees the same failure either way."""
 
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind  # "drop" (nothing done) or "lost" (done, answer lost)
+
 
 @dataclass
 class FaultInjector:
@@ -118,34 +122,43 @@ class SlidingWindow:
 
     @property
     def limit(self) -> int:
+        """Requests allowed per window: a whole number, at least one."""
         return max(1, int(self.rate.count))
+
+    @property
+    def window(self) -> float:
+        """The window's length in seconds: 0.5/s allows 1 request per 2 s."""
+        return self.rate.period * self.limit / self.rate.count
 
     def hit(self, key: str) -> tuple[bool, int, float]:
         """Count a request: (allowed, remaining, seconds until the next one is allowed)."""
         now = self.clock()
         hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - self.rate.period:
+        while hits and hits[0] <= now - self.window:
             hits.popleft()
         if len(hits) >= self.limit:
-            return False, 0, hits[0] + self.rate.period - now
+            return False, 0, hits[0] + self.window - now
         hits.append(now)
         return True, self.limit - len(hits), 0.0
 
 
 @dataclass
 class SimStats:
-    """What the simulator was asked: every API request, by method and path, and by status."""
+    """What the simulator was asked: every API request, by method and path, and by outcome
+    (the HTTP status, or how the connection was dropped on purpose)."""
 
     requests: int = 0
     by_call: Counter[str] = field(default_factory=Counter)
-    by_status: Counter[int] = field(default_factory=Counter)
+    by_outcome: Counter[str] = field(default_factory=Counter)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
-            "writes": sum(n for call, n in self.by_call.items() if not call.startswith("GET ")),
+            "write_requests": sum(
+                n for call, n in self.by_call.items() if not call.startswith("GET ")
+            ),
             "by_call": dict(self.by_call),
-            "by_status": {str(status): n for status, n in sorted(self.by_status.items())},
+            "by_outcome": dict(sorted(self.by_outcome.items())),
         }
 
 
@@ -182,16 +195,21 @@ class Gateway:
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
+        # Counted on arrival: a client may read the stats as soon as its answer is sent.
+        self._stats.requests += 1
+        self._stats.by_call[f"{method} {path}"] += 1
         if self._latency:
             await asyncio.sleep(self._latency)
+        outcome: int | str = "no answer"
         try:
             await self._handle(scope, receive, send_with_headers, extra)
+            outcome = status_seen[0] if status_seen else outcome
+        except ConnectionDropped as exc:
+            outcome = f"connection dropped on purpose ({exc.kind})"
+            raise
         finally:
-            status = status_seen[0] if status_seen else 0
-            self._stats.requests += 1
-            self._stats.by_call[f"{method} {path}"] += 1
-            self._stats.by_status[status] += 1
-            log.info("%s %s -> %s", method, path, status or "connection dropped")
+            self._stats.by_outcome[str(outcome)] += 1
+            log.info("%s %s -> %s", method, path, outcome)
 
     async def _handle(
         self, scope: Scope, receive: Receive, send: Send, extra: list[tuple[bytes, bytes]]
@@ -226,10 +244,10 @@ class Gateway:
         elif fault == "429":
             await _error(send, 429, "rate limit exceeded", retry_after=1)
         elif fault == "drop":
-            await _cut_off(send, f"{scope['method']} {scope['path']}")
+            await _cut_off(send, "drop")
         elif fault == "lost":
             await self._app(scope, receive, _discard)
-            await _cut_off(send, f"{scope['method']} {scope['path']} (answer lost)")
+            await _cut_off(send, "lost")
         else:
             await self._app(scope, receive, send)
 
@@ -259,14 +277,14 @@ async def _discard(message: Message) -> None:
     return None
 
 
-async def _cut_off(send: Send, what: str) -> None:
+async def _cut_off(send: Send, kind: str) -> None:
     # Start an answer, then fail: uvicorn closes the socket mid-response (before a response
     # starts it would answer 500 instead), and SimTransport turns the error into the same
     # httpx.RemoteProtocolError.
     await send(
         {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]}
     )
-    raise ConnectionDropped(what)
+    raise ConnectionDropped(kind)
 
 
 async def _error(send: Send, status: int, message: str, *, retry_after: int | None = None) -> None:

@@ -47,6 +47,8 @@ def build_simulator(
     if webhook_url and not webhook_secret:
         raise SetupError("--webhook-url needs --webhook-secret (or TITAN_WEBHOOK_SECRET)")
     keys = {api_key: ALL_SCOPES}
+    if read_only_key == api_key:
+        raise SetupError("--read-only-key must differ from --api-key")
     if read_only_key:
         keys[read_only_key] = frozenset({READ_SCOPE})
     rates = parse_fault_rates(fault_rate)

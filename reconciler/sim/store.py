@@ -2,9 +2,9 @@
 
 Saving writes a temporary file beside the world file, fsyncs it and renames it over the old
 one, so a process killed at any moment leaves either the old world or the new one, never half.
-A change holds an exclusive lock on `<file>.lock` and first reloads the file if another process
-(another `sim:PATH` client, or `groupctl sim serve`) changed it, so several processes can share
-one world file.
+A change holds an exclusive lock on the file's directory (flock, so no lock file is left
+behind) and first reloads the file if another process (another `sim:PATH` client, or
+`groupctl sim serve`) changed it, so several processes can share one world file.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ class WorldStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock_path = path.with_name(path.name + ".lock")
         self._world: World | None = None
         self._stamp: _Stamp | None = None
 
@@ -76,8 +75,12 @@ class WorldStore:
 
     def _load(self) -> None:
         try:
-            raw = self.path.read_bytes()
-            stamp = _stamp(self.path)
+            # The stamp comes from the handle read, not the path: a file renamed over ours in
+            # between must not be taken for the one we read.
+            with open(self.path, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                raw = handle.read()
+            stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
         except OSError as exc:
             raise SetupError(f"{self.path}: cannot read the world file: {exc.strerror}") from None
         try:
@@ -92,6 +95,12 @@ class WorldStore:
         self._stamp = stamp
 
     def _save(self) -> None:
+        try:
+            self._write()
+        except OSError as exc:
+            raise SetupError(f"{self.path}: cannot save the world file: {exc.strerror}") from None
+
+    def _write(self) -> None:
         assert self._world is not None
         data = self._world.state.model_dump_json(indent=1, exclude_none=True).encode()
         directory = self.path.parent
@@ -114,12 +123,15 @@ class WorldStore:
         if fcntl is None:
             yield
             return
-        with open(self._lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        try:
+            directory = os.open(self.path.parent, os.O_RDONLY)
+        except OSError as exc:
+            raise SetupError(f"{self.path}: cannot use its directory: {exc.strerror}") from None
+        try:
+            fcntl.flock(directory, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(directory)  # closing releases the lock
 
 
 def _stamp(path: Path) -> _Stamp | None:

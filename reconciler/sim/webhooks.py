@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from reconciler.errors import SetupError
 from reconciler.sim.world import Event
 
 log = logging.getLogger("reconciler.sim.webhooks")
@@ -29,15 +30,17 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def envelope(event: Event, session: str, *, now: datetime | None = None) -> bytes:
+def envelope(
+    kind: str, payload: dict[str, object], session: str, *, now: datetime | None = None
+) -> bytes:
     when = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return json.dumps(
         {
             "id": f"evt_{secrets.token_hex(12)}",
-            "event": event.kind,
+            "event": kind,
             "session": session,
             "timestamp": when,
-            "payload": event.payload,
+            "payload": payload,
         },
         separators=(",", ":"),
     ).encode()
@@ -55,6 +58,14 @@ class WebhookSender:
         first_backoff: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        try:
+            parsed = httpx.URL(url)
+            valid = parsed.scheme in ("http", "https") and bool(parsed.host)
+            valid = valid and (parsed.port is None or 0 < parsed.port < 65536)
+        except (httpx.InvalidURL, ValueError):
+            valid = False
+        if not valid:
+            raise SetupError(f"{url!r} is not a webhook URL: give http(s)://host[:port]/path")
         self.url = url
         self._secret = secret
         self._attempts = attempts
@@ -70,9 +81,9 @@ class WebhookSender:
 
     def publish(self, events: list[Event]) -> None:
         for event in events:
-            for session in sorted(event.sessions):
-                self._queue.put_nowait(envelope(event, session))
-        if self._worker is None:
+            for session, payload in sorted(event.payloads.items()):
+                self._queue.put_nowait(envelope(event.kind, payload, session))
+        if self._worker is None or self._worker.done():
             self._worker = asyncio.get_running_loop().create_task(self._deliver_all())
 
     async def close(self) -> None:
@@ -85,14 +96,18 @@ class WebhookSender:
     async def _deliver_all(self) -> None:
         async with httpx.AsyncClient(transport=self._transport, timeout=10.0) as http:
             while (body := await self._queue.get()) is not None:
-                await self._deliver(http, body)
+                try:
+                    await self._deliver(http, body)
+                except Exception:  # one bad delivery must not stop the ones after it
+                    log.exception("webhook delivery to %s failed", self.url)
+                    self.failed += 1
 
     async def _deliver(self, http: httpx.AsyncClient, body: bytes) -> None:
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self._secret, body)}
         for attempt in range(1, self._attempts + 1):
             try:
                 response = await http.post(self.url, content=body, headers=headers)
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, ValueError) as exc:
                 problem = str(exc) or type(exc).__name__
             else:
                 if response.is_success:

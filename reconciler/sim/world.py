@@ -41,11 +41,11 @@ class SimError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A webhook event: `kind` is "group.update" or "group.participant"."""
+    """A webhook event: `kind` is "group.update" or "group.participant", with the payload
+    each concerned session receives (people appear to each as that session sees them)."""
 
     kind: str
-    payload: dict[str, Any]
-    sessions: frozenset[str]  # the sessions whose accounts are concerned
+    payloads: dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,16 +166,15 @@ class World:
         elif not any(role != "member" for role in group.participants.values()):
             # WhatsApp never leaves a group without an admin: the longest member takes over.
             group.participants[next(iter(group.participants))] = "admin"
-        self._emit("group.participant", group, {"left": [self.person(account.phone).jid]}, before)
+        self._participant_event(group, "left", [account.phone], before)
 
     def delete(self, account: Account, group_id: str) -> None:
         group = self.group(account, group_id)
-        if group.creator != account.phone:
+        if not _is_creator(group, account.phone):
             raise SimError(403, "only the group creator can delete the group")
         before = self._sessions(group)
-        everyone = [self.person(phone).jid for phone in group.participants]
+        self._participant_event(group, "left", list(group.participants), before)
         self._drop(group)
-        self._emit("group.participant", group, {"left": everyone}, before)
 
     # -- settings --------------------------------------------------------------------------
 
@@ -221,7 +220,7 @@ class World:
         for jid, person in people:
             if person is None or person.phone not in group.participants:
                 outcomes.append(Outcome(jid, _NOT_PARTICIPANT, "not a participant"))
-            elif person.phone == group.creator:
+            elif _is_creator(group, person.phone):
                 outcomes.append(Outcome(jid, 403, "the group creator cannot be removed"))
             elif person.phone == account.phone:
                 outcomes.append(Outcome(jid, 403, "you cannot remove yourself: leave the group"))
@@ -237,7 +236,7 @@ class World:
 
     def demote(self, account: Account, group_id: str, jids: list[str]) -> list[Outcome]:
         group = self.group(account, group_id)
-        if group.participants[account.phone] != "superadmin":
+        if not _is_creator(group, account.phone):
             raise SimError(403, "only the group creator (super admin) can demote admins")
         return self._set_roles(group, jids, promote=False)
 
@@ -334,6 +333,10 @@ class World:
         )
         return outcomes
 
+    def check_admin(self, account: Account, group_id: str, doing: str) -> None:
+        """Refuse (403) unless the account is an admin of the group."""
+        self._as_admin(account, group_id, doing)
+
     def _as_admin(self, account: Account, group_id: str, doing: str) -> Group:
         group = self.group(account, group_id)
         if not _is_admin(group, account.phone):
@@ -357,8 +360,8 @@ class World:
         self, group: Group, change: str, phones: list[str], before: frozenset[str] = frozenset()
     ) -> None:
         if phones:
-            jids = [self.person(phone).jid for phone in phones]
-            self._emit("group.participant", group, {change: jids}, before)
+            people = [self.person(phone) for phone in phones]
+            self._emit("group.participant", group, {change: people}, before)
 
     def _emit(
         self,
@@ -369,14 +372,36 @@ class World:
         *,
         only: set[str] | None = None,
     ) -> None:
-        """Queue an event for the sessions in `group` now, plus `also` (or exactly `only`)."""
+        """Queue an event for the sessions in `group` now, plus `also` (or exactly `only`).
+
+        People in the payload are written as each session sees them: the phone JID, or the LID
+        when their number is hidden from that session's account.
+        """
         sessions = frozenset(only) if only is not None else self._sessions(group) | also
-        if sessions:
-            self.outbox.append(Event(kind, {"id": group.id, **payload}, sessions))
+        payloads: dict[str, dict[str, Any]] = {}
+        for session in sorted(sessions):
+            viewer = self.account(session)
+            payloads[session] = {"id": group.id} | {
+                key: [self._seen_as(viewer, group, item) for item in value]
+                if isinstance(value, list)
+                else value
+                for key, value in payload.items()
+            }
+        if payloads:
+            self.outbox.append(Event(kind, payloads))
+
+    def _seen_as(self, viewer: Account, group: Group, person: Person) -> str:
+        return person.jid if self.phone_visible(viewer, group, person) else person.lid_jid
 
 
 def _is_admin(group: Group, phone: str) -> bool:
     return group.participants.get(phone, "member") != "member"
+
+
+def _is_creator(group: Group, phone: str) -> bool:
+    """The creator's rights go with the super admin role: a creator who left and came back
+    is an ordinary member (`Group.creator` keeps who made the group, for `ownerLid`)."""
+    return group.participants.get(phone) == "superadmin"
 
 
 def _done(outcomes: list[Outcome], people: list[tuple[str, Person | None]]) -> list[str]:

@@ -34,12 +34,14 @@ from reconciler.errors import (
     ApiConnectionError,
     ApiError,
     ApiResponseError,
+    CreateUncertainError,
     RateLimitedError,
     ServerError,
     SetupError,
     api_error_class,
 )
 from reconciler.jid import Jid
+from reconciler.logs import HIDDEN, MIN_SECRET_LENGTH
 from reconciler.rates import Rate
 from reconciler.titan.models import (
     MAX_PARTICIPANTS_PER_CALL,
@@ -191,19 +193,27 @@ class TitanClient:
         _check_batch(participants)
         started = self._clock()
         body = {"name": name, "participants": [str(jid) for jid in participants]}
-        maybe_created = False
+        unsettled: ApiError | None = None  # a failure after which the group may exist
 
         async def attempt(number: int) -> CreatedGroup:
-            nonlocal maybe_created
-            if maybe_created:
-                found = await self._find_group_created_since(name, started)
+            nonlocal unsettled
+            if unsettled is not None:
+                found = await self._find_group_created_since(name, started, unsettled)
                 if found is not None:
                     log.warning("create %r: the earlier answer was lost; found %s", name, found.id)
                     return CreatedGroup(group=found)
+                if isinstance(unsettled, ApiConnectionError) and unsettled.timed_out:
+                    # Titan may still be creating it: not finding it yet proves nothing.
+                    raise _uncertain(
+                        unsettled,
+                        f"the create of {name!r} timed out and the group"
+                        " may still appear: not created again",
+                    )
             try:
                 data = await self._send("POST", "/groups", body, None, number)
             except ApiError as exc:
-                maybe_created = maybe_created or not _surely_not_applied(exc)
+                if not _surely_not_applied(exc):
+                    unsettled = exc
                 raise
             return self._created(data, participants)
 
@@ -350,13 +360,23 @@ class TitanClient:
         def log_retry(state: RetryCallState) -> None:
             self.stats.retries += 1
             error = state.outcome.exception() if state.outcome else None
-            log.info("%s; retrying in %.1f s", error, state.upcoming_sleep)
+            # Shown without -v: a run that waits should say why. Rate limits are expected.
+            level = logging.INFO if isinstance(error, RateLimitedError) else logging.WARNING
+            log.log(level, "%s; retrying in %.1f s", error, state.upcoming_sleep)
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._retry.attempts)
             | stop_before_delay(self._retry.total_seconds),
             wait=self._backoff,
-            retry=retry_if_exception(lambda exc: isinstance(exc, ApiError) and retry_when(exc)),
+            retry=retry_if_exception(
+                lambda exc: (
+                    isinstance(exc, ApiError)
+                    and not isinstance(
+                        exc, CreateUncertainError
+                    )  # repeating it is what it prevents
+                    and retry_when(exc)
+                )
+            ),
             sleep=self._sleep,
             before_sleep=log_retry,
             reraise=True,
@@ -386,17 +406,22 @@ class TitanClient:
             started = time.perf_counter()
             self.stats.requests += 1
             self.stats.writes += method != "GET"
+            failure: ApiConnectionError | None = None
             try:
                 response = await self._http.request(method, url, json=body, params=params)
             except httpx.TransportError as exc:
-                # `from None`: the httpx error holds the request, headers and key included.
-                raise ApiConnectionError(
+                failure = ApiConnectionError(
                     request_sent=not isinstance(exc, _NOT_SENT),
+                    timed_out=isinstance(exc, httpx.TimeoutException),
                     method=method,
                     path=url,
-                    message=self._redact(_describe_transport_error(exc)),
+                    message=self._redact(_describe_transport_error(exc, self.base_url)),
                     attempts=attempt,
-                ) from None
+                )
+            # Raised outside the except block: the httpx error holds the request, headers and
+            # key included, and must not ride along as __context__.
+            if failure is not None:
+                raise failure
         elapsed_ms = (time.perf_counter() - started) * 1000
         status = response.status_code
         self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
@@ -451,7 +476,9 @@ class TitanClient:
 
     def _redact(self, text: str) -> str:
         """`text` without the key: an API or proxy may echo the request back."""
-        return text.replace(self._api_key, "<hidden>")
+        if len(self._api_key) < MIN_SECRET_LENGTH:
+            return text
+        return text.replace(self._api_key, HIDDEN)
 
     def _parse(self, validate: Callable[[Any], _T], data: Any, method: str, path: str) -> _T:
         try:
@@ -492,8 +519,14 @@ class TitanClient:
             )
         return code
 
-    async def _find_group_created_since(self, name: str, since: float) -> Group | None:
-        """The newest group named `name` that this session's account created after `since`."""
+    async def _find_group_created_since(
+        self, name: str, since: float, failure: ApiError
+    ) -> Group | None:
+        """The newest group named `name` that this session's account created after `since`.
+
+        A same-named group of ours whose creation time the API does not give cannot be told
+        apart from one this call made: that is `CreateUncertainError`, not a second create.
+        """
         me = (await self.get_session()).me
         candidates = [group for group in await self.list_groups() if group.name == name]
         found: list[Group] = []
@@ -501,11 +534,16 @@ class TitanClient:
             group = candidate
             if group.created_at is None or group.owner_lid is None:
                 group = await self.get_group(candidate.id)
-            if group.created_at is None or group.created_at < since - CLOCK_SKEW:
-                continue
             if me is not None and not _owned_by(group, me.id, me.lid):
                 continue
-            found.append(group)
+            if group.created_at is None:
+                raise _uncertain(
+                    failure,
+                    f"the create of {name!r} failed, and {group.id} has"
+                    " that name but no creation time: not created again",
+                )
+            if group.created_at >= since - CLOCK_SKEW:
+                found.append(group)
         if not found:
             return None
         newest = max(found, key=lambda group: group.created_at or 0)
@@ -514,6 +552,16 @@ class TitanClient:
 
 _GROUPS = pydantic.TypeAdapter(list[Group])
 _PARTICIPANTS = pydantic.TypeAdapter(list[Participant])
+
+
+def _uncertain(failure: ApiError, message: str) -> CreateUncertainError:
+    return CreateUncertainError(
+        method=failure.method,
+        path=failure.path,
+        status=failure.status,
+        attempts=failure.attempts,
+        message=f"{failure.message}; {message}; the next plan finds it if it was made",
+    )
 
 
 def _owned_by(group: Group, phone: Jid, lid: Jid | None) -> bool:
@@ -558,11 +606,11 @@ def _retryable_read(error: ApiError) -> bool:
     return _retryable_write(error) or isinstance(error, ServerError)
 
 
-def _describe_transport_error(exc: httpx.TransportError) -> str:
+def _describe_transport_error(exc: httpx.TransportError, base_url: str) -> str:
     if isinstance(exc, httpx.TimeoutException):
-        return f"timed out ({type(exc).__name__})"
+        return f"{base_url} timed out ({type(exc).__name__})"
     detail = str(exc) or type(exc).__name__
-    return f"connection failed: {detail}"
+    return f"connection to {base_url} failed: {detail}"
 
 
 def _error_text(response: httpx.Response) -> tuple[str, str | None]:

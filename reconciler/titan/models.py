@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from reconciler.jid import Jid, jid_from_api
+from reconciler.jid import Jid, JidKind, jid_from_api
 
 SESSION_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}")
 MAX_PARTICIPANTS_PER_CALL = 256
@@ -32,15 +32,21 @@ MAX_SUBJECT_LENGTH = 25
 MAX_DESCRIPTION_LENGTH = 2048
 
 
-def _to_jid(value: object) -> Jid:
+def _to_jid(value: object, bare: JidKind = JidKind.PHONE) -> Jid:
     if isinstance(value, Jid):
         return value
     if not isinstance(value, str):
         raise ValueError(f"expected a JID string, got {type(value).__name__}")
-    return jid_from_api(value)
+    return jid_from_api(value, bare=bare)
+
+
+def _to_lid(value: object) -> Jid:
+    return _to_jid(value, JidKind.LID)
 
 
 ApiJid = Annotated[Jid, PlainValidator(_to_jid), PlainSerializer(str, return_type=str)]
+# A field that holds LIDs: bare digits there are a LID, not a phone number.
+ApiLid = Annotated[Jid, PlainValidator(_to_lid), PlainSerializer(str, return_type=str)]
 
 
 class ApiModel(BaseModel):
@@ -67,7 +73,7 @@ class Participant(ApiModel):
     phone: ApiJid | None = Field(
         default=None, validation_alias=AliasChoices("phoneNumber", "phone")
     )
-    lid: ApiJid | None = None
+    lid: ApiLid | None = None
     is_admin: bool = Field(default=False, validation_alias=AliasChoices("isAdmin", "is_admin"))
     is_super_admin: bool = Field(
         default=False, validation_alias=AliasChoices("isSuperAdmin", "is_super_admin")
@@ -125,7 +131,7 @@ class Group(ApiModel):
     created_at: int | None = Field(
         default=None, validation_alias=AliasChoices("createdAt", "creation", "created_at")
     )
-    owner_lid: ApiJid | None = Field(
+    owner_lid: ApiLid | None = Field(
         default=None, validation_alias=AliasChoices("ownerLid", "owner")
     )
     participants: tuple[Participant, ...] | None = None
@@ -145,7 +151,7 @@ class SessionAccount(ApiModel):
     """The WhatsApp account behind a session."""
 
     id: ApiJid
-    lid: ApiJid | None = None
+    lid: ApiLid | None = None
     push_name: str | None = Field(default=None, validation_alias=AliasChoices("pushName", "name"))
 
 

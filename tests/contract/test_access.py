@@ -90,6 +90,31 @@ async def test_the_rate_limit_window_slides(make_sim: MakeSim) -> None:
     await client.list_groups()
 
 
+async def test_a_fractional_rate_limit_allows_one_request_per_longer_window(
+    make_sim: MakeSim,
+) -> None:
+    now = [0.0]
+    sim = make_sim(rate_limit=SlidingWindow(Rate(0.5, 1), clock=lambda: now[0]))
+    client = sim.client()
+    await client.list_groups()
+    now[0] += 1.5
+    with pytest.raises(RateLimitedError) as refused:
+        await client.list_groups()
+    assert refused.value.retry_after == 1  # 0.5 s left of the 2 s window, rounded up
+    now[0] += 0.5
+    await client.list_groups()
+
+
+async def test_the_simulators_own_failure_is_a_json_500(sim: Harness) -> None:
+    path = sim.simulator.store.path
+    path.unlink()
+    path.mkdir()  # the world file can no longer be read
+    async with sim.raw() as http:
+        answer = await http.get("/api/sessions/default/groups")
+    assert answer.status_code == 500
+    assert "cannot read the world file" in answer.json()["error"]
+
+
 async def test_success_is_wrapped_in_data_and_errors_have_error_and_docs(sim: Harness) -> None:
     async with sim.raw() as http:
         ok = await http.get(f"/api/sessions/default/groups/{ENGINEERING}")

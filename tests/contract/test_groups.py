@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.errors import BadRequestError, NotFoundError, PermissionDeniedError
+from reconciler.errors import (
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    SessionNotReadyError,
+)
 from reconciler.titan.models import ParticipantStatus
 from tests.harness import (
     ALICE,
@@ -180,3 +185,30 @@ async def test_only_the_creator_deletes_a_group(sim: Harness) -> None:
     await sim.client().delete_group(gid(ENGINEERING))
     with pytest.raises(NotFoundError):
         await sim.client("other").get_group(gid(ENGINEERING))
+
+
+async def test_when_the_last_member_leaves_the_group_is_gone(sim: Harness) -> None:
+    created = await sim.client("outsider").create_group("Solo", [])
+    await sim.client("outsider").leave_group(created.group.id)
+    assert all(g.subject != "Solo" for g in sim.world.state.groups)
+    with pytest.raises(NotFoundError):
+        await sim.client("outsider").get_group(created.group.id)
+
+
+async def test_a_creator_who_left_and_came_back_is_an_ordinary_member(sim: Harness) -> None:
+    await sim.client().leave_group(gid(ENGINEERING))
+    code = await sim.client("other").get_invite_code(gid(ENGINEERING))
+    await sim.client().join_group(code)
+    assert sim.world.state.groups[0].participants[DEFAULT] == "member"
+    with pytest.raises(PermissionDeniedError, match="only the group creator"):
+        await sim.client().delete_group(gid(ENGINEERING))
+    with pytest.raises(PermissionDeniedError):
+        await sim.client().demote_participants(gid(ENGINEERING), [jid(OTHER)])
+    results = await sim.client("other").remove_participants(gid(ENGINEERING), [jid(DEFAULT)])
+    assert [r.status for r in results] == [200]
+
+
+async def test_a_session_that_is_not_connected_cannot_write_either(sim: Harness) -> None:
+    with pytest.raises(SessionNotReadyError):
+        await sim.client("stopped").create_group("Nope", [])
+    assert len(sim.world.state.groups) == 2

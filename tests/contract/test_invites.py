@@ -19,6 +19,12 @@ async def test_a_member_who_is_not_admin_cannot_see_the_invite_code(sim: Harness
         await sim.client("member").get_invite_code(ENG)
 
 
+async def test_a_member_who_is_not_admin_cannot_revoke_the_link(sim: Harness) -> None:
+    with pytest.raises(PermissionDeniedError, match="only group admins"):
+        await sim.client("member").revoke_invite_code(ENG)
+    assert sim.world.state.groups[0].invite_code == ENGINEERING_CODE
+
+
 async def test_revoking_gives_a_new_code_and_the_old_one_stops_working(sim: Harness) -> None:
     new = await sim.client().revoke_invite_code(ENG)
     assert new != ENGINEERING_CODE

@@ -72,7 +72,7 @@ def test_saving_replaces_the_file_whole_and_leaves_no_temporary_files(tmp_path: 
     with store.change() as world:
         world.state.groups[0].subject = "New"
     assert path.stat().st_ino != inode  # renamed over, never rewritten in place
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.json", "w.json.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.json"]
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,22 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
+from reconciler.errors import SetupError
 from reconciler.sim.webhooks import WebhookSender
 from tests.conftest import MakeSim
-from tests.harness import ALICE, BOB, ENGINEERING, ENGINEERING_CODE, MEMBER, Harness, gid, jid
+from tests.harness import (
+    ALICE,
+    BOB,
+    ENGINEERING,
+    ENGINEERING_CODE,
+    ERIN,
+    MEMBER,
+    Harness,
+    gid,
+    jid,
+)
 
 SECRET = "whsec-test-1234"
 ENG = gid(ENGINEERING)
@@ -129,3 +141,39 @@ async def test_a_delivery_that_keeps_failing_is_given_up_after_three(make_sim: M
     await sim.drain_webhooks()
     assert sender.failed == 2  # other and default are in Marketing
     assert len(receiver.deliveries) == 6
+
+
+async def test_people_appear_in_payloads_as_each_session_sees_them(make_sim: MakeSim) -> None:
+    receiver = Receiver()
+    sim, _ = with_webhooks(make_sim, receiver)
+    # erin's number is shown only to her contacts: "other" has her, "member" does not.
+    await sim.client().remove_participants(ENG, [jid(ERIN)])
+    await sim.drain_webhooks()
+    left = {e["session"]: e["payload"]["left"] for e in receiver.events()}
+    assert left["other"] == [str(jid(ERIN))]
+    assert left["member"] == [f"{sim.lid(ERIN)}@lid"]
+
+
+def test_a_webhook_url_that_cannot_work_is_refused_up_front() -> None:
+    for url in ("http://127.0.0.1:99999/h", "ftp://x/h", "not a url", "http:///nohost"):
+        with pytest.raises(SetupError, match="is not a webhook URL"):
+            WebhookSender(url, SECRET)
+
+
+async def test_one_broken_delivery_does_not_stop_the_next(make_sim: MakeSim) -> None:
+    calls = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            raise RuntimeError("receiver exploded")
+        return httpx.Response(200)
+
+    sender = WebhookSender(
+        "http://hooks.test/titan", SECRET, first_backoff=0, transport=httpx.MockTransport(flaky)
+    )
+    sim = make_sim(webhooks=sender)
+    await sim.client().set_subject(ENG, "Eng")
+    await sim.drain_webhooks()
+    assert sender.failed == 1
+    assert sender.delivered == 2  # the other two sessions of Engineering

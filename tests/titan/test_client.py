@@ -14,6 +14,7 @@ from reconciler.errors import (
     ApiConnectionError,
     ApiResponseError,
     BadRequestError,
+    CreateUncertainError,
     RateLimitedError,
     ServerError,
     SetupError,
@@ -229,8 +230,9 @@ async def test_the_key_is_not_in_a_connection_error_either() -> None:
     with pytest.raises(ApiConnectionError) as failed:
         await client_for(script, retry=RetryPolicy(attempts=1)).list_groups()
     assert SECRET not in str(failed.value)
+    # Nothing chained: httpx's exception holds the request, and its headers the key.
     assert failed.value.__cause__ is None
-    assert failed.value.__suppress_context__
+    assert failed.value.__context__ is None
 
 
 def test_bad_session_names_and_empty_keys_are_refused_up_front() -> None:
@@ -279,18 +281,68 @@ async def test_create_found_despite_a_same_named_older_group(make_sim: MakeSim) 
     assert created.group.id != gid(launches[0].id)
 
 
-async def test_writes_are_paced_at_the_configured_rate(make_sim: MakeSim) -> None:
+async def test_writes_are_spaced_by_the_configured_rate(make_sim: MakeSim) -> None:
     sim = make_sim()
     client = sim.client(write_rate=Rate(20, 1))  # one write every 50 ms
     loop = asyncio.get_running_loop()
     started = loop.time()
     for n in range(5):
         await client.set_description(ENG, f"v{n}")
-    assert loop.time() - started >= 4 * 0.05 * 0.95
-    reads_started = loop.time()
-    for _ in range(5):
-        await client.list_groups()
-    assert loop.time() - reads_started < 4 * 0.05  # reads are not paced
+    assert loop.time() - started >= 4 * 0.05 * 0.95  # pacing can only make it slower
+
+
+async def test_a_write_waits_its_turn_and_reads_never_do(make_sim: MakeSim) -> None:
+    sim = make_sim()
+    client = sim.client(write_rate=Rate(1, 3600))  # the second write may go in an hour
+    await client.set_description(ENG, "first")
+    await asyncio.wait_for(client.list_groups(), timeout=10)  # a paced read would hang here
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(client.set_description(ENG, "second"), timeout=0.2)
+    assert sim.world.state.groups[0].description == "first"
+
+
+async def test_a_timed_out_create_is_not_repeated() -> None:
+    script = Script(
+        httpx.ReadTimeout("read timed out"),
+        ok({"name": "default", "status": "CONNECTED", "me": {"id": "14155550100@c.us"}}),
+        ok([]),  # not there yet: Titan may still be making it
+    )
+    client = client_for(script, retry=RetryPolicy(attempts=5))
+    with pytest.raises(CreateUncertainError, match=r"timed out .* not created again"):
+        await client.create_group("Launch", [jid(ALICE)])
+    assert [r.method for r in script.requests].count("POST") == 1
+
+
+async def test_a_same_named_group_without_a_creation_time_stops_a_second_create() -> None:
+    me = "14155550100@s.whatsapp.net"
+    group = {
+        "id": "120363000000000007@g.us",
+        "name": "Launch",
+        "participants": [{"phoneNumber": me, "isSuperAdmin": True}],
+    }
+    script = Script(
+        error(503, "busy"),
+        ok({"name": "default", "status": "CONNECTED", "me": {"id": me}}),
+        ok([{"id": group["id"], "name": "Launch"}]),
+        ok(group),
+    )
+    client = client_for(script, retry=RetryPolicy(attempts=5))
+    with pytest.raises(CreateUncertainError, match="no creation time"):
+        await client.create_group("Launch", [jid(ALICE)])
+    assert [r.method for r in script.requests].count("POST") == 1
+
+
+async def test_backoff_is_jittered() -> None:
+    firsts = []
+    for _ in range(8):
+        sleeps = Sleeps()
+        script = Script(error(503, "busy"), ok([]))
+        await client_for(
+            script, sleeps, retry=RetryPolicy(attempts=2, initial_backoff=1.0)
+        ).list_groups()
+        firsts.append(sleeps.waits[0])
+    assert all(0.5 <= wait <= 1.0 for wait in firsts)
+    assert len(set(firsts)) > 1  # clients that failed together do not come back together
 
 
 async def test_participant_calls_send_the_seed_body() -> None:

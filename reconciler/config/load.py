@@ -1,0 +1,333 @@
+"""Load a config (one file, or a directory of them) into a `DesiredState`, or raise a
+`ConfigError` listing every mistake, each with file:line:col and a way to fix it.
+
+Each entry (a person, a team, a group) is checked on its own, so one bad entry does not hide
+the mistakes of the others: entries that pass go on to be resolved together.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pydantic
+
+from reconciler.config.model import (
+    ConfigFile,
+    Defaults,
+    GroupSpec,
+    Limits,
+    PersonSpec,
+    PersonValue,
+    TeamValue,
+)
+from reconciler.config.resolve import Entry, Resolver
+from reconciler.config.yamlfile import Path_, YamlDocument, read_yaml
+from reconciler.errors import ConfigError, Location, Problem
+from reconciler.state import DesiredState
+
+CONFIG_SUFFIXES = (".yaml", ".yml")
+_V = TypeVar("_V")
+_NOUNS = {"people": "person", "teams": "team", "groups": "group"}
+_ADAPTERS: dict[str, pydantic.TypeAdapter[Any]] = {
+    "people": pydantic.TypeAdapter(PersonValue),
+    "teams": pydantic.TypeAdapter(TeamValue),
+}
+# Each key of a group on its own, with the constraints of its field.
+_GROUP_FIELDS: dict[str, pydantic.TypeAdapter[Any]] = {
+    name: pydantic.TypeAdapter(info.rebuild_annotation())
+    for name, info in GroupSpec.model_fields.items()
+}
+# The model behind each mapping of the file, for "did you mean" on an unknown key.
+_MODELS: dict[Path_, type[pydantic.BaseModel]] = {
+    (): ConfigFile,
+    ("defaults",): Defaults,
+    ("people", "*"): PersonSpec,
+    ("groups", "*"): GroupSpec,
+    ("groups", "*", "limits"): Limits,
+}
+
+
+def load(path: Path | str) -> DesiredState:
+    """Read, check and resolve the config at `path` (a YAML file or a directory of them)."""
+    problems: list[Problem] = []
+    merged = Merged()
+    for file in _config_files(Path(path)):
+        document = read_yaml(file, str(file))
+        problems += document.problems
+        if document.data is not None or not document.problems:
+            _check_file(document, merged, problems)
+    state = Resolver(merged, problems).resolve()
+    if problems:
+        raise ConfigError(problems)
+    return state
+
+
+@dataclass
+class Merged:
+    """Every file's entries that passed the schema, each with where it came from."""
+
+    session: str | None = None
+    country: str | None = None
+    people: dict[str, Entry[PersonSpec | str | int]] = field(default_factory=dict)
+    teams: dict[str, Entry[list[str]]] = field(default_factory=dict)
+    groups: dict[str, Entry[GroupSpec]] = field(default_factory=dict)
+    settings: dict[str, Location] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)  # "person:x"/"team:x" whose entry failed
+
+
+def _config_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        found = sorted(p for p in path.rglob("*") if p.suffix in CONFIG_SUFFIXES and p.is_file())
+        if not found:
+            raise ConfigError(
+                [Problem(Location(str(path), 1, 1), "no .yaml or .yml files in this directory")]
+            )
+        return found
+    if not path.exists():
+        raise ConfigError(
+            [
+                Problem(
+                    Location(str(path), 1, 1),
+                    "no such file: pass -f PATH (a file or a directory) or set GROUPCTL_CONFIG",
+                )
+            ]
+        )
+    return [path]
+
+
+def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem]) -> None:
+    data = document.data
+    if not isinstance(data, dict):
+        problems.append(
+            Problem(
+                document.where(()),
+                "a groupctl file is a mapping with version, people, teams and groups",
+            )
+        )
+        return
+    for key in data:
+        if key not in ConfigFile.model_fields:
+            problems.append(Problem(document.where((key,), key=True), _unknown_key((key,))))
+    if data.get("version") != 1:
+        where = document.where(("version",)) if "version" in data else document.where(())
+        found = f", not {data['version']!r}" if "version" in data else ""
+        problems.append(Problem(where, f"version must be 1{found} (write version: 1 at the top)"))
+    for name in ("session", "defaults"):
+        value = _validated(document, (name,), problems)
+        if value is None:
+            continue
+        setting = value.country if isinstance(value, Defaults) else value
+        if setting is None:
+            continue
+        here = document.where((name,), key=True)
+        if name in merged.settings:
+            problems.append(Problem(here, f"{name} is already set at {merged.settings[name]}"))
+            continue
+        merged.settings[name] = here
+        if name == "session":
+            merged.session = setting
+        else:
+            merged.country = setting
+    for section in ("people", "teams", "groups"):
+        entries = data.get(section)
+        if entries is None:
+            continue
+        if not isinstance(entries, dict):
+            problems.append(
+                Problem(
+                    document.where((section,)),
+                    f"{section}: expected a mapping of name: value, not {_type_name(entries)}",
+                )
+            )
+            continue
+        target: dict[str, Entry[Any]] = getattr(merged, section)
+        for key in entries:
+            if section == "groups":
+                entry = _group_entry(document, key, problems)
+            else:
+                value = _validated(document, (section, key), problems)
+                entry = None if value is None else Entry(value, document, (section, key))
+                if entry is None:
+                    merged.broken.add(f"{_NOUNS[section]}:{key}")
+            if entry is not None:
+                _collect(target, section, key, entry, problems)
+
+
+def _validated(document: YamlDocument, path: Path_, problems: list[Problem]) -> Any:
+    """The value at `path` checked against its schema, or None with its problems recorded."""
+    value = document.data.get(path[0]) if len(path) == 1 else document.data[path[0]][path[1]]
+    if value is None and len(path) == 1:
+        return None
+    if path == ("session",):
+        adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(str)
+    elif path == ("defaults",):
+        adapter = pydantic.TypeAdapter(Defaults)
+    else:
+        adapter = _ADAPTERS[str(path[0])]
+        if path[0] == "people" and isinstance(value, dict):
+            adapter = pydantic.TypeAdapter(PersonSpec)  # a mapping: report PersonSpec's errors
+    try:
+        return adapter.validate_python(value)
+    except pydantic.ValidationError as exc:
+        problems += _schema_problems(document, path, value, exc)
+        return None
+
+
+def _group_entry(
+    document: YamlDocument, key: str, problems: list[Problem]
+) -> Entry[GroupSpec] | None:
+    """A group checked key by key, so that one bad key does not hide the others' problems.
+
+    Keys that fail are left at their defaults and named in `Entry.invalid`, for the resolver
+    to leave alone.
+    """
+    path: Path_ = ("groups", key)
+    value = document.data["groups"][key]
+    if not isinstance(value, dict):
+        problems.append(
+            Problem(
+                document.where(path),
+                f"group {key!r}: expected a mapping (subject, members...), not {_type_name(value)}",
+            )
+        )
+        return None
+    valid: dict[str, Any] = {}
+    invalid: set[str] = set()
+    for name, item in value.items():
+        if name not in _GROUP_FIELDS:
+            problems.append(
+                Problem(document.where((*path, name), key=True), _unknown_key((*path, name)))
+            )
+            continue
+        try:
+            valid[name] = _GROUP_FIELDS[name].validate_python(item)
+        except pydantic.ValidationError as exc:
+            problems += _schema_problems(document, (*path, name), item, exc)
+            invalid.add(name)
+    return Entry(GroupSpec.model_construct(**valid), document, path, frozenset(invalid))
+
+
+def _collect(
+    target: dict[str, Entry[_V]],
+    section: str,
+    key: str,
+    entry: Entry[_V],
+    problems: list[Problem],
+) -> None:
+    """Add an entry; a key already defined in another file is a problem."""
+    if key in target:
+        first = target[key].where(key=True)
+        problems.append(
+            Problem(
+                entry.where(key=True), f"{_NOUNS[section]} {key!r} is already defined at {first}"
+            )
+        )
+        return
+    target[key] = entry
+
+
+def _schema_problems(
+    document: YamlDocument, base: Path_, value: Any, exc: pydantic.ValidationError
+) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[Path_] = set()
+    for error in exc.errors():
+        inner = _data_path(value, error["loc"])
+        path = (*base, *inner)
+        if path in seen:
+            continue  # a union fails once per branch: one problem per place
+        seen.add(path)
+        kind = error["type"]
+        if kind == "missing":
+            where, message = document.where(path[:-1], key=True), _missing(path)
+        elif kind == "extra_forbidden":
+            where, message = document.where(path, key=True), _unknown_key(path)
+        else:
+            where = document.where(path)
+            message = _wrong_value(path, _value_at(value, inner), error)
+        problems.append(Problem(where, message))
+    return problems
+
+
+def _data_path(data: Any, loc: tuple[int | str, ...]) -> Path_:
+    """pydantic's error location, keeping only the parts that name places in the data."""
+    path: list[str | int] = []
+    for part in loc:
+        if isinstance(data, dict):
+            data = data.get(part)
+            path.append(part)  # present, or a missing or unknown key
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+            path.append(part)
+    return tuple(path)
+
+
+def _value_at(data: Any, path: Path_) -> Any:
+    for part in path:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+    return data
+
+
+def _dotted(path: Path_) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def _missing(path: Path_) -> str:
+    where = f" in {_dotted(path[:-1])}" if path[:-1] else ""
+    return f"missing required key {path[-1]!r}{where}"
+
+
+def _unknown_key(path: Path_) -> str:
+    key = str(path[-1])
+    shape = tuple("*" if index == 1 else part for index, part in enumerate(path[:-1]))
+    model = _MODELS.get(shape)
+    allowed = sorted(model.model_fields) if model else []
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed)}"
+    return f"unknown key {key!r}: {hint}"
+
+
+_KINDS = {
+    "string": "text",
+    "int": "a whole number",
+    "bool": "true or false",
+    "list": "a list",
+    "dict": "a mapping",
+    "model": "a mapping",
+    "float": "a number",
+}
+
+
+def _wrong_value(path: Path_, value: Any, error: Any) -> str:
+    kind = error["type"]
+    if path[:1] == ("people",) and len(path) == 2:
+        return (
+            f"person {path[1]!r}: expected a phone number, or a mapping with phone and/or"
+            f" lid, not {_type_name(value)}"
+        )
+    for prefix, expected in _KINDS.items():
+        if kind in (f"{prefix}_type", f"{prefix}_parsing", f"{prefix}_attributes_type"):
+            return f"{_dotted(path)}: expected {expected}, not {_type_name(value)}"
+    if kind == "literal_error":
+        return f"{_dotted(path)}: {error['msg']}, not {value!r}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{_dotted(path)}: {message}"
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    return {
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__)

@@ -1,0 +1,144 @@
+"""The schema of groups.yaml as pydantic models: what each key is, its type and its default.
+
+This checks shape only; `load.py` resolves names, numbers and teams and checks the rules that
+need the whole file (duplicates, cycles, limits). The JSON Schema (`groupctl schema`) comes from
+these models, so descriptions here are what editors show.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Defaults(Strict):
+    country: str | None = Field(
+        default=None,
+        description="Two-letter country (ISO 3166) for phone numbers written without +<code>,"
+        " e.g. US: then (415) 555-0101 means +1 415-555-0101.",
+        examples=["US", "GB", "DE"],
+    )
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, country: str | None) -> str | None:
+        if country is not None and country.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{country!r} is not a two-letter country code such as US or GB")
+        return country.upper() if country else None
+
+
+Phone = str | int  # YAML may read an unquoted number as an int; load.py parses both
+
+
+class PersonSpec(Strict):
+    phone: Phone | None = Field(
+        default=None, description="Phone number in any common notation, or a phone JID."
+    )
+    lid: str | None = Field(
+        default=None,
+        description="WhatsApp's linked id (<digits>@lid), for people whose number groups hide.",
+    )
+
+
+class Limits(Strict):
+    max_removals: int | None = Field(
+        default=None,
+        ge=0,
+        description="Most members this group's plan may remove before it is refused.",
+    )
+    max_removal_percent: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Most members, as a percentage of the group, its plan may remove.",
+    )
+
+
+class GroupSpec(Strict):
+    id: str | None = Field(
+        default=None,
+        description="The live group's id (<digits>@g.us). Binds this entry to it, so the subject"
+        " may change. Without it, the group is found by its exact subject.",
+    )
+    subject: str | None = Field(
+        default=None, description="The group's name as WhatsApp shows it (1 to 25 characters)."
+    )
+    description: str | None = Field(
+        default=None,
+        description="The group description (up to 2048 characters). Absent: left as it is.",
+    )
+    picture: str | None = Field(
+        default=None,
+        description="Group picture: an image file path relative to this file, or an https URL.",
+    )
+    members: list[str] = Field(
+        default_factory=list,
+        description="People (directory names), team:<name>, phone numbers or JIDs.",
+    )
+    admins: list[str] = Field(
+        default_factory=list,
+        description="Members who are admins; same forms as members. They need not be listed"
+        " in members too.",
+    )
+    members_policy: Literal["exact", "additive"] = Field(
+        default="exact",
+        description="exact: remove anyone not listed. additive: add and promote, never remove.",
+    )
+    protect: bool = Field(
+        default=False, description="Never leave or delete this group, whatever the config says."
+    )
+    ensure: Literal["present", "absent"] = Field(
+        default="present", description="absent: leave or delete the group (see absent_action)."
+    )
+    absent_action: Literal["leave", "delete"] = Field(
+        default="leave",
+        description="What ensure: absent does: leave the group, or delete it (creator only).",
+    )
+    limits: Limits | None = Field(
+        default=None, description="This group's own safety limits on removals."
+    )
+
+
+PersonValue = Phone | PersonSpec
+TeamValue = list[str]
+
+
+class ConfigFile(Strict):
+    """A groupctl config file. A directory of them is merged into one config."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="groupctl config",
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    version: Literal[1] = Field(description="The file format's version: 1.")
+    session: str | None = Field(
+        default=None,
+        description="The Titan session to manage. --session and TITAN_SESSION take precedence.",
+    )
+    defaults: Defaults = Field(default_factory=Defaults)
+    people: dict[str, PersonValue] = Field(
+        default_factory=dict,
+        description="A directory of people: name -> phone number, or {phone, lid}.",
+    )
+    teams: dict[str, TeamValue] = Field(
+        default_factory=dict,
+        description="Named sets of members: people, phone numbers, JIDs and team:<name>.",
+    )
+    groups: dict[str, GroupSpec] = Field(
+        default_factory=dict,
+        description="The groups to manage, by a stable name of your choosing.",
+    )
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of a config file (what `groupctl schema` prints)."""
+    return ConfigFile.model_json_schema()

@@ -1,0 +1,178 @@
+"""Safe YAML with a location for every value, so each mistake can be reported as file:line:col.
+
+The file is composed into nodes by PyYAML's safe loader and turned into plain data here, which
+lets us refuse what a config file has no business containing (tags other than the standard ones,
+anchors and aliases, merge keys, keys defined twice) and bound what a hostile file can cost
+(size, nesting). Plain scalars that YAML 1.1 would turn into numbers but that are surely text
+(`+14155550101`, `0041...`) stay text, so phone numbers survive being written without quotes.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.errors import Location, Problem
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 64
+
+_STANDARD = "tag:yaml.org,2002:"
+_AS_TEXT = {f"{_STANDARD}str", f"{_STANDARD}timestamp", f"{_STANDARD}binary"}
+_CONSTRUCTED = {f"{_STANDARD}{name}" for name in ("int", "float", "bool", "null")}
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class YamlDocument:
+    """A parsed file: its data, where each value and each key is, and what was wrong."""
+
+    file: str
+    data: Any = None
+    values: dict[Path_, Location] = field(default_factory=dict)
+    keys: dict[Path_, Location] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def where(self, path: Path_, *, key: bool = False) -> Location:
+        """The location of `path` (its key with `key=True`), or of its nearest known parent."""
+        index = self.keys if key else self.values
+        for end in range(len(path), -1, -1):
+            found = index.get(path[:end]) or self.values.get(path[:end])
+            if found is not None:
+                return found
+        return Location(self.file, 1, 1)
+
+
+def read_yaml(path: Path, shown: str | None = None) -> YamlDocument:
+    """Parse `path` safely; `shown` is how the file is named in messages."""
+    document = YamlDocument(shown or str(path))
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            document.problems.append(
+                Problem(
+                    Location(document.file, 1, 1),
+                    f"the file is {size:,} bytes; groupctl reads files up to {MAX_FILE_BYTES:,}:"
+                    " split the config into several files in a directory",
+                )
+            )
+            return document
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        document.problems.append(Problem(Location(document.file, 1, 1), f"cannot read: {reason}"))
+        return document
+    return parse_yaml(text, document.file)
+
+
+def parse_yaml(text: str, file: str) -> YamlDocument:
+    document = YamlDocument(file)
+    limit = sys.getrecursionlimit()
+    try:
+        # The composer recurses once per nesting level; let deep documents fail as a problem.
+        sys.setrecursionlimit(max(limit, 4 * MAX_DEPTH + 200))
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = _location(file, mark) if mark else Location(file, 1, 1)
+        problem = " ".join(part for part in (exc.context, exc.problem) if part)
+        document.problems.append(Problem(where, f"YAML syntax: {problem}"))
+        return document
+    except yaml.YAMLError as exc:
+        document.problems.append(Problem(Location(file, 1, 1), f"YAML syntax: {exc}"))
+        return document
+    except RecursionError:
+        document.problems.append(
+            Problem(
+                Location(file, 1, 1), f"the document is nested more than {MAX_DEPTH} levels deep"
+            )
+        )
+        return document
+    finally:
+        sys.setrecursionlimit(limit)
+    if root is not None:
+        _Converter(document).run(root)
+    return document
+
+
+class _Converter:
+    def __init__(self, document: YamlDocument) -> None:
+        self.document = document
+        self.seen: set[int] = set()
+        self.constructor = yaml.SafeLoader("")
+
+    def run(self, root: yaml.Node) -> None:
+        self.document.data = self.convert(root, ())
+
+    def problem(self, node: yaml.Node, message: str) -> None:
+        self.document.problems.append(
+            Problem(_location(self.document.file, node.start_mark), message)
+        )
+
+    def convert(self, node: yaml.Node, path: Path_) -> Any:
+        self.document.values.setdefault(path, _location(self.document.file, node.start_mark))
+        if id(node) in self.seen:
+            self.problem(
+                node,
+                "YAML anchors and aliases (&name, *name) are not supported:"
+                " use teams: for member lists that several groups share",
+            )
+            return None
+        self.seen.add(id(node))
+        if len(path) > MAX_DEPTH:
+            self.problem(node, f"the document is nested more than {MAX_DEPTH} levels deep")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != f"{_STANDARD}seq":
+                self.bad_tag(node)
+                return None
+            return [self.convert(item, (*path, index)) for index, item in enumerate(node.value)]
+        return self.scalar(node)
+
+    def mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any] | None:
+        if node.tag != f"{_STANDARD}map":
+            self.bad_tag(node)
+            return None
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == f"{_STANDARD}merge":
+                self.problem(key_node, "YAML merge keys (<<) are not supported: write the keys out")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(key_node, "a key must be plain text, not a list or a mapping")
+                continue
+            key = str(key_node.value)
+            key_path = (*path, key)
+            if key in result:
+                first = self.document.keys[key_path]
+                self.problem(key_node, f"{key!r} is defined twice (first at line {first.line})")
+                continue
+            self.document.keys[key_path] = _location(self.document.file, key_node.start_mark)
+            result[key] = self.convert(value_node, key_path)
+        return result
+
+    def scalar(self, node: yaml.Node) -> Any:
+        text = node.value
+        if node.tag in _AS_TEXT:
+            return text
+        if node.tag == f"{_STANDARD}int" and text[:1] in ("+", "0") and len(text) > 1:
+            return text  # a phone number, not a number: "+1415..." or "0041..."
+        if node.tag in _CONSTRUCTED:
+            return self.constructor.construct_object(node)
+        self.bad_tag(node)
+        return None
+
+    def bad_tag(self, node: yaml.Node) -> None:
+        tag = node.tag.replace(_STANDARD, "!!", 1)
+        self.problem(node, f"the YAML tag {tag} is not allowed in a groupctl file")
+
+
+def _location(file: str, mark: Any) -> Location:
+    return Location(file, mark.line + 1, mark.column + 1)

@@ -1,0 +1,94 @@
+"""The normalized shapes that desired state (from YAML) and live state (from Titan) share.
+
+People are `Jid`s: a phone JID when the number is known, otherwise a LID JID, so a member from
+the config and a participant from the API compare equal when they are the same person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from reconciler.jid import Jid
+
+MembersPolicy = Literal["exact", "additive"]
+Ensure = Literal["present", "absent"]
+AbsentAction = Literal["leave", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A person in a group: their address, their LID when known, and their role."""
+
+    jid: Jid
+    lid: Jid | None = None
+    admin: bool = False
+    super_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LocalPicture:
+    """A picture file on this machine (already checked to be inside the config's directory)."""
+
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class UrlPicture:
+    url: str
+
+
+Picture = LocalPicture | UrlPicture
+
+
+@dataclass(frozen=True, slots=True)
+class GroupState:
+    """What a group looks like: the same shape for what is wanted and for what is live.
+
+    In desired state, `description` and `picture` are None when the config leaves them alone.
+    """
+
+    subject: str
+    description: str | None = None
+    picture: Picture | None = None
+    members: Mapping[Jid, Member] = field(default_factory=dict)
+
+    @property
+    def admins(self) -> frozenset[Jid]:
+        return frozenset(jid for jid, member in self.members.items() if member.admin)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How the reconciler may change a group."""
+
+    members_policy: MembersPolicy = "exact"
+    protect: bool = False
+    ensure: Ensure = "present"
+    absent_action: AbsentAction = "leave"
+    max_removals: int | None = None
+    max_removal_percent: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredGroup:
+    """A group entry of the config: its stable key, optional id binding, state and policy."""
+
+    key: str
+    id: Jid | None
+    state: GroupState
+    policy: Policy = field(default_factory=Policy)
+    source: str = ""  # file:line of the entry, for messages
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """The whole config, resolved: groups, and the directory that names people."""
+
+    groups: tuple[DesiredGroup, ...]
+    directory: Mapping[Jid, str] = field(default_factory=dict)  # phone or LID JID -> name
+    session: str | None = None
+    people: int = 0
+    teams: int = 0
