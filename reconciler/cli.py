@@ -143,10 +143,12 @@ config_option = click.option(
 def validate(config_path: Path) -> None:
     """Check the config without touching the API: every mistake, as file:line:col."""
     state = load(config_path)
-    click.echo(
-        f"{config_path}: valid ({state.people} people, {state.teams} teams,"
-        f" {len(state.groups)} groups)"
-    )
+    counts = [
+        _count(state.people, "person", "people"),
+        _count(state.teams, "team"),
+        _count(len(state.groups), "group"),
+    ]
+    click.echo(f"{config_path}: valid ({', '.join(counts)})")
 
 
 @cli.command()
@@ -274,6 +276,10 @@ def sim_serve(state_path: Path, host: str, port: int, verbose: bool, **options: 
         click.echo(f"world: {state_path} (sessions: {sessions}); Ctrl-C stops it", err=True)
 
     serve(simulator, sock, on_ready=ready)
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    return f"{number} {one if number == 1 else many or one + 's'}"
 
 
 def _fail(message: str) -> NoReturn:

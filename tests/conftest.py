@@ -12,10 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from PIL import Image
 
 from reconciler.sim.state import WorldState
 from tests.harness import Harness, standard_world
+
+# Property tests: "ci" is the default (and what CI runs); HYPOTHESIS_PROFILE=long by hand.
+settings.register_profile("ci", max_examples=500, deadline=None)
+settings.register_profile("long", max_examples=20_000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

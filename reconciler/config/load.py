@@ -237,8 +237,8 @@ def _schema_problems(
     for error in exc.errors():
         inner = _data_path(value, error["loc"])
         path = (*base, *inner)
-        if path in seen:
-            continue  # a union fails once per branch: one problem per place
+        if path in seen or any(path[: len(r)] == r for r in document.refused):
+            continue  # one problem per place; a value refused while parsing is reported already
         seen.add(path)
         kind = error["type"]
         if kind == "missing":

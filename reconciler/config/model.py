@@ -12,6 +12,8 @@ from typing import Any, Literal
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from reconciler.titan.models import MAX_DESCRIPTION_LENGTH, MAX_SUBJECT_LENGTH
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -65,13 +67,18 @@ class GroupSpec(Strict):
         default=None,
         description="The live group's id (<digits>@g.us). Binds this entry to it, so the subject"
         " may change. Without it, the group is found by its exact subject.",
+        json_schema_extra={"pattern": r"^\d+(-\d+)?@g\.us$"},
     )
     subject: str | None = Field(
-        default=None, description="The group's name as WhatsApp shows it (1 to 25 characters)."
+        default=None,
+        description="The group's name as WhatsApp shows it (1 to 25 characters).",
+        # In the schema only, for editors: load.py checks it with a friendlier message.
+        json_schema_extra={"minLength": 1, "maxLength": MAX_SUBJECT_LENGTH},
     )
     description: str | None = Field(
         default=None,
         description="The group description (up to 2048 characters). Absent: left as it is.",
+        json_schema_extra={"maxLength": MAX_DESCRIPTION_LENGTH},
     )
     picture: str | None = Field(
         default=None,
@@ -112,12 +119,7 @@ TeamValue = list[str]
 class ConfigFile(Strict):
     """A groupctl config file. A directory of them is merged into one config."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        title="groupctl config",
-        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, title="groupctl config")
 
     version: Literal[1] = Field(description="The file format's version: 1.")
     session: str | None = Field(
@@ -141,4 +143,7 @@ class ConfigFile(Strict):
 
 def config_schema() -> dict[str, Any]:
     """The JSON Schema of a config file (what `groupctl schema` prints)."""
-    return ConfigFile.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **ConfigFile.model_json_schema(),
+    }

@@ -150,17 +150,19 @@ class Resolver:
 
     def _member(self, text: str, entry: Entry[list[str]], index: int) -> frozenset[Person]:
         """What one entry of a members, admins or team list stands for."""
-        where = entry.where(index)
         if text.startswith(TEAM_PREFIX):
             team = text.removeprefix(TEAM_PREFIX)
             if team in self._expanding:
                 cycle = " -> ".join([*self._expanding[self._expanding.index(team) :], team])
-                self.problem(where, f"team cycle: {cycle}; a team cannot contain itself")
+                self.problem(
+                    entry.where(index), f"team cycle: {cycle}; a team cannot contain itself"
+                )
                 return frozenset()
             if f"team:{team}" in self.merged.broken:
                 return frozenset()  # its own mistake is reported where it is defined
             if team not in self.merged.teams:
-                self.problem(where, f"unknown team {team!r}{_suggest(team, self.merged.teams)}")
+                hint = _suggest(team, self.merged.teams)
+                self.problem(entry.where(index), f"unknown team {team!r}{hint}")
                 return frozenset()
             return self._team(team, self.merged.teams[team])
         if text in self.people:
@@ -173,9 +175,9 @@ class Resolver:
                 if text in self.merged.teams
                 else ": add them under people:, or write their phone number"
             )
-            self.problem(where, f"unknown person {text!r}{hint}")
+            self.problem(entry.where(index), f"unknown person {text!r}{hint}")
             return frozenset()
-        jid = self._parse(text, where)
+        jid = self._parse(text, entry.where(index))
         if jid is None:
             return frozenset()
         return frozenset({self._by_address.get(jid) or Person(jid)})
@@ -191,8 +193,13 @@ class Resolver:
                 else parse_jid(text, default_country=country)
             )
         except InvalidJidError as exc:
-            hint = " (or set defaults: country:)" if "no country code" in str(exc) else ""
-            self.problem(where, f"{exc}{hint}")
+            message = str(exc)
+            if "no country code" in message:
+                message = (
+                    f"{text!r} has no country code: write it as +<country code> <number>,"
+                    " or set defaults: country:"
+                )
+            self.problem(where, message)
             return None
         if jid.is_group or (phone_only and not jid.is_phone) or (lid_only and not jid.is_lid):
             expected = (
@@ -288,7 +295,8 @@ class Resolver:
                             f"{text!r} is listed twice in {field} (first at line"
                             f" {first.line}: {values[listed[person.jid]]!r})",
                         )
-                    listed[person.jid] = index
+                    else:
+                        listed[person.jid] = index
                 for person in resolved:
                     people[person] = people.get(person, False) or field == "admins"
         if len(people) > MAX_GROUP_SIZE:

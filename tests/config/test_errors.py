@@ -1,0 +1,129 @@
+"""Every kind of mistake in a config is reported at its exact place, all at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.config import load
+from reconciler.errors import ConfigError
+
+CONFIGS = Path(__file__).parent.parent / "configs"
+
+# file -> every problem expected, as "line:col: message", in file order.
+CASES: dict[str, list[str]] = {
+    "yaml-syntax.yaml": [
+        "5:4: YAML syntax: while parsing a block mapping did not find expected key"
+        " (check the indentation)",
+    ],
+    "unknown-key.yaml": [
+        "2:1: unknown key 'peple': did you mean 'people'?",
+        "7:5: unknown key 'member': did you mean 'members'?",
+    ],
+    "wrong-types.yaml": [
+        "3:10: person 'alice': expected a phone number, or a mapping with phone and/or lid,"
+        " not a list",
+        "5:8: teams.eng: expected a list, not text",
+        "8:14: groups.eng.subject: expected text, not a list",
+        "9:14: groups.eng.members: expected a list, not text",
+        "10:14: groups.eng.protect: expected true or false, not text",
+        "11:21: groups.eng.members_policy: Input should be 'exact' or 'additive', not 'strict'",
+        "13:21: groups.eng.limits.max_removals: Input should be greater than or equal to 0",
+    ],
+    "unknown-person-or-team.yaml": [
+        "9:15: unknown person 'alcie' (did you mean 'alice'?)",
+        "9:22: unknown team 'engg' (did you mean 'eng'?)",
+        "9:33: unknown person 'bob': add them under people:, or write their phone number",
+        "9:38: unknown person 'eng' (did you mean team:eng?)",
+    ],
+    "team-cycle.yaml": [
+        "7:11: team cycle: backend -> platform -> infra -> backend; a team cannot contain itself",
+    ],
+    "invalid-phone.yaml": [
+        "3:10: '+1 415 555' is not a valid phone number (too short)",
+        "4:8: '415 555 0102' has no country code: write it as +<country code> <number>,"
+        " or set defaults: country:",
+        "5:10: '+999 555 0103' is not a valid phone number (unknown country code)",
+        "6:9: 'not a number 4' is not a phone number or JID",
+        "7:9: '14155550105@example.com' has an unknown JID server 'example.com':"
+        " expected @s.whatsapp.net, @c.us, @lid or @g.us",
+        "11:15: '+1 (415) 555-01O1' is not a phone number or JID",
+        "11:36: '555 0106' has no country code: write it as +<country code> <number>,"
+        " or set defaults: country:",
+    ],
+    "duplicate-member.yaml": [
+        "11:9: '(415) 555-0101' is listed twice in members (first at line 10: 'alice')",
+        "12:9: '14155550101@c.us' is listed twice in members (first at line 10: 'alice')",
+    ],
+    "duplicate-group-key.yaml": [
+        "5:3: 'eng' is defined twice (first at line 3)",
+    ],
+    "same-id.yaml": [
+        "7:9: groups 'eng' and 'platform' are bound to the same id 120363000000000001@g.us"
+        " (first at {dir}/same-id.yaml:3:3)",
+    ],
+    "same-subject.yaml": [
+        "6:14: groups 'eng' and 'eng-2' both have the subject 'Engineering' and no id"
+        " (first at {dir}/same-subject.yaml:3:3): add id: to tell them apart",
+    ],
+    "subject-and-description.yaml": [
+        "4:14: the subject is empty: WhatsApp needs a name",
+        "6:14: the subject is 40 characters; Titan allows at most 25: shorten it",
+        "9:18: the description is 2049 characters; WhatsApp allows at most 2048",
+        "10:3: group 'nameless' needs subject",
+    ],
+    "too-many-members.yaml": [
+        "5:5: group 'crowd' has 1025 members; WhatsApp groups hold at most 1024",
+    ],
+    "picture.yaml": [
+        "5:14: the picture file 'pictures/none.png' does not exist"
+        " (looked for {dir}/pictures/none.png)",
+        "8:14: the picture file 'notanimage.png' is not an image Pillow can read",
+        "11:14: the picture '../../../etc/passwd' is outside the config's directory:"
+        " keep pictures beside the YAML file",
+        "14:14: the picture '/etc/passwd' is outside the config's directory:"
+        " keep pictures beside the YAML file",
+        "17:14: a picture URL must start with https://",
+    ],
+    "absent-with-members.yaml": [
+        "8:5: group 'old' is ensure: absent but lists members: remove them, or set ensure: present",
+    ],
+    "hostile-yaml.yaml": [
+        "3:9: YAML anchors and aliases (&name, *name) are not supported:"
+        " use teams: for member lists that several groups share",
+        "3:16: unknown person 'alice': add them under people:, or write their phone number",
+        "6:3: group 'eng' needs subject",
+        "7:5: YAML merge keys (<<) are not supported: write the keys out",
+        "8:18: the YAML tag !!python/object/apply:os.system is not allowed in a groupctl file",
+    ],
+    "missing-version.yaml": [
+        "1:1: version must be 1 (write version: 1 at the top)",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_kind_of_mistake_is_reported_at_its_place(name: str) -> None:
+    path = CONFIGS / name
+    with pytest.raises(ConfigError) as refused:
+        load(path)
+    expected = [
+        f"{path}:{line.format(dir=CONFIGS.resolve() if 'looked' in line else CONFIGS)}"
+        for line in CASES[name]
+    ]
+    assert [str(problem) for problem in refused.value.problems] == expected
+
+
+def test_all_the_mistakes_of_a_file_are_reported_together() -> None:
+    path = CONFIGS / "several-errors.yaml"
+    with pytest.raises(ConfigError) as refused:
+        load(path)
+    assert [str(p).removeprefix(f"{path}:") for p in refused.value.problems] == [
+        "4:8: '+1 415 555' is not a valid phone number (too short)",
+        "7:14: the subject is 41 characters; Titan allows at most 25: shorten it",
+        "8:22: unknown person 'alcie' (did you mean 'alice'?)",
+        "9:14: groups.eng.protect: expected true or false, not text",
+        "13:5: group 'ops' is ensure: absent but lists members: remove them,"
+        " or set ensure: present",
+    ]

@@ -1,0 +1,271 @@
+"""What a valid config means: people, teams and groups resolved to one normalized state."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from reconciler.config import load
+from reconciler.config.model import config_schema
+from reconciler.errors import ConfigError
+from reconciler.jid import parse_jid
+from reconciler.state import LocalPicture, UrlPicture
+
+ROOT = Path(__file__).parent.parent.parent
+EXAMPLE = ROOT / "examples" / "groups.yaml"
+
+
+def write(tmp_path: Path, text: str, name: str = "groups.yaml") -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+FOUR_WAYS = """
+version: 1
+people:
+  alice: "+1 415-555-0101"
+defaults:
+  country: US
+groups:
+  eng:
+    subject: Engineering
+    members: [alice]
+    admins: ["14155550101@s.whatsapp.net"]
+  ops:
+    subject: Ops
+    members: ["14155550101@c.us"]
+  sales:
+    subject: Sales
+    members: ["(415) 555-0101"]
+"""
+
+
+def test_the_same_person_written_four_ways_is_one_member(tmp_path: Path) -> None:
+    state = load(write(tmp_path, FOUR_WAYS))
+    alice = parse_jid("+14155550101")
+    eng, ops, sales = state.groups
+    assert list(eng.state.members) == [alice]
+    assert eng.state.members[alice].admin
+    assert list(ops.state.members) == list(sales.state.members) == [alice]
+    assert state.directory[alice] == "alice"
+
+
+UNQUOTED = """
+version: 1
+people:
+  alice: +14155550101
+  bob: 14155550102
+defaults: {country: US}
+groups:
+  g: {subject: G, members: [alice, bob, +14155550103]}
+"""
+
+
+def test_unquoted_phone_numbers_stay_phone_numbers(tmp_path: Path) -> None:
+    # YAML 1.1 reads +14155550101 as the integer 14155550101, losing the +.
+    state = load(write(tmp_path, UNQUOTED))
+    assert {str(j) for j in state.groups[0].state.members} == {
+        "14155550101@s.whatsapp.net",
+        "14155550102@s.whatsapp.net",
+        "14155550103@s.whatsapp.net",
+    }
+
+
+def test_teams_nest_and_admins_need_not_be_listed_as_members(tmp_path: Path) -> None:
+    state = load(
+        write(
+            tmp_path,
+            """
+version: 1
+people:
+  a: "+14155550101"
+  b: "+14155550102"
+  c: "+14155550103"
+  hidden: {lid: "998877@lid"}
+  both: {phone: "+14155550104", lid: "112233@lid"}
+teams:
+  inner: [a, hidden]
+  outer: [team:inner, b, both]
+groups:
+  g:
+    subject: G
+    members: [team:outer]
+    admins: [c]
+    members_policy: additive
+    protect: true
+    limits: {max_removals: 3, max_removal_percent: 10}
+""",
+        )
+    )
+    group = state.groups[0]
+    members = group.state.members
+    assert set(members) == {
+        parse_jid(x)
+        for x in ("+14155550101", "+14155550102", "+14155550103", "998877@lid", "+14155550104")
+    }
+    assert group.state.admins == {parse_jid("+14155550103")}
+    assert members[parse_jid("+14155550104")].lid == parse_jid("112233@lid")
+    assert state.directory[parse_jid("112233@lid")] == "both"
+    assert (group.policy.members_policy, group.policy.protect) == ("additive", True)
+    assert (group.policy.max_removals, group.policy.max_removal_percent) == (3, 10)
+
+
+def test_pictures_are_files_beside_the_config_or_https_urls(tmp_path: Path, png: bytes) -> None:
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "logo.png").write_bytes(png)
+    state = load(
+        write(
+            tmp_path,
+            """
+version: 1
+groups:
+  a: {subject: A, picture: img/logo.png}
+  b: {subject: B, picture: "https://example.com/logo.jpg"}
+""",
+        )
+    )
+    assert state.groups[0].state.picture == LocalPicture((tmp_path / "img" / "logo.png").resolve())
+    assert state.groups[1].state.picture == UrlPicture("https://example.com/logo.jpg")
+
+
+def test_a_symlink_that_leads_out_of_the_config_directory_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "logo.png").symlink_to("/etc/hostname")
+    with pytest.raises(ConfigError, match="outside the config's directory"):
+        load(write(config, "version: 1\ngroups:\n  a: {subject: A, picture: logo.png}\n"))
+
+
+def test_a_directory_of_files_is_merged(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "version: 1\ndefaults: {country: US}\npeople:\n  a: '(415) 555-0101'\n",
+        "people.yaml",
+    )
+    write(tmp_path, "version: 1\nteams:\n  t: [a]\n", "teams/teams.yml")
+    write(tmp_path, "version: 1\ngroups:\n  g: {subject: G, members: [team:t]}\n", "groups/g.yaml")
+    state = load(tmp_path)
+    assert (state.people, state.teams, len(state.groups)) == (1, 1, 1)
+    assert list(state.groups[0].state.members) == [parse_jid("+14155550101")]
+
+
+def test_a_key_defined_in_two_files_names_both_places(tmp_path: Path) -> None:
+    first = write(tmp_path, "version: 1\nsession: a\ngroups:\n  g: {subject: G}\n", "a.yaml")
+    second = write(tmp_path, "version: 1\nsession: b\ngroups:\n  g: {subject: H}\n", "b.yaml")
+    with pytest.raises(ConfigError) as refused:
+        load(tmp_path)
+    assert [str(p) for p in refused.value.problems] == [
+        f"{second}:2:1: session is already set at {first}:2:1",
+        f"{second}:4:3: group 'g' is already defined at {first}:4:3",
+    ]
+
+
+def test_a_missing_config_says_how_to_give_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file: pass -f PATH"):
+        load(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match=r"no \.yaml or \.yml files"):
+        load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "a groupctl file is a mapping"),
+        ("- 1\n- 2\n", "a groupctl file is a mapping"),
+        (
+            "version: 1\n" + "a:\n" + "".join("  " * n + f"k{n}:\n" for n in range(1, 80)),
+            "nested more than 64 levels deep",
+        ),
+        ("version: 1\nx: " + "[" * 5000 + "]" * 5000 + "\n", "nest"),
+        ("a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n", "anchors and aliases"),
+        ("version: 1\n---\nversion: 1\n", "expected a single document"),
+        ("version: 1\n? [a, b]\n: c\n", "a key must be plain text"),
+        ("version: 1\npeople: !!set {a: null}\n", "tag !!set is not allowed"),
+    ],
+)
+def test_hostile_or_odd_yaml_is_a_config_error(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load(write(tmp_path, text))
+
+
+def test_files_over_the_size_limit_are_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("w") as handle:
+        handle.truncate(6 * 1024 * 1024)
+    with pytest.raises(ConfigError, match="groupctl reads files up to"):
+        load(path)
+
+
+def test_the_example_is_valid_and_uses_every_feature() -> None:
+    state = load(EXAMPLE)
+    policies = {g.key: g.policy for g in state.groups}
+    assert any(p.protect for p in policies.values())
+    assert any(p.members_policy == "additive" for p in policies.values())
+    assert any(p.ensure == "absent" for p in policies.values())
+    assert any(p.max_removal_percent is not None for p in policies.values())
+    assert any(g.id is not None for g in state.groups)
+    assert any(isinstance(g.state.picture, LocalPicture) for g in state.groups)
+    assert any(m.jid.is_lid for g in state.groups for m in g.state.members.values())
+
+
+def test_the_schema_validates_the_example_and_is_committed() -> None:
+    schema = config_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(
+        yaml.safe_load(EXAMPLE.read_text()), schema, cls=jsonschema.Draft202012Validator
+    )
+    committed = json.loads((ROOT / "groupctl.schema.json").read_text())
+    assert committed == schema, "regenerate: groupctl schema > groupctl.schema.json"
+
+
+def test_the_schema_catches_what_editors_should_flag() -> None:
+    validator = jsonschema.Draft202012Validator(config_schema())
+    bad = {"version": 1, "groups": {"g": {"subject": "x" * 26, "member": []}}}
+    messages = sorted(error.message for error in validator.iter_errors(bad))
+    assert any("too long" in m for m in messages)
+    assert any("'member' was unexpected" in m for m in messages)
+
+
+def test_the_readme_config_example_is_valid(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```yaml\n") + len("```yaml\n")
+    state = load(write(tmp_path, readme[start : readme.index("```", start)]))
+    assert [g.key for g in state.groups] == ["announcements", "sales-emea", "old-launch"]
+
+
+def test_validate_and_schema_commands(groupctl: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [groupctl, "validate", "-f", str(EXAMPLE)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout) == (
+        0,
+        f"{EXAMPLE}: valid (12 people, 5 teams, 5 groups)\n",
+    )
+    bad = write(tmp_path, "version: 1\ngroups:\n  g: {subject: '', members: [nobody]}\n")
+    done = subprocess.run(
+        [groupctl, "validate"], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "groups.yaml:3:16: the subject is empty: WhatsApp needs a name",
+        "groups.yaml:3:30: unknown person 'nobody': add them under people:,"
+        " or write their phone number",
+        "error: the config has 2 problems",
+    ]
+    env_done = subprocess.run(
+        [groupctl, "validate"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"GROUPCTL_CONFIG": str(bad), "PATH": ""},
+    )
+    assert env_done.returncode == 1
+    schema = subprocess.run([groupctl, "schema"], capture_output=True, text=True, timeout=60)
+    assert json.loads(schema.stdout) == config_schema()
