@@ -8,7 +8,6 @@ Everything is normalized to one `Jid` value so that equal people compare equal.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 
 import phonenumbers
@@ -50,27 +49,43 @@ _PARSE_FAILURES = {
 }
 
 
-@dataclass(frozen=True, order=True, slots=True)
-class Jid:
-    """A normalized WhatsApp address: `user` digits and the `kind` of server."""
+class Jid(str):
+    """A normalized WhatsApp address, `<user>@<server>`, as a string.
 
-    user: str
-    kind: JidKind
+    A `str` subclass: planning compares millions of them, and a string caches its hash. It
+    equals its plain-string form (`Jid("1", JidKind.LID) == "1@lid"`).
+    """
 
-    def __str__(self) -> str:
-        return f"{self.user}@{self.kind.value}"
+    __slots__ = ()
+
+    def __new__(cls, user: str, kind: JidKind) -> Jid:
+        return super().__new__(cls, f"{user}@{kind.value}")
+
+    def __getnewargs__(self) -> tuple[str, JidKind]:  # type: ignore[override]
+        return self.user, self.kind
+
+    def __repr__(self) -> str:
+        return f"Jid({str(self)!r})"
+
+    @property
+    def user(self) -> str:
+        return self.partition("@")[0]
+
+    @property
+    def kind(self) -> JidKind:
+        return JidKind(self.partition("@")[2])
 
     @property
     def is_phone(self) -> bool:
-        return self.kind is JidKind.PHONE
+        return self.endswith("@s.whatsapp.net")
 
     @property
     def is_lid(self) -> bool:
-        return self.kind is JidKind.LID
+        return self.endswith("@lid")
 
     @property
     def is_group(self) -> bool:
-        return self.kind is JidKind.GROUP
+        return self.endswith("@g.us")
 
     @property
     def e164(self) -> str:

@@ -20,12 +20,29 @@ AbsentAction = Literal["leave", "delete"]
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """A person in a group: their address, their LID when known, and their role."""
+    """A person's standing in a group; the person is its key in `GroupState.members`.
 
-    jid: Jid
-    lid: Jid | None = None
+    Most members are plain or admin with no LID to remember: `standing()` hands out one shared
+    instance for each of those, which keeps a state of millions of members small.
+    """
+
     admin: bool = False
     super_admin: bool = False
+    lid: Jid | None = None  # the LID, for a member known by phone whose LID is known too
+
+
+_SHARED = {
+    (False, False): Member(),
+    (True, False): Member(admin=True),
+    (True, True): Member(admin=True, super_admin=True),
+}
+
+
+def standing(*, admin: bool = False, super_admin: bool = False, lid: Jid | None = None) -> Member:
+    """A `Member`, shared with every other member of the same standing when it has no LID."""
+    if lid is None:
+        return _SHARED[(admin or super_admin, super_admin)]
+    return Member(admin or super_admin, super_admin, lid)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from reconciler.state import (
     Picture,
     Policy,
     UrlPicture,
+    standing,
 )
 from reconciler.titan.models import MAX_DESCRIPTION_LENGTH, MAX_GROUP_SIZE, MAX_SUBJECT_LENGTH
 
@@ -305,7 +306,7 @@ class Resolver:
                 f"group {key!r} has {len(people)} members; WhatsApp groups hold at"
                 f" most {MAX_GROUP_SIZE}",
             )
-        return {p.jid: Member(p.jid, p.lid, admin=admin) for p, admin in people.items()}
+        return {p.jid: standing(admin=admin, lid=p.lid) for p, admin in people.items()}
 
     def _picture(self, picture: str, entry: Entry[GroupSpec]) -> Picture | None:
         where = entry.where("picture")

@@ -212,7 +212,7 @@ def test_the_example_is_valid_and_uses_every_feature() -> None:
     assert any(p.max_removal_percent is not None for p in policies.values())
     assert any(g.id is not None for g in state.groups)
     assert any(isinstance(g.state.picture, LocalPicture) for g in state.groups)
-    assert any(m.jid.is_lid for g in state.groups for m in g.state.members.values())
+    assert any(jid.is_lid for g in state.groups for jid in g.state.members)
 
 
 def test_the_schema_validates_the_example_and_is_committed() -> None:
