@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import functools
 import json
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,7 +19,16 @@ from reconciler.config import load
 from reconciler.config.model import config_schema
 from reconciler.connect import ApiSettings
 from reconciler.errors import ConfigError, GroupctlError, SetupError
+from reconciler.files import replace_atomically
+from reconciler.live import fetch
 from reconciler.logs import configure_logging
+from reconciler.plan import Plan
+from reconciler.planner import PlanPolicy, plan
+from reconciler.render import markdown, text
+from reconciler.safety import Brakes, raise_if_unsafe
+from reconciler.state import DesiredState, LiveState
+
+MARKDOWN_SPLIT = "\n\n<!-- groupctl: next comment -->\n\n"
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -96,9 +108,8 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--session",
         envvar="TITAN_SESSION",
         show_envvar=True,
-        default="default",
-        show_default=True,
-        help="Titan session (WhatsApp account) to act as.",
+        help="Titan session (WhatsApp account) to act as. Default: the config's session:,"
+        " else 'default'.",
     )
     @click.option(
         "--write-rate",
@@ -112,7 +123,7 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(
         api: str | None,
         api_key: str | None,
-        session: str,
+        session: str | None,
         write_rate: str | None,
         verbose: bool,
         debug: bool,
@@ -155,6 +166,95 @@ def validate(config_path: Path) -> None:
 def schema() -> None:
     """Print the JSON Schema of the config file, for editors and other tools."""
     click.echo(json.dumps(config_schema(), indent=2))
+
+
+@cli.command("plan")
+@config_option
+@api_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PLANFILE",
+    help="Also save the plan, for `groupctl apply PLANFILE`.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="markdown: for a pull request comment (split with <!-- groupctl: next"
+    " comment --> when longer than GitHub allows).",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0: no changes; 2: changes; 3: changes that remove, demote, leave or"
+    " delete; 1: error.",
+)
+@click.option(
+    "--group",
+    "only",
+    multiple=True,
+    metavar="KEY",
+    help="Plan only this group of the config (repeat for more).",
+)
+@click.option(
+    "--max-removals",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Refuse a plan that removes more members than this in all.",
+)
+@click.option("--force", is_flag=True, help="Lift the safety brakes on removals.")
+@click.option(
+    "--remove-unresolved",
+    is_flag=True,
+    help="Also remove participants known only by a LID that no one in the config"
+    " has (kept by default: they may be people you listed by number).",
+)
+@click.option("--mask-phones", is_flag=True, help="Show only the last 4 digits of phone numbers.")
+def plan_command(
+    settings: ApiSettings,
+    config_path: Path,
+    out: Path | None,
+    output_format: str,
+    detailed_exitcode: bool,
+    only: tuple[str, ...],
+    max_removals: int,
+    force: bool,
+    remove_unresolved: bool,
+    mask_phones: bool,
+) -> None:
+    """Show what apply would change, in order: read live state, compare with the config."""
+    desired = load(config_path)
+    _check_group_keys(desired, only)
+    settings = settings.for_config(desired.session)
+
+    async def read_live() -> LiveState:
+        async with settings.open_client() as client:
+            return await fetch(client, desired, only=frozenset(only))
+
+    live = asyncio.run(read_live())
+    policy = PlanPolicy(
+        remove_unresolved=remove_unresolved,
+        only=frozenset(only),
+        session=settings.session or "default",
+        api=settings.shown_api,
+    )
+    result = plan(desired, live, policy)
+    _show(result, output_format, mask_phones)
+    if out is not None:
+        try:
+            replace_atomically(out, result.to_json().encode())
+        except OSError as exc:
+            raise SetupError(f"{out}: cannot write the plan: {exc.strerror}") from None
+    raise_if_unsafe(result, Brakes(max_removals=max_removals), force=force)
+    if result.refused:
+        count = len(result.refused)
+        raise GroupctlError(f"{count} group{'s' * (count != 1)} refused: see why above")
+    if detailed_exitcode:
+        sys.exit(3 if result.is_destructive else 2 if result.has_changes else 0)
 
 
 @cli.command()
@@ -276,6 +376,25 @@ def sim_serve(state_path: Path, host: str, port: int, verbose: bool, **options: 
         click.echo(f"world: {state_path} (sessions: {sessions}); Ctrl-C stops it", err=True)
 
     serve(simulator, sock, on_ready=ready)
+
+
+def _check_group_keys(desired: DesiredState, only: tuple[str, ...]) -> None:
+    keys = [group.key for group in desired.groups]
+    for key in only:
+        if key not in keys:
+            close = difflib.get_close_matches(key, keys, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise SetupError(f"--group {key!r}: the config has no such group{hint}")
+
+
+def _show(result: Plan, output_format: str, mask_phones: bool) -> None:
+    if output_format == "json":
+        click.echo(result.to_json())
+    elif output_format == "markdown":
+        click.echo(MARKDOWN_SPLIT.join(markdown.render(result, mask_phones=mask_phones)))
+    else:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        click.echo(text.to_string(result, color=color, mask_phones=mask_phones), nl=False)
 
 
 def _count(number: int, one: str, many: str | None = None) -> str:

@@ -6,7 +6,7 @@ account, session `default`, when missing); it accepts whatever API key is given,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,9 +31,23 @@ class ApiSettings:
 
     api: str | None
     api_key: str | None = field(repr=False)
-    session: str = "default"
+    session: str | None = None  # None: the config's session:, else "default"
     # "20/min", "unlimited", or None for the default: paced against Titan, not on the simulator.
     write_rate: str | None = None
+
+    def for_config(self, session: str | None) -> ApiSettings:
+        """These settings, with the config's session when none was given by flag or env."""
+        return replace(self, session=self.session or session)
+
+    @property
+    def shown_api(self) -> str:
+        """The API address fit to print and save: without any user:password in it."""
+        if not self.api or self.api.startswith(SIM_PREFIX):
+            return self.api or ""
+        parts = urlsplit(self.api)
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        return parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host).geturl()
 
     def open_client(self, *, timeout: float = 30.0, max_concurrency: int = 8) -> TitanClient:
         api, api_key = self.api, self.api_key
@@ -56,7 +70,7 @@ class ApiSettings:
             return TitanClient(
                 SIM_BASE_URL,
                 api_key=key,
-                session=self.session,
+                session=self.session or "default",
                 transport=SimTransport(simulator.asgi),
                 timeout=timeout,
                 write_rate=explicit_rate,
@@ -79,7 +93,7 @@ class ApiSettings:
         return TitanClient(
             api.rstrip("/"),
             api_key=api_key,
-            session=self.session,
+            session=self.session or "default",
             timeout=timeout,
             write_rate=explicit_rate if self.write_rate is not None else DEFAULT_WRITE_RATE,
             max_concurrency=max_concurrency,

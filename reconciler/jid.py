@@ -7,6 +7,7 @@ Everything is normalized to one `Jid` value so that equal people compare equal.
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import StrEnum
 
@@ -34,6 +35,9 @@ _USER_PATTERNS = {
 _DEVICE_SUFFIX = re.compile(r":\d+$")
 _PHONE_CHARACTERS = re.compile(r"[\d\s+().\-/]+")
 _SEPARATORS = re.compile(r"[\s().\-/]")
+_PHONE_SERVER = "s.whatsapp.net"
+_CANONICAL = re.compile(r"\d{6,15}@s\.whatsapp\.net|\d{1,20}@lid|\d{1,20}(?:-\d{1,20})?@g\.us")
+_PLUS_DIGITS = re.compile(r"\+\d{6,15}")
 
 _IMPOSSIBLE_REASONS = {
     phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
@@ -59,7 +63,7 @@ class Jid(str):
     __slots__ = ()
 
     def __new__(cls, user: str, kind: JidKind) -> Jid:
-        return super().__new__(cls, f"{user}@{kind.value}")
+        return super().__new__(cls, f"{user}@{kind}")  # a StrEnum formats as its value
 
     def __getnewargs__(self) -> tuple[str, JidKind]:  # type: ignore[override]
         return self.user, self.kind
@@ -105,6 +109,12 @@ class Jid(str):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+# The same people come back in group after group of a config: parsing each text once saves
+# most of the time at scale, and lets equal addresses share one string. Errors are not cached.
+_CACHE_SIZE = 1 << 16
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def parse_phone(text: str, *, default_country: str | None = None) -> Jid:
     """A phone number in any common notation -> its phone JID.
 
@@ -135,6 +145,7 @@ def parse_phone(text: str, *, default_country: str | None = None) -> Jid:
     return Jid(e164.removeprefix("+"), JidKind.PHONE)
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def parse_jid(text: str, *, default_country: str | None = None) -> Jid:
     """What a person writes for a participant or group: a phone number or a JID."""
     written = text.strip()
@@ -175,6 +186,10 @@ def jid_from_api(value: str, *, bare: JidKind = JidKind.PHONE) -> Jid:
     a server are of the `bare` kind (a phone number, unless the field holds LIDs). Only the
     shape is checked: the API is the authority on which numbers exist.
     """
+    if _CANONICAL.fullmatch(value):  # the common case, read millions of times at scale
+        return str.__new__(Jid, value)
+    if bare is JidKind.PHONE and _PLUS_DIGITS.fullmatch(value):
+        return str.__new__(Jid, f"{value[1:]}@{_PHONE_SERVER}")
     text = value.strip()
     user, at, server = text.partition("@")
     if not at:

@@ -6,6 +6,7 @@ the config and a participant from the API compare equal when they are the same p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +40,16 @@ _SHARED = {
 
 
 def standing(*, admin: bool = False, super_admin: bool = False, lid: Jid | None = None) -> Member:
-    """A `Member`, shared with every other member of the same standing when it has no LID."""
+    """A `Member`, shared with every other member of the same standing when it has no LID,
+    and with the same person's standing in other groups when it has."""
     if lid is None:
         return _SHARED[(admin or super_admin, super_admin)]
-    return Member(admin or super_admin, super_admin, lid)
+    return _with_lid(admin or super_admin, super_admin, lid)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _with_lid(admin: bool, super_admin: bool, lid: Jid) -> Member:
+    return Member(admin, super_admin, lid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +64,14 @@ class UrlPicture:
     url: str
 
 
-Picture = LocalPicture | UrlPicture
+@dataclass(frozen=True, slots=True)
+class FetchedPicture:
+    """A live group's picture, by its fingerprint (see `reconciler.pictures`)."""
+
+    fingerprint: str
+
+
+Picture = LocalPicture | UrlPicture | FetchedPicture
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +85,12 @@ class GroupState:
     description: str | None = None
     picture: Picture | None = None
     members: Mapping[Jid, Member] = field(default_factory=dict)
+    # Who of `members` is admin, derived once: planning compares these sets, not members.
+    admins: frozenset[Jid] = field(init=False, repr=False, compare=False)
 
-    @property
-    def admins(self) -> frozenset[Jid]:
-        return frozenset(jid for jid, member in self.members.items() if member.admin)
+    def __post_init__(self) -> None:
+        admins = frozenset(jid for jid, member in self.members.items() if member.admin)
+        object.__setattr__(self, "admins", admins)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +125,34 @@ class DesiredState:
     session: str | None = None
     people: int = 0
     teams: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ListedGroup:
+    """A group as the list of the session's groups shows it."""
+
+    id: Jid
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class LiveGroup:
+    """A live group in detail. `state.picture` is the live picture only when
+    `picture_known` (it is fetched for groups whose picture the config manages)."""
+
+    id: Jid
+    state: GroupState
+    picture_known: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """What Titan says now: who the session is, its groups, details of the managed ones, and
+    the fingerprints of the pictures the config asks for."""
+
+    me: Jid
+    me_lid: Jid | None
+    listed: tuple[ListedGroup, ...]
+    groups: Mapping[Jid, LiveGroup]
+    pictures: Mapping[Picture, str] = field(default_factory=dict)
+    picture_problems: Mapping[Picture, str] = field(default_factory=dict)  # unreadable ones

@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from reconciler.sim.state import Account, WorldState
-from tests.serve import sim_serve
+from tests.processes import run_groupctl, sim_serve
 
 KEY = "cli-secret-key-0c9a8b"
 
 
-def run(
-    groupctl: str, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TITAN_", "GROUPCTL_"))}
-    return subprocess.run(
-        [groupctl, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**clean, **(env or {})},
-        cwd=cwd,
-    )
-
-
 def test_help_names_the_commands_and_the_connection_variables(groupctl: str) -> None:
-    done = run(groupctl, "--help")
+    done = run_groupctl(groupctl, "--help")
     assert done.returncode == 0
     for text in ("status", "sim", "TITAN_API_URL", "TITAN_API_KEY", "TITAN_SESSION", "sim:"):
         assert text in done.stdout
 
 
 def test_sim_serve_help_explains_every_option(groupctl: str) -> None:
-    done = run(groupctl, "sim", "serve", "--help")
+    done = run_groupctl(groupctl, "sim", "serve", "--help")
     assert done.returncode == 0
     for option in (
         "--host",
@@ -57,11 +41,11 @@ def test_sim_serve_help_explains_every_option(groupctl: str) -> None:
 
 
 def test_version(groupctl: str) -> None:
-    assert run(groupctl, "--version").stdout.startswith("groupctl, version ")
+    assert run_groupctl(groupctl, "--version").stdout.startswith("groupctl, version ")
 
 
 def test_missing_api_address_is_one_sentence_that_mentions_the_simulator(groupctl: str) -> None:
-    done = run(groupctl, "status")
+    done = run_groupctl(groupctl, "status")
     assert done.returncode == 1
     assert done.stdout == ""
     lines = done.stderr.splitlines()
@@ -90,14 +74,14 @@ def test_missing_api_address_is_one_sentence_that_mentions_the_simulator(groupct
 def test_bad_connection_settings_are_one_clear_error(
     groupctl: str, tmp_path: Path, args: list[str], env: dict[str, str], message: str
 ) -> None:
-    done = run(groupctl, "status", *args, env=env, cwd=tmp_path)
+    done = run_groupctl(groupctl, "status", *args, env=env, cwd=tmp_path)
     assert done.returncode == 1
     assert message in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_status_against_the_in_process_simulator(groupctl: str, tmp_path: Path) -> None:
-    done = run(groupctl, "status", "--api", f"sim:{tmp_path / 'world.json'}")
+    done = run_groupctl(groupctl, "status", "--api", f"sim:{tmp_path / 'world.json'}")
     assert done.returncode == 0, done.stderr
     assert "Session: default (CONNECTED) as +1 415-555-0100" in done.stdout
     assert "Groups:  0" in done.stdout
@@ -111,7 +95,7 @@ def test_a_session_that_is_not_connected_is_shown_and_fails(groupctl: str, tmp_p
             accounts=[Account(session="default", phone="+14155550100", status="SCAN_QR_CODE")]
         ).model_dump_json()
     )
-    done = run(groupctl, "status", "--api", f"sim:{world}")
+    done = run_groupctl(groupctl, "status", "--api", f"sim:{world}")
     assert done.returncode == 1
     assert "Session: default (SCAN_QR_CODE)" in done.stdout
     assert "error: session 'default' is not connected (SCAN_QR_CODE)" in done.stderr
@@ -119,7 +103,9 @@ def test_a_session_that_is_not_connected_is_shown_and_fails(groupctl: str, tmp_p
 
 def test_connection_settings_come_from_the_environment(groupctl: str, tmp_path: Path) -> None:
     world = tmp_path / "world.json"
-    done = run(groupctl, "status", env={"TITAN_API_URL": f"sim:{world}", "TITAN_SESSION": "nobody"})
+    done = run_groupctl(
+        groupctl, "status", env={"TITAN_API_URL": f"sim:{world}", "TITAN_SESSION": "nobody"}
+    )
     assert done.returncode == 1
     assert "session 'nobody' not found" in done.stderr
     assert done.stderr.startswith("error: GET /api/sessions/nobody: HTTP 404")
@@ -129,7 +115,7 @@ def test_verbose_logs_each_call_and_never_the_key(groupctl: str, tmp_path: Path)
     state = tmp_path / "w.json"
     with sim_serve(groupctl, state, key=KEY) as served:
         for flag in ("-v", "--debug"):
-            done = run(
+            done = run_groupctl(
                 groupctl, "status", flag, env={"TITAN_API_URL": served.url, "TITAN_API_KEY": KEY}
             )
             assert done.returncode == 0, done.stderr
@@ -143,7 +129,7 @@ def test_a_wrong_key_is_reported_with_the_call_and_without_the_key(
 ) -> None:
     with sim_serve(groupctl, tmp_path / "w.json", key=KEY) as served:
         wrong = "wrong-key-" + KEY[::-1]
-        done = run(groupctl, "status", "--debug", "--api", served.url, "--api-key", wrong)
+        done = run_groupctl(groupctl, "status", "--debug", "--api", served.url, "--api-key", wrong)
     assert done.returncode == 1
     assert "error: GET /api/sessions/default: HTTP 401: missing or invalid API key" in done.stderr
     assert wrong not in done.stdout + done.stderr
@@ -152,7 +138,7 @@ def test_a_wrong_key_is_reported_with_the_call_and_without_the_key(
 
 def test_an_api_error_500_is_an_error_line_not_a_traceback(groupctl: str, tmp_path: Path) -> None:
     with sim_serve(groupctl, tmp_path / "w.json", "--fault-rate", "500=1", key=KEY) as served:
-        done = run(groupctl, "status", "--api", served.url, "--api-key", KEY)
+        done = run_groupctl(groupctl, "status", "--api", served.url, "--api-key", KEY)
     assert done.returncode == 1
     *retries, last = done.stderr.splitlines()
     assert last.startswith("error: GET /api/sessions/default: HTTP 500: injected fault")

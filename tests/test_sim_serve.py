@@ -15,7 +15,7 @@ import pytest
 
 from reconciler.sim.state import Account, Person, WorldState
 from reconciler.sim.webhooks import sign
-from tests.serve import sim_serve
+from tests.processes import sim_serve
 
 KEY = "K-sim-serve-test-41d0"
 JOINER = "+14155550155"

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pydantic
 
 from reconciler.errors import SetupError
+from reconciler.files import replace_atomically
 from reconciler.sim.state import WorldState, default_world
 from reconciler.sim.world import World
 
@@ -103,19 +103,7 @@ class WorldStore:
     def _write(self) -> None:
         assert self._world is not None
         data = self._world.state.model_dump_json(indent=1, exclude_none=True).encode()
-        directory = self.path.parent
-        fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-        _fsync_directory(directory)
+        replace_atomically(self.path, data)
         self._stamp = _stamp(self.path)
 
     @contextlib.contextmanager
@@ -140,13 +128,3 @@ def _stamp(path: Path) -> _Stamp | None:
     except FileNotFoundError:
         return None
     return (info.st_mtime_ns, info.st_size, info.st_ino)
-
-
-def _fsync_directory(directory: Path) -> None:
-    # The rename itself must reach the disk too, or a crash could bring the old file back.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -45,6 +45,7 @@ from reconciler.logs import HIDDEN, MIN_SECRET_LENGTH
 from reconciler.rates import Rate
 from reconciler.titan.models import (
     MAX_PARTICIPANTS_PER_CALL,
+    PARTICIPANTS,
     SESSION_NAME,
     CreatedGroup,
     Group,
@@ -249,6 +250,39 @@ class TitanClient:
         url = data.get("url") if isinstance(data, dict) else data
         return url if isinstance(url, str) and url else None
 
+    async def download(self, url: str, *, max_bytes: int = 5 * 1024 * 1024) -> bytes:
+        """The bytes at `url`, e.g. a picture URL the API gave. The key goes along only to the
+        API's own origin (the simulator serves pictures there); anywhere else gets no key."""
+        own = httpx.URL(url).join("/") == self._http.base_url.join("/")
+        response: httpx.Response | None = None
+        failure = ""
+        async with self._slots:
+            try:
+                if own:
+                    response = await self._http.get(url)
+                else:
+                    async with httpx.AsyncClient(timeout=self._http.timeout) as plain:
+                        response = await plain.get(url, follow_redirects=True)
+            except httpx.HTTPError as exc:
+                failure = f"cannot download it: {exc or type(exc).__name__}"
+        if response is None:  # raised here, so the httpx error (and its request) stays behind
+            raise ApiConnectionError(
+                request_sent=True, method="GET", path=url, message=self._redact(failure)
+            )
+        if not response.is_success or len(response.content) > max_bytes:
+            problem = (
+                f"HTTP {response.status_code}"
+                if not response.is_success
+                else f"larger than {max_bytes} bytes"
+            )
+            raise ApiResponseError(
+                method="GET",
+                path=url,
+                status=response.status_code,
+                message=f"cannot download it: {problem}",
+            )
+        return response.content
+
     # -- participants ----------------------------------------------------------------------
 
     async def list_participants(self, group: Jid) -> list[Participant]:
@@ -256,7 +290,7 @@ class TitanClient:
         data = await self._call("GET", path)
         if isinstance(data, dict) and isinstance(data.get("participants"), list):
             data = data["participants"]
-        return self._parse(_PARTICIPANTS.validate_python, data, "GET", path)
+        return list(self._parse(PARTICIPANTS.validate_python, data, "GET", path))
 
     async def add_participants(
         self, group: Jid, participants: Sequence[Jid]
@@ -551,7 +585,6 @@ class TitanClient:
 
 
 _GROUPS = pydantic.TypeAdapter(list[Group])
-_PARTICIPANTS = pydantic.TypeAdapter(list[Participant])
 
 
 def _uncertain(failure: ApiError, message: str) -> CreateUncertainError:

@@ -7,8 +7,8 @@ import pytest
 
 from reconciler.titan.models import (
     NOT_REPORTED,
+    PARTICIPANTS,
     Group,
-    Participant,
     PictureRequest,
     parse_participant_results,
 )
@@ -74,7 +74,7 @@ def test_a_participant_missing_from_a_detailed_answer_is_not_counted_as_done() -
 def test_participants_are_read_in_titan_and_waha_shapes(
     raw: dict[str, object], phone: str | None, lid: str | None, admin: bool, super_admin: bool
 ) -> None:
-    participant = Participant.model_validate(raw)
+    (participant,) = PARTICIPANTS.validate_python([raw])
     assert (participant.phone.user if participant.phone else None) == phone
     assert (participant.lid.user if participant.lid else None) == lid
     assert (participant.is_admin, participant.is_super_admin) == (admin, super_admin)
@@ -82,7 +82,12 @@ def test_participants_are_read_in_titan_and_waha_shapes(
 
 def test_a_participant_without_any_address_is_refused() -> None:
     with pytest.raises(pydantic.ValidationError, match="phoneNumber or a lid"):
-        Participant.model_validate({"isAdmin": True})
+        PARTICIPANTS.validate_python([{"isAdmin": True}])
+
+
+def test_a_lid_in_the_phone_field_is_refused() -> None:
+    with pytest.raises(pydantic.ValidationError, match="not a phone number"):
+        PARTICIPANTS.validate_python([{"phoneNumber": "123@lid"}])
 
 
 def test_the_seed_group_example_is_read() -> None:

@@ -1,4 +1,4 @@
-"""`groupctl sim serve` as a real process, for end-to-end tests."""
+"""The installed `groupctl` as a real process: one-off commands, and `sim serve` running."""
 
 from __future__ import annotations
 
@@ -9,6 +9,23 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def run_groupctl(
+    groupctl: str, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command with a clean environment: no TITAN_* or GROUPCTL_* from outside, no
+    color."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TITAN_", "GROUPCTL_"))}
+    return subprocess.run(
+        [groupctl, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**clean, "NO_COLOR": "1", **(env or {})},
+    )
+
 
 LISTENING = re.compile(r"Titan simulator listening on (http://\S+)")
 

@@ -1,0 +1,214 @@
+"""How fast `plan` is at scale, and how close to the bound that latency sets.
+
+    python bench/plan_scale.py [--groups 1000] [--members 200] [--latency-ms 20]
+                               [--concurrency 4,8,16] [--planner-groups 2000]
+                               [--planner-members 1024]
+
+1. A world of GROUPS groups x MEMBERS members is served over real HTTP by `groupctl sim serve`
+   (a separate process) with LATENCY ms added to every request; a config manages every group,
+   5% of them drifted. Plan reads live state and plans, at CONCURRENCY and at concurrency 1.
+   Reported: wall time, API calls (counted by the simulator), and the lower bound
+   calls / concurrency x latency.
+2. The pure planner on PLANNER-GROUPS x PLANNER-MEMBERS, built in memory: time and peak
+   memory of plan() itself (tracemalloc), and the size of its input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import httpx
+
+from reconciler.config import load
+from reconciler.jid import Jid, JidKind
+from reconciler.live import fetch
+from reconciler.planner import plan
+from reconciler.sim.state import Account, Group, Person, WorldState
+from reconciler.state import (
+    DesiredGroup,
+    DesiredState,
+    GroupState,
+    ListedGroup,
+    LiveGroup,
+    LiveState,
+    standing,
+)
+from reconciler.titan.client import TitanClient
+
+BOT = "+14155550100"
+KEY = "bench-key-0123456789"
+TARGETS = "targets: API calls <= groups + 1; wall <= 1.5 x bound; planner < 1 s and < 500 MiB"
+
+
+def phone(n: int) -> str:
+    """A valid US number: exchanges start at 200."""
+    return f"+1212{200 + n // 10_000:03d}{n % 10_000:04d}"
+
+
+def build(groups: int, members: int, directory: Path) -> tuple[Path, Path]:
+    rng = random.Random(7)
+    pool = [phone(n) for n in range(groups * members // 10 + members)]
+    world_groups, config_lines = [], ["version: 1", "groups:"]
+    for index in range(groups):
+        people = rng.sample(pool, members)
+        wanted = list(people)
+        if index % 20 == 0:  # 5% drift: someone to add, someone to remove
+            wanted[-1] = phone(7_000_000 + index)
+        world_groups.append(
+            Group(
+                id=f"1203630{index:011d}@g.us",
+                subject=f"Group {index:04d}",
+                creator=BOT,
+                created_at=1,
+                invite_code=f"Code{index:018d}",
+                participants={BOT: "superadmin", **dict.fromkeys(people, "member")},
+            )
+        )
+        config_lines += [
+            f"  g{index}:",
+            f"    subject: Group {index:04d}",
+            f"    members: [{', '.join(repr(p) for p in wanted)}]",
+        ]
+    world = directory / "world.json"
+    world.write_text(
+        WorldState(
+            people=[Person(phone=BOT)],
+            accounts=[Account(session="default", phone=BOT)],
+            groups=world_groups,
+        ).model_dump_json()
+    )
+    config = directory / "groups.yaml"
+    config.write_text("\n".join(config_lines) + "\n")
+    return world, config
+
+
+async def timed_plan(url: str, config: Path, concurrency: int) -> tuple[float, float, int]:
+    started = time.perf_counter()
+    desired = load(config)
+    loaded = time.perf_counter()
+    async with TitanClient(
+        url, api_key=KEY, write_rate=None, max_concurrency=concurrency
+    ) as client:
+        live = await fetch(client, desired)
+        result = plan(desired, live)
+    done = time.perf_counter()
+    return loaded - started, done - loaded, sum(len(g.actions) for g in result.groups)
+
+
+def served_calls(url: str) -> int:
+    return int(httpx.get(f"{url}/_sim/stats").json()["requests"])
+
+
+def live_benchmark(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        world, config = build(args.groups, args.members, Path(directory))
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("groupctl")),
+                "sim",
+                "serve",
+                "--port",
+                "0",
+                "--state",
+                str(world),
+                "--api-key",
+                KEY,
+                "--latency-ms",
+                str(args.latency_ms),
+                "--rate-limit",
+                "unlimited",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            match = re.search(r"(http://\S+)", server.stdout.readline())
+            assert match, "sim serve did not start"
+            url = match.group(1)
+            latency = args.latency_ms / 1000
+            print(
+                f"world: {args.groups} groups x {args.members} members, {args.latency_ms} ms"
+                " latency, served by groupctl sim serve over HTTP"
+            )
+            levels = [int(level) for level in args.concurrency.split(",")]
+            for concurrency in [*levels, 1]:
+                before = served_calls(url)
+                load_s, plan_s, actions = asyncio.run(timed_plan(url, config, concurrency))
+                calls = served_calls(url) - before
+                bound = calls / concurrency * latency
+                print(
+                    f"  concurrency {concurrency:>2}: plan {plan_s:6.2f} s (config load"
+                    f" {load_s:.2f} s), {calls} API calls = groups + {calls - args.groups},"
+                    f" bound {bound:.2f} s, {plan_s / bound:.2f} x bound, {actions} actions"
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def planner_benchmark(groups: int, members: int) -> None:
+    me = Jid("14155550100", JidKind.PHONE)
+    desired_groups, live_groups, listed = [], {}, []
+    for index in range(groups):
+        people = [Jid(f"1{index:04d}{n:06d}", JidKind.PHONE) for n in range(members)]
+        group_id = Jid(f"1203630{index:011d}", JidKind.GROUP)
+        wanted = dict.fromkeys(people[1:], standing())  # one to remove in every group
+        now = {me: standing(super_admin=True), **dict.fromkeys(people[:-1], standing())}
+        desired_groups.append(
+            DesiredGroup(f"g{index}", group_id, GroupState(f"Group {index}", None, None, wanted))
+        )
+        live_groups[group_id] = LiveGroup(group_id, GroupState(f"Group {index}", "", None, now))
+        listed.append(ListedGroup(group_id, f"Group {index}"))
+    desired = DesiredState(groups=tuple(desired_groups))
+    live = LiveState(me=me, me_lid=None, listed=tuple(listed), groups=live_groups)
+    input_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tracemalloc.start()
+    started = time.perf_counter()
+    result = plan(desired, live)
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"planner: {groups} groups x {members} members: {elapsed:.2f} s, peak memory of"
+        f" plan() {peak / 2**20:.0f} MiB (process max RSS with its input"
+        f" {input_rss:.0f} MiB), {len(result.groups)} groups with actions"
+    )
+    repeat = time.perf_counter()
+    plan(desired, live)
+    print(f"  again without tracemalloc: {time.perf_counter() - repeat:.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--groups", type=int, default=1000)
+    parser.add_argument("--members", type=int, default=200)
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument(
+        "--concurrency",
+        default="4,8,16",
+        help="levels to run at, comma-separated (1 is always run too)",
+    )
+    parser.add_argument("--planner-groups", type=int, default=2000)
+    parser.add_argument("--planner-members", type=int, default=1024)
+    args = parser.parse_args()
+    print(TARGETS)
+    live_benchmark(args)
+    planner_benchmark(args.planner_groups, args.planner_members)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+"""A plan as data: small typed actions per group, a summary, and a versioned, checksummed JSON
+form that `apply PLANFILE` can trust (or refuse)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reconciler.errors import GroupctlError
+from reconciler.jid import Jid, jid_from_api
+from reconciler.state import FetchedPicture, LiveGroup
+
+FORMAT_VERSION = 1
+
+
+class PlanFileError(GroupctlError):
+    """A plan file that cannot be used: unreadable, of another version, or altered."""
+
+
+class Kind(StrEnum):
+    """What an action does. The order here is the order actions run in within a group."""
+
+    CREATE = "create"
+    SUBJECT = "subject"
+    DESCRIPTION = "description"
+    PICTURE = "picture"
+    ADD = "add"
+    PROMOTE = "promote"
+    DEMOTE = "demote"
+    REMOVE = "remove"
+    LEAVE = "leave"
+    DELETE = "delete"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {kind: index for index, kind in enumerate(Kind)}
+DESTRUCTIVE = frozenset({Kind.REMOVE, Kind.DEMOTE, Kind.LEAVE, Kind.DELETE})
+PARTICIPANT_KINDS = frozenset({Kind.CREATE, Kind.ADD, Kind.PROMOTE, Kind.DEMOTE, Kind.REMOVE})
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One call to make. `members`: who (create, add, promote, demote, remove; at most 256).
+    `old`/`new`: subject or description before and after; picture: `new` is the source."""
+
+    kind: Kind
+    members: tuple[Jid, ...] = ()
+    old: str | None = None
+    new: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind.value}
+        if self.members:
+            data["members"] = list(self.members)
+        if self.old is not None:
+            data["old"] = self.old
+        if self.new is not None:
+            data["new"] = self.new
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Action:
+        return cls(
+            kind=Kind(data["kind"]),
+            members=tuple(jid_from_api(m) for m in data.get("members", ())),
+            old=data.get("old"),
+            new=data.get("new"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPlan:
+    """What to do to one group of the config, or why nothing may be done to it."""
+
+    key: str
+    subject: str
+    group_id: Jid | None  # None: the group is to be created
+    actions: tuple[Action, ...] = ()
+    errors: tuple[str, ...] = ()  # rules the config would break: the group is left alone
+    notes: tuple[str, ...] = ()  # worth knowing, changes nothing (kept unresolved members...)
+    # The live group the actions were computed from; its snapshot is made only when asked
+    # for (a plan file), since most runs never need it. A plan read from a file has only
+    # the snapshot it was saved with.
+    live: LiveGroup | None = field(default=None, compare=False, repr=False)
+    saved_snapshot: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    members_before: int = 0
+    max_removals: int | None = None  # the group's own safety limits, from the config
+    max_removal_percent: float | None = None
+
+    @property
+    def snapshot(self) -> Mapping[str, Any] | None:
+        if self.saved_snapshot is not None:
+            return self.saved_snapshot
+        return snapshot_of(self.live) if self.live is not None else None
+
+    @property
+    def fingerprint(self) -> str | None:
+        snapshot = self.snapshot
+        return snapshot_fingerprint(snapshot) if snapshot is not None else None
+
+    def count(self, kind: Kind) -> int:
+        """Members an action kind touches (or 1 per action for the others)."""
+        return sum(
+            len(a.members) if a.kind in PARTICIPANT_KINDS - {Kind.CREATE} else 1
+            for a in self.actions
+            if a.kind == kind
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "subject": self.subject,
+            "group_id": self.group_id,
+            "actions": [action.to_json() for action in self.actions],
+            "errors": list(self.errors),
+            "notes": list(self.notes),
+            "snapshot": self.snapshot,
+            "fingerprint": self.fingerprint,
+            "members_before": self.members_before,
+            "max_removals": self.max_removals,
+            "max_removal_percent": self.max_removal_percent,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> GroupPlan:
+        return cls(
+            key=data["key"],
+            subject=data["subject"],
+            group_id=jid_from_api(data["group_id"]) if data["group_id"] else None,
+            actions=tuple(Action.from_json(a) for a in data["actions"]),
+            errors=tuple(data["errors"]),
+            notes=tuple(data["notes"]),
+            saved_snapshot=data["snapshot"],
+            members_before=data["members_before"],
+            max_removals=data["max_removals"],
+            max_removal_percent=data["max_removal_percent"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    create: int = 0
+    update: int = 0
+    leave: int = 0
+    delete: int = 0
+    add: int = 0
+    remove: int = 0
+    promote: int = 0
+    demote: int = 0
+    refused: int = 0
+    unmanaged: int = 0
+
+    def sentence(self) -> str:
+        """`Plan: 1 to create, 2 to update, 4 members to add, 1 to remove. 12 unmanaged.`"""
+        parts = [
+            f"{self.create} to create" if self.create else "",
+            f"{self.update} to update" if self.update else "",
+            f"{self.leave} to leave" if self.leave else "",
+            f"{self.delete} to delete" if self.delete else "",
+            _many(self.add, "member") + " to add" if self.add else "",
+            f"{self.remove} to remove" if self.remove else "",
+            _many(self.promote, "promotion") if self.promote else "",
+            _many(self.demote, "demotion") if self.demote else "",
+        ]
+        changes = ", ".join(part for part in parts if part) or "no changes"
+        tail = [
+            f"{_many(self.refused, 'group')} refused" if self.refused else "",
+            f"{self.unmanaged} unmanaged" if self.unmanaged else "",
+        ]
+        return f"Plan: {changes}." + "".join(f" {part}." for part in tail if part)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every group of the config that needs something done, or was refused."""
+
+    groups: tuple[GroupPlan, ...]
+    unmanaged: int = 0
+    session: str = "default"
+    api: str = ""
+    directory: Mapping[Jid, str] = field(default_factory=dict)  # people's names, for reading
+
+    @property
+    def summary(self) -> Summary:
+        totals: dict[str, int] = {}
+        for group in self.groups:
+            kinds = {action.kind for action in group.actions}
+            if group.errors:
+                totals["refused"] = totals.get("refused", 0) + 1
+            elif Kind.CREATE in kinds:
+                totals["create"] = totals.get("create", 0) + 1
+            elif kinds & {Kind.LEAVE, Kind.DELETE}:
+                which = "delete" if Kind.DELETE in kinds else "leave"
+                totals[which] = totals.get(which, 0) + 1
+            elif kinds:
+                totals["update"] = totals.get("update", 0) + 1
+            for kind in (Kind.ADD, Kind.REMOVE, Kind.PROMOTE, Kind.DEMOTE):
+                totals[kind.value] = totals.get(kind.value, 0) + group.count(kind)
+            if Kind.CREATE in kinds:
+                created = next(a for a in group.actions if a.kind == Kind.CREATE)
+                totals["add"] = totals.get("add", 0) + len(created.members)
+        return Summary(unmanaged=self.unmanaged, **totals)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(group.actions for group in self.groups)
+
+    @property
+    def is_destructive(self) -> bool:
+        """Whether it removes, demotes, leaves or deletes anything."""
+        return any(a.kind in DESTRUCTIVE for g in self.groups for a in g.actions)
+
+    @property
+    def refused(self) -> tuple[GroupPlan, ...]:
+        return tuple(group for group in self.groups if group.errors)
+
+    def name(self, jid: Jid) -> str:
+        """`alice (+1 415-555-0101)`, or the number alone for people the config has no name for."""
+        shown = jid.display()
+        name = self.directory.get(jid)
+        return f"{name} ({shown})" if name else shown
+
+    # -- the plan file ---------------------------------------------------------------------
+
+    def data(self) -> dict[str, Any]:
+        """The plan as JSON-able data, with a checksum of everything else in it."""
+        people = {jid for g in self.groups for a in g.actions for jid in a.members}
+        body: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "session": self.session,
+            "api": self.api,
+            "summary": self.summary.sentence(),
+            "unmanaged": self.unmanaged,
+            "directory": {
+                jid: self.directory[jid] for jid in sorted(people) if jid in self.directory
+            },
+            "groups": [group.to_json() for group in self.groups],
+        }
+        return {**body, "checksum": _checksum(body)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.data(), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "the plan file") -> Plan:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise PlanFileError(f"{source} is not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise PlanFileError(f"{source} is not a groupctl plan")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise PlanFileError(
+                f"{source} has format version {version!r}; this groupctl reads"
+                f" version {FORMAT_VERSION}: make a new plan"
+            )
+        body = {key: value for key, value in data.items() if key != "checksum"}
+        if data.get("checksum") != _checksum(body):
+            raise PlanFileError(
+                f"{source} was changed after it was made (its checksum does"
+                " not match): make a new plan"
+            )
+        try:
+            groups = tuple(GroupPlan.from_json(group) for group in data["groups"])
+            directory = {jid_from_api(jid): name for jid, name in data["directory"].items()}
+            return cls(
+                groups=groups,
+                unmanaged=data["unmanaged"],
+                session=data["session"],
+                api=data["api"],
+                directory=directory,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PlanFileError(f"{source} is not a valid groupctl plan ({exc})") from None
+
+
+def snapshot_of(live: LiveGroup) -> dict[str, Any]:
+    """A live group as plain data: what a plan was computed from, to detect drift later."""
+    state = live.state
+    picture = state.picture.fingerprint if isinstance(state.picture, FetchedPicture) else None
+    return {
+        "id": live.id,
+        "subject": state.subject,
+        "description": state.description or "",
+        "picture": picture if live.picture_known else "not read",
+        "members": sorted(
+            [
+                jid,
+                member.lid,
+                "superadmin" if member.super_admin else "admin" if member.admin else "member",
+            ]
+            for jid, member in state.members.items()
+        ),
+    }
+
+
+def snapshot_fingerprint(snapshot: Mapping[str, Any]) -> str:
+    """A short hash of a live group's snapshot: equal snapshots, equal fingerprints."""
+    canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _checksum(body: Mapping[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _many(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"

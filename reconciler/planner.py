@@ -1,0 +1,384 @@
+"""plan(desired, live, policy) -> Plan: what to change, in order, and what must never be done.
+
+A pure function: no I/O, no clock, no printing. Groups are independent of each other; within a
+group actions come in the order of `plan.Kind`: create, subject, description, picture, add,
+promote, demote, remove, leave/delete, so that new admins are in place before old ones go and
+the session keeps its own rights to the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from reconciler.jid import Jid
+from reconciler.pictures import same_picture
+from reconciler.plan import Action, GroupPlan, Kind, Plan
+from reconciler.state import (
+    DesiredGroup,
+    DesiredState,
+    FetchedPicture,
+    GroupState,
+    ListedGroup,
+    LiveGroup,
+    LiveState,
+    LocalPicture,
+    Member,
+    Picture,
+)
+from reconciler.titan.models import MAX_PARTICIPANTS_PER_CALL
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPolicy:
+    """Choices made when planning, beyond the config."""
+
+    remove_unresolved: bool = False  # remove LID-only participants nobody in the config names
+    only: frozenset[str] = frozenset()  # plan only these group keys (all when empty)
+    session: str = "default"
+    api: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Matching:
+    """Which live group each config group is (None: to be created), and which cannot be told."""
+
+    bound: Mapping[str, Jid | None]
+    errors: Mapping[str, str]
+    unmanaged: int
+
+
+def match_groups(desired: DesiredState, listed: Iterable[ListedGroup]) -> Matching:
+    """A group with `id` is that group; without, the one live group of exactly its subject."""
+    listed = tuple(listed)
+    ids = {entry.id for entry in listed}
+    claimed = {group.id for group in desired.groups if group.id is not None}
+    by_subject: dict[str, list[Jid]] = {}
+    for entry in listed:
+        if entry.id not in claimed:
+            by_subject.setdefault(entry.subject, []).append(entry.id)
+    bound: dict[str, Jid | None] = {}
+    errors: dict[str, str] = {}
+    for group in desired.groups:
+        if group.id is not None:
+            if group.id in ids:
+                bound[group.key] = group.id
+            elif group.policy.ensure == "present":
+                errors[group.key] = (
+                    f"its id {group.id} is not among the session's groups: it was deleted, or"
+                    " the session is no longer in it (remove id: to create a new group)"
+                )
+            else:
+                bound[group.key] = None  # absent, and already gone
+            continue
+        found = by_subject.get(group.state.subject, [])
+        if len(found) > 1:
+            errors[group.key] = (
+                f"{len(found)} live groups have the subject {group.state.subject!r}"
+                f" ({', '.join(sorted(found))}): add id: to say which one"
+            )
+        else:
+            bound[group.key] = found[0] if found else None
+    matched = {jid for jid in bound.values() if jid is not None}
+    return Matching(bound, errors, unmanaged=len(ids - matched))
+
+
+def plan(desired: DesiredState, live: LiveState, policy: PlanPolicy = PlanPolicy()) -> Plan:
+    matching = match_groups(desired, live.listed)
+    groups: list[GroupPlan] = []
+    for group in desired.groups:
+        if policy.only and group.key not in policy.only:
+            continue
+        if group.key in matching.errors:
+            groups.append(_refused(group, None, [matching.errors[group.key]]))
+            continue
+        group_id = matching.bound[group.key]
+        found = live.groups.get(group_id) if group_id is not None else None
+        planned = _GroupPlanner(group, found, live, policy, desired.directory).plan()
+        if planned.actions or planned.errors or planned.notes:
+            groups.append(
+                replace(
+                    planned,
+                    max_removals=group.policy.max_removals,
+                    max_removal_percent=group.policy.max_removal_percent,
+                )
+            )
+    return Plan(
+        groups=tuple(groups),
+        unmanaged=matching.unmanaged,
+        session=policy.session,
+        api=policy.api,
+        directory=desired.directory,
+    )
+
+
+class _GroupPlanner:
+    def __init__(
+        self,
+        desired: DesiredGroup,
+        live: LiveGroup | None,
+        world: LiveState,
+        policy: PlanPolicy,
+        directory: Mapping[Jid, str],
+    ) -> None:
+        self.desired = desired
+        self.live = live
+        self.world = world
+        self.policy = policy
+        self.directory = directory
+        self.errors: list[str] = []
+        self.notes: list[str] = []
+
+    def plan(self) -> GroupPlan:
+        desired = self.desired
+        if desired.policy.ensure == "absent":
+            return self._absent()
+        if self.live is None:
+            return self._create()
+        return self._update(self.live)
+
+    # -- the three cases -------------------------------------------------------------------
+
+    def _create(self) -> GroupPlan:
+        state = self.desired.state
+        if state.picture is not None and state.picture in self.world.picture_problems:
+            return _refused(self.desired, None, [self.world.picture_problems[state.picture]])
+        others = sorted(jid for jid in state.members if not self._is_me(jid))
+        first, rest = others[:MAX_PARTICIPANTS_PER_CALL], others[MAX_PARTICIPANTS_PER_CALL:]
+        actions = [Action(Kind.CREATE, tuple(first), new=state.subject)]
+        if state.description:
+            actions.append(Action(Kind.DESCRIPTION, old="", new=state.description))
+        if state.picture is not None:
+            actions.append(Action(Kind.PICTURE, new=_source(state.picture)))
+        actions += _batched(Kind.ADD, rest)
+        admins = sorted(jid for jid in state.admins if not self._is_me(jid))
+        actions += _batched(Kind.PROMOTE, admins)
+        return GroupPlan(self.desired.key, state.subject, None, tuple(actions))
+
+    def _absent(self) -> GroupPlan:
+        live, policy = self.live, self.desired.policy
+        if live is None:
+            return GroupPlan(self.desired.key, self.desired.state.subject, None)
+        if policy.protect:
+            return _refused(
+                self.desired,
+                live,
+                [
+                    "it is protect: true, so it is never left or deleted: remove protect:,"
+                    " or set ensure: present"
+                ],
+            )
+        mine = self._my_standing(live.state)
+        if policy.absent_action == "delete":
+            if not (mine and mine.super_admin):
+                return _refused(
+                    self.desired,
+                    live,
+                    [
+                        "only its creator can delete it, and the session is not: use"
+                        " absent_action: leave"
+                    ],
+                )
+            action = Action(Kind.DELETE)
+        else:
+            others = [m for jid, m in live.state.members.items() if not self._is_me(jid)]
+            if others and mine and mine.admin and not any(m.admin for m in others):
+                return _refused(
+                    self.desired,
+                    live,
+                    [
+                        "the session is its only admin; leaving would leave it without one:"
+                        " make someone else admin first"
+                    ],
+                )
+            action = Action(Kind.LEAVE)
+        return GroupPlan(
+            self.desired.key,
+            live.state.subject,
+            live.id,
+            (action,),
+            live=live,
+            members_before=len(live.state.members),
+        )
+
+    def _update(self, live: LiveGroup) -> GroupPlan:
+        desired, now = self.desired.state, live.state
+        actions: list[Action] = []
+        if desired.subject != now.subject:
+            actions.append(Action(Kind.SUBJECT, old=now.subject, new=desired.subject))
+        if desired.description is not None and desired.description != (now.description or ""):
+            actions.append(
+                Action(Kind.DESCRIPTION, old=now.description or "", new=desired.description)
+            )
+        if desired.picture is not None and desired.picture in self.world.picture_problems:
+            self.errors.append(self.world.picture_problems[desired.picture])
+        elif desired.picture is not None and not self._same_picture(live):
+            actions.append(Action(Kind.PICTURE, new=_source(desired.picture)))
+        actions += self._members(live)
+        mine = self._my_standing(now)
+        if actions and not (mine and mine.admin):
+            self.errors.append(
+                "the session's account is not an admin of this group, so it cannot change"
+                " it: make it an admin, or stop managing the group here"
+            )
+        if any(a.kind == Kind.DEMOTE for a in actions) and not (mine and mine.super_admin):
+            self.errors.append(
+                "only the group's creator can demote admins, and the session is not its"
+                " creator: list those admins in admins:, or use members_policy: additive"
+            )
+        if self.errors:
+            return _refused(self.desired, live, self.errors, self.notes)
+        return GroupPlan(
+            self.desired.key,
+            desired.subject,
+            live.id,
+            tuple(actions),
+            notes=tuple(self.notes),
+            live=live,
+            members_before=len(now.members),
+        )
+
+    # -- members ---------------------------------------------------------------------------
+
+    def _members(self, live: LiveGroup) -> list[Action]:
+        """Add, promote, demote, remove, by set arithmetic on addresses and admin sets (most
+        people match under the same address); LIDs settle what is left over on both sides."""
+        desired, now = self.desired.state, live.state
+        exact = self.desired.policy.members_policy == "exact"
+        missing = desired.members.keys() - now.members.keys()
+        extra = now.members.keys() - desired.members.keys()
+        promote = sorted((desired.admins - now.admins) & now.members.keys())
+        demote: list[Jid] = []
+        if exact:
+            for address in sorted((now.admins - desired.admins) & desired.members.keys()):
+                self._demote(address, now.members[address], demote)
+        if missing and extra:
+            for address, desired_address in self._match_by_lid(missing, extra, now.members):
+                standing, admin = now.members[address], desired_address in desired.admins
+                if admin and not standing.admin:
+                    promote.append(address)
+                elif standing.admin and not admin and exact:
+                    self._demote(address, standing, demote)
+        promote += sorted(desired.admins & missing)  # once added: before old admins go
+        remove: list[Jid] = []
+        for address in sorted(extra):
+            self._not_in_config(address, now.members[address], remove, exact)
+        if demote or remove:
+            self._check_admins_remain(now, promote, demote, remove)
+        return [
+            *_batched(Kind.ADD, sorted(missing)),
+            *_batched(Kind.PROMOTE, sorted(promote)),
+            *_batched(Kind.DEMOTE, demote),
+            *_batched(Kind.REMOVE, remove),
+        ]
+
+    def _match_by_lid(
+        self, missing: set[Jid], extra: set[Jid], now: Mapping[Jid, Member]
+    ) -> list[tuple[Jid, Jid]]:
+        """Pairs (live address, desired address) of the same person under two addresses: a
+        phone in one, its LID in the other. Matched ones leave `missing` and `extra`."""
+        wanted = self.desired.state.members
+        by_lid = {member.lid: jid for jid, member in now.items() if member.lid is not None}
+        pairs = []
+        for jid in sorted(missing):
+            lid = wanted[jid].lid
+            found = by_lid.get(jid) or (by_lid.get(lid) if lid else None)
+            if found is None and lid is not None and lid in extra:
+                found = lid
+            if found is not None and found in extra:
+                pairs.append((found, jid))
+                missing.discard(jid)
+                extra.discard(found)
+        return pairs
+
+    def _demote(self, address: Jid, standing: Member, demote: list[Jid]) -> None:
+        if self._is_me(address):
+            self.errors.append(
+                "the config lists the session's own account as a plain member;"
+                " groupctl never demotes itself"
+            )
+        elif standing.super_admin:
+            self.errors.append(
+                f"{self._name(address)} created the group and cannot be"
+                " demoted: list them in admins:"
+            )
+        else:
+            demote.append(address)
+
+    def _not_in_config(
+        self, address: Jid, standing: Member, remove: list[Jid], exact: bool
+    ) -> None:
+        if self._is_me(address) or not exact:
+            return  # the session stays; additive never removes
+        if standing.super_admin:
+            self.errors.append(
+                f"{self._name(address)} created the group and cannot be"
+                " removed: add them to members, or use members_policy: additive"
+            )
+        elif address.is_lid and not self.policy.remove_unresolved:
+            self.notes.append(
+                f"{address} is in the group but WhatsApp hides their number and"
+                " the config names no one with this LID: kept (give them a lid:"
+                " under people:, or plan with --remove-unresolved)"
+            )
+        else:
+            remove.append(address)
+
+    def _check_admins_remain(
+        self, now: GroupState, promote: list[Jid], demote: list[Jid], remove: list[Jid]
+    ) -> None:
+        if not promote and not now.admins - set(demote) - set(remove):
+            self.errors.append("the group would be left without an admin: list one in admins:")
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _same_picture(self, live: LiveGroup) -> bool:
+        desired = self.desired.state.picture
+        wanted = self.world.pictures.get(desired) if desired is not None else None
+        current = live.state.picture
+        if not live.picture_known or wanted is None:
+            return True  # not compared: nothing to decide on
+        return isinstance(current, FetchedPicture) and same_picture(wanted, current.fingerprint)
+
+    def _is_me(self, jid: Jid) -> bool:
+        return jid in (self.world.me, self.world.me_lid)
+
+    def _my_standing(self, state: GroupState) -> Member | None:
+        mine = state.members.get(self.world.me)
+        if mine is None and self.world.me_lid is not None:
+            mine = state.members.get(self.world.me_lid)
+        return mine
+
+    def _name(self, jid: Jid) -> str:
+        name = self.directory.get(jid)
+        return f"{name} ({jid.display()})" if name else jid.display()
+
+
+def _refused(
+    group: DesiredGroup, live: LiveGroup | None, errors: list[str], notes: Iterable[str] = ()
+) -> GroupPlan:
+    subject = live.state.subject if live is not None else group.state.subject
+    return GroupPlan(
+        group.key,
+        subject,
+        live.id if live else None,
+        errors=tuple(errors),
+        notes=tuple(notes),
+        live=live,
+        members_before=len(live.state.members) if live else 0,
+    )
+
+
+def _batched(kind: Kind, jids: list[Jid]) -> list[Action]:
+    size = MAX_PARTICIPANTS_PER_CALL
+    return [Action(kind, tuple(jids[i : i + size])) for i in range(0, len(jids), size)]
+
+
+def _source(picture: Picture) -> str:
+    """How a plan names a picture: its URL, or its path (relative to where groupctl runs,
+    when it is below it, so a plan made in one checkout applies in another)."""
+    if isinstance(picture, LocalPicture):
+        path = Path(picture.path)
+        return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+    return getattr(picture, "url", "")

@@ -1,0 +1,138 @@
+"""The plan as GitHub-flavoured Markdown, for a pull request comment.
+
+A summary table first, then removals and demotions called out (what a reviewer must look at),
+then one collapsible section per group. A plan too long for one comment (GitHub takes 65,536
+characters) is split between groups into several comments, each saying which part it is.
+"""
+
+from __future__ import annotations
+
+from reconciler.plan import Action, GroupPlan, Kind, Plan
+from reconciler.render.people import masked, person
+from reconciler.render.text import heading
+
+COMMENT_LIMIT = 65_536
+_MARGIN = 1_000  # room for the part heading
+_ICONS = {"create": "➕", "update": "✏️", "leave": "🚪", "delete": "🗑️", "refused": "⛔", "note": "ℹ️"}
+
+
+def render(plan: Plan, *, mask_phones: bool = False, limit: int = COMMENT_LIMIT) -> list[str]:
+    """The comment(s), each shorter than `limit` characters."""
+    head = [f"### groupctl plan for `{plan.session}`", "", f"**{plan.summary.sentence()}**", ""]
+    if plan.groups:
+        head += ["| | group | changes |", "|---|---|---|"]
+        head += [_row(group) for group in plan.groups]
+        head.append("")
+    else:
+        head.append("The groups are as the config says: nothing to do.")
+    callouts = _callouts(plan, mask_phones)
+    if callouts:
+        head += [
+            "> [!WARNING]",
+            "> **Review first: people leaving or losing admin**",
+            ">",
+            *[f"> {line}" for line in callouts],
+            "",
+        ]
+    sections = [_section(plan, group, mask_phones) for group in plan.groups]
+    return _split("\n".join(head), sections, limit - _MARGIN)
+
+
+def _row(group: GroupPlan) -> str:
+    kind = heading(group)
+    counts = [(Kind.ADD, "+"), (Kind.REMOVE, "−"), (Kind.PROMOTE, "↑"), (Kind.DEMOTE, "↓")]
+    changes = " ".join(f"{sign}{group.count(k)}" for k, sign in counts if group.count(k))
+    created = next((a for a in group.actions if a.kind == Kind.CREATE), None)
+    if created is not None:
+        changes = f"{len(created.members)} members" + (f", {changes}" if changes else "")
+    settings = [
+        a.kind.value
+        for a in group.actions
+        if a.kind in (Kind.SUBJECT, Kind.DESCRIPTION, Kind.PICTURE)
+    ]
+    if settings:
+        changes = ", ".join([*settings, changes] if changes else settings)
+    if group.errors:
+        changes = f"refused: {len(group.errors)} problem{'s' * (len(group.errors) > 1)}"
+    return f"| {_ICONS[kind]} {kind} | {_cell(group.subject)} (`{group.key}`) | {changes} |"
+
+
+def _callouts(plan: Plan, mask_phones: bool) -> list[str]:
+    lines = []
+    for group in plan.groups:
+        for action in group.actions:
+            if action.kind in (Kind.REMOVE, Kind.DEMOTE):
+                verb = "removes" if action.kind == Kind.REMOVE else "demotes"
+                who = ", ".join(
+                    person(plan, jid, mask_phones=mask_phones) for jid in action.members
+                )
+                lines.append(f"- **{_cell(group.subject)}** {verb} {who}")
+            elif action.kind in (Kind.LEAVE, Kind.DELETE):
+                lines.append(
+                    f"- **{_cell(group.subject)}**: the session will {action.kind.value} the group"
+                )
+    return lines
+
+
+def _section(plan: Plan, group: GroupPlan, mask_phones: bool) -> str:
+    kind = heading(group)
+    title = f"{_ICONS[kind]} {kind} <b>{_cell(group.subject)}</b> (<code>{group.key}</code>)"
+    lines = ["<details>", f"<summary>{title}</summary>", ""]
+    if group.group_id:
+        lines += [f"Group `{group.group_id}`", ""]
+    lines += [f"- ⛔ {masked(error, mask_phones=mask_phones)}" for error in group.errors]
+    for action in group.actions:
+        lines += _action_lines(plan, action, mask_phones)
+    lines += [f"- ℹ️ {masked(note, mask_phones=mask_phones)}" for note in group.notes]
+    lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def _action_lines(plan: Plan, action: Action, mask_phones: bool) -> list[str]:
+    kind, old, new = action.kind, action.old, action.new
+    who = [person(plan, jid, mask_phones=mask_phones) for jid in action.members]
+    if kind == Kind.CREATE:
+        return [f"- ➕ create with subject {_code(new)}", *[f"- ➕ {w}" for w in who]]
+    if kind in (Kind.SUBJECT, Kind.DESCRIPTION):
+        before = f"{_code(old)} → " if old else ""
+        return [f"- ✏️ {kind.value}: {before}{_code(new)}"]
+    if kind == Kind.PICTURE:
+        return [f"- 🖼️ picture: {_code(new)}"]
+    sign = {
+        Kind.ADD: "➕ add",
+        Kind.PROMOTE: "⬆️ promote to admin",
+        Kind.DEMOTE: "⬇️ demote to member",
+        Kind.REMOVE: "➖ remove",
+    }.get(kind)
+    if sign is None:
+        return [f"- {'🗑️' if kind == Kind.DELETE else '🚪'} {kind.value} the group"]
+    return [f"- {sign}: {w}" for w in who]
+
+
+def _split(head: str, sections: list[str], room: int) -> list[str]:
+    parts: list[list[str]] = [[head]]
+    size = len(head)
+    for section in sections:
+        if size + len(section) > room and len(parts[-1]) > 0 and size > 0:
+            parts.append([])
+            size = 0
+        if len(section) > room:  # one enormous group: cut it, keeping the markup balanced
+            section = section[: room - 40] + "\n\n…(cut: see the full plan)\n\n</details>\n"
+        parts[-1].append(section)
+        size += len(section)
+    if len(parts) == 1:
+        return ["\n".join(parts[0])]
+    return [
+        f"#### groupctl plan, part {number} of {len(parts)}\n\n" + "\n".join(part)
+        for number, part in enumerate(parts, 1)
+    ]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _code(text: str | None) -> str:
+    """Inline code; text with backticks in it gets a double-backtick span."""
+    flat = (text or "").replace("\n", " ")
+    return f"`` {flat} ``" if "`" in flat else f"`{flat}`"

@@ -1,0 +1,128 @@
+"""The plan as terraform-like text: colored on a terminal, plain in logs and files."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from rich.console import Console
+from rich.text import Text
+
+from reconciler.plan import Action, GroupPlan, Kind, Plan
+from reconciler.render.people import masked, person
+
+# (sign, label, style) for each kind of member action.
+_MEMBER_LINES = {
+    Kind.ADD: ("+", "member", "green"),
+    Kind.PROMOTE: ("^", "admin", "cyan"),
+    Kind.DEMOTE: ("v", "member", "magenta"),
+    Kind.REMOVE: ("-", "member", "red"),
+}
+_HEADINGS = {
+    "create": ("+", "create", "green"),
+    "update": ("~", "update", "yellow"),
+    "leave": ("-", "leave", "red"),
+    "delete": ("-", "delete", "red"),
+    "refused": ("x", "refused", "bold red"),
+    "note": ("!", "check", "yellow"),
+}
+
+
+def render(plan: Plan, *, mask_phones: bool = False) -> Text:
+    text = Text()
+    header = f"Plan for session {_quoted(plan.session)}"
+    text.append(f"{header} at {plan.api}\n" if plan.api else f"{header}\n", style="bold")
+    if not plan.groups:
+        text.append("\nThe groups are as the config says.\n")
+    for group in plan.groups:
+        text.append("\n")
+        _group(text, plan, group, mask_phones)
+    text.append("\n")
+    text.append(plan.summary.sentence(), style="bold")
+    text.append("\n")
+    return text
+
+
+def to_string(plan: Plan, *, color: bool = False, mask_phones: bool = False) -> str:
+    """The rendered plan as a string; with `color`, ANSI escapes included."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=color,
+        no_color=not color,
+        width=200,
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(render(plan, mask_phones=mask_phones), end="")
+    return buffer.getvalue()
+
+
+def heading(group: GroupPlan) -> str:
+    """create, update, leave, delete, refused, or note (nothing to do, something to know)."""
+    kinds = {action.kind for action in group.actions}
+    if group.errors:
+        return "refused"
+    if Kind.CREATE in kinds:
+        return "create"
+    if Kind.DELETE in kinds:
+        return "delete"
+    if Kind.LEAVE in kinds:
+        return "leave"
+    return "update" if kinds else "note"
+
+
+def _group(text: Text, plan: Plan, group: GroupPlan, mask_phones: bool) -> None:
+    sign, verb, style = _HEADINGS[heading(group)]
+    text.append(f"{sign} {verb} ", style=style)
+    text.append(_quoted(group.subject), style="bold")
+    text.append(f" [{group.key}]")
+    if group.group_id:
+        text.append(f" {group.group_id}", style="dim")
+    text.append("\n")
+    for error in group.errors:
+        text.append(f"    x {masked(error, mask_phones=mask_phones)}\n", style="red")
+    admins: set[str] = {jid for a in group.actions if a.kind == Kind.PROMOTE for jid in a.members}
+    creating = any(action.kind == Kind.CREATE for action in group.actions)
+    for action in group.actions:
+        _action(text, plan, action, admins if creating else set(), mask_phones)
+    for note in group.notes:
+        text.append(f"    ! {masked(note, mask_phones=mask_phones)}\n", style="yellow")
+
+
+def _action(
+    text: Text, plan: Plan, action: Action, new_admins: set[str], mask_phones: bool
+) -> None:
+    if action.kind == Kind.CREATE:
+        text.append(f"    + subject      {_quoted(action.new)}\n", style="green")
+        for jid in action.members:
+            if jid not in new_admins:
+                text.append(
+                    f"    + member       {person(plan, jid, mask_phones=mask_phones)}\n",
+                    style="green",
+                )
+    elif action.kind in (Kind.SUBJECT, Kind.DESCRIPTION):
+        label = action.kind.value.ljust(12)
+        change = _quoted(action.new)
+        if action.old:
+            change = f"{_quoted(action.old)} -> {change}"
+        text.append(f"    ~ {label} {change}\n", style="yellow")
+    elif action.kind == Kind.PICTURE:
+        text.append(f"    ~ picture      {action.new}\n", style="yellow")
+    elif action.kind in _MEMBER_LINES:
+        sign, label, style = _MEMBER_LINES[action.kind]
+        if new_admins and action.kind == Kind.PROMOTE:
+            sign, style = "+", "green"
+        for jid in action.members:
+            who = person(plan, jid, mask_phones=mask_phones)
+            suffix = {
+                Kind.PROMOTE: "" if new_admins else "  (promote)",
+                Kind.DEMOTE: "  (demote)",
+            }.get(action.kind, "")
+            text.append(f"    {sign} {label.ljust(12)} {who}{suffix}\n", style=style)
+    else:  # leave, delete: the heading says it all
+        return
+
+
+def _quoted(value: str | None) -> str:
+    return json.dumps(value or "", ensure_ascii=False)

@@ -1,0 +1,75 @@
+"""The plan file: versioned JSON whose checksum catches any change."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reconciler.plan import Plan, PlanFileError
+from reconciler.planner import plan
+from tests.planning.builders import ME, A, B, desired, have, live, want
+
+G1 = "120363000000000001@g.us"
+
+
+def example() -> Plan:
+    return plan(
+        desired(
+            want("eng", "Eng", {A: "admin", B: "member"}, id=G1, description="x"),
+            names={A: "alice"},
+        ),
+        live(have(G1, "Old", {ME: "superadmin", A: "member"})),
+    )
+
+
+def test_a_plan_survives_the_round_trip_through_json() -> None:
+    original = example()
+    again = Plan.from_json(original.to_json())
+    assert again.groups == original.groups
+    assert again.directory == dict(original.directory)
+    assert again.to_json() == original.to_json()
+
+
+def test_the_file_carries_version_summary_fingerprints_and_checksum() -> None:
+    data = json.loads(example().to_json())
+    assert data["format_version"] == 1
+    assert data["summary"].startswith("Plan: 1 to update")
+    group = data["groups"][0]
+    assert len(group["fingerprint"]) == 16
+    assert group["snapshot"]["subject"] == "Old"
+    assert data["checksum"].startswith("sha256:")
+
+
+def test_the_fingerprint_changes_with_the_live_group() -> None:
+    one = example().groups[0]
+    other = plan(
+        desired(want("eng", "Eng", {A: "admin", B: "member"}, id=G1)),
+        live(have(G1, "Old", {ME: "superadmin", A: "admin"})),
+    ).groups[0]
+    assert one.fingerprint != other.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        (
+            lambda d: d["groups"][0]["actions"].append({"kind": "remove", "members": [A]}),
+            "was changed after it was made",
+        ),
+        (lambda d: d.update(checksum="sha256:0"), "was changed after it was made"),
+        (lambda d: d.update(format_version=2), "format version 2"),
+        (lambda d: d.pop("checksum"), "was changed after it was made"),
+    ],
+)
+def test_a_changed_plan_file_is_refused(tamper: object, message: str) -> None:
+    data = json.loads(example().to_json())
+    tamper(data)  # type: ignore[operator]
+    with pytest.raises(PlanFileError, match=message):
+        Plan.from_json(json.dumps(data))
+
+
+@pytest.mark.parametrize("text", ["not json", "[]", "{}"])
+def test_something_else_is_not_a_plan(text: str) -> None:
+    with pytest.raises(PlanFileError):
+        Plan.from_json(text)

@@ -1,0 +1,123 @@
+"""The three renderers on one plan with every kind of action, against golden files.
+
+After an intended change of output: GROUPCTL_UPDATE_GOLDEN=1 pytest tests/render, then review
+the diff of tests/golden/ like any other change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from reconciler.plan import Plan
+from reconciler.planner import PlanPolicy, plan
+from reconciler.render import markdown, text
+from reconciler.state import UrlPicture
+from tests.planning.builders import ME, A, B, C, D, E, desired, have, live, want
+
+GOLDEN = Path(__file__).parent.parent / "golden"
+G = [f"12036300000000010{n}@g.us" for n in range(6)]
+LOGO = UrlPicture("https://example.com/logo.jpg")
+
+
+def rich_plan() -> Plan:
+    names = {A: "alice", B: "bob", C: "carol", "204355791230411@lid": "contractor"}
+    config = desired(
+        want(
+            "launch",
+            "Launch",
+            {A: "admin", B: "member", "204355791230411@lid": "member"},
+            description="Launch day",
+            picture=LOGO,
+        ),
+        want(
+            "eng",
+            "Engineering",
+            {A: "admin", B: "admin", C: "member", D: "member"},
+            id=G[0],
+            description="Builds | releases `and` incidents",
+            picture=LOGO,
+        ),
+        want("old", "Old project", ensure="absent"),
+        want("archive", "Archive", ensure="absent", absent_action="delete"),
+        want("sales", "Sales", {A: "member"}),
+        names=names,
+    )
+    state = live(
+        have(
+            G[0],
+            "Eng",
+            {ME: "superadmin", B: "member", C: "admin", E: "member", "998877@lid": "member"},
+            description="Builds",
+            picture_known=True,
+        ),
+        have(G[1], "Old project", {ME: "admin", A: "superadmin"}),
+        have(G[2], "Archive", {ME: "superadmin", A: "member"}),
+        have(G[3], "Sales", {ME: "member", B: "superadmin", A: "admin"}),
+        others=7,
+        pictures={LOGO: "ff00ff00ff00ff00"},
+    )
+    return plan(config, state, PlanPolicy(session="default", api="https://api.titan.example"))
+
+
+def golden(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("GROUPCTL_UPDATE_GOLDEN"):
+        path.write_text(actual)
+    assert actual == path.read_text(), f"{name} differs: see the module docstring"
+
+
+def test_text() -> None:
+    golden("plan.txt", text.to_string(rich_plan()))
+
+
+def test_text_in_color_has_the_same_words() -> None:
+    colored = text.to_string(rich_plan(), color=True)
+    assert "\x1b[" in colored
+    assert re.sub(r"\x1b\[[0-9;]*m", "", colored) == text.to_string(rich_plan())
+
+
+def test_markdown() -> None:
+    parts = markdown.render(rich_plan())
+    assert len(parts) == 1
+    golden("plan.md", parts[0])
+
+
+def test_json() -> None:
+    golden("plan.json", rich_plan().to_json() + "\n")
+    assert json.loads((GOLDEN / "plan.json").read_text())["format_version"] == 1
+
+
+def test_masked_phones_show_only_the_last_four_digits() -> None:
+    for rendered in (
+        text.to_string(rich_plan(), mask_phones=True),
+        "".join(markdown.render(rich_plan(), mask_phones=True)),
+    ):
+        assert "alice (…0101)" in rendered
+        assert "415-555" not in rendered
+        assert "+1 " not in rendered
+
+
+def test_a_long_plan_is_split_into_comments_under_the_limit() -> None:
+    people = {f"+1212555{n:04d}": "member" for n in range(900)}
+    config = desired(*(want(f"g{n}", f"Group {n}", people) for n in range(8)))
+    parts = markdown.render(plan(config, live()), limit=65_536)
+    assert len(parts) > 1
+    assert all(len(part) < 65_536 for part in parts)
+    assert parts[0].startswith(f"#### groupctl plan, part 1 of {len(parts)}")
+    assert "Plan: 8 to create" in parts[0]
+    joined = "".join(parts)
+    assert all(f"Group {n}" in joined for n in range(8))
+    assert all(part.count("<details>") == part.count("</details>") for part in parts)
+
+
+@pytest.mark.parametrize("mask", [False, True])
+def test_removals_and_demotions_are_called_out_before_the_details(mask: bool) -> None:
+    rendered = markdown.render(rich_plan(), mask_phones=mask)[0]
+    callout = rendered.index("Review first")
+    assert callout < rendered.index("<details>")
+    assert "**Engineering** demotes carol" in rendered
