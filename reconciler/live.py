@@ -50,7 +50,9 @@ async def fetch(
         if group_id is not None:
             with_picture = group.state.picture is not None and group.policy.ensure == "present"
             wanted[group_id] = wanted.get(group_id, False) or with_picture
-    details = await asyncio.gather(*(_group(client, gid, pic) for gid, pic in wanted.items()))
+    details = await asyncio.gather(
+        *(fetch_group(client, gid, with_picture=pic) for gid, pic in wanted.items())
+    )
     pictures, problems = await _desired_pictures(client, managed)
     return LiveState(
         me=session.me.id,
@@ -74,7 +76,8 @@ def live_state_of(group: Group, picture: FetchedPicture | None = None) -> GroupS
     return GroupState(group.name, group.description or "", picture, members)
 
 
-async def _group(client: TitanClient, group_id: Jid, with_picture: bool) -> LiveGroup:
+async def fetch_group(client: TitanClient, group_id: Jid, *, with_picture: bool) -> LiveGroup:
+    """One group in detail, with its picture's fingerprint when `with_picture`."""
     group = await client.get_group(group_id)
     if group.participants is None:  # an API that leaves them out of the info answer
         group = group.model_copy(

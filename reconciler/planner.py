@@ -84,7 +84,14 @@ def match_groups(desired: DesiredState, listed: Iterable[ListedGroup]) -> Matchi
     return Matching(bound, errors, unmanaged=len(ids - matched))
 
 
-def plan(desired: DesiredState, live: LiveState, policy: PlanPolicy = PlanPolicy()) -> Plan:
+def plan(
+    desired: DesiredState,
+    live: LiveState,
+    policy: PlanPolicy = PlanPolicy(),
+    waiting: Mapping[Jid, Mapping[Jid, str]] | None = None,
+) -> Plan:
+    """The plan for `desired` against `live`. `waiting`: by group id, people not to add again
+    yet, and why (invited, or left recently: see `reconciler.memory`)."""
     matching = match_groups(desired, live.listed)
     groups: list[GroupPlan] = []
     for group in desired.groups:
@@ -95,7 +102,8 @@ def plan(desired: DesiredState, live: LiveState, policy: PlanPolicy = PlanPolicy
             continue
         group_id = matching.bound[group.key]
         found = live.groups.get(group_id) if group_id is not None else None
-        planned = _GroupPlanner(group, found, live, policy, desired.directory).plan()
+        pending = (waiting or {}).get(group_id, {}) if group_id is not None else {}
+        planned = _GroupPlanner(group, found, live, policy, desired.directory, pending).plan()
         if planned.actions or planned.errors or planned.notes:
             groups.append(
                 replace(
@@ -121,12 +129,14 @@ class _GroupPlanner:
         world: LiveState,
         policy: PlanPolicy,
         directory: Mapping[Jid, str],
+        waiting: Mapping[Jid, str],
     ) -> None:
         self.desired = desired
         self.live = live
         self.world = world
         self.policy = policy
         self.directory = directory
+        self.waiting = waiting
         self.errors: list[str] = []
         self.notes: list[str] = []
 
@@ -253,6 +263,9 @@ class _GroupPlanner:
         if exact:
             for address in sorted((now.admins - desired.admins) & desired.members.keys()):
                 self._demote(address, now.members[address], demote)
+        for jid in sorted(missing & self.waiting.keys()):
+            missing.discard(jid)  # not added again yet: it would re-send an invitation
+            self.notes.append(f"{self._name(jid)}: {self.waiting[jid]}")
         if missing and extra:
             for address, desired_address in self._match_by_lid(missing, extra, now.members):
                 standing, admin = now.members[address], desired_address in desired.admins

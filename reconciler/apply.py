@@ -1,0 +1,309 @@
+"""Carry a plan out through the client, and say what happened to every group and person.
+
+Groups run concurrently (bounded); within a group, actions run strictly in plan order, and a
+call that fails stops that group's later actions (they depended on it) but no other group.
+Per person, WhatsApp's answers are outcomes, not failures: invited (privacy settings), left
+recently, already done. People who were not added are left out of the group's later
+promotions. Invitations and recent leavers are remembered (see `reconciler.memory`), so the
+next plan does not add them again at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import ApiError, CreateUncertainError, GroupctlError
+from reconciler.jid import Jid
+from reconciler.memory import INVITED, LEFT_RECENTLY, Memory, now_utc
+from reconciler.pictures import normalize
+from reconciler.plan import Action, GroupPlan, Kind, Plan
+from reconciler.titan.client import TitanClient
+from reconciler.titan.models import ParticipantResult, ParticipantStatus
+
+
+class Outcome(StrEnum):
+    """What became of one person (or one setting) in one action."""
+
+    DONE = "done"
+    ALREADY = "already done"  # 409 on add/promote/demote, 404 on remove: nothing to change
+    INVITED = "invited"  # 403 on add: WhatsApp sent a private invitation
+    LEFT_RECENTLY = "left recently"  # 408 on add: WhatsApp will not re-add them yet
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not attempted: an earlier step of the group failed or did not add them
+
+
+SUCCESSES = frozenset({Outcome.DONE, Outcome.ALREADY, Outcome.INVITED, Outcome.LEFT_RECENTLY})
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One person's (or one setting's) outcome in one action of one group."""
+
+    group: str  # the config's key
+    kind: Kind
+    outcome: Outcome
+    person: Jid | None = None
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "group": self.group,
+            "action": self.kind.value,
+            "outcome": self.outcome.value,
+        }
+        if self.person is not None:
+            data["person"] = self.person
+        if self.detail:
+            data["detail"] = self.detail
+        return data
+
+
+@dataclass
+class GroupReport:
+    key: str
+    subject: str
+    group_id: Jid | None
+    created: Jid | None = None  # the id of a group this run created
+    steps: list[Step] = field(default_factory=list)
+    error: str | None = None  # the failure that stopped the group
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(step.outcome in SUCCESSES for step in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "subject": self.subject,
+            "group_id": self.group_id,
+            "created": self.created,
+            "ok": self.ok,
+            "error": self.error,
+            "steps": [step.to_json() for step in self.steps],
+        }
+
+
+@dataclass
+class ApplyReport:
+    groups: list[GroupReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(group.ok for group in self.groups)
+
+    def count(self, outcome: Outcome, kinds: frozenset[Kind] | None = None) -> int:
+        return sum(
+            1
+            for g in self.groups
+            for s in g.steps
+            if s.outcome == outcome and (kinds is None or s.kind in kinds)
+        )
+
+    def summary(self) -> str:
+        """`Apply: 5 groups, 4 done, 1 failed. People: 3 added, 1 invited, 2 removed.`"""
+        done = sum(1 for g in self.groups if g.ok)
+        failed = len(self.groups) - done
+        people = [
+            (self.count(Outcome.DONE, frozenset({Kind.ADD, Kind.CREATE})), "added"),
+            (self.count(Outcome.INVITED), "invited"),
+            (self.count(Outcome.LEFT_RECENTLY), "left recently, not re-added"),
+            (self.count(Outcome.DONE, frozenset({Kind.PROMOTE})), "promoted"),
+            (self.count(Outcome.DONE, frozenset({Kind.DEMOTE})), "demoted"),
+            (self.count(Outcome.DONE, frozenset({Kind.REMOVE})), "removed"),
+            (self.count(Outcome.FAILED), "failed"),
+            (self.count(Outcome.SKIPPED), "skipped"),
+        ]
+        shown = ", ".join(f"{n} {what}" for n, what in people if n) or "no changes to people"
+        return (
+            f"Apply: {len(self.groups)} group{'s' * (len(self.groups) != 1)}, {done} done"
+            + (f", {failed} failed" if failed else "")
+            + f". People: {shown}."
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "summary": self.summary(),
+            "groups": [group.to_json() for group in self.groups],
+        }
+
+
+Listener = Callable[[Step], None]
+
+
+async def apply(
+    plan: Plan,
+    client: TitanClient,
+    *,
+    memory: Memory | None = None,
+    concurrency: int = 4,
+    on_step: Listener | None = None,
+) -> ApplyReport:
+    """Carry out every group of `plan` that is not refused. Never raises for a failed call:
+    failures are in the report (`ApplyReport.ok`)."""
+    memory = memory if memory is not None else Memory()
+    slots = asyncio.Semaphore(concurrency)
+    report = ApplyReport()
+
+    async def run(group: GroupPlan) -> None:
+        async with slots:
+            outcome = await _GroupRun(group, client, memory, on_step or _ignore).run()
+        report.groups.append(outcome)
+        memory.save()
+
+    await asyncio.gather(*(run(g) for g in plan.groups if g.actions and not g.errors))
+    order = {group.key: index for index, group in enumerate(plan.groups)}
+    report.groups.sort(key=lambda g: order[g.key])
+    return report
+
+
+def _ignore(step: Step) -> None:
+    return None
+
+
+class _GroupRun:
+    def __init__(
+        self, plan: GroupPlan, client: TitanClient, memory: Memory, on_step: Listener
+    ) -> None:
+        self.plan = plan
+        self.client = client
+        self.memory = memory
+        self.on_step = on_step
+        self.report = GroupReport(plan.key, plan.subject, plan.group_id)
+        self.group_id = plan.group_id
+        self.not_added: set[Jid] = set()  # invited, left recently, failed: not in the group
+
+    async def run(self) -> GroupReport:
+        for index, action in enumerate(self.plan.actions):
+            try:
+                await self._action(action)
+            except (ApiError, GroupctlError) as exc:
+                self.report.error = str(exc)
+                self._step(action.kind, Outcome.FAILED, detail=str(exc))
+                for later in self.plan.actions[index + 1 :]:
+                    self._step(
+                        later.kind,
+                        Outcome.SKIPPED,
+                        detail=f"not attempted: {action.kind.value} failed",
+                    )
+                break
+        return self.report
+
+    async def _action(self, action: Action) -> None:
+        kind = action.kind
+        if kind == Kind.CREATE:
+            await self._create(action)
+            return
+        group = self.group_id
+        assert group is not None, "every action after create has the new group's id"
+        if kind == Kind.SUBJECT:
+            await self.client.set_subject(group, action.new or "")
+        elif kind == Kind.DESCRIPTION:
+            await self.client.set_description(group, action.new or "")
+        elif kind == Kind.PICTURE:
+            await self._picture(group, action.new or "")
+        elif kind == Kind.LEAVE:
+            await self.client.leave_group(group)
+            self.memory.forget_group(group)
+        elif kind == Kind.DELETE:
+            await self.client.delete_group(group)
+            self.memory.forget_group(group)
+        else:
+            await self._people(group, action)
+            return
+        self._step(kind, Outcome.DONE, detail=action.new or "")
+
+    async def _create(self, action: Action) -> None:
+        try:
+            created = await self.client.create_group(action.new or "", action.members)
+        except CreateUncertainError as exc:
+            raise GroupctlError(f"{exc}") from None
+        self.group_id = self.report.created = created.group.id
+        self._step(Kind.CREATE, Outcome.DONE, detail=created.group.id)
+        results = {r.jid: r for r in created.results}
+        present = {p.jid for p in created.group.participants or ()} | {
+            p.lid for p in created.group.participants or () if p.lid
+        }
+        for person in action.members:
+            result = results.get(person)
+            if result is not None:
+                self._person(Kind.ADD, person, result)
+            elif person in present:
+                self._step(Kind.CREATE, Outcome.DONE, person)
+            else:  # the API said nothing of them, and they are not in the group
+                self.not_added.add(person)
+                self._step(
+                    Kind.CREATE,
+                    Outcome.FAILED,
+                    person,
+                    "not in the new group; the next plan adds them again",
+                )
+
+    async def _picture(self, group: Jid, source: str) -> None:
+        if source.startswith("https://"):
+            await self.client.set_picture(group, url=source)
+            return
+        try:
+            data = await asyncio.to_thread(Path(source).read_bytes)
+        except OSError as exc:
+            raise GroupctlError(f"cannot read the picture {source}: {exc.strerror}") from None
+        await self.client.set_picture(group, jpeg=normalize(data, source=source))
+
+    async def _people(self, group: Jid, action: Action) -> None:
+        members = list(action.members)
+        if action.kind == Kind.PROMOTE:
+            for person in [m for m in members if m in self.not_added]:
+                members.remove(person)
+                self._step(action.kind, Outcome.SKIPPED, person, "not in the group (not added)")
+        if not members:
+            return
+        call = {
+            Kind.ADD: self.client.add_participants,
+            Kind.PROMOTE: self.client.promote_participants,
+            Kind.DEMOTE: self.client.demote_participants,
+            Kind.REMOVE: self.client.remove_participants,
+        }[action.kind]
+        results = {r.jid: r for r in await call(group, members)}
+        for person in members:
+            result = results.get(person) or ParticipantResult(
+                jid=person, status=0, message="the API reported no result"
+            )
+            self._person(action.kind, person, result)
+
+    def _person(self, kind: Kind, person: Jid, result: ParticipantResult) -> None:
+        status = result.status
+        outcome = _OUTCOMES.get((kind, status)) or _OUTCOMES.get((None, status)) or Outcome.FAILED
+        if kind in (Kind.ADD, Kind.CREATE) and self.group_id is not None:
+            reason = {Outcome.INVITED: INVITED, Outcome.LEFT_RECENTLY: LEFT_RECENTLY}.get(outcome)
+            if outcome not in (Outcome.DONE, Outcome.ALREADY):
+                self.not_added.add(person)
+            if reason is not None:
+                self.memory.record(self.group_id, person, reason, now_utc())
+            else:
+                self.memory.forget(self.group_id, person)
+        detail = "" if outcome == Outcome.DONE else f"{status}: {result.message or outcome.value}"
+        self._step(kind, outcome, person, detail)
+
+    def _step(
+        self, kind: Kind, outcome: Outcome, person: Jid | None = None, detail: str = ""
+    ) -> None:
+        step = Step(self.plan.key, kind, outcome, person, detail)
+        self.report.steps.append(step)
+        self.on_step(step)
+
+
+# WhatsApp's per-person codes, by action (None: any action).
+_OUTCOMES: dict[tuple[Kind | None, int], Outcome] = {
+    (None, ParticipantStatus.DONE): Outcome.DONE,
+    (Kind.ADD, ParticipantStatus.ALREADY): Outcome.ALREADY,
+    (Kind.ADD, ParticipantStatus.INVITED): Outcome.INVITED,
+    (Kind.ADD, ParticipantStatus.RECENTLY_LEFT): Outcome.LEFT_RECENTLY,
+    (Kind.PROMOTE, ParticipantStatus.ALREADY): Outcome.ALREADY,
+    (Kind.DEMOTE, ParticipantStatus.ALREADY): Outcome.ALREADY,
+    (Kind.REMOVE, ParticipantStatus.NOT_PARTICIPANT): Outcome.ALREADY,
+}

@@ -1,0 +1,102 @@
+"""Options several commands share: the connection, logging, and the config path."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.connect import ApiSettings
+from reconciler.errors import SetupError
+from reconciler.logs import configure_logging
+from reconciler.state import DesiredState
+
+
+def setup_logging(verbose: bool, debug: bool, secrets: list[str | None]) -> None:
+    root = click.get_current_context().find_root().params
+    configure_logging(
+        verbose=verbose or root.get("verbose", False),
+        debug=debug or root.get("debug", False),
+        secrets=[secret for secret in secrets if secret],
+    )
+
+
+def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds the connection and logging flags; the command receives `settings: ApiSettings`."""
+
+    @click.option(
+        "--api",
+        envvar="TITAN_API_URL",
+        show_envvar=True,
+        metavar="URL",
+        help="Titan API address (https://...), or sim:PATH for the built-in simulator.",
+    )
+    @click.option(
+        "--api-key",
+        envvar="TITAN_API_KEY",
+        show_envvar=True,
+        metavar="KEY",
+        help="Titan API key. Prefer the environment variable: flags show in `ps`.",
+    )
+    @click.option(
+        "--session",
+        envvar="TITAN_SESSION",
+        show_envvar=True,
+        help="Titan session (WhatsApp account) to act as. Default: the config's session:,"
+        " else 'default'.",
+    )
+    @click.option(
+        "--write-rate",
+        metavar="RATE",
+        help="Most writes per time, e.g. 20/min or 'unlimited'. Default: 20/min against"
+        " Titan (WhatsApp bans accounts that write in bursts), unlimited on sim:.",
+    )
+    @click.option("-v", "--verbose", is_flag=True, help="Log each API call.")
+    @click.option("--debug", is_flag=True, help="Log everything, bodies included (never the key).")
+    @functools.wraps(command)
+    def wrapper(
+        api: str | None,
+        api_key: str | None,
+        session: str | None,
+        write_rate: str | None,
+        verbose: bool,
+        debug: bool,
+        **kwargs: Any,
+    ) -> Any:
+        setup_logging(verbose, debug, [api_key])
+        settings = ApiSettings(api=api, api_key=api_key, session=session, write_rate=write_rate)
+        return command(settings=settings, **kwargs)
+
+    return wrapper
+
+
+config_option = click.option(
+    "-f",
+    "--file",
+    "config_path",
+    envvar="GROUPCTL_CONFIG",
+    show_envvar=True,
+    default="groups.yaml",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="The config: a YAML file, or a directory of them.",
+)
+
+
+def check_group_keys(desired: DesiredState, only: tuple[str, ...]) -> None:
+    """Refuse a --group KEY the config does not have."""
+    keys = [group.key for group in desired.groups]
+    for key in only:
+        if key not in keys:
+            close = difflib.get_close_matches(key, keys, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise SetupError(f"--group {key!r}: the config has no such group{hint}")
+
+
+def count(number: int, one: str, many: str | None = None) -> str:
+    """`1 person`, `3 people`, `2 groups`."""
+    return f"{number} {one if number == 1 else many or one + 's'}"

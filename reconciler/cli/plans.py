@@ -1,0 +1,291 @@
+"""`groupctl plan` and `groupctl apply`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.apply import ApplyReport
+from reconciler.cli.common import api_options, check_group_keys, config_option
+from reconciler.cli.root import cli
+from reconciler.config import load
+from reconciler.config.ids import write_ids as write_created_ids
+from reconciler.connect import ApiSettings
+from reconciler.errors import GroupctlError, SetupError
+from reconciler.files import replace_atomically
+from reconciler.memory import Memory, default_state_path
+from reconciler.plan import Plan
+from reconciler.planner import PlanPolicy
+from reconciler.render import markdown, text
+from reconciler.render.progress import ApplyProgress
+from reconciler.safety import Brakes, raise_if_unsafe
+from reconciler.state import DesiredState
+from reconciler.workflow import apply_plan, check_plan_target, plan_config
+
+MARKDOWN_SPLIT = "\n\n<!-- groupctl: next comment -->\n\n"
+
+
+def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The flags plan and apply share."""
+    for option in reversed(
+        [
+            click.option(
+                "--group",
+                "only",
+                multiple=True,
+                metavar="KEY",
+                help="Only this group of the config (repeat for more).",
+            ),
+            click.option(
+                "--max-removals",
+                type=click.IntRange(0),
+                default=20,
+                show_default=True,
+                help="Refuse a plan that removes more members than this in all.",
+            ),
+            click.option("--force", is_flag=True, help="Lift the safety brakes on removals."),
+            click.option(
+                "--remove-unresolved",
+                is_flag=True,
+                help="Also remove participants known only by a LID that no one in the"
+                " config has (kept by default: they may be people listed by number).",
+            ),
+            click.option(
+                "--state-file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Where groupctl remembers invitations and recent leavers. Default:"
+                " .groupctl-state.json beside the config.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@cli.command("plan")
+@config_option
+@api_options
+@planning_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PLANFILE",
+    help="Also save the plan, for `groupctl apply PLANFILE`.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="markdown: for a pull request comment (split with <!-- groupctl: next"
+    " comment --> when longer than GitHub allows).",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0: no changes; 2: changes; 3: changes that remove, demote, leave or"
+    " delete; 1: error.",
+)
+@click.option("--mask-phones", is_flag=True, help="Show only the last 4 digits of numbers.")
+def plan_command(
+    settings: ApiSettings,
+    config_path: Path,
+    only: tuple[str, ...],
+    max_removals: int,
+    force: bool,
+    remove_unresolved: bool,
+    state_file: Path | None,
+    out: Path | None,
+    output_format: str,
+    detailed_exitcode: bool,
+    mask_phones: bool,
+) -> None:
+    """Show what apply would change, in order: read live state, compare with the config."""
+    desired, settings = _config(config_path, only, settings)
+    memory = Memory.load(state_file or default_state_path(config_path))
+    result = _plan(settings, desired, only, remove_unresolved, memory)
+    _show(result, output_format, mask_phones)
+    if out is not None:
+        try:
+            replace_atomically(out, result.to_json().encode())
+        except OSError as exc:
+            raise SetupError(f"{out}: cannot write the plan: {exc.strerror}") from None
+    raise_if_unsafe(result, Brakes(max_removals=max_removals), force=force)
+    _refuse_if_refused(result)
+    if detailed_exitcode:
+        sys.exit(3 if result.is_destructive else 2 if result.has_changes else 0)
+
+
+@cli.command("apply")
+@click.argument(
+    "planfile", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@config_option
+@api_options
+@planning_options
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Apply without asking. Needed off a terminal (CI), where nobody can answer.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: print the report of what was done as JSON.",
+)
+@click.option(
+    "--write-ids",
+    is_flag=True,
+    help="Write the id: of each group created into the config (comments kept).",
+)
+def apply_command(
+    planfile: Path | None,
+    settings: ApiSettings,
+    config_path: Path,
+    only: tuple[str, ...],
+    max_removals: int,
+    force: bool,
+    remove_unresolved: bool,
+    state_file: Path | None,
+    auto_approve: bool,
+    output_format: str,
+    write_ids: bool,
+) -> None:
+    """Carry out the plan: the config's (planned now and shown first), or a saved PLANFILE.
+
+    A saved plan is applied only if every group it changes is still as the plan saw it;
+    otherwise it is refused, showing what changed.
+    """
+    memory = Memory.load(state_file or default_state_path(config_path))
+    desired: DesiredState | None = None
+    if planfile is not None:
+        saved = Plan.from_json(_read(planfile), source=str(planfile))
+        check_plan_target(saved, session=settings.session, api=settings.shown_api)
+        settings = settings.for_config(saved.session)
+        to_apply = saved
+    else:
+        desired, settings = _config(config_path, only, settings)
+        to_apply = _plan(settings, desired, only, remove_unresolved, memory)
+        click.echo(text.to_string(to_apply, color=_color()), nl=False, err=output_format == "json")
+    raise_if_unsafe(to_apply, Brakes(max_removals=max_removals), force=force)
+    if not to_apply.has_changes:
+        click.echo("Nothing to apply.", err=output_format == "json")
+        _refuse_if_refused(to_apply)
+        return
+    if not auto_approve:
+        _confirm()
+    report = _apply(
+        settings, to_apply, memory, saved=planfile is not None, as_json=output_format == "json"
+    )
+    _report(report, output_format)
+    created = {g.key: g.created for g in report.groups if g.created is not None}
+    if write_ids and created:
+        changed = write_created_ids(desired or load(config_path), created)
+        click.echo(f"wrote the new groups' ids into {', '.join(map(str, changed))}", err=True)
+    _refuse_if_refused(to_apply)
+    if not report.ok:
+        raise GroupctlError("some changes failed: see above; run apply again to finish")
+
+
+def _config(
+    config_path: Path, only: tuple[str, ...], settings: ApiSettings
+) -> tuple[DesiredState, ApiSettings]:
+    desired = load(config_path)
+    check_group_keys(desired, only)
+    return desired, settings.for_config(desired.session)
+
+
+def _plan(
+    settings: ApiSettings,
+    desired: DesiredState,
+    only: tuple[str, ...],
+    remove_unresolved: bool,
+    memory: Memory,
+) -> Plan:
+    policy = PlanPolicy(
+        remove_unresolved=remove_unresolved,
+        only=frozenset(only),
+        session=settings.session or "default",
+        api=settings.shown_api,
+    )
+
+    async def run() -> Plan:
+        async with settings.open_client() as client:
+            return await plan_config(client, desired, policy, memory)
+
+    return asyncio.run(run())
+
+
+def _apply(
+    settings: ApiSettings, to_apply: Plan, memory: Memory, *, saved: bool, as_json: bool
+) -> ApplyReport:
+    terminal = sys.stderr.isatty() and not as_json
+    stream = sys.stderr if as_json or terminal else sys.stdout
+
+    async def run() -> ApplyReport:
+        async with settings.open_client() as client:
+            with ApplyProgress(to_apply, stream, terminal=terminal) as progress:
+                return await apply_plan(
+                    client, to_apply, memory, saved=saved, on_step=progress.step
+                )
+
+    return asyncio.run(run())
+
+
+def _report(report: ApplyReport, output_format: str) -> None:
+    if output_format == "json":
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        return
+    for group in report.groups:
+        if group.created is not None:
+            click.echo(f"created {group.subject!r} [{group.key}]: {group.created}")
+        if group.error is not None:
+            click.echo(f"failed {group.subject!r} [{group.key}]: {group.error}", err=True)
+    click.echo(report.summary())
+
+
+def _confirm() -> None:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise SetupError(
+            "apply asks before changing anything, and nobody can answer here:"
+            " review the plan, then run with --auto-approve"
+        )
+    if not click.confirm("Apply these changes?", default=False):
+        raise SetupError("nothing applied")
+
+
+def _refuse_if_refused(result: Plan) -> None:
+    if result.refused:
+        count = len(result.refused)
+        raise GroupctlError(f"{count} group{'s' * (count != 1)} refused: see why above")
+
+
+def _show(result: Plan, output_format: str, mask_phones: bool) -> None:
+    if output_format == "json":
+        click.echo(result.to_json())
+    elif output_format == "markdown":
+        click.echo(MARKDOWN_SPLIT.join(markdown.render(result, mask_phones=mask_phones)))
+    else:
+        click.echo(text.to_string(result, color=_color(), mask_phones=mask_phones), nl=False)
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SetupError(f"{path}: cannot read the plan: {exc}") from None

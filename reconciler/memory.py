@@ -1,0 +1,144 @@
+"""What groupctl remembers between runs: people it invited, and people who had left recently.
+
+WhatsApp answers an add with 403 when the person's privacy settings forbid it, and sends them
+a private invitation instead; with 408 when they left the group recently. Titan shows neither
+afterwards: the person is simply not in the group. Re-adding them on every run would spam them
+with invitations and keep the plan from ever settling, so apply records these answers in a
+small state file, and plan shows those people as waiting, not as changes, until the record
+expires: an invitation after `INVITED_WAIT` (they did not accept: invite again), a recent
+leaver after `LEFT_WAIT` (WhatsApp lets them be added again). A record is dropped as soon as
+the person is in the group, or no longer wanted in it.
+
+The file sits beside the config (`.groupctl-state.json`), or where --state-file says. In CI,
+keep it between runs (commit it, or cache it); without it, plan shows those people as to add
+again, and apply invites them once more: noisy, never wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from reconciler.errors import SetupError
+from reconciler.files import replace_atomically
+from reconciler.jid import Jid, jid_from_api
+
+STATE_FILE = ".groupctl-state.json"
+INVITED = "invited"
+LEFT_RECENTLY = "left recently"
+INVITED_WAIT = timedelta(days=7)
+LEFT_WAIT = timedelta(days=1)
+_WAITS = {INVITED: INVITED_WAIT, LEFT_RECENTLY: LEFT_WAIT}
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Someone the plan must not add again yet, and why."""
+
+    reason: str  # INVITED or LEFT_RECENTLY
+    since: datetime
+
+    def describe(self) -> str:
+        when = self.since.strftime("%Y-%m-%d %H:%M UTC")
+        if self.reason == INVITED:
+            return f"invited on {when} (privacy settings); waiting for them to accept"
+        return f"left on their own shortly before {when}; WhatsApp refuses to add them back yet"
+
+
+@dataclass
+class Memory:
+    """The records, by group id and person. Load with `Memory.load`, save with `save`."""
+
+    path: Path | None = None
+    records: dict[Jid, dict[Jid, Waiting]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Memory:
+        memory = cls(path)
+        if not path.exists():
+            return memory
+        try:
+            data = json.loads(path.read_text())
+            for group, people in data["waiting"].items():
+                memory.records[jid_from_api(group)] = {
+                    jid_from_api(person): Waiting(
+                        entry["reason"], datetime.fromisoformat(entry["since"])
+                    )
+                    for person, entry in people.items()
+                }
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SetupError(
+                f"{path}: not a groupctl state file ({exc}); move it away to start afresh"
+            ) from None
+        return memory
+
+    def waiting(self, now: datetime) -> dict[Jid, dict[Jid, Waiting]]:
+        """The records that have not expired at `now`."""
+        active: dict[Jid, dict[Jid, Waiting]] = {}
+        for group, people in self.records.items():
+            current = {p: w for p, w in people.items() if now - w.since < _WAITS[w.reason]}
+            if current:
+                active[group] = current
+        return active
+
+    def record(self, group: Jid, person: Jid, reason: str, now: datetime) -> None:
+        self.records.setdefault(group, {})[person] = Waiting(reason, now)
+
+    def forget(self, group: Jid, person: Jid) -> None:
+        people = self.records.get(group, {})
+        people.pop(person, None)
+        if not people:
+            self.records.pop(group, None)
+
+    def forget_group(self, group: Jid) -> None:
+        self.records.pop(group, None)
+
+    def prune(self, group: Jid, present: Iterable[Jid], wanted: Iterable[Jid]) -> None:
+        """Forget the people of `group` who are now in it, or no longer wanted in it."""
+        people = self.records.get(group)
+        if not people:
+            return
+        keep = set(wanted) - set(present)
+        for person in [p for p in people if p not in keep]:
+            self.forget(group, person)
+
+    def save(self, now: datetime | None = None) -> None:
+        """Write the records that have not expired (all of them, without `now`)."""
+        if self.path is None:
+            return
+        if now is not None:
+            self.records = self.waiting(now)
+        data = {
+            "version": 1,
+            "about": "groupctl's record of invitations and recent leavers; see docs",
+            "waiting": {
+                group: {
+                    person: {"reason": w.reason, "since": w.since.isoformat()}
+                    for person, w in sorted(people.items())
+                }
+                for group, people in sorted(self.records.items())
+            },
+        }
+        try:
+            replace_atomically(self.path, (json.dumps(data, indent=2) + "\n").encode())
+        except OSError as exc:
+            raise SetupError(f"{self.path}: cannot save groupctl's state: {exc.strerror}") from None
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_state_path(config: Path) -> Path:
+    """`.groupctl-state.json` in the config's directory (the config itself, if a directory)."""
+    return (config if config.is_dir() else config.parent) / STATE_FILE
+
+
+def as_mapping(waiting: Mapping[Jid, Mapping[Jid, Waiting]]) -> Mapping[Jid, Mapping[Jid, str]]:
+    """The waiting people as the planner takes them: group -> person -> why."""
+    return {
+        group: {p: w.describe() for p, w in people.items()} for group, people in waiting.items()
+    }

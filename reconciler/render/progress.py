@@ -1,0 +1,87 @@
+"""Apply's progress: a bar with counts on a terminal, one plain line per step elsewhere."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import IO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from reconciler.apply import Outcome, Step
+from reconciler.plan import PARTICIPANT_KINDS, Kind, Plan
+from reconciler.render.people import person
+
+
+def expected_steps(plan: Plan) -> int:
+    """How many steps apply reports for `plan`: one per person, one per other action."""
+    total = 0
+    for group in plan.groups:
+        if group.errors:
+            continue
+        for action in group.actions:
+            total += len(action.members) if action.kind in PARTICIPANT_KINDS else 1
+            total += action.kind == Kind.CREATE
+    return total
+
+
+class ApplyProgress:
+    """Use as a context manager; `step` is the listener `apply.apply` calls."""
+
+    def __init__(self, plan: Plan, stream: IO[str], *, terminal: bool) -> None:
+        self.plan = plan
+        self.stream = stream
+        self.terminal = terminal
+        self.counts: dict[Outcome, int] = {}
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> ApplyProgress:
+        if self.terminal:
+            console = Console(file=self.stream)
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("applying", total=expected_steps(self.plan))
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def step(self, step: Step) -> None:
+        self.counts[step.outcome] = self.counts.get(step.outcome, 0) + 1
+        if self._bar is not None and self._task is not None:
+            counts = ", ".join(f"{n} {o.value}" for o, n in self.counts.items())
+            self._bar.update(self._task, advance=1, description=counts)
+            if step.outcome in (Outcome.FAILED,):
+                self._bar.console.print(line(self.plan, step), style="red", highlight=False)
+            return
+        self.stream.write(line(self.plan, step) + "\n")
+        self.stream.flush()
+
+
+def line(plan: Plan, step: Step) -> str:
+    """`[announcements] add olivia (+1 415-555-0111): invited (403: ...)`"""
+    who = f" {person(plan, step.person)}" if step.person is not None else ""
+    detail = f" ({step.detail})" if step.detail and step.outcome != Outcome.DONE else ""
+    created = f" {step.detail}" if step.kind == Kind.CREATE and step.person is None else ""
+    return f"[{step.group}] {step.kind.value}{who}{created}: {step.outcome.value}{detail}"

@@ -1,0 +1,52 @@
+"""The two things groupctl does, end to end, for the CLI (and any other caller):
+plan the config against live state; apply a plan, checking a saved one is still fresh."""
+
+from __future__ import annotations
+
+from reconciler.apply import ApplyReport, Listener, apply
+from reconciler.drift import check_fresh
+from reconciler.errors import SetupError
+from reconciler.live import fetch
+from reconciler.memory import Memory, as_mapping, now_utc
+from reconciler.plan import Plan
+from reconciler.planner import PlanPolicy, plan
+from reconciler.state import DesiredState
+from reconciler.titan.client import TitanClient
+
+
+async def plan_config(
+    client: TitanClient, desired: DesiredState, policy: PlanPolicy, memory: Memory
+) -> Plan:
+    """Read live state and plan `desired`, minding the people `memory` says are waiting."""
+    live = await fetch(client, desired, only=policy.only)
+    return plan(desired, live, policy, waiting=as_mapping(memory.waiting(now_utc())))
+
+
+def check_plan_target(saved: Plan, *, session: str | None, api: str) -> None:
+    """A saved plan is applied only where it was made: same API address, same session."""
+    if saved.api != api:
+        raise SetupError(
+            f"the plan was made against {saved.api or 'an unknown API'}, not {api}:"
+            " make a new plan here"
+        )
+    if session is not None and saved.session != session:
+        raise SetupError(
+            f"the plan was made for session {saved.session!r}, not {session!r}:"
+            " make a new plan for this session"
+        )
+
+
+async def apply_plan(
+    client: TitanClient,
+    to_apply: Plan,
+    memory: Memory,
+    *,
+    saved: bool,
+    on_step: Listener | None = None,
+) -> ApplyReport:
+    """Carry out `to_apply`; a `saved` plan first has to be fresh (StalePlanError if not)."""
+    if saved:
+        await check_fresh(to_apply, client)
+    report = await apply(to_apply, client, memory=memory, on_step=on_step)
+    memory.save(now_utc())
+    return report
