@@ -176,7 +176,8 @@ class _GroupRun:
         self.on_step = on_step
         self.report = GroupReport(plan.key, plan.subject, plan.group_id)
         self.group_id = plan.group_id
-        self.not_added: set[Jid] = set()  # invited, left recently, failed: not in the group
+        # People this run did not get into the group, and why (invited, left recently, failed).
+        self.not_added: dict[Jid, Outcome] = {}
 
     async def run(self) -> GroupReport:
         for index, action in enumerate(self.plan.actions):
@@ -236,7 +237,7 @@ class _GroupRun:
             elif person in present:
                 self._step(Kind.CREATE, Outcome.DONE, person)
             else:  # the API said nothing of them, and they are not in the group
-                self.not_added.add(person)
+                self.not_added[person] = Outcome.FAILED
                 self._step(
                     Kind.CREATE,
                     Outcome.FAILED,
@@ -245,7 +246,7 @@ class _GroupRun:
                 )
 
     async def _picture(self, group: Jid, source: str) -> None:
-        if source.startswith("https://"):
+        if source.startswith(("https://", "http://")):
             await self.client.set_picture(group, url=source)
             return
         try:
@@ -259,7 +260,13 @@ class _GroupRun:
         if action.kind == Kind.PROMOTE:
             for person in [m for m in members if m in self.not_added]:
                 members.remove(person)
-                self._step(action.kind, Outcome.SKIPPED, person, "not in the group (not added)")
+                why = self.not_added[person]
+                # Waiting for an invitation is not a failure: the next plan promotes them
+                # once they are in. A failed add is already a failure of its own.
+                outcome = (
+                    why if why in (Outcome.INVITED, Outcome.LEFT_RECENTLY) else Outcome.SKIPPED
+                )
+                self._step(action.kind, outcome, person, "not in the group yet")
         if not members:
             return
         call = {
@@ -281,7 +288,7 @@ class _GroupRun:
         if kind in (Kind.ADD, Kind.CREATE) and self.group_id is not None:
             reason = {Outcome.INVITED: INVITED, Outcome.LEFT_RECENTLY: LEFT_RECENTLY}.get(outcome)
             if outcome not in (Outcome.DONE, Outcome.ALREADY):
-                self.not_added.add(person)
+                self.not_added[person] = outcome
             if reason is not None:
                 self.memory.record(self.group_id, person, reason, now_utc())
             else:

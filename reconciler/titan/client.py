@@ -62,7 +62,7 @@ log = logging.getLogger("reconciler.titan")
 DEFAULT_WRITE_RATE = Rate(20, 60)
 # How far apart the API's clock and ours may be when looking for a group a lost create made.
 CLOCK_SKEW = 300.0
-_RETRIED_STATUSES = frozenset({429, 502, 503, 504})
+_RETRIED_STATUSES = frozenset({429})  # and every 5xx
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _T = TypeVar("_T")
 
@@ -218,7 +218,7 @@ class TitanClient:
                 raise
             return self._created(data, participants)
 
-        return await self._retrying("POST", "/groups", attempt, _retryable_write)
+        return await self._retrying("POST", "/groups", attempt, _retryable)
 
     async def leave_group(self, group: Jid) -> None:
         await self._call("POST", f"{_group_path(group)}/leave", retry_when=_surely_not_applied)
@@ -377,7 +377,7 @@ class TitanClient:
     ) -> Any:
         """Send one call, retrying failures that `retry_when` accepts, and return its data."""
         if retry_when is None:
-            retry_when = _retryable_read if method == "GET" else _retryable_write
+            retry_when = _retryable
 
         async def attempt(number: int) -> Any:
             return await self._send(method, path, body, params, number)
@@ -627,16 +627,12 @@ def _surely_not_applied(error: ApiError) -> bool:
     return isinstance(error, RateLimitedError)
 
 
-def _retryable_write(error: ApiError) -> bool:
-    """For writes whose repetition is harmless (setting a value, adding a member)."""
-    if isinstance(error, ApiConnectionError):
+def _retryable(error: ApiError) -> bool:
+    """For calls whose repetition is harmless: reads, setting a value, adding a member (the
+    answer to a repeat says "already"). A plain 500 counts too: it may well pass."""
+    if isinstance(error, ApiConnectionError | ServerError):
         return True
     return error.status in _RETRIED_STATUSES
-
-
-def _retryable_read(error: ApiError) -> bool:
-    # A read may also be repeated after a plain 500: it changes nothing.
-    return _retryable_write(error) or isinstance(error, ServerError)
 
 
 def _describe_transport_error(exc: httpx.TransportError, base_url: str) -> str:

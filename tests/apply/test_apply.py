@@ -1,0 +1,174 @@
+"""apply against the simulator: outcomes per person, partial failure, convergence."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from reconciler.apply import ApplyReport, Outcome, apply
+from reconciler.jid import Jid, parse_group_jid
+from reconciler.memory import Memory
+from reconciler.plan import Kind, Plan
+from reconciler.planner import PlanPolicy
+from reconciler.sim.gateway import FaultInjector
+from reconciler.state import DesiredState, LocalPicture, UrlPicture
+from reconciler.titan.client import TitanClient
+from reconciler.workflow import plan_config
+from tests.conftest import MakeSim
+from tests.harness import (
+    ALICE,
+    BOB,
+    CAROL,
+    DEFAULT,
+    ENGINEERING,
+    MARKETING,
+    MEMBER,
+    OTHER,
+    Harness,
+)
+from tests.planning.builders import desired, want
+
+ENG = ENGINEERING
+
+
+async def plan_and_apply(
+    sim: Harness,
+    config: DesiredState,
+    memory: Memory | None = None,
+    client: TitanClient | None = None,
+) -> tuple[Plan, ApplyReport]:
+    memory = memory if memory is not None else Memory()
+    client = client or sim.client()
+    result = await plan_config(client, config, PlanPolicy(), memory)
+    return result, await apply(result, client, memory=memory)
+
+
+def outcomes(report: ApplyReport) -> list[tuple[str, str, str | None, str]]:
+    return [
+        (s.group, s.kind.value, s.person, s.outcome.value) for g in report.groups for s in g.steps
+    ]
+
+
+def p(phone: str) -> str:
+    return f"{phone[1:]}@s.whatsapp.net"
+
+
+# The standard world's Engineering as the default session sees it, so that the plan is just
+# the change under test. Erin is not listed: her number is hidden from this session, so she
+# is known only by a LID (kept, unresolved).
+ENG_NOW = {
+    DEFAULT: "admin",
+    OTHER: "admin",
+    MEMBER: "member",
+    ALICE: "member",
+    "+14155550104": "member",
+}
+
+
+async def test_every_person_gets_an_outcome(sim: Harness) -> None:
+    config = desired(want("eng", "Engineering", {**ENG_NOW, BOB: "member", CAROL: "admin"}, id=ENG))
+    _, report = await plan_and_apply(sim, config)
+    assert outcomes(report) == [
+        ("eng", "add", p(BOB), "done"),
+        ("eng", "add", p(CAROL), "invited"),
+        ("eng", "promote", p(CAROL), "invited"),  # not in the group yet: promoted once in
+    ]
+    assert report.ok
+    group = sim.world.state.groups[0]
+    assert group.participants[BOB] == "member"
+    assert CAROL in group.invited_at
+
+
+async def test_someone_who_left_recently_is_recorded_not_failed(sim: Harness) -> None:
+    await sim.client("member").leave_group(sim_gid(ENG))
+    memory = Memory()
+    _, report = await plan_and_apply(
+        sim, desired(want("eng", "Engineering", ENG_NOW, id=ENG)), memory
+    )
+    assert ("eng", "add", p(MEMBER), "left recently") in outcomes(report)
+    assert report.ok
+    assert list(memory.records[sim_gid(ENG)]) == [p(MEMBER)]
+
+
+async def test_invited_people_are_not_added_again_while_they_wait(sim: Harness) -> None:
+    config = desired(want("eng", "Engineering", {**ENG_NOW, CAROL: "member"}, id=ENG))
+    memory = Memory()
+    await plan_and_apply(sim, config, memory)
+    again, report = await plan_and_apply(sim, config, memory)
+    assert report.groups == []
+    assert not again.has_changes
+    assert "waiting for them to accept" in again.groups[0].notes[0]
+    forgotten, _ = await plan_and_apply(sim, config, Memory())  # no record: invited again
+    assert [a.kind for g in forgotten.groups for a in g.actions] == [Kind.ADD]
+
+
+async def test_a_new_group_gets_its_id_for_the_later_actions(sim: Harness) -> None:
+    config = desired(want("new", "Launch", {ALICE: "admin", BOB: "member"}, description="Go"))
+    _, report = await plan_and_apply(sim, config)
+    created = report.groups[0].created
+    assert created is not None
+    group = next(g for g in sim.world.state.groups if g.id == created)
+    assert (group.subject, group.description) == ("Launch", "Go")
+    assert group.participants == {DEFAULT: "superadmin", ALICE: "admin", BOB: "member"}
+
+
+async def test_a_failed_call_stops_its_group_and_no_other(make_sim: MakeSim) -> None:
+    faults = FaultInjector()
+    sim = make_sim(faults=faults)
+    faults.inject("500", method="PUT", path_contains=ENG)
+    config = desired(
+        want("eng", "Eng", {**ENG_NOW, "+14155550105": "member", BOB: "member"}, id=ENG),
+        want(
+            "mkt",
+            "Marketing",
+            {OTHER: "admin", DEFAULT: "member", BOB: "member", ALICE: "member"},
+            id=MARKETING,
+        ),
+    )
+    _, report = await plan_and_apply(sim, config, client=sim.client("other"))
+    eng, mkt = report.groups
+    assert eng.error is not None
+    assert "HTTP 500" in eng.error
+    assert [(s.kind, s.outcome) for s in eng.steps] == [
+        (Kind.SUBJECT, Outcome.FAILED),
+        (Kind.ADD, Outcome.SKIPPED),
+    ]
+    assert mkt.ok
+    assert not report.ok
+    assert "1 failed" in report.summary()
+    assert sim.world.state.groups[1].participants[ALICE] == "member"
+    # Running again finishes the job, without repeating what was done.
+    again, second = await plan_and_apply(sim, config, client=sim.client("other"))
+    assert [g.key for g in again.groups] == ["eng"]
+    assert second.ok
+
+
+async def test_a_local_picture_is_sent_as_a_square_jpeg_of_at_most_640(
+    sim: Harness, tmp_path: Path
+) -> None:
+    path = tmp_path / "wide.png"
+    Image.new("RGB", (1600, 900), (10, 200, 30)).save(path)
+    config = desired(want("eng", "Engineering", ENG_NOW, id=ENG, picture=LocalPicture(path)))
+    result, report = await plan_and_apply(sim, config)
+    assert [a.kind for a in result.groups[0].actions] == [Kind.PICTURE]
+    assert report.ok
+    stored = sim.world.picture_jpeg(sim.world.state.groups[0])
+    assert stored is not None
+    with Image.open(io.BytesIO(stored)) as image:
+        assert (image.format, image.size) == ("JPEG", (640, 640))
+    again, _ = await plan_and_apply(sim, config)
+    assert not again.has_changes  # the same picture, re-encoded: no new upload
+
+
+async def test_a_picture_url_is_passed_as_a_url(sim: Harness, png_url: str) -> None:
+    config = desired(want("eng", "Engineering", ENG_NOW, id=ENG, picture=UrlPicture(png_url)))
+    result, report = await plan_and_apply(sim, config)
+    assert [(a.kind, a.new) for a in result.groups[0].actions] == [(Kind.PICTURE, png_url)]
+    assert report.ok
+    assert sim.world.state.groups[0].picture is not None
+
+
+def sim_gid(group: str) -> Jid:
+    return parse_group_jid(group)
