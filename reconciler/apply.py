@@ -19,9 +19,10 @@ from typing import Any
 
 from reconciler.errors import ApiError, CreateUncertainError, GroupctlError
 from reconciler.jid import Jid
-from reconciler.memory import INVITED, LEFT_RECENTLY, Memory, now_utc
+from reconciler.memory import Memory, now_utc
 from reconciler.pictures import normalize
 from reconciler.plan import Action, GroupPlan, Kind, Plan
+from reconciler.state import HIDDEN, INVITED, LEFT_RECENTLY
 from reconciler.titan.client import TitanClient
 from reconciler.titan.models import ParticipantResult, ParticipantStatus
 
@@ -286,7 +287,12 @@ class _GroupRun:
         status = result.status
         outcome = _OUTCOMES.get((kind, status)) or _OUTCOMES.get((None, status)) or Outcome.FAILED
         if kind in (Kind.ADD, Kind.CREATE) and self.group_id is not None:
-            reason = {Outcome.INVITED: INVITED, Outcome.LEFT_RECENTLY: LEFT_RECENTLY}.get(outcome)
+            # 409 to an add the plan thought needed: they are here, under a LID nobody named.
+            reason = {
+                Outcome.INVITED: INVITED,
+                Outcome.LEFT_RECENTLY: LEFT_RECENTLY,
+                Outcome.ALREADY: HIDDEN,
+            }.get(outcome)
             if outcome not in (Outcome.DONE, Outcome.ALREADY):
                 self.not_added[person] = outcome
             if reason is not None:

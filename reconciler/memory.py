@@ -6,8 +6,10 @@ afterwards: the person is simply not in the group. Re-adding them on every run w
 with invitations and keep the plan from ever settling, so apply records these answers in a
 small state file, and plan shows those people as waiting, not as changes, until the record
 expires: an invitation after `INVITED_WAIT` (they did not accept: invite again), a recent
-leaver after `LEFT_WAIT` (WhatsApp lets them be added again). A record is dropped as soon as
-the person is in the group, or no longer wanted in it.
+leaver after `LEFT_WAIT` (WhatsApp lets them be added again). A third kind: someone WhatsApp
+says is already in the group (409) although the participant list shows them only by a LID
+nobody in the config has; they are not added again until `HIDDEN_WAIT` has passed. A record
+is dropped as soon as the person is seen in the group.
 
 The file sits beside the config (`.groupctl-state.json`), or where --state-file says. In CI,
 keep it between runs (commit it, or cache it); without it, plan shows those people as to add
@@ -25,27 +27,13 @@ from pathlib import Path
 from reconciler.errors import SetupError
 from reconciler.files import replace_atomically
 from reconciler.jid import Jid, jid_from_api
+from reconciler.state import HIDDEN, INVITED, LEFT_RECENTLY, Waiting
 
 STATE_FILE = ".groupctl-state.json"
-INVITED = "invited"
-LEFT_RECENTLY = "left recently"
 INVITED_WAIT = timedelta(days=7)
 LEFT_WAIT = timedelta(days=1)
-_WAITS = {INVITED: INVITED_WAIT, LEFT_RECENTLY: LEFT_WAIT}
-
-
-@dataclass(frozen=True, slots=True)
-class Waiting:
-    """Someone the plan must not add again yet, and why."""
-
-    reason: str  # INVITED or LEFT_RECENTLY
-    since: datetime
-
-    def describe(self) -> str:
-        when = self.since.strftime("%Y-%m-%d %H:%M UTC")
-        if self.reason == INVITED:
-            return f"invited on {when} (privacy settings); waiting for them to accept"
-        return f"left on their own shortly before {when}; WhatsApp refuses to add them back yet"
+HIDDEN_WAIT = timedelta(days=7)
+_WAITS = {INVITED: INVITED_WAIT, LEFT_RECENTLY: LEFT_WAIT, HIDDEN: HIDDEN_WAIT}
 
 
 @dataclass
@@ -96,14 +84,12 @@ class Memory:
     def forget_group(self, group: Jid) -> None:
         self.records.pop(group, None)
 
-    def prune(self, group: Jid, present: Iterable[Jid], wanted: Iterable[Jid]) -> None:
-        """Forget the people of `group` who are now in it, or no longer wanted in it."""
+    def prune(self, group: Jid, present: Iterable[Jid]) -> None:
+        """Forget the people of `group` who are in it now: they wait for nothing."""
         people = self.records.get(group)
-        if not people:
-            return
-        keep = set(wanted) - set(present)
-        for person in [p for p in people if p not in keep]:
-            self.forget(group, person)
+        if people:
+            for person in set(people) & set(present):
+                self.forget(group, person)
 
     def save(self, now: datetime | None = None) -> None:
         """Write the records that have not expired (all of them, without `now`)."""

@@ -26,6 +26,7 @@ from reconciler.state import (
     LocalPicture,
     Member,
     Picture,
+    Waiting,
 )
 from reconciler.titan.models import MAX_PARTICIPANTS_PER_CALL
 
@@ -80,15 +81,52 @@ def match_groups(desired: DesiredState, listed: Iterable[ListedGroup]) -> Matchi
             )
         else:
             bound[group.key] = found[0] if found else None
+    _refuse_shared_groups(desired, listed, bound, errors)
     matched = {jid for jid in bound.values() if jid is not None}
     return Matching(bound, errors, unmanaged=len(ids - matched))
+
+
+def _refuse_shared_groups(
+    desired: DesiredState,
+    listed: tuple[ListedGroup, ...],
+    bound: dict[str, Jid | None],
+    errors: dict[str, str],
+) -> None:
+    """One live group is one entry's. Refuse every entry of a live group claimed twice, and an
+    entry that would leave or delete a group whose subject another entry keeps by name."""
+    claims: dict[Jid, list[str]] = {}
+    for key, group_id in bound.items():
+        if group_id is not None:
+            claims.setdefault(group_id, []).append(key)
+    for group_id, keys in claims.items():
+        if len(keys) > 1:
+            for key in keys:
+                others = ", ".join(repr(k) for k in keys if k != key)
+                errors[key] = f"{group_id} is also the group of {others}: say which with id:"
+                bound.pop(key)
+    subjects = {entry.id: entry.subject for entry in listed}
+    kept = {
+        g.state.subject: g.key
+        for g in desired.groups
+        if g.id is None and g.policy.ensure == "present"
+    }
+    for group in desired.groups:
+        group_id = bound.get(group.key)
+        if group.policy.ensure == "absent" and group_id is not None:
+            other = kept.get(subjects.get(group_id, ""))
+            if other is not None:
+                errors[group.key] = (
+                    f"its group {group_id} has the subject {subjects[group_id]!r}, which"
+                    f" {other!r} keeps by name: give {other!r} an id: to say which is which"
+                )
+                bound.pop(group.key)
 
 
 def plan(
     desired: DesiredState,
     live: LiveState,
     policy: PlanPolicy = PlanPolicy(),
-    waiting: Mapping[Jid, Mapping[Jid, str]] | None = None,
+    waiting: Mapping[Jid, Mapping[Jid, Waiting]] | None = None,
 ) -> Plan:
     """The plan for `desired` against `live`. `waiting`: by group id, people not to add again
     yet, and why (invited, or left recently: see `reconciler.memory`)."""
@@ -102,6 +140,9 @@ def plan(
             continue
         group_id = matching.bound[group.key]
         found = live.groups.get(group_id) if group_id is not None else None
+        if group_id is not None and found is None:  # never planned as a new group
+            groups.append(_refused(group, None, [f"the details of {group_id} were not read"]))
+            continue
         pending = (waiting or {}).get(group_id, {}) if group_id is not None else {}
         planned = _GroupPlanner(group, found, live, policy, desired.directory, pending).plan()
         if planned.actions or planned.errors or planned.notes:
@@ -129,7 +170,7 @@ class _GroupPlanner:
         world: LiveState,
         policy: PlanPolicy,
         directory: Mapping[Jid, str],
-        waiting: Mapping[Jid, str],
+        waiting: Mapping[Jid, Waiting],
     ) -> None:
         self.desired = desired
         self.live = live
@@ -256,16 +297,17 @@ class _GroupPlanner:
         people match under the same address); LIDs settle what is left over on both sides."""
         desired, now = self.desired.state, live.state
         exact = self.desired.policy.members_policy == "exact"
-        missing = desired.members.keys() - now.members.keys()
+        missing = {j for j in desired.members.keys() - now.members.keys() if not self._is_me(j)}
         extra = now.members.keys() - desired.members.keys()
         promote = sorted((desired.admins - now.admins) & now.members.keys())
         demote: list[Jid] = []
         if exact:
             for address in sorted((now.admins - desired.admins) & desired.members.keys()):
                 self._demote(address, now.members[address], demote)
-        for jid in sorted(missing & self.waiting.keys()):
+        waited_for = missing & self.waiting.keys()
+        for jid in sorted(waited_for):
             missing.discard(jid)  # not added again yet: it would re-send an invitation
-            self.notes.append(f"{self._name(jid)}: {self.waiting[jid]}")
+            self.notes.append(f"{self._name(jid)}: {self.waiting[jid].describe()}")
         if missing and extra:
             for address, desired_address in self._match_by_lid(missing, extra, now.members):
                 standing, admin = now.members[address], desired_address in desired.admins
@@ -274,9 +316,26 @@ class _GroupPlanner:
                 elif standing.admin and not admin and exact:
                     self._demote(address, standing, demote)
         promote += sorted(desired.admins & missing)  # once added: before old admins go
+        # Who is who cannot always be told: someone listed by LID alone may be any participant
+        # whose LID the API did not give, and someone listed by number whose LID is unknown
+        # (or whom WhatsApp said is here, unseen) may be any participant shown by LID alone.
+        # Those participants are never removed.
+        unplaced = missing | waited_for
+        by_lid_only = any(j.is_lid for j in unplaced)
+        by_number_only = any(j.is_phone and desired.members[j].lid is None for j in unplaced)
         remove: list[Jid] = []
         for address in sorted(extra):
-            self._not_in_config(address, now.members[address], remove, exact)
+            standing = now.members[address]
+            maybe = (by_lid_only and address.is_phone and standing.lid is None) or (
+                by_number_only and address.is_lid
+            )
+            if maybe and exact and not self._is_me(address):
+                self.notes.append(
+                    f"{self._name(address)} is kept: they may be someone the config lists"
+                    " whom WhatsApp shows here by another address"
+                )
+                continue
+            self._not_in_config(address, standing, remove, exact)
         if demote or remove:
             self._check_admins_remain(now, promote, demote, remove)
         return [
@@ -299,10 +358,17 @@ class _GroupPlanner:
             found = by_lid.get(jid) or (by_lid.get(lid) if lid else None)
             if found is None and lid is not None and lid in extra:
                 found = lid
-            if found is not None and found in extra:
-                pairs.append((found, jid))
-                missing.discard(jid)
-                extra.discard(found)
+            if found is None or found not in extra:
+                continue
+            if jid.is_phone and found.is_phone:  # two numbers, one LID: a mistake somewhere
+                self.errors.append(
+                    f"{self._name(jid)} has the LID {lid} in the config, but in this group"
+                    f" that LID is {found.display()}: check people: for a wrong lid:"
+                )
+                continue
+            pairs.append((found, jid))
+            missing.discard(jid)
+            extra.discard(found)
         return pairs
 
     def _demote(self, address: Jid, standing: Member, demote: list[Jid]) -> None:
@@ -324,16 +390,16 @@ class _GroupPlanner:
     ) -> None:
         if self._is_me(address) or not exact:
             return  # the session stays; additive never removes
-        if standing.super_admin:
-            self.errors.append(
-                f"{self._name(address)} created the group and cannot be"
-                " removed: add them to members, or use members_policy: additive"
-            )
-        elif address.is_lid and not self.policy.remove_unresolved:
+        if address.is_lid and not self.policy.remove_unresolved:
             self.notes.append(
                 f"{address} is in the group but WhatsApp hides their number and"
                 " the config names no one with this LID: kept (give them a lid:"
                 " under people:, or plan with --remove-unresolved)"
+            )
+        elif standing.super_admin:
+            self.errors.append(
+                f"{self._name(address)} created the group and cannot be"
+                " removed: add them to members, or use members_policy: additive"
             )
         else:
             remove.append(address)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -125,6 +126,30 @@ class DesiredState:
     session: str | None = None
     people: int = 0
     teams: int = 0
+
+
+INVITED = "invited"
+LEFT_RECENTLY = "left recently"
+HIDDEN = "in the group under a LID"
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Someone the plan must not add again yet, and why."""
+
+    reason: str  # INVITED or LEFT_RECENTLY
+    since: datetime
+
+    def describe(self) -> str:
+        when = self.since.strftime("%Y-%m-%d %H:%M UTC")
+        if self.reason == INVITED:
+            return f"invited on {when} (privacy settings); waiting for them to accept"
+        if self.reason == HIDDEN:
+            return (
+                f"already in the group on {when}, though WhatsApp shows them only by a"
+                " LID; not added again"
+            )
+        return f"left on their own shortly before {when}; WhatsApp refuses to add them back yet"
 
 
 @dataclass(frozen=True, slots=True)

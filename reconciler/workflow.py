@@ -7,7 +7,7 @@ from reconciler.apply import ApplyReport, Listener, apply
 from reconciler.drift import check_fresh
 from reconciler.errors import SetupError
 from reconciler.live import fetch
-from reconciler.memory import Memory, as_mapping, now_utc
+from reconciler.memory import Memory, now_utc
 from reconciler.plan import Plan
 from reconciler.planner import PlanPolicy, plan
 from reconciler.state import DesiredState
@@ -19,7 +19,9 @@ async def plan_config(
 ) -> Plan:
     """Read live state and plan `desired`, minding the people `memory` says are waiting."""
     live = await fetch(client, desired, only=policy.only)
-    return plan(desired, live, policy, waiting=as_mapping(memory.waiting(now_utc())))
+    for group in live.groups.values():
+        memory.prune(group.id, present=group.state.members)
+    return plan(desired, live, policy, waiting=memory.waiting(now_utc()))
 
 
 def check_plan_target(saved: Plan, *, session: str | None, api: str) -> None:

@@ -349,7 +349,7 @@ class Resolver:
                         f" (first at {by_id[group.id].source})",
                     )
                 by_id[group.id] = group
-            elif group.policy.ensure == "present":
+            else:  # present or absent: either way the subject says which live group it is
                 subject = group.state.subject
                 if subject in by_subject:
                     self.problem(

@@ -167,6 +167,15 @@ def test_a_key_defined_in_two_files_names_both_places(tmp_path: Path) -> None:
     ]
 
 
+def test_entries_without_id_may_not_share_a_subject_whatever_they_ensure(tmp_path: Path) -> None:
+    text = (
+        "version: 1\ngroups:\n  launch: {subject: Launch}\n"
+        "  old: {subject: Launch, ensure: absent}\n"
+    )
+    with pytest.raises(ConfigError, match="both have the subject 'Launch' and no id"):
+        load(write(tmp_path, text))
+
+
 def test_a_missing_config_says_how_to_give_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file: pass -f PATH"):
         load(tmp_path / "nope.yaml")

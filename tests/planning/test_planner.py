@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -448,3 +449,80 @@ def test_a_plan_of_only_additions_is_not_destructive() -> None:
     )
     assert (result.has_changes, result.is_destructive) == (True, False)
     assert {a.kind for g in result.groups for a in g.actions} == {Kind.ADD}
+
+
+# -- one live group, one entry -------------------------------------------------------------------
+
+
+def test_a_live_group_claimed_by_two_entries_is_refused_for_both() -> None:
+    result = plan(
+        desired(want("a", "Eng", {A: "member"}), want("b", "Eng", ensure="absent")),
+        live(have(G1, "Eng", {ME: "superadmin", A: "member", B: "member"})),
+    )
+    assert [(g.key, bool(g.errors), len(g.actions)) for g in result.groups] == [
+        ("a", True, 0),
+        ("b", True, 0),
+    ]
+    assert "is also the group of 'b'" in result.groups[0].errors[0]
+
+
+def test_leaving_a_group_whose_subject_another_entry_keeps_is_refused() -> None:
+    result = plan(
+        desired(
+            want("hq", "HQ", {A: "member"}, protect=True),
+            want("gone", "Old", id=G1, ensure="absent", absent_action="delete"),
+        ),
+        live(have(G1, "HQ", {ME: "superadmin", A: "member"})),
+    )
+    gone = next(g for g in result.groups if g.key == "gone")
+    assert "which 'hq' keeps by name" in gone.errors[0]
+    assert not gone.actions
+
+
+def test_a_bound_group_whose_details_were_not_read_is_never_created_anew() -> None:
+    state = live(have(G1, "Eng", {ME: "superadmin"}))
+    state = replace(state, groups={})
+    assert "were not read" in refusal(plan(desired(want("eng", "Eng", id=G1)), state))
+
+
+# -- LIDs ----------------------------------------------------------------------------------------
+
+
+def test_a_lid_that_is_someone_elses_number_in_the_group_is_a_config_mistake() -> None:
+    result = plan(
+        desired(want("eng", "Eng", {B: "admin"}, lids={B: "4455@lid"}), names={B: "bob"}),
+        live(have(G1, "Eng", {ME: "superadmin", C: "member"}, lids={C: "4455@lid"})),
+    )
+    assert "bob (+1 415-555-0102) has the LID 4455@lid in the config, but in this group" in (
+        refusal(result)
+    )
+
+
+def test_a_creator_shown_only_by_lid_is_kept_like_any_unresolved_participant() -> None:
+    result = plan(
+        desired(want("eng", "Eng", {A: "member"})),
+        live(have(G1, "Eng", {ME: "admin", "777@lid": "superadmin", A: "member"})),
+    )
+    assert result.groups[0].actions == ()
+    assert not result.groups[0].errors
+    assert "777@lid is in the group but WhatsApp hides their number" in result.groups[0].notes[0]
+
+
+def test_naming_the_session_by_its_lid_does_not_add_the_session() -> None:
+    result = plan(
+        desired(want("eng", "Eng", {ME_LID: "admin", A: "member"})),
+        live(have(G1, "Eng", {ME: "superadmin", A: "member"})),
+    )
+    assert result.groups == ()
+
+
+def test_nobody_is_removed_who_may_be_a_person_listed_by_lid_only() -> None:
+    # The API gave B's number but not B's LID: B may well be the person listed as 4455@lid.
+    result = plan(
+        desired(want("eng", "Eng", {"4455@lid": "member"})),
+        live(have(G1, "Eng", {ME: "superadmin", B: "member"})),
+    )
+    assert only_group(result) == [("add", "4455@lid")]
+    assert (
+        "may be someone the config lists whom WhatsApp shows here by" in (result.groups[0].notes[0])
+    )
