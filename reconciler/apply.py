@@ -20,7 +20,7 @@ from typing import Any
 from reconciler.errors import ApiError, CreateUncertainError, GroupctlError
 from reconciler.jid import Jid
 from reconciler.memory import Memory, now_utc
-from reconciler.pictures import normalize
+from reconciler.pictures import fingerprint, normalize, same_picture
 from reconciler.plan import Action, GroupPlan, Kind, Plan
 from reconciler.state import HIDDEN, INVITED, LEFT_RECENTLY
 from reconciler.titan.client import TitanClient
@@ -208,7 +208,7 @@ class _GroupRun:
         elif kind == Kind.DESCRIPTION:
             await self.client.set_description(group, action.new or "")
         elif kind == Kind.PICTURE:
-            await self._picture(group, action.new or "")
+            await self._picture(group, action.new or "", action.fingerprint)
         elif kind == Kind.LEAVE:
             await self.client.leave_group(group)
             self.memory.forget_group(group)
@@ -246,14 +246,18 @@ class _GroupRun:
                     "not in the new group; the next plan adds them again",
                 )
 
-    async def _picture(self, group: Jid, source: str) -> None:
+    async def _picture(self, group: Jid, source: str, planned: str | None) -> None:
         if source.startswith(("https://", "http://")):
-            await self.client.set_picture(group, url=source)
+            await self.client.set_picture(group, url=source)  # Titan fetches it
             return
         try:
             data = await asyncio.to_thread(Path(source).read_bytes)
         except OSError as exc:
             raise GroupctlError(f"cannot read the picture {source}: {exc.strerror}") from None
+        if planned is not None and not same_picture(fingerprint(data, source=source), planned):
+            raise GroupctlError(
+                f"the picture {source} changed since the plan was made: make a new plan"
+            )
         await self.client.set_picture(group, jpeg=normalize(data, source=source))
 
     async def _people(self, group: Jid, action: Action) -> None:

@@ -8,11 +8,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
+
+import pydantic
 
 from reconciler.errors import GroupctlError
 from reconciler.jid import Jid, jid_from_api
 from reconciler.state import FetchedPicture, LiveGroup
+from reconciler.titan.models import MAX_PARTICIPANTS_PER_CALL as MAX_PER_CALL
 
 FORMAT_VERSION = 1
 
@@ -54,6 +57,8 @@ class Action:
     members: tuple[Jid, ...] = ()
     old: str | None = None
     new: str | None = None
+    # A picture's fingerprint when planned: apply uploads the file only if it still matches.
+    fingerprint: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind.value}
@@ -63,6 +68,8 @@ class Action:
             data["old"] = self.old
         if self.new is not None:
             data["new"] = self.new
+        if self.fingerprint is not None:
+            data["fingerprint"] = self.fingerprint
         return data
 
     @classmethod
@@ -72,6 +79,7 @@ class Action:
             members=tuple(jid_from_api(m) for m in data.get("members", ())),
             old=data.get("old"),
             new=data.get("new"),
+            fingerprint=data.get("fingerprint"),
         )
 
 
@@ -243,7 +251,7 @@ class Plan:
             },
             "groups": [group.to_json() for group in self.groups],
         }
-        return {**body, "checksum": _checksum(body)}
+        return {**body, "checksum": checksum(body)}
 
     def to_json(self) -> str:
         return json.dumps(self.data(), indent=2, ensure_ascii=False)
@@ -263,11 +271,19 @@ class Plan:
                 f" version {FORMAT_VERSION}: make a new plan"
             )
         body = {key: value for key, value in data.items() if key != "checksum"}
-        if data.get("checksum") != _checksum(body):
+        if data.get("checksum") != checksum(body):
             raise PlanFileError(
                 f"{source} was changed after it was made (its checksum does"
                 " not match): make a new plan"
             )
+        try:
+            _PlanFile.model_validate(data)
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise PlanFileError(
+                f"{source} is not a valid groupctl plan: {where}: {first['msg']}"
+            ) from None
         try:
             groups = tuple(GroupPlan.from_json(group) for group in data["groups"])
             directory = {jid_from_api(jid): name for jid, name in data["directory"].items()}
@@ -280,6 +296,45 @@ class Plan:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PlanFileError(f"{source} is not a valid groupctl plan ({exc})") from None
+
+
+class _File(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
+
+
+class _ActionFile(_File):
+    kind: Literal[tuple(kind.value for kind in Kind)]  # type: ignore[valid-type]
+    members: list[str] = pydantic.Field(default_factory=list, max_length=MAX_PER_CALL)
+    old: str | None = None
+    new: str | None = None
+    fingerprint: str | None = None
+
+
+class _GroupFile(_File):
+    key: str
+    subject: str
+    group_id: str | None
+    actions: list[_ActionFile]
+    errors: list[str]
+    notes: list[str]
+    snapshot: dict[str, Any] | None
+    fingerprint: str | None
+    members_before: int = pydantic.Field(ge=0)
+    max_removals: int | None = pydantic.Field(ge=0)
+    max_removal_percent: float | int | None = pydantic.Field(ge=0, le=100)
+
+
+class _PlanFile(_File):
+    """The shape of a plan file: checked before anything in it is used."""
+
+    format_version: int
+    session: str
+    api: str
+    summary: str
+    unmanaged: int = pydantic.Field(ge=0)
+    directory: dict[str, str]
+    groups: list[_GroupFile]
+    checksum: str
 
 
 def snapshot_of(live: LiveGroup) -> dict[str, Any]:
@@ -308,7 +363,7 @@ def snapshot_fingerprint(snapshot: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def _checksum(body: Mapping[str, Any]) -> str:
+def checksum(body: Mapping[str, Any]) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 

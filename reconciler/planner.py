@@ -201,7 +201,13 @@ class _GroupPlanner:
         if state.description:
             actions.append(Action(Kind.DESCRIPTION, old="", new=state.description))
         if state.picture is not None:
-            actions.append(Action(Kind.PICTURE, new=_source(state.picture)))
+            actions.append(
+                Action(
+                    Kind.PICTURE,
+                    new=_source(state.picture),
+                    fingerprint=self.world.pictures.get(state.picture),
+                )
+            )
         actions += _batched(Kind.ADD, rest)
         admins = sorted(jid for jid in state.admins if not self._is_me(jid))
         actions += _batched(Kind.PROMOTE, admins)
@@ -265,7 +271,13 @@ class _GroupPlanner:
         if desired.picture is not None and desired.picture in self.world.picture_problems:
             self.errors.append(self.world.picture_problems[desired.picture])
         elif desired.picture is not None and not self._same_picture(live):
-            actions.append(Action(Kind.PICTURE, new=_source(desired.picture)))
+            actions.append(
+                Action(
+                    Kind.PICTURE,
+                    new=_source(desired.picture),
+                    fingerprint=self.world.pictures.get(desired.picture),
+                )
+            )
         actions += self._members(live)
         mine = self._my_standing(now)
         if actions and not (mine and mine.admin):

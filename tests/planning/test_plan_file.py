@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from reconciler.plan import Plan, PlanFileError
+from reconciler.plan import Plan, PlanFileError, checksum
 from reconciler.planner import plan
 from tests.planning.builders import ME, A, B, desired, have, live, want
 
@@ -66,6 +66,34 @@ def test_a_changed_plan_file_is_refused(tamper: object, message: str) -> None:
     data = json.loads(example().to_json())
     tamper(data)  # type: ignore[operator]
     with pytest.raises(PlanFileError, match=message):
+        Plan.from_json(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("directory", [], "directory"),
+        ("unmanaged", "many", "unmanaged"),
+        ("session", None, "session"),
+    ],
+)
+def test_a_plan_file_of_the_wrong_shape_is_refused_even_with_a_good_checksum(
+    field: str, value: object, message: str
+) -> None:
+    data = json.loads(example().to_json())
+    data[field] = value
+    data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
+    with pytest.raises(PlanFileError, match=f"not a valid groupctl plan: {message}"):
+        Plan.from_json(json.dumps(data))
+
+
+def test_an_action_with_more_than_256_members_is_refused() -> None:
+    data = json.loads(example().to_json())
+    data["groups"][0]["actions"].append(
+        {"kind": "remove", "members": [f"1212555{n:04d}@s.whatsapp.net" for n in range(257)]}
+    )
+    data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
+    with pytest.raises(PlanFileError, match=r"groups\.0\.actions"):
         Plan.from_json(json.dumps(data))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -65,3 +66,25 @@ def test_an_unsafe_plan_is_refused_with_how_to_proceed_and_force_lifts_it() -> N
     assert "removes 8 of 11 members (73%)" in str(refused.value)
     assert "run again with --force" in str(refused.value)
     raise_if_unsafe(result, force=True)
+
+
+def test_a_groups_own_max_removals_replaces_the_percentage() -> None:
+    assert check(removing(kept=2, size=10, max_removals=8)) == []  # 8 of 11: 73%, allowed
+
+
+def test_deleting_a_big_group_counts_as_removing_everyone_in_it() -> None:
+    everyone = crowd(30)
+    result = plan(
+        desired(want("g", "G", ensure="absent", absent_action="delete")),
+        live(have(G1, "G", {ME: "superadmin", **everyone})),
+    )
+    assert check(result) == [
+        "it removes 30 members in all, more than --max-removals 20",
+        "'G' [g]: it removes 30 of 31 members (97%), more than 25%",
+    ]
+
+
+def test_the_group_size_comes_from_the_snapshot_not_a_number_anyone_can_edit() -> None:
+    result = removing(kept=2, size=10)
+    tampered = replace(result, groups=tuple(replace(g, members_before=0) for g in result.groups))
+    assert check(tampered) == check(result) != []
