@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from reconciler.jid import Jid
 from reconciler.pictures import same_picture
@@ -467,9 +466,7 @@ def _batched(kind: Kind, jids: list[Jid]) -> list[Action]:
 
 
 def _source(picture: Picture) -> str:
-    """How a plan names a picture: its URL, or its path (relative to where groupctl runs,
-    when it is below it, so a plan made in one checkout applies in another)."""
+    """How a plan names a picture: its URL, or the path the config resolved for it."""
     if isinstance(picture, LocalPicture):
-        path = Path(picture.path)
-        return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+        return picture.shown or str(picture.path)
     return getattr(picture, "url", "")

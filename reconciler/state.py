@@ -55,9 +55,11 @@ def _with_lid(admin: bool, super_admin: bool, lid: Jid) -> Member:
 
 @dataclass(frozen=True, slots=True)
 class LocalPicture:
-    """A picture file on this machine (already checked to be inside the config's directory)."""
+    """A picture file on this machine (already checked to be inside the config's directory);
+    `shown` is how a plan names it (a path relative to where groupctl runs, when it can)."""
 
     path: Path
+    shown: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)

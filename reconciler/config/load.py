@@ -111,7 +111,8 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
     for key in data:
         if key not in ConfigFile.model_fields:
             problems.append(Problem(document.where((key,), key=True), _unknown_key((key,))))
-    if data.get("version") != 1:
+    version = data.get("version")
+    if not (type(version) is int and version == 1):  # not True, not 1.0
         where = document.where(("version",)) if "version" in data else document.where(())
         found = f", not {data['version']!r}" if "version" in data else ""
         problems.append(Problem(where, f"version must be 1{found} (write version: 1 at the top)"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from reconciler.titan.models import MAX_DESCRIPTION_LENGTH, MAX_SUBJECT_LENGTH
 
@@ -35,7 +35,8 @@ class Defaults(Strict):
         return country.upper() if country else None
 
 
-Phone = str | int  # YAML may read an unquoted number as an int; load.py parses both
+# YAML may read an unquoted number as an int; load.py parses both. Strict: true is no number.
+Phone = str | StrictInt
 
 
 class PersonSpec(Strict):

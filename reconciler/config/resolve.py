@@ -316,16 +316,24 @@ class Resolver:
             self.problem(where, "a picture URL must start with https://")
             return None
         base = Path(entry.document.file).resolve().parent
-        path = (base / picture).resolve()
-        if Path(picture).is_absolute() or not path.is_relative_to(base):
+        try:
+            path = (base / picture).resolve()
+            outside = Path(picture).is_absolute() or not path.is_relative_to(base)
+            missing = not outside and not path.exists()
+            directory = not outside and path.is_dir()
+        except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the system...
+            self.problem(where, f"the picture {picture!r} is not a usable file name ({exc})")
+            return None
+        if outside:
             self.problem(
                 where,
                 f"the picture {picture!r} is outside the config's directory:"
                 " keep pictures beside the YAML file",
             )
             return None
-        if not path.is_file():
-            self.problem(where, f"the picture file {picture!r} does not exist (looked for {path})")
+        if missing or directory:
+            what = "is a directory" if directory else f"does not exist (looked for {path})"
+            self.problem(where, f"the picture file {picture!r} {what}")
             return None
         try:
             with Image.open(path) as image:
@@ -333,7 +341,7 @@ class Resolver:
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
             self.problem(where, f"the picture file {picture!r} is not an image Pillow can read")
             return None
-        return LocalPicture(path)
+        return LocalPicture(path, shown=_shown_path(path))
 
     def _check_across_groups(self, groups: list[DesiredGroup]) -> None:
         by_id: dict[Jid, DesiredGroup] = {}
@@ -367,7 +375,15 @@ def _is_name(name: str) -> bool:
 
 
 def _looks_like_address(text: str) -> bool:
-    return any(c.isdigit() for c in text) or "@" in text or text.startswith("+")
+    """A number or a JID, not a name (names may contain digits: dev2)."""
+    return "@" in text or text.lstrip()[:1] in ("+", "(") or text.lstrip()[:1].isdigit()
+
+
+def _shown_path(path: Path) -> str:
+    """How plans name a picture file: relative to where groupctl runs, when it is below it,
+    so that a plan made in one checkout of the config applies in another."""
+    here = Path.cwd()
+    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
 
 
 def _suggest(text: str, names: Iterable[str]) -> str:

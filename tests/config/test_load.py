@@ -204,6 +204,41 @@ def test_hostile_or_odd_yaml_is_a_config_error(tmp_path: Path, text: str, messag
         load(write(tmp_path, text))
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'version: 1\ngroups:\n  g: {subject: G, picture: "a\\0b.png"}\n',
+            "is not a usable file name",
+        ),
+        (
+            "version: 1\ngroups:\n  g: {subject: G, picture: " + "x" * 300 + ".png}\n",
+            "is not a usable file name",
+        ),
+        ("version: 1\ngroups:\n  g: {subject: G, picture: img}\n", "'img' is a directory"),
+        ("version: 1\npeople:\n  alice: true\n", "person 'alice': expected a phone number"),
+        ("version: true\n", "version must be 1, not True"),
+        ("version: 1.0\n", "version must be 1, not 1.0"),
+    ],
+)
+def test_odd_values_are_config_errors_not_crashes(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "img").mkdir()
+    with pytest.raises(ConfigError, match=message):
+        load(write(tmp_path, text))
+
+
+def test_names_may_contain_digits(tmp_path: Path) -> None:
+    state = load(
+        write(
+            tmp_path,
+            "version: 1\npeople:\n  dev2: '+14155550101'\n"
+            "teams:\n  team2: [dev2]\n"
+            "groups:\n  g: {subject: G, members: [dev2, team:team2]}\n",
+        )
+    )
+    assert list(state.groups[0].state.members) == [parse_jid("+14155550101")]
+
+
 def test_files_over_the_size_limit_are_refused_unread(tmp_path: Path) -> None:
     path = tmp_path / "huge.yaml"
     with path.open("w") as handle:
