@@ -239,6 +239,20 @@ def test_a_port_in_use_is_reported(groupctl: str, state: Path) -> None:
     assert f"error: cannot listen on 127.0.0.1:{port}" in done.stderr
 
 
+def test_a_port_in_use_leaves_no_world_file_behind(groupctl: str, state: Path) -> None:
+    other = state.with_name("other.json")
+    with sim_serve(groupctl, state, key=KEY) as served:
+        port = served.url.rsplit(":", 1)[1]
+        done = subprocess.run(
+            [groupctl, "sim", "serve", "--port", port, "--state", str(other), "--api-key", KEY],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert done.returncode == 1
+    assert not other.exists()
+
+
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
     """A webhook endpoint on 127.0.0.1 recording (headers, body) of each delivery."""

@@ -95,11 +95,11 @@ def sim_serve(state_path: Path, host: str, port: int, verbose: bool, **options: 
     setup_logging(
         verbose, False, [options["api_key"], options["read_only_key"], options["webhook_secret"]]
     )
-    simulator = build_simulator(state_path, **options)
-    try:
+    try:  # before the world file is touched: a busy port leaves nothing behind
         sock = bind(host, port)
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+    simulator = build_simulator(state_path, **options)
     address = f"http://{host}:{sock.getsockname()[1]}"
     sessions = ", ".join(a.session for a in simulator.store.world().state.accounts)
 

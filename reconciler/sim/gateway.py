@@ -32,6 +32,8 @@ MANAGE_SCOPE = "groups:manage"
 ALL_SCOPES = frozenset({READ_SCOPE, MANAGE_SCOPE})
 FAULT_KINDS = ("500", "503", "429", "drop", "lost")
 DOCS_URL = "https://docs.usetitan.app"
+# Keys the rate limit tracks before it forgets idle ones.
+_MAX_TRACKED_KEYS = 1024
 
 
 class ConnectionDropped(Exception):  # noqa: N818 - it is an event, not an error of the caller
@@ -133,6 +135,8 @@ class SlidingWindow:
     def hit(self, key: str) -> tuple[bool, int, float]:
         """Count a request: (allowed, remaining, seconds until the next one is allowed)."""
         now = self.clock()
+        if key not in self._hits and len(self._hits) >= _MAX_TRACKED_KEYS:
+            self._forget_idle(now)
         hits = self._hits.setdefault(key, deque())
         while hits and hits[0] <= now - self.window:
             hits.popleft()
@@ -140,6 +144,14 @@ class SlidingWindow:
             return False, 0, hits[0] + self.window - now
         hits.append(now)
         return True, self.limit - len(hits), 0.0
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop keys with no request in the window: every wrong key sent is counted (as Titan
+        counts them), but must not be remembered for ever."""
+        for key in [
+            k for k, hits in self._hits.items() if not hits or hits[-1] <= now - self.window
+        ]:
+            del self._hits[key]
 
 
 @dataclass

@@ -90,6 +90,16 @@ async def test_the_rate_limit_window_slides(make_sim: MakeSim) -> None:
     await client.list_groups()
 
 
+def test_the_rate_limit_forgets_keys_idle_for_a_whole_window() -> None:
+    now = [0.0]
+    window = SlidingWindow(Rate(2, 10), clock=lambda: now[0])
+    for n in range(5000):  # a stream of wrong keys
+        window.hit(f"wrong-{n}")
+        now[0] += 0.01
+    assert window.hit("wrong-0")[0]
+    assert len(window._hits) <= 1024 + 1
+
+
 async def test_a_fractional_rate_limit_allows_one_request_per_longer_window(
     make_sim: MakeSim,
 ) -> None:

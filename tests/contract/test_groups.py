@@ -51,6 +51,19 @@ async def test_unknown_group_is_404_and_a_group_one_is_not_in_is_403(sim: Harnes
         await sim.client("outsider").get_group(gid(ENGINEERING))
 
 
+async def test_an_outsider_cannot_read_participants_or_picture_nor_leave(sim: Harness) -> None:
+    outsider = sim.client("outsider")
+    group = gid(ENGINEERING)
+    with pytest.raises(PermissionDeniedError, match="not a participant"):
+        await outsider.list_participants(group)
+    with pytest.raises(PermissionDeniedError, match="not a participant"):
+        await outsider.get_picture_url(group)
+    with pytest.raises(PermissionDeniedError, match="not a participant"):
+        await outsider.leave_group(group)
+    with pytest.raises(NotFoundError):
+        await sim.client().leave_group(gid("120363999999999999@g.us"))
+
+
 async def test_create_makes_the_session_creator_and_adds_participants(sim: Harness) -> None:
     created = await sim.client().create_group("Launch", [jid(ALICE), jid(BOB)])
     group = created.group
