@@ -17,11 +17,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import ApiError, CreateUncertainError, GroupctlError
+from reconciler.errors import CreateUncertainError, GroupctlError
 from reconciler.jid import Jid
 from reconciler.memory import Memory, now_utc
 from reconciler.pictures import fingerprint, normalize, same_picture
-from reconciler.plan import Action, GroupPlan, Kind, Plan
+from reconciler.plan import PARTICIPANT_KINDS, Action, GroupPlan, Kind, Plan
+from reconciler.safety import Brakes, raise_if_unsafe
 from reconciler.state import HIDDEN, INVITED, LEFT_RECENTLY
 from reconciler.titan.client import TitanClient
 from reconciler.titan.models import ParticipantResult, ParticipantStatus
@@ -98,11 +99,12 @@ class ApplyReport:
         return all(group.ok for group in self.groups)
 
     def count(self, outcome: Outcome, kinds: frozenset[Kind] | None = None) -> int:
+        """People with `outcome` (in actions of `kinds`)."""
         return sum(
             1
             for g in self.groups
             for s in g.steps
-            if s.outcome == outcome and (kinds is None or s.kind in kinds)
+            if s.person is not None and s.outcome == outcome and (kinds is None or s.kind in kinds)
         )
 
     def summary(self) -> str:
@@ -142,11 +144,15 @@ async def apply(
     client: TitanClient,
     *,
     memory: Memory | None = None,
+    brakes: Brakes = Brakes(),
+    force: bool = False,
     concurrency: int = 4,
     on_step: Listener | None = None,
 ) -> ApplyReport:
-    """Carry out every group of `plan` that is not refused. Never raises for a failed call:
+    """Carry out every group of `plan` that is not refused. Raises UnsafePlanError, before
+    any call, if the safety brakes stop it (unless `force`); never raises for a failed call:
     failures are in the report (`ApplyReport.ok`)."""
+    raise_if_unsafe(plan, brakes, force=force)
     memory = memory if memory is not None else Memory()
     slots = asyncio.Semaphore(concurrency)
     report = ApplyReport()
@@ -184,17 +190,20 @@ class _GroupRun:
         for index, action in enumerate(self.plan.actions):
             try:
                 await self._action(action)
-            except (ApiError, GroupctlError) as exc:
+            except GroupctlError as exc:
                 self.report.error = str(exc)
-                self._step(action.kind, Outcome.FAILED, detail=str(exc))
+                self._each(action, Outcome.FAILED, str(exc))
                 for later in self.plan.actions[index + 1 :]:
-                    self._step(
-                        later.kind,
-                        Outcome.SKIPPED,
-                        detail=f"not attempted: {action.kind.value} failed",
-                    )
+                    self._each(later, Outcome.SKIPPED, f"not attempted: {action.kind.value} failed")
                 break
         return self.report
+
+    def _each(self, action: Action, outcome: Outcome, detail: str) -> None:
+        """The same outcome for the action itself (a create, a setting) and every person in it."""
+        if action.kind not in PARTICIPANT_KINDS or action.kind == Kind.CREATE:
+            self._step(action.kind, outcome, detail=detail)
+        for person in action.members:
+            self._step(action.kind, outcome, person, detail)
 
     async def _action(self, action: Action) -> None:
         kind = action.kind

@@ -4,34 +4,16 @@ was computed from, and say what changed (deepdiff explains; the fingerprints dec
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.errors import GroupctlError
-from reconciler.jid import Jid
+from reconciler.errors import StalePlanError
+from reconciler.jid import Jid, jid_from_api
 from reconciler.live import fetch_group
 from reconciler.plan import GroupPlan, Plan, snapshot_fingerprint, snapshot_of
 from reconciler.titan.client import TitanClient
-
-
-class StalePlanError(GroupctlError):
-    """The world changed since the plan was made; `changes` says how, group by group."""
-
-    def __init__(self, changes: Mapping[str, list[str]]) -> None:
-        self.changes = dict(changes)
-        lines = [
-            f"  {key}:\n" + "\n".join(f"    - {line}" for line in lines)
-            for key, lines in self.changes.items()
-        ]
-        count = len(self.changes)
-        super().__init__(
-            f"the plan is stale: {count} group{'s' * (count != 1)} changed since it was made,"
-            " so it is not applied:\n"
-            + "\n".join(lines)
-            + "\n  Make a new plan (groupctl plan --out ...), review it, and apply that."
-        )
 
 
 async def check_fresh(plan: Plan, client: TitanClient) -> None:
@@ -40,7 +22,7 @@ async def check_fresh(plan: Plan, client: TitanClient) -> None:
     changes: dict[str, list[str]] = {}
 
     async def check(group: GroupPlan) -> None:
-        found = await _changes(group, listed, client)
+        found = await _changes(group, listed, client, plan.name)
         if found:
             changes[group.key] = found
 
@@ -50,7 +32,9 @@ async def check_fresh(plan: Plan, client: TitanClient) -> None:
         raise StalePlanError({key: changes[key] for key in order if key in changes})
 
 
-async def _changes(group: GroupPlan, listed: Mapping[Jid, str], client: TitanClient) -> list[str]:
+async def _changes(
+    group: GroupPlan, listed: Mapping[Jid, str], client: TitanClient, name: Callable[[Jid], str]
+) -> list[str]:
     if group.group_id is None:
         clash = sorted(gid for gid, name in listed.items() if name == group.subject)
         return [f"a group named {group.subject!r} exists now ({clash[0]})"] if clash else []
@@ -63,27 +47,28 @@ async def _changes(group: GroupPlan, listed: Mapping[Jid, str], client: TitanCli
     after = snapshot_of(live)
     if snapshot_fingerprint(after) == group.fingerprint:
         return []
-    return describe(before, after) or ["it changed"]
+    return describe(before, after, name) or ["it changed"]
 
 
-def describe(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
-    """What changed between two snapshots of a group, one line per change."""
+def describe(
+    before: Mapping[str, Any], after: Mapping[str, Any], name: Callable[[Jid], str] = str
+) -> list[str]:
+    """What changed between two snapshots of a group, one line per change; `name` shows a
+    person (by default, their address)."""
     diff = DeepDiff(_comparable(before), _comparable(after), view="tree")
     lines: list[str] = []
+
+    def who(change: Any) -> str:
+        return name(jid_from_api(change.path(output_format="list")[1]))
+
     for change in diff.get("values_changed", []):
         path = change.path(output_format="list")
         if path[0] == "members":
-            lines.append(f"{path[1]} is now {change.t2} (was {change.t1})")
+            lines.append(f"{who(change)} is now {change.t2} (was {change.t1})")
         else:
             lines.append(f"{path[0]}: {change.t1!r} -> {change.t2!r}")
-    lines += [
-        f"{change.path(output_format='list')[1]} joined as {change.t2}"
-        for change in diff.get("dictionary_item_added", [])
-    ]
-    lines += [
-        f"{change.path(output_format='list')[1]} left (was {change.t1})"
-        for change in diff.get("dictionary_item_removed", [])
-    ]
+    lines += [f"{who(c)} joined as {c.t2}" for c in diff.get("dictionary_item_added", [])]
+    lines += [f"{who(c)} left (was {c.t1})" for c in diff.get("dictionary_item_removed", [])]
     return sorted(lines)
 
 

@@ -6,7 +6,7 @@ Each error carries what a person needs to fix the problem and never the API key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -54,6 +54,43 @@ class InvalidJidError(GroupctlError, ValueError):
 
     Also a `ValueError`, so pydantic validators turn it into a validation error.
     """
+
+
+class PlanFileError(GroupctlError):
+    """A plan file that cannot be used: unreadable, of another version, or altered."""
+
+
+class UnsafePlanError(GroupctlError):
+    """The plan trips a safety brake; `reasons` says which, and how to go ahead."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        self.reasons = tuple(reasons)
+        lines = "\n".join(f"  - {reason}" for reason in reasons)
+        super().__init__(f"the plan is refused by the safety brakes:\n{lines}\n  {HOW_TO_FORCE}")
+
+
+HOW_TO_FORCE = (
+    "If these removals are intended, run again with --force (or raise --max-removals,"
+    " or the group's limits: in the config)."
+)
+
+
+class StalePlanError(GroupctlError):
+    """The world changed since a saved plan was made; `changes` says how, group by group."""
+
+    def __init__(self, changes: Mapping[str, Sequence[str]]) -> None:
+        self.changes = {key: list(lines) for key, lines in changes.items()}
+        described = [
+            f"  {key}:\n" + "\n".join(f"    - {line}" for line in lines)
+            for key, lines in self.changes.items()
+        ]
+        count = len(self.changes)
+        super().__init__(
+            f"the plan is stale: {count} group{'s' * (count != 1)} changed since it was made,"
+            " so it is not applied:\n"
+            + "\n".join(described)
+            + "\n  Make a new plan (groupctl plan --out ...), review it, and apply that."
+        )
 
 
 class ApiError(GroupctlError):

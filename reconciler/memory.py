@@ -52,12 +52,12 @@ class Memory:
             data = json.loads(path.read_text())
             for group, people in data["waiting"].items():
                 memory.records[jid_from_api(group)] = {
-                    jid_from_api(person): Waiting(
+                    jid_from_api(person): _waiting(
                         entry["reason"], datetime.fromisoformat(entry["since"])
                     )
                     for person, entry in people.items()
                 }
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SetupError(
                 f"{path}: not a groupctl state file ({exc}); move it away to start afresh"
             ) from None
@@ -67,13 +67,13 @@ class Memory:
         """The records that have not expired at `now`."""
         active: dict[Jid, dict[Jid, Waiting]] = {}
         for group, people in self.records.items():
-            current = {p: w for p, w in people.items() if now - w.since < _WAITS[w.reason]}
+            current = {p: w for p, w in people.items() if now < w.until}
             if current:
                 active[group] = current
         return active
 
     def record(self, group: Jid, person: Jid, reason: str, now: datetime) -> None:
-        self.records.setdefault(group, {})[person] = Waiting(reason, now)
+        self.records.setdefault(group, {})[person] = _waiting(reason, now)
 
     def forget(self, group: Jid, person: Jid) -> None:
         people = self.records.get(group, {})
@@ -112,6 +112,10 @@ class Memory:
             replace_atomically(self.path, (json.dumps(data, indent=2) + "\n").encode())
         except OSError as exc:
             raise SetupError(f"{self.path}: cannot save groupctl's state: {exc.strerror}") from None
+
+
+def _waiting(reason: str, since: datetime) -> Waiting:
+    return Waiting(reason, since, since + _WAITS[reason])  # KeyError: not a reason we write
 
 
 def now_utc() -> datetime:

@@ -12,16 +12,12 @@ from typing import Any, Literal
 
 import pydantic
 
-from reconciler.errors import GroupctlError
+from reconciler.errors import PlanFileError
 from reconciler.jid import Jid, jid_from_api
 from reconciler.state import FetchedPicture, LiveGroup
 from reconciler.titan.models import MAX_PARTICIPANTS_PER_CALL as MAX_PER_CALL
 
 FORMAT_VERSION = 1
-
-
-class PlanFileError(GroupctlError):
-    """A plan file that cannot be used: unreadable, of another version, or altered."""
 
 
 class Kind(StrEnum):
@@ -194,6 +190,13 @@ class Plan:
     session: str = "default"
     api: str = ""
     directory: Mapping[Jid, str] = field(default_factory=dict)  # people's names, for reading
+    # The config it was planned from, as given to -f: where apply finds pictures (relative to
+    # it), the state file and the entries --write-ids edits.
+    config: str = ""
+    # The safety brakes' verdict (`reconciler.safety.assess`): why they stop this plan, and
+    # whether --force lifted them.
+    brakes: tuple[str, ...] = ()
+    forced: bool = False
 
     @property
     def summary(self) -> Summary:
@@ -226,6 +229,10 @@ class Plan:
         return any(a.kind in DESTRUCTIVE for g in self.groups for a in g.actions)
 
     @property
+    def stopped_by_brakes(self) -> bool:
+        return bool(self.brakes) and not self.forced
+
+    @property
     def refused(self) -> tuple[GroupPlan, ...]:
         return tuple(group for group in self.groups if group.errors)
 
@@ -238,18 +245,29 @@ class Plan:
     # -- the plan file ---------------------------------------------------------------------
 
     def data(self) -> dict[str, Any]:
-        """The plan as JSON-able data, with a checksum of everything else in it."""
+        """The plan as JSON-able data, with a checksum of everything else in it. Its directory
+        names the people of its actions and snapshots (to say who changed, if any did)."""
+        groups = [group.to_json() for group in self.groups]
         people = {jid for g in self.groups for a in g.actions for jid in a.members}
+        people |= {
+            address
+            for group in groups
+            for member in (group["snapshot"] or {}).get("members", ())
+            for address in member[:2]
+            if address
+        }
         body: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "session": self.session,
             "api": self.api,
+            "config": self.config,
             "summary": self.summary.sentence(),
             "unmanaged": self.unmanaged,
             "directory": {
                 jid: self.directory[jid] for jid in sorted(people) if jid in self.directory
             },
-            "groups": [group.to_json() for group in self.groups],
+            "groups": groups,
+            "safety": {"brakes": list(self.brakes), "forced": self.forced},
         }
         return {**body, "checksum": checksum(body)}
 
@@ -292,7 +310,10 @@ class Plan:
                 unmanaged=data["unmanaged"],
                 session=data["session"],
                 api=data["api"],
+                config=data["config"],
                 directory=directory,
+                brakes=tuple(data["safety"]["brakes"]),
+                forced=data["safety"]["forced"],
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PlanFileError(f"{source} is not a valid groupctl plan ({exc})") from None
@@ -324,16 +345,23 @@ class _GroupFile(_File):
     max_removal_percent: float | int | None = pydantic.Field(ge=0, le=100)
 
 
+class _SafetyFile(_File):
+    brakes: list[str]
+    forced: bool
+
+
 class _PlanFile(_File):
     """The shape of a plan file: checked before anything in it is used."""
 
     format_version: int
     session: str
     api: str
+    config: str
     summary: str
     unmanaged: int = pydantic.Field(ge=0)
     directory: dict[str, str]
     groups: list[_GroupFile]
+    safety: _SafetyFile
     checksum: str
 
 

@@ -38,6 +38,7 @@ class PlanPolicy:
     only: frozenset[str] = frozenset()  # plan only these group keys (all when empty)
     session: str = "default"
     api: str = ""
+    config: str = ""  # the config's path, as given: recorded in the plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,7 @@ def plan(
         session=policy.session,
         api=policy.api,
         directory=desired.directory,
+        config=policy.config,
     )
 
 
@@ -337,8 +339,9 @@ class _GroupPlanner:
         remove: list[Jid] = []
         for address in sorted(extra):
             standing = now.members[address]
+            # A LID that people: gives to someone is that person, whoever else is unplaced.
             maybe = (by_lid_only and address.is_phone and standing.lid is None) or (
-                by_number_only and address.is_lid
+                by_number_only and address.is_lid and address not in self.directory
             )
             if maybe and exact and not self._is_me(address):
                 self.notes.append(
@@ -401,7 +404,7 @@ class _GroupPlanner:
     ) -> None:
         if self._is_me(address) or not exact:
             return  # the session stays; additive never removes
-        if address.is_lid and not self.policy.remove_unresolved:
+        if address.is_lid and address not in self.directory and not self.policy.remove_unresolved:
             self.notes.append(
                 f"{address} is in the group but WhatsApp hides their number and"
                 " the config names no one with this LID: kept (give them a lid:"

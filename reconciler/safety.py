@@ -11,23 +11,10 @@ it, knowingly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from reconciler.errors import GroupctlError
+from reconciler.errors import UnsafePlanError
 from reconciler.plan import GroupPlan, Kind, Plan
-
-
-class UnsafePlanError(GroupctlError):
-    """The plan trips a safety brake; `reasons` says which, and how to go ahead."""
-
-    def __init__(self, reasons: list[str]) -> None:
-        self.reasons = reasons
-        lines = "\n".join(f"  - {reason}" for reason in reasons)
-        super().__init__(
-            f"the plan is refused by the safety brakes:\n{lines}\n"
-            "  If these removals are intended, run again with --force (or raise --max-removals,"
-            " or the group's limits: in the config)."
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +74,13 @@ def _size(group: GroupPlan) -> int:
     return group.members_before
 
 
+def assess(plan: Plan, brakes: Brakes = Brakes(), *, force: bool = False) -> Plan:
+    """`plan` with the brakes' verdict in it, for renderers and plan files to show."""
+    return replace(plan, brakes=tuple(check(plan, brakes)), forced=force)
+
+
 def raise_if_unsafe(plan: Plan, brakes: Brakes = Brakes(), *, force: bool = False) -> None:
+    """Raise UnsafePlanError if the brakes stop `plan` (checked afresh, whatever it says)."""
     reasons = check(plan, brakes)
     if reasons and not force:
         raise UnsafePlanError(reasons)

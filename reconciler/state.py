@@ -137,21 +137,28 @@ HIDDEN = "in the group under a LID"
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
-    """Someone the plan must not add again yet, and why."""
+    """Someone the plan must not add again yet, why, and until when (see `reconciler.memory`)."""
 
-    reason: str  # INVITED or LEFT_RECENTLY
+    reason: str  # INVITED, LEFT_RECENTLY or HIDDEN
     since: datetime
+    until: datetime
 
     def describe(self) -> str:
-        when = self.since.strftime("%Y-%m-%d %H:%M UTC")
+        when, until = (t.strftime("%Y-%m-%d %H:%M UTC") for t in (self.since, self.until))
         if self.reason == INVITED:
-            return f"invited on {when} (privacy settings); waiting for them to accept"
+            return (
+                f"invited on {when} (privacy settings); waiting for them to accept: not"
+                f" invited again before {until}"
+            )
         if self.reason == HIDDEN:
             return (
                 f"already in the group on {when}, though WhatsApp shows them only by a"
-                " LID; not added again"
+                f" LID; not added again before {until}"
             )
-        return f"left on their own shortly before {when}; WhatsApp refuses to add them back yet"
+        return (
+            f"left on their own shortly before {when}; WhatsApp refuses to add them back"
+            f" yet: added again from {until}"
+        )
 
 
 @dataclass(frozen=True, slots=True)

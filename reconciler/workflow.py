@@ -10,18 +10,27 @@ from reconciler.live import fetch
 from reconciler.memory import Memory, now_utc
 from reconciler.plan import Plan
 from reconciler.planner import PlanPolicy, plan
+from reconciler.safety import Brakes, assess, raise_if_unsafe
 from reconciler.state import DesiredState
 from reconciler.titan.client import TitanClient
 
 
 async def plan_config(
-    client: TitanClient, desired: DesiredState, policy: PlanPolicy, memory: Memory
+    client: TitanClient,
+    desired: DesiredState,
+    policy: PlanPolicy,
+    memory: Memory,
+    *,
+    brakes: Brakes = Brakes(),
+    force: bool = False,
 ) -> Plan:
-    """Read live state and plan `desired`, minding the people `memory` says are waiting."""
+    """Read live state and plan `desired`, minding the people `memory` says are waiting; the
+    plan carries the safety brakes' verdict."""
     live = await fetch(client, desired, only=policy.only)
     for group in live.groups.values():
         memory.prune(group.id, present=group.state.members)
-    return plan(desired, live, policy, waiting=memory.waiting(now_utc()))
+    planned = plan(desired, live, policy, waiting=memory.waiting(now_utc()))
+    return assess(planned, brakes, force=force)
 
 
 def check_plan_target(saved: Plan, *, session: str | None, api: str) -> None:
@@ -44,11 +53,17 @@ async def apply_plan(
     memory: Memory,
     *,
     saved: bool,
+    brakes: Brakes = Brakes(),
+    force: bool = False,
     on_step: Listener | None = None,
 ) -> ApplyReport:
-    """Carry out `to_apply`; a `saved` plan first has to be fresh (StalePlanError if not)."""
+    """Carry out `to_apply` under the safety brakes (UnsafePlanError); a `saved` plan first
+    has to be fresh (StalePlanError if not)."""
+    raise_if_unsafe(to_apply, brakes, force=force)
     if saved:
         await check_fresh(to_apply, client)
-    report = await apply(to_apply, client, memory=memory, on_step=on_step)
+    report = await apply(
+        to_apply, client, memory=memory, brakes=brakes, force=force, on_step=on_step
+    )
     memory.save(now_utc())
     return report

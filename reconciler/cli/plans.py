@@ -6,11 +6,13 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from reconciler.apply import ApplyReport
 from reconciler.cli.common import api_options, check_group_keys, config_option
@@ -18,17 +20,20 @@ from reconciler.cli.root import cli
 from reconciler.config import load
 from reconciler.config.ids import write_ids as write_created_ids
 from reconciler.connect import ApiSettings
-from reconciler.errors import GroupctlError, SetupError
+from reconciler.drift import check_fresh
+from reconciler.errors import GroupctlError, SetupError, UnsafePlanError
 from reconciler.files import replace_atomically
 from reconciler.memory import Memory, default_state_path
 from reconciler.plan import Plan
 from reconciler.planner import PlanPolicy
 from reconciler.render import markdown, text
 from reconciler.render.progress import ApplyProgress
-from reconciler.safety import Brakes, raise_if_unsafe
+from reconciler.safety import Brakes, assess
 from reconciler.state import DesiredState
+from reconciler.titan.client import TitanClient
 from reconciler.workflow import apply_plan, check_plan_target, plan_config
 
+T = TypeVar("T")
 MARKDOWN_SPLIT = "\n\n<!-- groupctl: next comment -->\n\n"
 
 
@@ -111,14 +116,16 @@ def plan_command(
     """Show what apply would change, in order: read live state, compare with the config."""
     desired, settings = _config(config_path, only, settings)
     memory = Memory.load(state_file or default_state_path(config_path))
-    result = _plan(settings, desired, only, remove_unresolved, memory)
+    brakes = Brakes(max_removals=max_removals)
+    result = _plan(settings, config_path, desired, only, remove_unresolved, memory, brakes, force)
     _show(result, output_format, mask_phones)
     if out is not None:
         try:
             replace_atomically(out, result.to_json().encode())
         except OSError as exc:
             raise SetupError(f"{out}: cannot write the plan: {exc.strerror}") from None
-    raise_if_unsafe(result, Brakes(max_removals=max_removals), force=force)
+    if result.stopped_by_brakes:
+        raise UnsafePlanError(result.brakes)
     _refuse_if_refused(result)
     if detailed_exitcode:
         sys.exit(3 if result.is_destructive else 2 if result.has_changes else 0)
@@ -142,14 +149,16 @@ def plan_command(
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="json: print the report of what was done as JSON.",
+    help="json: print the report of what was done as JSON (the plan and progress go to stderr).",
 )
 @click.option(
     "--write-ids",
     is_flag=True,
     help="Write the id: of each group created into the config (comments kept).",
 )
+@click.pass_context
 def apply_command(
+    ctx: click.Context,
     planfile: Path | None,
     settings: ApiSettings,
     config_path: Path,
@@ -162,31 +171,49 @@ def apply_command(
     output_format: str,
     write_ids: bool,
 ) -> None:
-    """Carry out the plan: the config's (planned now and shown first), or a saved PLANFILE.
+    """Carry out the plan: the config's (planned now), or a saved PLANFILE. The plan is shown
+    first; on a terminal, apply asks before changing anything.
 
-    A saved plan is applied only if every group it changes is still as the plan saw it;
-    otherwise it is refused, showing what changed.
+    A saved plan is applied only where it was made (same API address and session) and only
+    if every group it changes is still as the plan saw it; otherwise it is refused, showing
+    what changed. Its pictures, state file and --write-ids use the config it was made from,
+    unless -f says otherwise.
     """
-    memory = Memory.load(state_file or default_state_path(config_path))
+    if not auto_approve and not _can_ask():
+        raise SetupError(
+            "apply asks before changing anything, and nobody can answer here:"
+            " review the plan, then run with --auto-approve"
+        )
+    brakes = Brakes(max_removals=max_removals)
+    as_json = output_format == "json"
     desired: DesiredState | None = None
-    if planfile is not None:
-        saved = Plan.from_json(_read(planfile), source=str(planfile))
+    saved = Plan.from_json(_read(planfile), source=str(planfile)) if planfile else None
+    if saved is not None:
         check_plan_target(saved, session=settings.session, api=settings.shown_api)
+        if saved.config and ctx.get_parameter_source("config_path") is ParameterSource.DEFAULT:
+            config_path = Path(saved.config)
+    memory = Memory.load(state_file or default_state_path(config_path))
+    if saved is not None:
         settings = settings.for_config(saved.session)
-        to_apply = saved
+        to_apply = assess(replace(saved, config=str(config_path)), brakes, force=force)
     else:
         desired, settings = _config(config_path, only, settings)
-        to_apply = _plan(settings, desired, only, remove_unresolved, memory)
-        click.echo(text.to_string(to_apply, color=_color()), nl=False, err=output_format == "json")
-    raise_if_unsafe(to_apply, Brakes(max_removals=max_removals), force=force)
+        to_apply = _plan(
+            settings, config_path, desired, only, remove_unresolved, memory, brakes, force
+        )
+    click.echo(text.to_string(to_apply, color=_color(err=as_json)), nl=False, err=as_json)
+    if to_apply.stopped_by_brakes:
+        raise UnsafePlanError(to_apply.brakes)
     if not to_apply.has_changes:
-        click.echo("Nothing to apply.", err=output_format == "json")
+        click.echo("Nothing to apply.", err=as_json)
         _refuse_if_refused(to_apply)
         return
     if not auto_approve:
+        if saved is not None:  # no question about a plan that cannot be applied anyway
+            _run(settings, lambda client: check_fresh(to_apply, client))
         _confirm()
     report = _apply(
-        settings, to_apply, memory, saved=planfile is not None, as_json=output_format == "json"
+        settings, to_apply, memory, brakes, force, saved=saved is not None, as_json=as_json
     )
     _report(report, output_format)
     created = {g.key: g.created for g in report.groups if g.created is not None}
@@ -208,39 +235,63 @@ def _config(
 
 def _plan(
     settings: ApiSettings,
+    config_path: Path,
     desired: DesiredState,
     only: tuple[str, ...],
     remove_unresolved: bool,
     memory: Memory,
+    brakes: Brakes,
+    force: bool,
 ) -> Plan:
     policy = PlanPolicy(
         remove_unresolved=remove_unresolved,
         only=frozenset(only),
         session=settings.session or "default",
         api=settings.shown_api,
+        config=str(config_path),
+    )
+    return _run(
+        settings,
+        lambda client: plan_config(client, desired, policy, memory, brakes=brakes, force=force),
     )
 
-    async def run() -> Plan:
+
+def _run(settings: ApiSettings, work: Callable[[TitanClient], Awaitable[T]]) -> T:
+    """Run `work` with a client for `settings`, closed afterwards."""
+
+    async def run() -> T:
         async with settings.open_client() as client:
-            return await plan_config(client, desired, policy, memory)
+            return await work(client)
 
     return asyncio.run(run())
 
 
 def _apply(
-    settings: ApiSettings, to_apply: Plan, memory: Memory, *, saved: bool, as_json: bool
+    settings: ApiSettings,
+    to_apply: Plan,
+    memory: Memory,
+    brakes: Brakes,
+    force: bool,
+    *,
+    saved: bool,
+    as_json: bool,
 ) -> ApplyReport:
     terminal = sys.stderr.isatty() and not as_json
     stream = sys.stderr if as_json or terminal else sys.stdout
 
-    async def run() -> ApplyReport:
-        async with settings.open_client() as client:
-            with ApplyProgress(to_apply, stream, terminal=terminal) as progress:
-                return await apply_plan(
-                    client, to_apply, memory, saved=saved, on_step=progress.step
-                )
+    async def work(client: TitanClient) -> ApplyReport:
+        with ApplyProgress(to_apply, stream, terminal=terminal) as progress:
+            return await apply_plan(
+                client,
+                to_apply,
+                memory,
+                saved=saved,
+                brakes=brakes,
+                force=force,
+                on_step=progress.step,
+            )
 
-    return asyncio.run(run())
+    return _run(settings, work)
 
 
 def _report(report: ApplyReport, output_format: str) -> None:
@@ -255,13 +306,12 @@ def _report(report: ApplyReport, output_format: str) -> None:
     click.echo(report.summary())
 
 
+def _can_ask() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
 def _confirm() -> None:
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise SetupError(
-            "apply asks before changing anything, and nobody can answer here:"
-            " review the plan, then run with --auto-approve"
-        )
-    if not click.confirm("Apply these changes?", default=False):
+    if not click.confirm("Apply these changes?", default=False, err=True):
         raise SetupError("nothing applied")
 
 
@@ -280,8 +330,8 @@ def _show(result: Plan, output_format: str, mask_phones: bool) -> None:
         click.echo(text.to_string(result, color=_color(), mask_phones=mask_phones), nl=False)
 
 
-def _color() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+def _color(*, err: bool = False) -> bool:
+    return (sys.stderr if err else sys.stdout).isatty() and not os.environ.get("NO_COLOR")
 
 
 def _read(path: Path) -> str:

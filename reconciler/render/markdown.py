@@ -7,6 +7,7 @@ characters) is split between groups into several comments, each saying which par
 
 from __future__ import annotations
 
+from reconciler.errors import HOW_TO_FORCE
 from reconciler.plan import Action, GroupPlan, Kind, Plan
 from reconciler.render.people import masked, person
 from reconciler.render.text import heading
@@ -18,24 +19,39 @@ _ICONS = {"create": "➕", "update": "✏️", "leave": "🚪", "delete": "🗑�
 
 def render(plan: Plan, *, mask_phones: bool = False, limit: int = COMMENT_LIMIT) -> list[str]:
     """The comment(s), each shorter than `limit` characters."""
-    head = [f"### groupctl plan for `{plan.session}`", "", f"**{plan.summary.sentence()}**", ""]
+    blocks: list[_Block] = [
+        (None, f"### groupctl plan for `{plan.session}`\n\n**{plan.summary.sentence()}**\n")
+    ]
+    if plan.brakes:
+        title = (
+            "Safety brakes lifted by --force"
+            if plan.forced
+            else "Stopped by the safety brakes: nothing is applied as it stands"
+        )
+        header = f"> [!CAUTION]\n> **{title}**\n>"
+        blocks += [
+            (header, f"> - {_cell(masked(r, mask_phones=mask_phones))}") for r in plan.brakes
+        ]
+        blocks += [(header, f">\n> {HOW_TO_FORCE}")] if not plan.forced else []
+        blocks.append((None, ""))
     if plan.groups:
-        head += ["| | group | changes |", "|---|---|---|"]
-        head += [_row(group) for group in plan.groups]
-        head.append("")
+        header = "| | group | changes |\n|---|---|---|"
+        blocks += [(header, _row(group)) for group in plan.groups]
     else:
-        head.append("The groups are as the config says: nothing to do.")
+        blocks.append((None, "The groups are as the config says: nothing to do."))
+    blocks.append((None, ""))
     callouts = _callouts(plan, mask_phones)
     if callouts:
-        head += [
-            "> [!WARNING]",
-            "> **Review first: people leaving or losing admin**",
-            ">",
-            *[f"> {line}" for line in callouts],
-            "",
-        ]
-    sections = [_section(plan, group, mask_phones) for group in plan.groups]
-    return _split("\n".join(head), sections, limit - _MARGIN)
+        header = "> [!WARNING]\n> **Review first: people leaving or losing admin**\n>"
+        blocks += [(header, f"> {line}") for line in callouts]
+        blocks.append((None, ""))
+    blocks += [(None, _section(plan, group, mask_phones)) for group in plan.groups]
+    return _split(blocks, limit - _MARGIN)
+
+
+# A piece of a comment, and the header it continues (a table's, a callout's): a comment that
+# starts in the middle of one repeats its header, so each comment reads on its own.
+_Block = tuple[str | None, str]
 
 
 def _row(group: GroupPlan) -> str:
@@ -109,17 +125,27 @@ def _action_lines(plan: Plan, action: Action, mask_phones: bool) -> list[str]:
     return [f"- {sign}: {w}" for w in who]
 
 
-def _split(head: str, sections: list[str], room: int) -> list[str]:
-    parts: list[list[str]] = [[head]]
-    size = len(head)
-    for section in sections:
-        if size + len(section) > room and len(parts[-1]) > 0 and size > 0:
+def _split(blocks: list[_Block], room: int) -> list[str]:
+    parts: list[list[str]] = [[]]
+    size = 0
+    open_header: str | None = None
+    for header, text in blocks:
+        if len(text) > room:  # one enormous piece: cut it, keeping the markup balanced
+            closing = "\n\n</details>\n" if text.startswith("<details>") else "\n"
+            text = text[: room // 2] + "\n\n…(cut: see the full plan)" + closing
+        repeat = header is not None and header != open_header
+        needed = len(text) + 1 + (len(header) + 1 if repeat and header else 0)
+        if size + needed > room and parts[-1]:
             parts.append([])
             size = 0
-        if len(section) > room:  # one enormous group: cut it, keeping the markup balanced
-            section = section[: room - 40] + "\n\n…(cut: see the full plan)\n\n</details>\n"
-        parts[-1].append(section)
-        size += len(section)
+            open_header = None
+            repeat = header is not None
+        if repeat and header is not None:
+            parts[-1].append(header)
+            size += len(header) + 1
+        open_header = header
+        parts[-1].append(text)
+        size += len(text) + 1
     if len(parts) == 1:
         return ["\n".join(parts[0])]
     return [

@@ -8,6 +8,7 @@ import json
 from rich.console import Console
 from rich.text import Text
 
+from reconciler.errors import HOW_TO_FORCE
 from reconciler.plan import Action, GroupPlan, Kind, Plan
 from reconciler.render.people import masked, person
 
@@ -40,6 +41,15 @@ def render(plan: Plan, *, mask_phones: bool = False) -> Text:
     text.append("\n")
     text.append(plan.summary.sentence(), style="bold")
     text.append("\n")
+    if plan.brakes:
+        title = (
+            "Safety brakes lifted by --force:" if plan.forced else "Stopped by the safety brakes:"
+        )
+        text.append(f"\n{title}\n", style="bold red")
+        for reason in plan.brakes:
+            text.append(f"  - {masked(reason, mask_phones=mask_phones)}\n", style="red")
+        if not plan.forced:
+            text.append(f"  {HOW_TO_FORCE}\n")
     return text
 
 

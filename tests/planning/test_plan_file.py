@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from reconciler.plan import Plan, PlanFileError, checksum
+from reconciler.errors import PlanFileError
+from reconciler.plan import Plan, checksum
 from reconciler.planner import plan
 from tests.planning.builders import ME, A, B, desired, have, live, want
 

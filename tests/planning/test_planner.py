@@ -526,3 +526,21 @@ def test_nobody_is_removed_who_may_be_a_person_listed_by_lid_only() -> None:
     assert (
         "may be someone the config lists whom WhatsApp shows here by" in (result.groups[0].notes[0])
     )
+
+
+def test_a_lid_that_people_names_is_that_person_and_removed_when_not_listed() -> None:
+    # A is to be added and WhatsApp may show A by a LID, but 4455@lid is kai's, not A's.
+    result = plan(
+        desired(want("eng", "Eng", {A: "member"}), names={"4455@lid": "kai"}),
+        live(have(G1, "Eng", {ME: "superadmin", "4455@lid": "member"})),
+    )
+    assert only_group(result) == [("add", jid(A)), ("remove", "4455@lid")]
+    assert result.groups[0].notes == ()
+
+
+def test_a_person_known_only_by_lid_is_removed_like_anyone_not_listed() -> None:
+    result = plan(
+        desired(want("eng", "Eng", {A: "member"}), names={"4455@lid": "contractor"}),
+        live(have(G1, "Eng", {ME: "superadmin", A: "member", "4455@lid": "member"})),
+    )
+    assert only_group(result) == [("remove", "4455@lid")]

@@ -3,7 +3,7 @@ breaks no rule, and planning again afterwards finds nothing to do."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import event, given
 from hypothesis import strategies as st
@@ -13,6 +13,8 @@ from reconciler.plan import GroupPlan, Kind
 from reconciler.planner import PlanPolicy, plan
 from reconciler.state import HIDDEN, GroupState, LiveGroup, Member, Waiting, standing
 from tests.planning.builders import ME, desired, jid, live, want
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 PEOPLE = [f"+1415555{n:04d}" for n in range(1, 12)]
 LIDS = {person: f"7000{n:02d}@lid" for n, person in enumerate(PEOPLE)}  # everyone has one
@@ -167,7 +169,7 @@ def test_a_plan_breaks_no_rule_and_converges(scenario: tuple[object, object, Pla
         if after is None:
             return  # left the group
         check_rules(before, after)
-        waiting |= {person: Waiting(HIDDEN, datetime.now(UTC)) for person in already}
+        waiting |= {person: Waiting(HIDDEN, NOW, NOW + timedelta(days=7)) for person in already}
         current = after
         result = plan(config, live(after), policy, {after.id: waiting})  # type: ignore[arg-type]
     event(f"settled in {rounds} rounds")

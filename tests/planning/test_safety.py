@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from reconciler.errors import UnsafePlanError
 from reconciler.plan import Plan
 from reconciler.planner import plan
-from reconciler.safety import Brakes, UnsafePlanError, check, raise_if_unsafe
+from reconciler.safety import Brakes, check, raise_if_unsafe
 from tests.planning.builders import ME, desired, have, live, want
 
 G1, G2 = "120363000000000001@g.us", "120363000000000002@g.us"

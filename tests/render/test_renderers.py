@@ -16,6 +16,7 @@ import pytest
 from reconciler.plan import Plan
 from reconciler.planner import PlanPolicy, plan
 from reconciler.render import markdown, text
+from reconciler.safety import Brakes, assess
 from reconciler.state import UrlPicture
 from tests.planning.builders import ME, A, B, C, D, E, desired, have, live, want
 
@@ -121,3 +122,57 @@ def test_removals_and_demotions_are_called_out_before_the_details(mask: bool) ->
     callout = rendered.index("Review first")
     assert callout < rendered.index("<details>")
     assert "**Engineering** demotes carol" in rendered
+
+
+def test_a_summary_and_callouts_too_long_for_one_comment_are_split_too() -> None:
+    # 1500 groups removing 3 people each: the table and the callouts alone pass the limit.
+    people = [f"+1212555{n:04d}" for n in range(3)]
+    keep = {"+12125559999": "member"}
+    config = desired(
+        *(want(f"g{n}", f"Group {n}", keep, id=f"1203630{n:011d}@g.us") for n in range(1500))
+    )
+    state = live(
+        *(
+            have(
+                f"1203630{n:011d}@g.us",
+                f"Group {n}",
+                {ME: "superadmin", **keep, **dict.fromkeys(people, "member")},
+            )
+            for n in range(1500)
+        )
+    )
+    parts = markdown.render(plan(config, state), limit=65_536)
+    assert len(parts) > 2
+    assert all(len(part) < 65_536 for part in parts)
+    joined = "\n".join(parts)
+    assert all(f"**Group {n}** removes" in joined for n in (0, 777, 1499))
+    for part in parts[1:]:  # a part that continues the table or the callouts says what they are
+        body = part.split("\n\n", 1)[1]
+        assert body.startswith(("| | group | changes |", "> [!WARNING]", "<details>"))
+
+
+def test_one_group_removing_thousands_stays_under_the_limit() -> None:
+    people = {f"+1212555{n:04d}": "member" for n in range(3000)}
+    config = desired(want("g", "Group", {}, id=G[0]))
+    state = live(have(G[0], "Group", {ME: "superadmin", **people}))
+    parts = markdown.render(plan(config, state), limit=65_536)
+    assert all(len(part) < 65_536 for part in parts)
+
+
+def test_the_brakes_verdict_is_in_every_rendering() -> None:
+    stopped = assess(rich_plan(), Brakes(max_removals=0))
+    assert stopped.stopped_by_brakes
+    shown = text.to_string(stopped)
+    assert "Stopped by the safety brakes:" in shown
+    assert "more than --max-removals 0" in shown
+    assert "run again with --force" in shown
+    comment = markdown.render(stopped)[0]
+    assert "Stopped by the safety brakes" in comment
+    assert "more than --max-removals 0" in comment
+    saved = json.loads(stopped.to_json())["safety"]
+    assert saved["forced"] is False
+    assert saved["brakes"][0].startswith("it removes")
+    forced = assess(rich_plan(), Brakes(max_removals=0), force=True)
+    assert "Safety brakes lifted by --force:" in text.to_string(forced)
+    assert "Safety brakes lifted by --force" in markdown.render(forced)[0]
+    assert "brakes" not in text.to_string(assess(rich_plan()))

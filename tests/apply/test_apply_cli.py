@@ -1,0 +1,147 @@
+"""`groupctl apply`, installed, against the simulator over real HTTP: the example settles,
+saved plans are applied exactly or refused when stale, and nothing is asked of nobody."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler.plan import Plan
+from reconciler.sim.state import WorldState
+from tests.processes import ServedSim, run_groupctl, sim_serve
+
+ROOT = Path(__file__).parent.parent.parent
+KEY = "apply-cli-key-5f3a9b"
+ANNOUNCEMENTS = "120363000000000101@g.us"
+LUCAS = "14155550110@s.whatsapp.net"
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A copy of examples/: the config, its pictures and its drifted world."""
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    return tmp_path / "examples"
+
+
+@pytest.fixture
+def served(groupctl: str, example: Path) -> Iterator[ServedSim]:
+    with sim_serve(groupctl, example / "world.json", key=KEY) as running:
+        yield running
+
+
+def groupctl_in(
+    groupctl: str, example: Path, served: ServedSim, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {"TITAN_API_URL": served.url, "TITAN_API_KEY": KEY}
+    return run_groupctl(groupctl, *args, env=env, cwd=cwd or example)
+
+
+def subjects(example: Path) -> list[str]:
+    world = WorldState.model_validate_json((example / "world.json").read_text())
+    return sorted(group.subject for group in world.groups)
+
+
+def test_the_example_is_planned_applied_and_then_has_nothing_to_do(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    first = groupctl_in(groupctl, example, served, "plan", "--detailed-exitcode")
+    assert first.returncode == 3, first.stderr
+    applied = groupctl_in(groupctl, example, served, "apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    assert "created 'Infra On-Call' [oncall]: 120363" in applied.stdout
+    assert "[announcements] add olivia (+1 415-555-0111): invited" in applied.stdout
+    assert "Apply: 6 groups, 6 done. People: 5 added, 2 invited" in applied.stdout
+    again = groupctl_in(groupctl, example, served, "plan", "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Plan: no changes." in again.stdout
+    assert "olivia (+1 415-555-0111): invited on" in again.stdout  # waiting, not re-invited
+    assert "Hackathon 2025" not in subjects(example)
+    assert subjects(example).count("Infra On-Call") == 1
+
+
+def test_a_saved_plan_is_refused_when_another_account_changed_its_group(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    planned = groupctl_in(groupctl, example, served, "plan", "--out", "p.json")
+    assert planned.returncode == 0, planned.stderr
+    # Maria, an admin of the announcements group, removes Lucas through her own session.
+    answer = httpx.request(
+        "DELETE",
+        f"{served.url}/api/sessions/maria/groups/{ANNOUNCEMENTS}/participants",
+        json={"participants": [LUCAS]},
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+    assert answer.json()["data"]["results"][0]["status"] == 200
+    before = (example / "world.json").read_bytes()
+    refused = groupctl_in(groupctl, example, served, "apply", "p.json", "--auto-approve")
+    assert refused.returncode == 1
+    assert "the plan is stale: 1 group changed since it was made" in refused.stderr
+    assert "announcements:\n    - lucas (+1 415-555-0110) left (was member)" in refused.stderr
+    assert (example / "world.json").read_bytes() == before  # nothing applied, anywhere
+
+
+def test_a_saved_plan_applies_exactly_its_actions_not_the_config_of_now(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    assert groupctl_in(groupctl, example, served, "plan", "--out", "p.json").returncode == 0
+    saved = Plan.from_json((example / "p.json").read_text())
+    config = example / "groups.yaml"  # changed after the plan was reviewed
+    config.write_text(
+        config.read_text().replace("members: [team:sales]", "members: [team:sales, lucas]")
+    )
+    applied = groupctl_in(
+        groupctl, example, served, "apply", "p.json", "--auto-approve", "--format", "json"
+    )
+    assert applied.returncode == 0, applied.stderr
+    report = json.loads(applied.stdout)
+    assert report["ok"] is True
+    done = {
+        (step["group"], step["action"], step.get("person"))
+        for group in report["groups"]
+        for step in group["steps"]
+        if step.get("person") is not None
+    }
+    planned = {
+        (group.key, "add" if action.kind.value == "create" else action.kind.value, person)
+        for group in saved.groups
+        for action in group.actions
+        for person in action.members
+    }
+    assert {(g, a if a != "create" else "add", p) for g, a, p in done} == planned
+    after = groupctl_in(groupctl, example, served, "plan")
+    assert "+ member       lucas (+1 415-555-0110)" in after.stdout  # only the later change
+    assert "Plan: 1 to update, 1 member to add." in after.stdout
+
+
+def test_apply_off_a_terminal_without_auto_approve_asks_nothing_and_changes_nothing(
+    groupctl: str, example: Path
+) -> None:
+    before = (example / "world.json").read_bytes()
+    done = run_groupctl(groupctl, "apply", "--api", "sim:world.json", cwd=example)
+    assert done.returncode == 1
+    assert "nobody can answer here: review the plan, then run with --auto-approve" in done.stderr
+    assert (example / "world.json").read_bytes() == before
+
+
+def test_the_safety_brakes_reason_is_in_the_markdown_plan(groupctl: str, example: Path) -> None:
+    done = run_groupctl(
+        groupctl,
+        "plan",
+        "--api",
+        "sim:world.json",
+        "--format",
+        "markdown",
+        "--max-removals",
+        "2",
+        cwd=example,
+    )
+    assert done.returncode == 1
+    assert "Stopped by the safety brakes" in done.stdout
+    assert "more than --max-removals 2" in done.stdout
+    assert "run again with --force" in done.stdout
