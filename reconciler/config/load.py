@@ -8,9 +8,10 @@ the mistakes of the others: entries that pass go on to be resolved together.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pydantic
 
@@ -29,7 +30,6 @@ from reconciler.errors import ConfigError, Location, Problem
 from reconciler.state import DesiredState
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
-_V = TypeVar("_V")
 _NOUNS = {"people": "person", "teams": "team", "groups": "group"}
 _ADAPTERS: dict[str, pydantic.TypeAdapter[Any]] = {
     "people": pydantic.TypeAdapter(PersonValue),
@@ -75,12 +75,15 @@ class Merged:
     teams: dict[str, Entry[list[str]]] = field(default_factory=dict)
     groups: dict[str, Entry[GroupSpec]] = field(default_factory=dict)
     settings: dict[str, Location] = field(default_factory=dict)
-    broken: set[str] = field(default_factory=set)  # "person:x"/"team:x" whose entry failed
+    # Where each "person:x", "team:x" and "group:x" is first defined, whether it passed or not:
+    # a second definition is a mistake even when the first one has mistakes of its own.
+    defined: dict[str, Location] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)  # the names above whose entry failed
 
 
 def _config_files(path: Path) -> list[Path]:
     if path.is_dir():
-        found = sorted(p for p in path.rglob("*") if p.suffix in CONFIG_SUFFIXES and p.is_file())
+        found = _yaml_files_in(path)
         if not found:
             raise ConfigError(
                 [Problem(Location(str(path), 1, 1), "no .yaml or .yml files in this directory")]
@@ -96,6 +99,19 @@ def _config_files(path: Path) -> list[Path]:
             ]
         )
     return [path]
+
+
+def _yaml_files_in(directory: Path) -> list[Path]:
+    """The config files below `directory`, leaving out hidden ones: .github/ workflows, editor
+    and tool folders hold YAML that is not groupctl's, and .git/ can be large."""
+    found: list[Path] = []
+    for folder, subfolders, names in os.walk(directory):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        for name in names:
+            file = Path(folder, name)
+            if not name.startswith(".") and file.suffix in CONFIG_SUFFIXES and file.is_file():
+                found.append(file)
+    return sorted(found)
 
 
 def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem]) -> None:
@@ -117,21 +133,18 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
         found = f", not {data['version']!r}" if "version" in data else ""
         problems.append(Problem(where, f"version must be 1{found} (write version: 1 at the top)"))
     for name in ("session", "defaults"):
+        if data.get(name) is None:
+            continue
         value = _validated(document, (name,), problems)
-        if value is None:
-            continue
-        setting = value.country if isinstance(value, Defaults) else value
-        if setting is None:
-            continue
         here = document.where((name,), key=True)
         if name in merged.settings:
             problems.append(Problem(here, f"{name} is already set at {merged.settings[name]}"))
             continue
         merged.settings[name] = here
-        if name == "session":
-            merged.session = setting
-        else:
-            merged.country = setting
+        if isinstance(value, Defaults):
+            merged.country = value.country
+        elif value is not None:
+            merged.session = value
     for section in ("people", "teams", "groups"):
         entries = data.get(section)
         if entries is None:
@@ -151,10 +164,18 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
             else:
                 value = _validated(document, (section, key), problems)
                 entry = None if value is None else Entry(value, document, (section, key))
-                if entry is None:
-                    merged.broken.add(f"{_NOUNS[section]}:{key}")
-            if entry is not None:
-                _collect(target, section, key, entry, problems)
+            name, here = f"{_NOUNS[section]}:{key}", document.where((section, key), key=True)
+            if name in merged.defined:
+                first = merged.defined[name]
+                problems.append(
+                    Problem(here, f"{_NOUNS[section]} {key!r} is already defined at {first}")
+                )
+            elif entry is None:
+                merged.defined[name] = here
+                merged.broken.add(name)
+            else:
+                merged.defined[name] = here
+                target[key] = entry
 
 
 def _validated(document: YamlDocument, path: Path_, problems: list[Problem]) -> Any:
@@ -209,25 +230,6 @@ def _group_entry(
             problems += _schema_problems(document, (*path, name), item, exc)
             invalid.add(name)
     return Entry(GroupSpec.model_construct(**valid), document, path, frozenset(invalid))
-
-
-def _collect(
-    target: dict[str, Entry[_V]],
-    section: str,
-    key: str,
-    entry: Entry[_V],
-    problems: list[Problem],
-) -> None:
-    """Add an entry; a key already defined in another file is a problem."""
-    if key in target:
-        first = target[key].where(key=True)
-        problems.append(
-            Problem(
-                entry.where(key=True), f"{_NOUNS[section]} {key!r} is already defined at {first}"
-            )
-        )
-        return
-    target[key] = entry
 
 
 def _schema_problems(
@@ -315,8 +317,14 @@ def _wrong_value(path: Path_, value: Any, error: Any) -> str:
     for prefix, expected in _KINDS.items():
         if kind in (f"{prefix}_type", f"{prefix}_parsing", f"{prefix}_attributes_type"):
             return f"{_dotted(path)}: expected {expected}, not {_type_name(value)}"
+    # pydantic's own words ("Input should be ...") rephrased like the rest of our messages.
+    bounds = error.get("ctx", {})
     if kind == "literal_error":
-        return f"{_dotted(path)}: {error['msg']}, not {value!r}"
+        return f"{_dotted(path)}: expected {bounds['expected']}, not {value!r}"
+    if kind == "greater_than_equal":
+        return f"{_dotted(path)}: expected {bounds['ge']:g} or more, not {value!r}"
+    if kind == "less_than_equal":
+        return f"{_dotted(path)}: expected {bounds['le']:g} or less, not {value!r}"
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{_dotted(path)}: {message}"
 
@@ -328,7 +336,7 @@ def _type_name(value: Any) -> str:
         str: "text",
         bool: "true/false",
         int: "a number",
-        float: "a number",
+        float: "a decimal number",
         list: "a list",
         dict: "a mapping",
     }.get(type(value), type(value).__name__)

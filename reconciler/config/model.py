@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+)
 
 from reconciler.titan.models import MAX_DESCRIPTION_LENGTH, MAX_SUBJECT_LENGTH
 
@@ -49,13 +57,15 @@ class PersonSpec(Strict):
     )
 
 
+# Numbers and flags are strict: pydantic would otherwise read true as 1, '3' as 3 and "on" as
+# true, and a typo would change what a plan is allowed to remove.
 class Limits(Strict):
-    max_removals: int | None = Field(
+    max_removals: StrictInt | None = Field(
         default=None,
         ge=0,
         description="Most members this group's plan may remove before it is refused.",
     )
-    max_removal_percent: float | None = Field(
+    max_removal_percent: StrictFloat | None = Field(
         default=None,
         ge=0,
         le=100,
@@ -98,7 +108,7 @@ class GroupSpec(Strict):
         default="exact",
         description="exact: remove anyone not listed. additive: add and promote, never remove.",
     )
-    protect: bool = Field(
+    protect: StrictBool = Field(
         default=False, description="Never leave or delete this group, whatever the config says."
     )
     ensure: Literal["present", "absent"] = Field(

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from PIL import Image, UnidentifiedImageError
-
+from reconciler.config.picturefile import PictureError, checked_file, checked_url
 from reconciler.errors import InvalidJidError, Location, Problem
 from reconciler.jid import Jid, parse_group_jid, parse_jid, parse_phone
 from reconciler.state import (
@@ -37,6 +36,25 @@ if TYPE_CHECKING:
 
 TEAM_PREFIX = "team:"
 _T = TypeVar("_T")
+# jid.py says what is wrong with an address; someone editing a config also needs to hear what
+# to write instead. Each fragment of its message picks the rest of ours.
+_ADDRESS_HINTS = (
+    (
+        "has no country code",
+        "has no country code: write it as +<country code> <number>, or set defaults: country:",
+    ),
+    (
+        "is not a valid phone number in ",
+        "is not a valid phone number: check its digits, its area code and its country code",
+    ),
+    (
+        "is not a valid phone JID",
+        "is not a valid phone JID: write the whole number with its country code, digits only,"
+        " before the @ (14155550101@s.whatsapp.net)",
+    ),
+    ("is not a valid LID JID", "is not a valid LID: write its digits, then @lid (123456@lid)"),
+    ("is not a valid group JID", "is not a valid group id: write its digits, then @g.us"),
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,9 @@ class Resolver:
         self.teams: dict[str, frozenset[Person]] = {}
         self._by_address: dict[Jid, Person] = {}  # phone and LID of every listed person
         self._expanding: list[str] = []
+        # The first group key bound to each id, and to each subject by groups without an id.
+        self._ids: dict[Jid, str] = {}
+        self._subjects: dict[str, str] = {}
 
     def problem(self, where: Location, message: str) -> None:
         self.problems.append(Problem(where, message))
@@ -85,7 +106,6 @@ class Resolver:
             self._team(name, team)
         groups = [self._group(key, entry) for key, entry in self.merged.groups.items()]
         built = [group for group in groups if group is not None]
-        self._check_across_groups(built)
         directory: dict[Jid, str] = {}
         for name, person in self.people.items():
             directory[person.jid] = name
@@ -142,12 +162,36 @@ class Resolver:
         if name in self.teams:
             return self.teams[name]
         self._expanding.append(name)
-        members: set[Person] = set()
-        for index, text in enumerate(entry.value):
-            members |= self._member(text, entry, index)
+        self.teams[name] = frozenset(self._listed(entry, f"team {name!r}"))
         self._expanding.pop()
-        self.teams[name] = frozenset(members)
         return self.teams[name]
+
+    def _listed(self, entry: Entry[list[str]], label: str) -> list[Person]:
+        """Everyone a members, admins or team list stands for, in its order; an item listed
+        twice (the same person however written, or the same team) is a problem at its second
+        place."""
+        everyone: list[Person] = []
+        first_seen: dict[str, int] = {}  # a person's JID, or team:<name> -> its first index
+        values = entry.value
+        for index, text in enumerate(values):
+            resolved = self._member(text, entry, index)
+            everyone += resolved
+            if text.startswith(TEAM_PREFIX):
+                same = text if text.removeprefix(TEAM_PREFIX) in self.merged.teams else None
+            else:
+                same = next(iter(resolved)).jid if len(resolved) == 1 else None
+            if same is None:
+                continue
+            if same in first_seen:
+                first = first_seen[same]
+                self.problem(
+                    entry.where(index),
+                    f"{text!r} is listed twice in {label} (first at line"
+                    f" {entry.where(first).line}: {values[first]!r})",
+                )
+            else:
+                first_seen[same] = index
+        return everyone
 
     def _member(self, text: str, entry: Entry[list[str]], index: int) -> frozenset[Person]:
         """What one entry of a members, admins or team list stands for."""
@@ -162,7 +206,7 @@ class Resolver:
             if f"team:{team}" in self.merged.broken:
                 return frozenset()  # its own mistake is reported where it is defined
             if team not in self.merged.teams:
-                hint = _suggest(team, self.merged.teams)
+                hint = _suggest(team, self.merged.teams) or _teams_to_use(self.merged.teams)
                 self.problem(entry.where(index), f"unknown team {team!r}{hint}")
                 return frozenset()
             return self._team(team, self.merged.teams[team])
@@ -195,24 +239,22 @@ class Resolver:
             )
         except InvalidJidError as exc:
             message = str(exc)
-            if "no country code" in message:
-                message = (
-                    f"{text!r} has no country code: write it as +<country code> <number>,"
-                    " or set defaults: country:"
-                )
-            self.problem(where, message)
+            hints = (f"{text!r} {hint}" for part, hint in _ADDRESS_HINTS if part in message)
+            self.problem(where, next(hints, message))
             return None
-        if jid.is_group or (phone_only and not jid.is_phone) or (lid_only and not jid.is_lid):
-            expected = (
-                "a phone number"
-                if phone_only
-                else "a <digits>@lid"
-                if lid_only
-                else "a person, not a group"
+        if lid_only and not jid.is_lid:
+            wrong = "is not a LID: write its digits, then @lid (123456@lid)"
+        elif phone_only and not jid.is_phone:
+            wrong = "is not a phone number: write it as +<country code> <number>"
+        elif jid.is_group:
+            wrong = (
+                "is a group, not a person: list people here (names from people:,"
+                " phone numbers or JIDs)"
             )
-            self.problem(where, f"{text!r} is not {expected}")
-            return None
-        return jid
+        else:
+            return jid
+        self.problem(where, f"{text!r} {wrong}")
+        return None
 
     # -- groups ----------------------------------------------------------------------------
 
@@ -231,13 +273,21 @@ class Resolver:
                 f"group {key!r} is ensure: absent but lists members: remove them,"
                 " or set ensure: present",
             )
+        if absent and spec.protect:
+            self.problem(
+                entry.where("ensure"),
+                f"group {key!r} is ensure: absent but also protect: true, which never leaves"
+                " or deletes it: remove protect: true, or set ensure: present",
+            )
+        subject = None  # set once it is a subject WhatsApp takes
         if "subject" in entry.invalid:
             pass  # already reported
         elif spec.subject is None and (not absent or group_id is None):
             need = "subject" if not absent else "an id or a subject"
             self.problem(entry.where(key=True), f"group {key!r} needs {need}")
-        elif spec.subject is not None:
-            self._check_subject(spec.subject, entry)
+        elif spec.subject is not None and self._check_subject(spec.subject, entry):
+            subject = spec.subject
+        self._check_one_entry_per_live_group(key, entry, group_id, subject)
         if spec.description is not None and len(spec.description) > MAX_DESCRIPTION_LENGTH:
             self.problem(
                 entry.where("description"),
@@ -269,7 +319,7 @@ class Resolver:
             source=str(entry.where(key=True)),
         )
 
-    def _check_subject(self, subject: str, entry: Entry[GroupSpec]) -> None:
+    def _check_subject(self, subject: str, entry: Entry[GroupSpec]) -> bool:
         if not subject.strip():
             self.problem(entry.where("subject"), "the subject is empty: WhatsApp needs a name")
         elif len(subject) > MAX_SUBJECT_LENGTH:
@@ -278,28 +328,40 @@ class Resolver:
                 f"the subject is {len(subject)} characters; Titan allows at most"
                 f" {MAX_SUBJECT_LENGTH}: shorten it",
             )
+        else:
+            return True
+        return False
+
+    def _check_one_entry_per_live_group(
+        self, key: str, entry: Entry[GroupSpec], group_id: Jid | None, subject: str | None
+    ) -> None:
+        """Two entries may not name the same live group: by id, or by subject when neither has
+        an id. Checked as each group is read, not among the groups built, so that a group's
+        other mistakes do not hide this one; `group_id` and `subject` are None unless valid."""
+        if group_id is not None:
+            first = self._ids.setdefault(group_id, key)
+            if first != key:
+                self.problem(
+                    entry.where("id"),
+                    f"groups {first!r} and {key!r} are bound to the same id {group_id}"
+                    f" (first at {self.merged.groups[first].where(key=True)})",
+                )
+        elif subject is not None and entry.value.id is None and "id" not in entry.invalid:
+            first = self._subjects.setdefault(subject, key)
+            if first != key:
+                self.problem(
+                    entry.where("subject"),
+                    f"groups {first!r} and {key!r} both have the subject {subject!r} and no id"
+                    f" (first at {self.merged.groups[first].where(key=True)}): add id: to"
+                    " tell them apart",
+                )
 
     def _members(self, key: str, entry: Entry[GroupSpec]) -> dict[Jid, Member]:
         people: dict[Person, bool] = {}
         for field in ("members", "admins"):
-            listed: dict[Jid, int] = {}
             values = getattr(entry.value, field)
-            field_entry = Entry(values, entry.document, (*entry.path, field))
-            for index, text in enumerate(values):
-                resolved = self._member(text, field_entry, index)
-                if not text.startswith(TEAM_PREFIX) and len(resolved) == 1:
-                    person = next(iter(resolved))
-                    if person.jid in listed:
-                        first = field_entry.where(listed[person.jid])
-                        self.problem(
-                            field_entry.where(index),
-                            f"{text!r} is listed twice in {field} (first at line"
-                            f" {first.line}: {values[listed[person.jid]]!r})",
-                        )
-                    else:
-                        listed[person.jid] = index
-                for person in resolved:
-                    people[person] = people.get(person, False) or field == "admins"
+            for person in self._listed(Entry(values, entry.document, (*entry.path, field)), field):
+                people[person] = people.get(person, False) or field == "admins"
         if len(people) > MAX_GROUP_SIZE:
             self.problem(
                 entry.where("members", key=True),
@@ -309,65 +371,14 @@ class Resolver:
         return {p.jid: standing(admin=admin, lid=p.lid) for p, admin in people.items()}
 
     def _picture(self, picture: str, entry: Entry[GroupSpec]) -> Picture | None:
-        where = entry.where("picture")
-        if picture.startswith("https://"):
-            return UrlPicture(picture)
-        if "://" in picture:
-            self.problem(where, "a picture URL must start with https://")
-            return None
-        base = Path(entry.document.file).resolve().parent
         try:
-            path = (base / picture).resolve()
-            outside = Path(picture).is_absolute() or not path.is_relative_to(base)
-            missing = not outside and not path.exists()
-            directory = not outside and path.is_dir()
-        except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the system...
-            self.problem(where, f"the picture {picture!r} is not a usable file name ({exc})")
-            return None
-        if outside:
-            self.problem(
-                where,
-                f"the picture {picture!r} is outside the config's directory:"
-                " keep pictures beside the YAML file",
-            )
-            return None
-        if missing or directory:
-            what = "is a directory" if directory else f"does not exist (looked for {path})"
-            self.problem(where, f"the picture file {picture!r} {what}")
-            return None
-        try:
-            with Image.open(path) as image:
-                image.verify()
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-            self.problem(where, f"the picture file {picture!r} is not an image Pillow can read")
+            if "://" in picture:
+                return UrlPicture(checked_url(picture))
+            path = checked_file(picture, Path(entry.document.file).resolve().parent)
+        except PictureError as exc:
+            self.problem(entry.where("picture"), str(exc))
             return None
         return LocalPicture(path, shown=_shown_path(path))
-
-    def _check_across_groups(self, groups: list[DesiredGroup]) -> None:
-        by_id: dict[Jid, DesiredGroup] = {}
-        by_subject: dict[str, DesiredGroup] = {}
-        for group in groups:
-            entry = self.merged.groups[group.key]
-            if group.id is not None:
-                if group.id in by_id:
-                    self.problem(
-                        entry.where("id"),
-                        f"groups {by_id[group.id].key!r} and"
-                        f" {group.key!r} are bound to the same id {group.id}"
-                        f" (first at {by_id[group.id].source})",
-                    )
-                by_id[group.id] = group
-            else:  # present or absent: either way the subject says which live group it is
-                subject = group.state.subject
-                if subject in by_subject:
-                    self.problem(
-                        entry.where("subject"),
-                        f"groups {by_subject[subject].key!r}"
-                        f" and {group.key!r} both have the subject {subject!r} and no"
-                        f" id (first at {by_subject[subject].source}): add id: to"
-                        " tell them apart",
-                    )
-                by_subject[subject] = group
 
 
 def _is_name(name: str) -> bool:
@@ -384,6 +395,15 @@ def _shown_path(path: Path) -> str:
     so that a plan made in one checkout of the config applies in another."""
     here = Path.cwd()
     return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
+
+
+def _teams_to_use(teams: Iterable[str]) -> str:
+    """The hint for an unknown team that is close to no known one."""
+    names = sorted(teams)
+    if not names:
+        return ": no teams are defined yet: add it under teams:"
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f": use one of {shown}, or define it under teams:"
 
 
 def _suggest(text: str, names: Iterable[str]) -> str:

@@ -87,6 +87,15 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         hint = " (check the indentation)" if "block" in problem else ""
         document.problems.append(Problem(where, f"YAML syntax: {problem}{hint}"))
         return document
+    except yaml.reader.ReaderError as exc:
+        character = f" U+{exc.character:04X}" if isinstance(exc.character, int) else ""
+        document.problems.append(
+            Problem(
+                _offset_location(file, text, exc.position),
+                f"YAML syntax: the non-printable character{character} is not allowed: delete it",
+            )
+        )
+        return document
     except yaml.YAMLError as exc:
         document.problems.append(Problem(Location(file, 1, 1), f"YAML syntax: {exc}"))
         return document
@@ -183,3 +192,13 @@ class _Converter:
 
 def _location(file: str, mark: Any) -> Location:
     return Location(file, mark.line + 1, mark.column + 1)
+
+
+def _offset_location(file: str, text: str, offset: int) -> Location:
+    """Where the reader stopped: libyaml counts UTF-8 bytes, PyYAML's own reader characters."""
+    if _LOADER is not yaml.SafeLoader:
+        before = text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "ignore")
+    else:
+        before = text[:offset]
+    line_start = before.rfind("\n") + 1
+    return Location(file, before.count("\n") + 1, len(before) - line_start + 1)

@@ -28,14 +28,27 @@ CASES: dict[str, list[str]] = {
         "8:14: groups.eng.subject: expected text, not a list",
         "9:14: groups.eng.members: expected a list, not text",
         "10:14: groups.eng.protect: expected true or false, not text",
-        "11:21: groups.eng.members_policy: Input should be 'exact' or 'additive', not 'strict'",
-        "13:21: groups.eng.limits.max_removals: Input should be greater than or equal to 0",
+        "11:21: groups.eng.members_policy: expected 'exact' or 'additive', not 'strict'",
+        "13:21: groups.eng.limits.max_removals: expected 0 or more, not -1",
+        "14:28: groups.eng.limits.max_removal_percent: expected 100 or less, not 150",
+    ],
+    "lenient-types.yaml": [
+        "5:14: groups.flag-as-number.protect: expected true or false, not a number",
+        "6:28: groups.flag-as-number.limits.max_removals: expected a whole number, not true/false",
+        "6:55: groups.flag-as-number.limits.max_removal_percent: expected a number, not text",
+        "9:14: groups.flag-as-text.protect: expected true or false, not text",
+        "10:28: groups.flag-as-text.limits.max_removals: expected a whole number, not text",
+        "13:28: groups.fraction.limits.max_removals: expected a whole number, not a decimal number",
+    ],
+    "control-character.yaml": [
+        "4:19: YAML syntax: the non-printable character U+0001 is not allowed: delete it",
     ],
     "unknown-person-or-team.yaml": [
         "9:15: unknown person 'alcie' (did you mean 'alice'?)",
         "9:22: unknown team 'engg' (did you mean 'eng'?)",
         "9:33: unknown person 'bob': add them under people:, or write their phone number",
         "9:38: unknown person 'eng' (did you mean team:eng?)",
+        "9:43: unknown team 'nope': use one of eng, or define it under teams:",
     ],
     "team-cycle.yaml": [
         "7:11: team cycle: backend -> platform -> infra -> backend; a team cannot contain itself",
@@ -48,13 +61,22 @@ CASES: dict[str, list[str]] = {
         "6:9: 'not a number 4' is not a phone number or JID",
         "7:9: '14155550105@example.com' has an unknown JID server 'example.com':"
         " expected @s.whatsapp.net, @c.us, @lid or @g.us",
-        "11:15: '+1 (415) 555-01O1' is not a phone number or JID",
-        "11:36: '555 0106' has no country code: write it as +<country code> <number>,"
+        "8:10: '+1 555 0103' is not a valid phone number: check its digits, its area code"
+        " and its country code",
+        "9:16: 'abc@lid' is not a valid LID: write its digits, then @lid (123456@lid)",
+        "13:15: '+1 (415) 555-01O1' is not a phone number or JID",
+        "13:36: '555 0106' has no country code: write it as +<country code> <number>,"
         " or set defaults: country:",
+        "13:48: 'x@c.us' is not a valid phone JID: write the whole number with its country"
+        " code, digits only, before the @ (14155550101@s.whatsapp.net)",
+        "13:58: '120363000000000001@g.us' is a group, not a person: list people here"
+        " (names from people:, phone numbers or JIDs)",
     ],
     "duplicate-member.yaml": [
-        "11:9: '(415) 555-0101' is listed twice in members (first at line 10: 'alice')",
-        "12:9: '14155550101@c.us' is listed twice in members (first at line 10: 'alice')",
+        "7:14: 'alice' is listed twice in team 't' (first at line 7: 'alice')",
+        "13:9: '(415) 555-0101' is listed twice in members (first at line 12: 'alice')",
+        "14:9: '14155550101@c.us' is listed twice in members (first at line 12: 'alice')",
+        "16:9: 'team:t' is listed twice in members (first at line 15: 'team:t')",
     ],
     "duplicate-group-key.yaml": [
         "5:3: 'eng' is defined twice (first at line 3)",
@@ -66,6 +88,22 @@ CASES: dict[str, list[str]] = {
     "same-subject.yaml": [
         "6:14: groups 'eng' and 'eng-2' both have the subject 'Engineering' and no id"
         " (first at {dir}/same-subject.yaml:3:3): add id: to tell them apart",
+    ],
+    # Neither a group's other mistakes hide that two entries name one live group, nor does
+    # an invalid id or subject count as naming one.
+    "same-live-group-and-other-errors.yaml": [
+        "6:15: unknown person 'nobody': add them under people:, or write their phone number",
+        "8:9: groups 'eng' and 'platform' are bound to the same id 120363000000000001@g.us"
+        " (first at {dir}/same-live-group-and-other-errors.yaml:3:3)",
+        "10:14: groups.platform.protect: expected true or false, not text",
+        "13:18: groups.ops.description: expected text, not a list",
+        "15:14: groups 'ops' and 'ops-2' both have the subject 'Ops' and no id"
+        " (first at {dir}/same-live-group-and-other-errors.yaml:11:3): add id: to tell them"
+        " apart",
+        "16:15: unknown person 'nobody': add them under people:, or write their phone number",
+        "18:9: 'not-a-group-id' is not a group JID (expected <digits>@g.us)",
+        "21:14: the subject is 35 characters; Titan allows at most 25: shorten it",
+        "23:14: the subject is 35 characters; Titan allows at most 25: shorten it",
     ],
     "subject-and-description.yaml": [
         "4:14: the subject is empty: WhatsApp needs a name",
@@ -85,9 +123,16 @@ CASES: dict[str, list[str]] = {
         "14:14: the picture '/etc/passwd' is outside the config's directory:"
         " keep pictures beside the YAML file",
         "17:14: a picture URL must start with https://",
+        "20:14: the picture is empty: write an image file path or an https:// URL,"
+        " or remove picture:",
+        "23:14: the picture URL 'https://' has no host: write it as https://<host>/<path>",
     ],
     "absent-with-members.yaml": [
         "8:5: group 'old' is ensure: absent but lists members: remove them, or set ensure: present",
+    ],
+    "protect-and-absent.yaml": [
+        "6:13: group 'archive' is ensure: absent but also protect: true, which never leaves or"
+        " deletes it: remove protect: true, or set ensure: present",
     ],
     "hostile-yaml.yaml": [
         "3:9: YAML anchors and aliases (&name, *name) are not supported:"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def write(tmp_path: Path, text: str, name: str = "groups.yaml") -> Path:
     return path
 
 
-FOUR_WAYS = """
+FIVE_WAYS = """
 version: 1
 people:
   alice: "+1 415-555-0101"
@@ -44,16 +45,20 @@ groups:
   sales:
     subject: Sales
     members: ["(415) 555-0101"]
+  support:
+    subject: Support
+    members: ["+1 415-555-0101"]
 """
 
 
-def test_the_same_person_written_four_ways_is_one_member(tmp_path: Path) -> None:
-    state = load(write(tmp_path, FOUR_WAYS))
+def test_the_same_person_written_five_ways_is_one_member(tmp_path: Path) -> None:
+    state = load(write(tmp_path, FIVE_WAYS))
     alice = parse_jid("+14155550101")
-    eng, ops, sales = state.groups
+    eng, ops, sales, support = state.groups
     assert list(eng.state.members) == [alice]
     assert eng.state.members[alice].admin
     assert list(ops.state.members) == list(sales.state.members) == [alice]
+    assert list(support.state.members) == [alice]
     assert state.directory[alice] == "alice"
 
 
@@ -143,6 +148,34 @@ def test_a_symlink_that_leads_out_of_the_config_directory_is_refused(tmp_path: P
         load(write(config, "version: 1\ngroups:\n  a: {subject: A, picture: logo.png}\n"))
 
 
+def test_a_picture_that_is_a_symlink_loop_is_a_located_error(tmp_path: Path) -> None:
+    (tmp_path / "logo.png").symlink_to("logo.png")
+    path = write(tmp_path, "version: 1\ngroups:\n  g: {subject: G, picture: logo.png}\n")
+    with pytest.raises(ConfigError) as refused:
+        load(path)
+    assert [str(p) for p in refused.value.problems] == [
+        f"{path}:3:28: the picture file 'logo.png' is a symbolic link that leads back to"
+        " itself: point it at an image file"
+    ]
+
+
+def test_a_picture_that_is_a_named_pipe_is_refused_unopened(groupctl: str, tmp_path: Path) -> None:
+    # Opening a pipe waits for a writer: in a subprocess, so that a regression fails, not hangs.
+    os.mkfifo(tmp_path / "logo.png")
+    write(tmp_path, "version: 1\ngroups:\n  g: {subject: G, picture: logo.png}\n")
+    done = subprocess.run(
+        [groupctl, "validate"], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert (done.returncode, done.stderr.splitlines()) == (
+        1,
+        [
+            "groups.yaml:3:28: the picture file 'logo.png' is not a regular file (a pipe, a"
+            " socket or a device): point picture: at an image file",
+            "error: the config has 1 problem",
+        ],
+    )
+
+
 def test_a_directory_of_files_is_merged(tmp_path: Path) -> None:
     write(
         tmp_path,
@@ -165,6 +198,42 @@ def test_a_key_defined_in_two_files_names_both_places(tmp_path: Path) -> None:
         f"{second}:2:1: session is already set at {first}:2:1",
         f"{second}:4:3: group 'g' is already defined at {first}:4:3",
     ]
+
+
+def test_a_key_defined_in_two_files_is_reported_even_when_the_first_is_wrong(
+    tmp_path: Path,
+) -> None:
+    first = write(
+        tmp_path,
+        "version: 1\nsession: [a]\npeople:\n  alice: [1]\nteams:\n  t: x\ngroups:\n  g: 5\n",
+        "a.yaml",
+    )
+    second = write(
+        tmp_path,
+        "version: 1\nsession: b\npeople:\n  alice: '+14155550101'\nteams:\n  t: [alice]\n"
+        "groups:\n  g: {subject: G}\n",
+        "b.yaml",
+    )
+    with pytest.raises(ConfigError) as refused:
+        load(tmp_path)
+    assert [str(p) for p in refused.value.problems] == [
+        f"{first}:2:10: session: expected text, not a list",
+        f"{first}:4:10: person 'alice': expected a phone number, or a mapping with phone"
+        " and/or lid, not a list",
+        f"{first}:6:6: teams.t: expected a list, not text",
+        f"{first}:8:6: group 'g': expected a mapping (subject, members...), not a number",
+        f"{second}:2:1: session is already set at {first}:2:1",
+        f"{second}:4:3: person 'alice' is already defined at {first}:4:3",
+        f"{second}:6:3: team 't' is already defined at {first}:6:3",
+        f"{second}:8:3: group 'g' is already defined at {first}:8:3",
+    ]
+
+
+def test_hidden_files_and_folders_of_a_config_directory_are_not_read(tmp_path: Path) -> None:
+    write(tmp_path, "version: 1\ngroups:\n  g: {subject: G}\n", "groups.yaml")
+    for hidden in (".github/workflows/ci.yml", ".hidden/groups.yaml", ".draft.yaml", "a/.b/c.yaml"):
+        write(tmp_path, "on: push\n", hidden)
+    assert [group.key for group in load(tmp_path).groups] == ["g"]
 
 
 def test_entries_without_id_may_not_share_a_subject_whatever_they_ensure(tmp_path: Path) -> None:
@@ -227,6 +296,29 @@ def test_odd_values_are_config_errors_not_crashes(tmp_path: Path, text: str, mes
         load(write(tmp_path, text))
 
 
+@pytest.mark.parametrize(
+    ("teams", "hint"),
+    [
+        ("", "no teams are defined yet: add it under teams:"),
+        (
+            "teams: {a1: [], a2: [], a3: [], a4: [], a5: [], a6: [], a7: []}\n",
+            "use one of a1, a2, a3, a4, a5 and 2 more, or define it under teams:",
+        ),
+    ],
+    ids=["no teams", "many teams"],
+)
+def test_an_unknown_team_like_no_other_says_which_teams_there_are(
+    tmp_path: Path, teams: str, hint: str
+) -> None:
+    path = write(tmp_path, f"version: 1\n{teams}groups:\n  g: {{subject: G, members: [team:qq]}}\n")
+    with pytest.raises(ConfigError) as refused:
+        load(path)
+    line = 4 if teams else 3
+    assert [str(p) for p in refused.value.problems] == [
+        f"{path}:{line}:29: unknown team 'qq': {hint}"
+    ]
+
+
 def test_names_may_contain_digits(tmp_path: Path) -> None:
     state = load(
         write(
@@ -254,6 +346,13 @@ def test_the_example_is_valid_and_uses_every_feature() -> None:
     assert any(p.members_policy == "additive" for p in policies.values())
     assert any(p.ensure == "absent" for p in policies.values())
     assert any(p.max_removal_percent is not None for p in policies.values())
+    assert any(p.max_removals is not None for p in policies.values())
+    assert any(p.absent_action == "delete" for p in policies.values())
+    assert '"14155550121@c.us"' in EXAMPLE.read_text()  # a raw JID among the members
+    kai = next(j for j, name in state.directory.items() if name == "kai" and j.is_phone)
+    assert any(
+        m.lid is not None for g in state.groups for j, m in g.state.members.items() if j == kai
+    )
     assert any(g.id is not None for g in state.groups)
     assert any(isinstance(g.state.picture, LocalPicture) for g in state.groups)
     assert any(jid.is_lid for g in state.groups for jid in g.state.members)
@@ -290,7 +389,7 @@ def test_validate_and_schema_commands(groupctl: str, tmp_path: Path) -> None:
     )
     assert (done.returncode, done.stdout) == (
         0,
-        f"{EXAMPLE}: valid (12 people, 5 teams, 5 groups)\n",
+        f"{EXAMPLE}: valid (13 people, 5 teams, 6 groups)\n",
     )
     bad = write(tmp_path, "version: 1\ngroups:\n  g: {subject: '', members: [nobody]}\n")
     done = subprocess.run(
