@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import CreateUncertainError, GroupctlError
+from reconciler.files import config_root
 from reconciler.jid import Jid
 from reconciler.memory import Memory, now_utc
 from reconciler.pictures import fingerprint, normalize, same_picture
@@ -156,10 +157,11 @@ async def apply(
     memory = memory if memory is not None else Memory()
     slots = asyncio.Semaphore(concurrency)
     report = ApplyReport()
+    pictures = config_root(Path(plan.config)).resolve()
 
     async def run(group: GroupPlan) -> None:
         async with slots:
-            outcome = await _GroupRun(group, client, memory, on_step or _ignore).run()
+            outcome = await _GroupRun(group, client, memory, pictures, on_step or _ignore).run()
         report.groups.append(outcome)
         memory.save()
 
@@ -175,11 +177,17 @@ def _ignore(step: Step) -> None:
 
 class _GroupRun:
     def __init__(
-        self, plan: GroupPlan, client: TitanClient, memory: Memory, on_step: Listener
+        self,
+        plan: GroupPlan,
+        client: TitanClient,
+        memory: Memory,
+        pictures: Path,
+        on_step: Listener,
     ) -> None:
         self.plan = plan
         self.client = client
         self.memory = memory
+        self.pictures = pictures  # the config's directory, where picture files are
         self.on_step = on_step
         self.report = GroupReport(plan.key, plan.subject, plan.group_id)
         self.group_id = plan.group_id
@@ -259,10 +267,15 @@ class _GroupRun:
         if source.startswith(("https://", "http://")):
             await self.client.set_picture(group, url=source)  # Titan fetches it
             return
+        path = (self.pictures / source).resolve()
+        if not path.is_relative_to(self.pictures):  # a plan file is not trusted further
+            raise GroupctlError(
+                f"the picture {source} is outside the config's directory {self.pictures}: refused"
+            )
         try:
-            data = await asyncio.to_thread(Path(source).read_bytes)
+            data = await asyncio.to_thread(path.read_bytes)
         except OSError as exc:
-            raise GroupctlError(f"cannot read the picture {source}: {exc.strerror}") from None
+            raise GroupctlError(f"cannot read the picture {path}: {exc.strerror}") from None
         if planned is not None and not same_picture(fingerprint(data, source=source), planned):
             raise GroupctlError(
                 f"the picture {source} changed since the plan was made: make a new plan"

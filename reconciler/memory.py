@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from reconciler.errors import SetupError
-from reconciler.files import replace_atomically
+from reconciler.files import config_root, replace_atomically
 from reconciler.jid import Jid, jid_from_api
 from reconciler.state import HIDDEN, INVITED, LEFT_RECENTLY, Waiting
 
@@ -124,7 +124,7 @@ def now_utc() -> datetime:
 
 def default_state_path(config: Path) -> Path:
     """`.groupctl-state.json` in the config's directory (the config itself, if a directory)."""
-    return (config if config.is_dir() else config.parent) / STATE_FILE
+    return config_root(config) / STATE_FILE
 
 
 def as_mapping(waiting: Mapping[Jid, Mapping[Jid, Waiting]]) -> Mapping[Jid, Mapping[Jid, str]]:

@@ -56,7 +56,8 @@ def _with_lid(admin: bool, super_admin: bool, lid: Jid) -> Member:
 @dataclass(frozen=True, slots=True)
 class LocalPicture:
     """A picture file on this machine (already checked to be inside the config's directory);
-    `shown` is how a plan names it (a path relative to where groupctl runs, when it can)."""
+    `shown` is how a plan names it: its path relative to the config's directory, where apply
+    looks for it, whichever directory apply runs in."""
 
     path: Path
     shown: str = field(default="", compare=False)

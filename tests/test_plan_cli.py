@@ -81,7 +81,7 @@ def test_the_example_plan_shows_every_kind_of_change(groupctl: str, example: Pat
         '+ create "Infra On-Call" [oncall]',
         '~ subject      "Sales Europe" -> "Sales EMEA"',
         '~ description  "Company news" -> "Company-wide news. Only admins post here."',
-        "~ picture      examples/pictures/announcements.png",
+        "~ picture      pictures/announcements.png",  # relative to the config
         "+ member       olivia (+1 415-555-0111)",
         "^ admin        priya (+44 20 7946 0958)  (promote)",
         "v member       sofia (+1 415-555-0105)  (demote)",

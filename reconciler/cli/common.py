@@ -51,6 +51,8 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )
     @click.option(
         "--write-rate",
+        envvar="TITAN_WRITE_RATE",
+        show_envvar=True,
         metavar="RATE",
         help="Most writes per time, e.g. 20/min or 'unlimited'. Default: 20/min against"
         " Titan (WhatsApp bans accounts that write in bursts), unlimited on sim:.",

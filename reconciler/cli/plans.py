@@ -192,6 +192,12 @@ def apply_command(
         check_plan_target(saved, session=settings.session, api=settings.shown_api)
         if saved.config and ctx.get_parameter_source("config_path") is ParameterSource.DEFAULT:
             config_path = Path(saved.config)
+            if not config_path.exists():
+                raise SetupError(
+                    f"the plan was made from the config {saved.config}, which is not here"
+                    f" ({config_path.absolute()}): run apply where plan ran, or give the"
+                    " config's path with -f"
+                )
     memory = Memory.load(state_file or default_state_path(config_path))
     if saved is not None:
         settings = settings.for_config(saved.session)

@@ -27,6 +27,7 @@ from reconciler.config.model import (
 from reconciler.config.resolve import Entry, Resolver
 from reconciler.config.yamlfile import Path_, YamlDocument, read_yaml
 from reconciler.errors import ConfigError, Location, Problem
+from reconciler.files import config_root
 from reconciler.state import DesiredState
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
@@ -59,7 +60,7 @@ def load(path: Path | str) -> DesiredState:
         problems += document.problems
         if document.data is not None or not document.problems:
             _check_file(document, merged, problems)
-    state = Resolver(merged, problems).resolve()
+    state = Resolver(merged, problems, root=config_root(Path(path)).resolve()).resolve()
     if problems:
         raise ConfigError(problems)
     return state

@@ -83,9 +83,10 @@ class Person:
 
 
 class Resolver:
-    def __init__(self, merged: Merged, problems: list[Problem]) -> None:
+    def __init__(self, merged: Merged, problems: list[Problem], *, root: Path) -> None:
         self.merged = merged
         self.problems = problems
+        self.root = root  # the config's directory: plans name picture files relative to it
         self.people: dict[str, Person] = {}
         self.teams: dict[str, frozenset[Person]] = {}
         self._by_address: dict[Jid, Person] = {}  # phone and LID of every listed person
@@ -378,7 +379,9 @@ class Resolver:
         except PictureError as exc:
             self.problem(entry.where("picture"), str(exc))
             return None
-        return LocalPicture(path, shown=_shown_path(path))
+        # Outside the root only when the YAML file is a link to another directory.
+        shown = path.relative_to(self.root) if path.is_relative_to(self.root) else path
+        return LocalPicture(path, shown=str(shown))
 
 
 def _is_name(name: str) -> bool:
@@ -388,13 +391,6 @@ def _is_name(name: str) -> bool:
 def _looks_like_address(text: str) -> bool:
     """A number or a JID, not a name (names may contain digits: dev2)."""
     return "@" in text or text.lstrip()[:1] in ("+", "(") or text.lstrip()[:1].isdigit()
-
-
-def _shown_path(path: Path) -> str:
-    """How plans name a picture file: relative to where groupctl runs, when it is below it,
-    so that a plan made in one checkout of the config applies in another."""
-    here = Path.cwd()
-    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
 
 
 def _teams_to_use(teams: Iterable[str]) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.plan import Plan
+from reconciler.plan import Plan, checksum
 from reconciler.sim.state import WorldState
 from tests.processes import ServedSim, run_groupctl, sim_serve
 
@@ -38,7 +38,8 @@ def served(groupctl: str, example: Path) -> Iterator[ServedSim]:
 def groupctl_in(
     groupctl: str, example: Path, served: ServedSim, *args: str, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {"TITAN_API_URL": served.url, "TITAN_API_KEY": KEY}
+    # Unpaced: pacing is the client's business, tested there; here it would only be slow.
+    env = {"TITAN_API_URL": served.url, "TITAN_API_KEY": KEY, "TITAN_WRITE_RATE": "unlimited"}
     return run_groupctl(groupctl, *args, env=env, cwd=cwd or example)
 
 
@@ -145,3 +146,66 @@ def test_the_safety_brakes_reason_is_in_the_markdown_plan(groupctl: str, example
     assert "Stopped by the safety brakes" in done.stdout
     assert "more than --max-removals 2" in done.stdout
     assert "run again with --force" in done.stdout
+
+
+def test_a_saved_plan_finds_pictures_and_state_beside_its_config(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    elsewhere = example.parent / "elsewhere"
+    elsewhere.mkdir()
+    planned = groupctl_in(
+        groupctl,
+        example,
+        served,
+        "plan",
+        "-f",
+        "examples/groups.yaml",
+        "--out",
+        "p.json",
+        cwd=example.parent,
+    )
+    assert planned.returncode == 0, planned.stderr
+    shutil.move(example.parent / "p.json", elsewhere / "p.json")
+    lost = groupctl_in(
+        groupctl, example, served, "apply", "p.json", "--auto-approve", cwd=elsewhere
+    )
+    assert lost.returncode == 1
+    assert "the plan was made from the config examples/groups.yaml, which is not here" in (
+        lost.stderr
+    )
+    applied = groupctl_in(
+        groupctl,
+        example,
+        served,
+        "apply",
+        "p.json",
+        "-f",
+        "../examples",  # the config's directory will do too
+        "--auto-approve",
+        "--write-ids",
+        cwd=elsewhere,
+    )
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "[announcements] picture: done" in applied.stdout
+    assert (example / ".groupctl-state.json").exists()  # olivia's invitation, remembered
+    assert not (elsewhere / ".groupctl-state.json").exists()
+    assert 'id: "120363' in (example / "groups.yaml").read_text()  # oncall, created, bound
+    settled = groupctl_in(groupctl, example, served, "plan", "--detailed-exitcode")
+    assert settled.returncode == 0, settled.stdout
+
+
+def test_a_plan_file_cannot_make_apply_upload_a_file_outside_the_config(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    assert groupctl_in(groupctl, example, served, "plan", "--out", "p.json").returncode == 0
+    data = json.loads((example / "p.json").read_text())
+    for group in data["groups"]:
+        for action in group["actions"]:
+            if action["kind"] == "picture":
+                action["new"] = "../../../etc/passwd"
+    body = {key: value for key, value in data.items() if key != "checksum"}
+    data["checksum"] = checksum(body)  # a careful forger recomputes the checksum
+    (example / "p.json").write_text(json.dumps(data))
+    applied = groupctl_in(groupctl, example, served, "apply", "p.json", "--auto-approve")
+    assert applied.returncode == 1
+    assert "is outside the config's directory" in applied.stdout + applied.stderr
