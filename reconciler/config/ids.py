@@ -7,11 +7,11 @@ which breaks as soon as someone renames it: `apply --write-ids` records the bind
 from __future__ import annotations
 
 from collections.abc import Mapping
-from io import StringIO
 from pathlib import Path
 
 from ruamel.yaml import YAML
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import YAMLError
 
 from reconciler.errors import SetupError
 from reconciler.files import replace_atomically
@@ -32,16 +32,30 @@ def write_ids(desired: DesiredState, created: Mapping[str, Jid]) -> list[Path]:
 
 
 def _write(file: Path, ids: Mapping[str, Jid]) -> None:
-    yaml = YAML()  # round-trip: comments, order and quoting stay as they were
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    """Insert one `id:` line (or item, in a flow mapping) per group, touching nothing else: a
+    dump of the whole file would re-indent and re-wrap what people wrote their own way."""
     try:
-        document = yaml.load(file.read_text(encoding="utf-8"))
-        for key, group_id in ids.items():
-            document["groups"][key].insert(0, "id", DoubleQuotedScalarString(group_id))
-        out = StringIO()
-        yaml.dump(document, out)
-        replace_atomically(file, out.getvalue().encode())
-    except (OSError, KeyError, TypeError) as exc:
+        text = file.read_text(encoding="utf-8")
+        groups = YAML().load(text)["groups"]  # round-trip: it knows where each key stands
+        lines = text.splitlines(keepends=True)
+        # Bottom up, so that an insertion does not move the places still to edit.
+        for line, column, insert in sorted(
+            (_insertion(groups, key, group_id) for key, group_id in ids.items()), reverse=True
+        ):
+            lines[line] = lines[line][:column] + insert + lines[line][column:]
+        replace_atomically(file, "".join(lines).encode())
+    except (OSError, KeyError, TypeError, YAMLError) as exc:
         raise SetupError(f"{file}: cannot write the new groups' ids: {exc}") from None
+
+
+def _insertion(groups: CommentedMap, key: str, group_id: Jid) -> tuple[int, int, str]:
+    """Where to insert the id of group `key`, and what: (line, column, text)."""
+    entry = groups[key]
+    item = f'id: "{group_id}"'
+    if not entry:  # {} (or nothing): the id goes just inside the braces
+        line, column = groups.lc.value(key)
+        return line, column + 1, item
+    line, column = entry.lc.key(next(iter(entry)))
+    if entry.fa.flow_style():
+        return line, column, f"{item}, "
+    return line, 0, " " * column + item + "\n"
