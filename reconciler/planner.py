@@ -350,8 +350,8 @@ class _GroupPlanner:
                 )
                 continue
             self._not_in_config(address, standing, remove, exact)
-        if demote or remove:
-            self._check_admins_remain(now, promote, demote, remove)
+        # No check that an admin remains is needed here: a group is changed only by an admin
+        # session, and the session never demotes or removes itself.
         return [
             *_batched(Kind.ADD, sorted(missing)),
             *_batched(Kind.PROMOTE, sorted(promote)),
@@ -417,12 +417,6 @@ class _GroupPlanner:
             )
         else:
             remove.append(address)
-
-    def _check_admins_remain(
-        self, now: GroupState, promote: list[Jid], demote: list[Jid], remove: list[Jid]
-    ) -> None:
-        if not promote and not now.admins - set(demote) - set(remove):
-            self.errors.append("the group would be left without an admin: list one in admins:")
 
     # -- helpers ---------------------------------------------------------------------------
 

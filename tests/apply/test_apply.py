@@ -5,16 +5,21 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import httpx
+import pytest
 from PIL import Image
 
 from reconciler.apply import ApplyReport, Outcome, apply
-from reconciler.jid import Jid, parse_group_jid
+from reconciler.jid import Jid, parse_group_jid, parse_jid
 from reconciler.memory import Memory
-from reconciler.plan import Kind, Plan
+from reconciler.plan import Action, GroupPlan, Kind, Plan
 from reconciler.planner import PlanPolicy
+from reconciler.render.progress import expected_steps
 from reconciler.sim.gateway import FaultInjector
+from reconciler.sim.state import Role
 from reconciler.state import DesiredState, LocalPicture, UrlPicture
 from reconciler.titan.client import TitanClient
+from reconciler.titan.models import MAX_GROUP_SIZE
 from reconciler.workflow import plan_config
 from tests.conftest import MakeSim
 from tests.harness import (
@@ -27,6 +32,7 @@ from tests.harness import (
     MEMBER,
     OTHER,
     Harness,
+    standard_world,
 )
 from tests.planning.builders import desired, want
 
@@ -38,10 +44,11 @@ async def plan_and_apply(
     config: DesiredState,
     memory: Memory | None = None,
     client: TitanClient | None = None,
+    policy: PlanPolicy = PlanPolicy(),
 ) -> tuple[Plan, ApplyReport]:
     memory = memory if memory is not None else Memory()
     client = client or sim.client()
-    result = await plan_config(client, config, PlanPolicy(), memory)
+    result = await plan_config(client, config, policy, memory)
     return result, await apply(result, client, memory=memory)
 
 
@@ -150,15 +157,17 @@ async def test_a_local_picture_is_sent_as_a_square_jpeg_of_at_most_640(
 ) -> None:
     path = tmp_path / "wide.png"
     Image.new("RGB", (1600, 900), (10, 200, 30)).save(path)
-    config = desired(want("eng", "Engineering", ENG_NOW, id=ENG, picture=LocalPicture(path)))
-    result, report = await plan_and_apply(sim, config)
+    picture = LocalPicture(path, shown="wide.png")  # as the config beside it names it
+    config = desired(want("eng", "Engineering", ENG_NOW, id=ENG, picture=picture))
+    beside = PlanPolicy(config=str(tmp_path / "groups.yaml"))
+    result, report = await plan_and_apply(sim, config, policy=beside)
     assert [a.kind for a in result.groups[0].actions] == [Kind.PICTURE]
     assert report.ok
     stored = sim.world.picture_jpeg(sim.world.state.groups[0])
     assert stored is not None
     with Image.open(io.BytesIO(stored)) as image:
         assert (image.format, image.size) == ("JPEG", (640, 640))
-    again, _ = await plan_and_apply(sim, config)
+    again, _ = await plan_and_apply(sim, config, policy=beside)
     assert not again.has_changes  # the same picture, re-encoded: no new upload
 
 
@@ -172,3 +181,70 @@ async def test_a_picture_url_is_passed_as_a_url(sim: Harness, png_url: str) -> N
 
 def sim_gid(group: str) -> Jid:
     return parse_group_jid(group)
+
+
+def adding(*people: str) -> Plan:
+    """A plan that adds `people` to Engineering, as a saved plan may say after the world moved."""
+    add = Action(Kind.ADD, tuple(parse_jid(person) for person in people))
+    return Plan((GroupPlan("eng", "Engineering", sim_gid(ENG), (add,)),))
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "ok"),
+    [
+        (200, Outcome.DONE, True),
+        (403, Outcome.INVITED, True),
+        (408, Outcome.LEFT_RECENTLY, True),
+        (409, Outcome.ALREADY, True),
+        (417, Outcome.FAILED, False),
+        (419, Outcome.FAILED, False),
+        (500, Outcome.FAILED, False),
+    ],
+)
+async def test_whatsapps_answer_for_each_person_becomes_an_outcome(
+    status: int, outcome: Outcome, ok: bool
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        results = [{"jid": p(BOB), "status": status, "message": "as WhatsApp says"}]
+        return httpx.Response(200, json={"data": {"results": results}})
+
+    client = TitanClient("http://titan.test", api_key="k", transport=httpx.MockTransport(answer))
+    async with client:
+        report = await apply(adding(BOB), client)
+    assert outcomes(report) == [("eng", "add", p(BOB), outcome.value)]
+    assert report.ok is ok
+    if not ok:
+        assert f"{status}: as WhatsApp says" in report.groups[0].steps[0].detail
+
+
+async def test_someone_already_in_the_group_is_done_and_a_full_group_fails_the_rest(
+    make_sim: MakeSim,
+) -> None:
+    world = standard_world()
+    crowd: dict[str, Role] = {f"+1415777{n:04d}": "member" for n in range(MAX_GROUP_SIZE - 7)}
+    world.groups[0].participants.update(crowd)  # Engineering, of 6: one seat left
+    sim = make_sim(world)
+    report = await apply(adding(ALICE, BOB, "+14155550120"), sim.client())
+    assert outcomes(report) == [
+        ("eng", "add", p(ALICE), "already done"),
+        ("eng", "add", p(BOB), "done"),
+        ("eng", "add", p("+14155550120"), "failed"),
+    ]
+    assert "419" in report.groups[0].steps[2].detail
+    assert not report.ok
+
+
+async def test_every_step_apply_reports_is_counted_by_the_progress_bar(
+    make_sim: MakeSim,
+) -> None:
+    faults = FaultInjector()
+    sim = make_sim(faults=faults)
+    faults.inject("500", method="POST", path_contains="participants")  # the add fails
+    config = desired(
+        want("eng", "Eng", {**ENG_NOW, BOB: "admin", "+14155550105": "member"}, id=ENG),
+        want("new", "Launch", {ALICE: "admin", BOB: "member"}, description="Go"),
+    )
+    result, report = await plan_and_apply(sim, config)
+    steps = [step for group in report.groups for step in group.steps]
+    assert Outcome.SKIPPED in {step.outcome for step in steps}
+    assert len(steps) == expected_steps(result)

@@ -109,6 +109,67 @@ def test_a_group_that_matches_the_config_needs_no_plan() -> None:
     assert result.groups == ()
 
 
+# -- members: the table ------------------------------------------------------------------------
+
+M, ADM = "member", "admin"
+
+# (why, desired roles, live roles besides the session, members_policy, expected steps)
+MEMBER_CASES = [
+    ("nothing to do", {A: M, B: ADM}, {A: M, B: ADM}, "exact", []),
+    ("a missing member is added", {A: M, B: M}, {A: M}, "exact", [("add", p(B))]),
+    ("a member not listed is removed", {A: M}, {A: M, B: M}, "exact", [("remove", p(B))]),
+    ("additive never removes", {A: M}, {A: M, B: M}, "additive", []),
+    ("additive still adds", {A: M, B: M}, {A: M, C: M}, "additive", [("add", p(B))]),
+    ("a member listed as admin is promoted", {A: ADM}, {A: M}, "exact", [("promote", p(A))]),
+    ("an admin listed as member is demoted", {A: M}, {A: ADM}, "exact", [("demote", p(A))]),
+    ("additive never demotes", {A: M}, {A: ADM}, "additive", []),
+    (
+        "a new admin is added, then promoted",
+        {A: M, B: ADM},
+        {A: M},
+        "exact",
+        [("add", p(B)), ("promote", p(B))],
+    ),
+    (
+        "new admins come before old ones go",
+        {B: ADM},
+        {A: ADM},
+        "exact",
+        [("add", p(B)), ("promote", p(B)), ("remove", p(A))],
+    ),
+    (
+        "an admin not listed is removed without a demotion first",
+        {A: M},
+        {A: M, B: ADM},
+        "exact",
+        [("remove", p(B))],
+    ),
+    (
+        "every kind at once, in order",
+        {A: ADM, B: M, D: M},
+        {B: ADM, C: M},
+        "exact",
+        [("add", p(A), p(D)), ("promote", p(A)), ("demote", p(B)), ("remove", p(C))],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("wanted", "now", "policy", "expected"),
+    [case[1:] for case in MEMBER_CASES],
+    ids=[case[0] for case in MEMBER_CASES],
+)
+def test_members_table(
+    wanted: dict[str, str], now: dict[str, str], policy: str, expected: list[tuple[str, ...]]
+) -> None:
+    result = plan(
+        desired(want("eng", "Eng", wanted, id=G1, members_policy=policy)),
+        live(have(G1, "Eng", {ME: "superadmin", **now})),
+    )
+    assert [steps(group) for group in result.groups] == ([expected] if expected else [])
+    assert not any(group.errors for group in result.groups)
+
+
 # -- actions and their order -------------------------------------------------------------------
 
 
