@@ -187,6 +187,8 @@ def apply_command(
     brakes = Brakes(max_removals=max_removals)
     as_json = output_format == "json"
     desired: DesiredState | None = None
+    if planfile is not None and only:
+        raise SetupError("--group picks groups to plan now; a saved plan is applied whole")
     saved = Plan.from_json(_read(planfile), source=str(planfile)) if planfile else None
     if saved is not None:
         check_plan_target(saved, session=settings.session, api=settings.shown_api)

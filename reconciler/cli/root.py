@@ -51,9 +51,11 @@ def cli(verbose: bool, debug: bool) -> None:
       TITAN_SESSION   the Titan session to act as (default: default)
 
     \b
-    Start with:
-      groupctl validate -f examples/groups.yaml
-      groupctl status --api sim:/tmp/world.json
+    Start with the built-in simulator, on a copy of the example:
+      cp -r examples /tmp/groupctl-demo && cd /tmp/groupctl-demo
+      groupctl validate
+      groupctl plan --api sim:world.json
+      groupctl apply --api sim:world.json
     """
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -379,6 +380,10 @@ def test_the_schema_catches_what_editors_should_flag() -> None:
 def test_the_readme_config_example_is_valid(tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text()
     start = readme.index("```yaml\n") + len("```yaml\n")
+    (tmp_path / "pictures").mkdir()
+    shutil.copy(
+        ROOT / "examples" / "pictures" / "announcements.png", tmp_path / "pictures" / "logo.png"
+    )
     state = load(write(tmp_path, readme[start : readme.index("```", start)]))
     assert [g.key for g in state.groups] == ["announcements", "sales-emea", "old-launch"]
 
