@@ -55,7 +55,10 @@ def describe(
 ) -> list[str]:
     """What changed between two snapshots of a group, one line per change; `name` shows a
     person (by default, their address)."""
-    diff = DeepDiff(_comparable(before), _comparable(after), view="tree")
+    # threshold 0: person by person, even when most members changed.
+    diff = DeepDiff(
+        _comparable(before), _comparable(after), view="tree", threshold_to_diff_deeper=0
+    )
     lines: list[str] = []
 
     def who(change: Any) -> str:
