@@ -13,13 +13,13 @@ from reconciler.render.people import masked, person
 from reconciler.render.text import heading
 
 COMMENT_LIMIT = 65_536
-_MARGIN = 1_000  # room for the part heading
+MARGIN = 1_000  # room for the part heading
 _ICONS = {"create": "➕", "update": "✏️", "leave": "🚪", "delete": "🗑️", "refused": "⛔", "note": "ℹ️"}
 
 
 def render(plan: Plan, *, mask_phones: bool = False, limit: int = COMMENT_LIMIT) -> list[str]:
     """The comment(s), each shorter than `limit` characters."""
-    blocks: list[_Block] = [
+    blocks: list[Block] = [
         (None, f"### groupctl plan for `{plan.session}`\n\n**{plan.summary.sentence()}**\n")
     ]
     if plan.brakes:
@@ -46,12 +46,12 @@ def render(plan: Plan, *, mask_phones: bool = False, limit: int = COMMENT_LIMIT)
         blocks += [(header, f"> {line}") for line in callouts]
         blocks.append((None, ""))
     blocks += [(None, _section(plan, group, mask_phones)) for group in plan.groups]
-    return _split(blocks, limit - _MARGIN)
+    return split_comments(blocks, limit - MARGIN)
 
 
 # A piece of a comment, and the header it continues (a table's, a callout's): a comment that
 # starts in the middle of one repeats its header, so each comment reads on its own.
-_Block = tuple[str | None, str]
+Block = tuple[str | None, str]
 
 
 def _row(group: GroupPlan) -> str:
@@ -125,14 +125,16 @@ def _action_lines(plan: Plan, action: Action, mask_phones: bool) -> list[str]:
     return [f"- {sign}: {w}" for w in who]
 
 
-def _split(blocks: list[_Block], room: int) -> list[str]:
+def split_comments(blocks: list[Block], room: int) -> list[str]:
     parts: list[list[str]] = [[]]
     size = 0
     open_header: str | None = None
     for header, text in blocks:
         if len(text) > room:  # one enormous piece: cut it, keeping the markup balanced
+            text = text[: room // 2]
+            fence = "\n```" if text.count("```") % 2 else ""
             closing = "\n\n</details>\n" if text.startswith("<details>") else "\n"
-            text = text[: room // 2] + "\n\n…(cut: see the full plan)" + closing
+            text += fence + "\n\n…(cut: see the full output)" + closing
         repeat = header is not None and header != open_header
         needed = len(text) + 1 + (len(header) + 1 if repeat and header else 0)
         if size + needed > room and parts[-1]:

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Protocol
 
 from reconciler.jid import Jid
-from reconciler.plan import Plan
 
 
-def person(plan: Plan, jid: Jid, *, mask_phones: bool = False) -> str:
+class Named(Protocol):
+    """A plan or a config diff: whatever knows people's names."""
+
+    @property
+    def directory(self) -> Mapping[Jid, str]: ...
+
+
+def person(named: Named, jid: Jid, *, mask_phones: bool = False) -> str:
     """`alice (+1 415-555-0101)`; masked, `alice (…0101)`."""
     shown = jid.display()
     if mask_phones and jid.is_phone:
         shown = f"…{jid.user[-4:]}"
-    name = plan.directory.get(jid)
+    name = named.directory.get(jid)
     return f"{name} ({shown})" if name else shown
 
 

@@ -1,0 +1,93 @@
+"""`groupctl diff`: what a change of the config changes, without the API."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from reconciler.cli.common import config_option
+from reconciler.cli.plans import MARKDOWN_SPLIT
+from reconciler.cli.root import cli
+from reconciler.config import load
+from reconciler.configdiff import ConfigDiff, diff
+from reconciler.errors import SetupError
+from reconciler.gitrev import loaded_at
+from reconciler.render import diff as render_diff
+
+
+@cli.command("diff")
+@click.argument("configs", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--base",
+    metavar="GITREV",
+    help="Compare the config with itself at this git revision (e.g. origin/main).",
+)
+@config_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0: no changes; 2: changes; 3: changes where someone leaves or loses admin, or"
+    " a group is dropped, left or deleted; 1: error.",
+)
+@click.option("--mask-phones", is_flag=True, help="Show only the last 4 digits of numbers.")
+def diff_command(
+    configs: tuple[Path, ...],
+    base: str | None,
+    config_path: Path,
+    output_format: str,
+    detailed_exitcode: bool,
+    mask_phones: bool,
+) -> None:
+    """Compare two versions of the config: groups added, removed or renamed, and per group
+    who joins, leaves, gains or loses admin. No API key needed, so it runs on pull requests
+    from forks.
+
+    \b
+      groupctl diff --base origin/main            # the config now against main
+      groupctl diff --base HEAD~1 -f groups/      # a directory config
+      groupctl diff old.yaml new.yaml             # two files
+    """
+    if configs and (base or len(configs) != 2):
+        raise SetupError("give two configs (OLD NEW), or --base GITREV with -f, not both")
+    if not configs and not base:
+        raise SetupError("say what to compare: --base GITREV (e.g. origin/main), or OLD NEW")
+    if configs:
+        old_label, new_label = str(configs[0]), str(configs[1])
+        result = diff(load(configs[0]), load(configs[1]))
+    else:
+        assert base is not None
+        old_label, new_label = f"{base}:{config_path}", str(config_path)
+        with loaded_at(base, config_path) as old:
+            result = diff(old, load(config_path))
+    if output_format == "json":
+        data = {"old": old_label, "new": new_label, **result.to_json()}
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    elif output_format == "markdown":
+        parts = render_diff.to_markdown(result, base=old_label, mask_phones=mask_phones)
+        click.echo(MARKDOWN_SPLIT.join(parts))
+    else:
+        _print_text(result, old_label, new_label, mask_phones)
+    if detailed_exitcode:
+        sys.exit(3 if result.is_destructive else 2 if result.has_changes else 0)
+
+
+def _print_text(result: ConfigDiff, old: str, new: str, mask_phones: bool) -> None:
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    console = Console(force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
+    text = Text(f"Config diff: {old} -> {new}\n\n", style="bold")
+    for line, style in render_diff.lines(result, mask_phones=mask_phones):
+        text.append(line + "\n", style=style)
+    console.print(text, end="")

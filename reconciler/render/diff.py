@@ -1,0 +1,106 @@
+"""A config diff for people: text for terminals and logs, Markdown for a pull request comment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.configdiff import ConfigDiff, GroupChange
+from reconciler.jid import Jid
+from reconciler.render.markdown import COMMENT_LIMIT, MARGIN, Block, split_comments
+from reconciler.render.people import person
+
+_STATUS = {
+    "added": ("+", "group", "green"),
+    "changed": ("~", "group", "yellow"),
+    "removed": ("-", "group", "red"),
+}
+# A group dropped from the config is left alone, not left or deleted: say so where it shows.
+REMOVED_NOTE = "dropped from the config: groupctl stops managing it (it is not left or deleted)"
+
+
+def lines(result: ConfigDiff, *, mask_phones: bool = False) -> list[tuple[str, str]]:
+    """The diff as (line, style) pairs, in reading order."""
+    out: list[tuple[str, str]] = []
+    for group in result.groups:
+        sign, verb, style = _STATUS[group.status]
+        out.append((f"{sign} {verb} {_quoted(group.subject)} [{group.key}]", style))
+        out += [(f"    {line}", style) for line in _group_lines(result, group, mask_phones)]
+        out.append(("", ""))
+    for name, old, new in result.readdressed:
+        out.append(
+            (
+                f"~ person {name}: {_address(old, mask_phones)} -> {_address(new, mask_phones)}",
+                "yellow",
+            )
+        )
+    if result.readdressed:
+        out.append(("", ""))
+    out.append((result.summary(), "bold"))
+    return out
+
+
+def to_text(result: ConfigDiff, *, mask_phones: bool = False) -> str:
+    return "".join(f"{line}\n" for line, _ in lines(result, mask_phones=mask_phones))
+
+
+def _group_lines(result: ConfigDiff, group: GroupChange, mask_phones: bool) -> list[str]:
+    if group.status == "removed":
+        return [REMOVED_NOTE]
+    shown: list[str] = []
+    for name, old, new in group.settings:
+        shown.append(f"~ {name.ljust(12)} {_setting(old)} -> {_setting(new)}")
+
+    def who(jid: Jid) -> str:
+        return person(result, jid, mask_phones=mask_phones)
+
+    admins = set(group.promoted)
+    for jid in group.joins:
+        shown.append(f"+ {'admin' if jid in admins else 'member':<12} {who(jid)}")
+    shown += [
+        f"^ admin        {who(j)}  (gains admin)" for j in group.promoted if j not in group.joins
+    ]
+    shown += [f"v member       {who(j)}  (loses admin)" for j in group.demoted]
+    shown += [f"- member       {who(j)}" for j in group.leaves]
+    return shown
+
+
+def to_markdown(
+    result: ConfigDiff, *, base: str, mask_phones: bool = False, limit: int = COMMENT_LIMIT
+) -> list[str]:
+    """The comment(s) for a pull request, each shorter than `limit` characters."""
+    blocks: list[Block] = [
+        (None, f"### groupctl config diff against `{base}`\n\n**{result.summary()}**\n")
+    ]
+    if not result.has_changes:
+        blocks.append((None, "The config's groups and people are as they were."))
+    for group in result.groups:
+        sign, verb, _ = _STATUS[group.status]
+        heading = f"**{sign} {verb} {_cell(group.subject)}** (`{group.key}`)"
+        # A diff block: GitHub colors its + and - lines. No backticks inside, so nothing a
+        # name holds can end the block early.
+        body = [line.replace("`", "'") for line in _group_lines(result, group, mask_phones)]
+        blocks.append((None, "\n".join([heading, "", "```diff", *body, "```", ""])))
+    if result.readdressed:
+        moved = [
+            f"- `{name}`: {_address(old, mask_phones)} → {_address(new, mask_phones)}"
+            for name, old, new in result.readdressed
+        ]
+        blocks.append((None, "**People with a new address**\n\n" + "\n".join(moved) + "\n"))
+    return split_comments(blocks, limit - MARGIN)
+
+
+def _setting(value: Any) -> str:
+    return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _address(jid: Jid, mask_phones: bool) -> str:
+    return f"…{jid.user[-4:]}" if mask_phones and jid.is_phone else jid.display()
+
+
+def _quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _cell(text: str) -> str:
+    return text.replace("<", "&lt;").replace(">", "&gt;")
