@@ -19,6 +19,7 @@ from deepdiff.helper import notpresent
 
 from reconciler.jid import Jid, jid_from_api
 from reconciler.state import DesiredGroup, DesiredState, LocalPicture, Picture
+from reconciler.wording import count
 
 Status = Literal["added", "removed", "changed"]
 # Settings of a group, as shown, in this order.
@@ -112,13 +113,13 @@ class ConfigDiff:
         if not groups and not self.readdressed:
             return "Config diff: no changes."
         text = "Config diff: "
-        text += f"{_count(len(self.groups), 'group')} " if groups else ""
+        text += f"{count(len(self.groups), 'group')} " if groups else ""
         text += f"({', '.join(groups)})" if groups else ""
         if moves:
-            text += f"; {_count(sum(n for n, _, _ in people), 'membership change')}: "
+            text += f"; {count(sum(n for n, _, _ in people), 'membership change')}: "
             text += ", ".join(moves)
         if self.readdressed:
-            text += f"; {_count(len(self.readdressed), 'person', 'people')} with a new address"
+            text += f"; {count(len(self.readdressed), 'person', 'people')} with a new address"
         return text.replace("Config diff: ; ", "Config diff: ") + "."
 
     def to_json(self) -> dict[str, Any]:
@@ -253,7 +254,3 @@ def _readdressed(
         for name in sorted(before.keys() & after.keys())
         if before[name] != after[name]
     )
-
-
-def _count(number: int, one: str, many: str | None = None) -> str:
-    return f"{number} {one if number == 1 else many or one + 's'}"

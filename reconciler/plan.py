@@ -16,6 +16,7 @@ from reconciler.errors import PlanFileError
 from reconciler.jid import Jid, jid_from_api
 from reconciler.state import FetchedPicture, LiveGroup
 from reconciler.titan.models import MAX_PARTICIPANTS_PER_CALL as MAX_PER_CALL
+from reconciler.wording import count
 
 FORMAT_VERSION = 1
 
@@ -168,14 +169,14 @@ class Summary:
             f"{self.update} to update" if self.update else "",
             f"{self.leave} to leave" if self.leave else "",
             f"{self.delete} to delete" if self.delete else "",
-            _many(self.add, "member") + " to add" if self.add else "",
+            count(self.add, "member") + " to add" if self.add else "",
             f"{self.remove} to remove" if self.remove else "",
-            _many(self.promote, "promotion") if self.promote else "",
-            _many(self.demote, "demotion") if self.demote else "",
+            count(self.promote, "promotion") if self.promote else "",
+            count(self.demote, "demotion") if self.demote else "",
         ]
         changes = ", ".join(part for part in parts if part) or "no changes"
         tail = [
-            f"{_many(self.refused, 'group')} refused" if self.refused else "",
+            f"{count(self.refused, 'group')} refused" if self.refused else "",
             f"{self.unmanaged} unmanaged" if self.unmanaged else "",
         ]
         return f"Plan: {changes}." + "".join(f" {part}." for part in tail if part)
@@ -394,7 +395,3 @@ def snapshot_fingerprint(snapshot: Mapping[str, Any]) -> str:
 def checksum(body: Mapping[str, Any]) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _many(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count != 1 else ''}"

@@ -97,8 +97,3 @@ def check_group_keys(desired: DesiredState, only: tuple[str, ...]) -> None:
             close = difflib.get_close_matches(key, keys, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise SetupError(f"--group {key!r}: the config has no such group{hint}")
-
-
-def count(number: int, one: str, many: str | None = None) -> str:
-    """`1 person`, `3 people`, `2 groups`."""
-    return f"{number} {one if number == 1 else many or one + 's'}"

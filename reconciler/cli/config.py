@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.common import config_option, count
+from reconciler.cli.common import config_option
 from reconciler.cli.root import cli
 from reconciler.config import load
 from reconciler.config.model import config_schema
+from reconciler.wording import count
 
 
 @cli.command()
