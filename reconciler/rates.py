@@ -1,4 +1,5 @@
-"""Rates such as "20/min": the client's write pacing and the simulator's rate limit."""
+"""Rates such as "20/min" (the client's write pacing, the simulator's rate limit) and durations
+such as "15m" (watch's resync interval)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,14 @@ def parse_rate(text: str) -> Rate | None:
             f"{text!r} is not a rate: write it as N/s, N/min or N/h (e.g. 20/min), or 'unlimited'"
         )
     return Rate(float(match.group(1)), _UNITS[match.group(2)])
+
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*")
+
+
+def parse_duration(text: str) -> float:
+    """`"30s"`, `"15m"`, `"1h"`, `"2 hours"` in seconds."""
+    match = _DURATION.fullmatch(text.lower())
+    if not match or match.group(2) not in _UNITS or float(match.group(1)) <= 0:
+        raise SetupError(f"{text!r} is not a duration: write it as 30s, 15m or 1h")
+    return float(match.group(1)) * _UNITS[match.group(2)]

@@ -22,9 +22,10 @@ from typing import Any
 import httpx
 
 from reconciler.jid import Jid, parse_jid
+from reconciler.serving import bind
 from reconciler.sim.app import SimConfig, Simulator
 from reconciler.sim.gateway import ALL_SCOPES, READ_SCOPE
-from reconciler.sim.server import bind, make_server
+from reconciler.sim.server import make_server
 from reconciler.sim.state import Account, Group, Person, WorldState
 from reconciler.sim.store import WorldStore
 from reconciler.sim.transport import SimTransport

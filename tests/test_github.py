@@ -139,12 +139,12 @@ class ActionRun:
         self.workdir, self.temp, self.github = workdir, temp, github
         self.path: list[str] = []
 
-    def __call__(self, **given: str) -> tuple[dict[str, dict[str, str]], list[str]]:
+    def __call__(self, **given: str) -> tuple[dict[str, dict[str, dict[str, str]]], list[str]]:
         inputs = {
             name: given.get(name.replace("-", "_"), spec.get("default", ""))
             for name, spec in self.action["inputs"].items()
         }
-        steps: dict[str, dict[str, str]] = {}
+        steps: dict[str, dict[str, dict[str, str]]] = {}
         logs: list[str] = []
         failed = False
         for step in self.action["runs"]["steps"]:

@@ -43,13 +43,11 @@ def worlds(draw: st.DrawFn) -> WorldState:
         Person(phone=phone, phone_visible_to=draw(visible)) for phone in PEOPLE
     ]
     groups = []
+    mine_roles: list[Role] = ["superadmin", "admin", "member"]
+    roles: list[Role] = ["member", "admin"]
     for n in range(draw(st.integers(1, 4))):
-        mine = draw(st.sampled_from(["superadmin", "admin", "member"]))
-        others = draw(
-            st.dictionaries(
-                st.sampled_from(PEOPLE), st.sampled_from(["member", "admin"]), max_size=8
-            )
-        )
+        mine = draw(st.sampled_from(mine_roles))
+        others = draw(st.dictionaries(st.sampled_from(PEOPLE), st.sampled_from(roles), max_size=8))
         creator = BOT if mine == "superadmin" else PEOPLE[-1]
         participants: dict[str, Role] = {BOT: mine, **others}
         participants[creator] = "superadmin"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import SetupError
-from reconciler.rates import Rate, parse_rate
+from reconciler.rates import Rate, parse_duration, parse_rate
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,16 @@ def test_nonsense_is_refused_with_the_expected_form(text: str) -> None:
 def test_a_rate_prints_as_written_and_spreads_evenly() -> None:
     assert str(Rate(20, 60)) == "20/min"
     assert Rate(20, 60).interval == 3.0
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30.0), ("15m", 900.0), ("1h", 3600.0), ("2 hours", 7200.0)]
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["15", "0m", "-1m", "5 parsecs", "m"])
+def test_what_is_not_a_duration(text: str) -> None:
+    with pytest.raises(SetupError, match="is not a duration"):
+        parse_duration(text)
