@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+from types import FrameType
+
+import uvicorn
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -15,3 +19,16 @@ def bind(host: str, port: int) -> socket.socket:
     sock.bind((host, port))
     sock.listen(128)
     return sock
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn, ending with exit status 0 after a graceful shutdown on SIGTERM or SIGINT.
+
+    uvicorn re-raises the signal once it has shut down, so that the process dies of it; a
+    service that finished its work cleanly should say so instead.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C: stop waiting
+        self.should_exit = True

@@ -3,7 +3,14 @@
 One module per family of commands; importing them registers them on the root group.
 """
 
-from reconciler.cli import config, plans, review, session, sim  # noqa: F401 - registers the commands
+from reconciler.cli import (  # noqa: F401 - registers the commands
+    config,
+    plans,
+    review,
+    session,
+    sim,
+    watch,
+)
 from reconciler.cli.root import cli
 
 

@@ -11,6 +11,7 @@ import uvicorn
 
 from reconciler.errors import SetupError
 from reconciler.rates import parse_rate
+from reconciler.serving import GracefulServer
 from reconciler.sim.app import SimConfig, Simulator
 from reconciler.sim.gateway import (
     ALL_SCOPES,
@@ -69,7 +70,7 @@ def make_server(simulator: Simulator) -> uvicorn.Server:
     config = uvicorn.Config(
         simulator.asgi, log_config=None, access_log=False, timeout_graceful_shutdown=5
     )
-    return uvicorn.Server(config)
+    return GracefulServer(config)
 
 
 def serve(simulator: Simulator, sock: socket.socket, *, on_ready: Callable[[], None]) -> None:

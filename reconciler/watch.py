@@ -1,0 +1,486 @@
+"""`groupctl watch`: listen to Titan's group webhooks, report drift at once, optionally heal it.
+
+A webhook is trusted only with a valid `X-Webhook-Signature` (HMAC-SHA256 of the raw body),
+read only up to a size, and acted on once per event id. An event about a managed group puts
+the group in a queue; one worker takes groups from it one at a time: re-reads the group, plans
+it, reports drift as one JSON log line and in metrics, and with self-heal applies its plan
+under the same brakes and guards as `apply` (a refused plan is reported, never forced).
+
+It does not fight itself: the changes it makes come back as webhooks, and those are recognized
+as its own and dropped. A group that keeps drifting is healed with exponential backoff, not in
+a tight loop. Every managed group is checked again every resync interval, since webhooks can be
+lost. Time comes from an injected clock; `tick()` does what is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import signal
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    disable_created_metrics,
+    generate_latest,
+)
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from reconciler.apply import apply
+from reconciler.errors import GroupctlError, InvalidJidError
+from reconciler.jid import Jid, jid_from_api
+from reconciler.live import fetch
+from reconciler.memory import Memory
+from reconciler.plan import Action, Kind, Plan
+from reconciler.planner import PlanPolicy, match_groups, plan
+from reconciler.safety import Brakes, check
+from reconciler.state import DesiredGroup, DesiredState, ListedGroup
+from reconciler.titan.client import TitanClient
+
+log = logging.getLogger("reconciler.watch")
+
+SIGNATURE_HEADER = "x-webhook-signature"
+MAX_BODY = 1024 * 1024  # Titan's events are small; anything near this is not one
+_SEEN_IDS = 10_000  # event ids remembered, to drop deliveries retried or replayed
+_EVENTS = frozenset({"group.update", "group.participant"})
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    self_heal: bool = False
+    resync_interval: float = 15 * 60.0
+    brakes: Brakes = Brakes()
+    backoff: float = 2.0  # seconds before a group healed once may be healed again...
+    backoff_max: float = 3600.0  # ...doubling each time it drifts again, up to this
+    quiet: float = 3600.0  # a group left alone this long starts again from `backoff`
+    echo_window: float = 300.0  # how long the webhooks of its own changes are expected
+
+
+@dataclass
+class _Healing:
+    """A group's history of heals, for the backoff."""
+
+    streak: int = 0
+    last: float = float("-inf")
+    next_allowed: float = float("-inf")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        # The *_created series say nothing anyone graphs. (The library leaves it untyped.)
+        disable_created_metrics()  # type: ignore[no-untyped-call]
+        self.registry = CollectorRegistry()
+        self.webhooks = Counter(
+            "groupctl_webhooks",
+            "Webhook deliveries, by what became of them.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.checks = Counter(
+            "groupctl_group_checks", "Groups re-read and re-planned.", registry=self.registry
+        )
+        self.drift = Counter(
+            "groupctl_drift",
+            "Checks that found a group drifted.",
+            ["group"],
+            registry=self.registry,
+        )
+        self.heals = Counter(
+            "groupctl_heals",
+            "Self-heal attempts, by outcome.",
+            ["group", "result"],
+            registry=self.registry,
+        )
+        self.queue = Gauge(
+            "groupctl_queue_groups", "Groups waiting to be checked.", registry=self.registry
+        )
+        self.resyncs = Counter(
+            "groupctl_resyncs", "Checks of every managed group.", registry=self.registry
+        )
+
+
+class Watcher:
+    """The state of `groupctl watch`. `app` serves the webhooks, `/metrics` and `/healthz`;
+    `work()` is the worker; `tick()` queues what is due (resyncs, deferred heals)."""
+
+    def __init__(
+        self,
+        *,
+        desired: DesiredState,
+        client: TitanClient,
+        secret: str,
+        policy: PlanPolicy,
+        memory: Memory | None = None,
+        options: WatchOptions = WatchOptions(),
+        reload: Callable[[], DesiredState] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.desired = desired
+        self.client = client
+        self.policy = policy
+        self.memory = memory if memory is not None else Memory()
+        self.options = options
+        self.metrics = Metrics()
+        self._secret = secret.encode()
+        self._reload = reload
+        self._clock = clock
+        self._bound: dict[Jid, str] = {}  # live group id -> the config's key
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queued: set[str] = set()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._echoes: dict[Jid, list[tuple[str, str, float]]] = {}  # expected own changes
+        self._healing: dict[str, _Healing] = {}
+        self._deferred: dict[str, float] = {}  # key -> when to check it again
+        self._next_resync = float("-inf")
+        self._healthy: tuple[float, str | None] = (float("-inf"), None)
+        self.stopping = False
+        self.busy = False  # a group is being checked (or healed) right now
+        self.app = Starlette(
+            routes=[
+                Route("/webhooks/titan", self._webhook, methods=["POST"]),
+                Route("/metrics", self._metrics, methods=["GET"]),
+                Route("/healthz", self._health, methods=["GET"]),
+            ],
+            lifespan=self._lifespan,
+        )
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """Served (uvicorn runs this): the worker and a ticker run beside the routes; SIGHUP
+        reloads the config; at shutdown the group in progress is finished first."""
+        worker = asyncio.create_task(self.work())
+        ticker = asyncio.create_task(self._ticking())
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        try:
+            yield
+        finally:
+            loop.remove_signal_handler(signal.SIGHUP)
+            ticker.cancel()
+            self.stopping = True
+            if not self.busy:
+                worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+    async def _ticking(self) -> None:
+        while True:
+            self.tick()
+            await asyncio.sleep(1)
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    async def _webhook(self, request: Request) -> Response:
+        body = await _body(request)
+        if body is None:
+            return self._refuse(413, "too_large", f"the body is over {MAX_BODY} bytes")
+        if not self._signed(request.headers.get(SIGNATURE_HEADER), body):
+            return self._refuse(401, "bad_signature", "missing or wrong X-Webhook-Signature")
+        try:
+            event = json.loads(body)
+        except ValueError:
+            return self._refuse(400, "malformed", "the body is not JSON")
+        if not (isinstance(event, dict) and isinstance(event.get("id"), str)):
+            return self._refuse(400, "malformed", "not a Titan event: no id")
+        if event["id"] in self._seen:
+            return self._answer(200, "duplicate")
+        self._remember(event["id"])
+        return self._answer(*self._event(event))
+
+    def _event(self, event: dict[str, Any]) -> tuple[int, str]:
+        payload = event.get("payload", event.get("data"))
+        if event.get("event") not in _EVENTS or not isinstance(payload, dict):
+            return 200, "ignored"
+        if event.get("session") not in (None, self.policy.session):
+            return 200, "ignored"  # the same change, as another session saw it
+        try:
+            group = jid_from_api(str(payload.get("id", "")))
+        except InvalidJidError:
+            return 400, "malformed"
+        if payload.get("action") == "joined":  # the session joined a group: bindings change
+            self._next_resync = float("-inf")
+            self.tick()
+            return 202, "queued"
+        key = self._bound.get(group)
+        if key is None:
+            return 200, "ignored"
+        if self._is_echo(group, payload):
+            return 200, "own_change"
+        self._enqueue(key)
+        return 202, "queued"
+
+    def _refuse(self, status: int, result: str, message: str) -> Response:
+        self.metrics.webhooks.labels(result).inc()
+        return JSONResponse({"error": message}, status_code=status)
+
+    def _answer(self, status: int, result: str) -> Response:
+        self.metrics.webhooks.labels(result).inc()
+        return JSONResponse({"status": result}, status_code=status)
+
+    def _signed(self, header: str | None, body: bytes) -> bool:
+        if not header or not header.startswith("sha256="):
+            return False
+        expected = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+
+    def _remember(self, event_id: str) -> None:
+        self._seen[event_id] = None
+        while len(self._seen) > _SEEN_IDS:
+            self._seen.popitem(last=False)
+
+    async def _metrics(self, request: Request) -> Response:
+        self.metrics.queue.set(self._queue.qsize())
+        return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def _health(self, request: Request) -> Response:
+        checked, problem = self._healthy
+        if self._clock() - checked > 10:  # at most one API call per 10 s, however often asked
+            try:
+                await self.client.get_session()
+                problem = None
+            except GroupctlError as exc:
+                problem = str(exc)
+            self._healthy = (self._clock(), problem)
+        if problem is not None:
+            return JSONResponse({"status": "unavailable", "error": problem}, status_code=503)
+        return JSONResponse({"status": "ok", "groups": len(self.desired.groups)})
+
+    # -- the queue ---------------------------------------------------------------------------
+
+    def _enqueue(self, key: str) -> None:
+        if key not in self._queued:
+            self._queued.add(key)
+            self._queue.put_nowait(key)
+
+    def tick(self) -> None:
+        """Queue what is due: every group at a resync, deferred heals whose time came."""
+        now = self._clock()
+        if now >= self._next_resync:
+            self._next_resync = now + self.options.resync_interval
+            self.metrics.resyncs.inc()
+            for group in self.desired.groups:
+                self._enqueue(group.key)
+        for key, when in list(self._deferred.items()):
+            if now >= when:
+                del self._deferred[key]
+                self._enqueue(key)
+
+    def reload(self) -> None:
+        """Read the config again (SIGHUP); a config with mistakes is reported, the old one kept."""
+        if self._reload is None:
+            return
+        try:
+            self.desired = self._reload()
+        except GroupctlError as exc:
+            _report("reload_failed", error=str(exc))
+            return
+        _report("reloaded", groups=len(self.desired.groups))
+        self._next_resync = float("-inf")
+        self.tick()
+
+    async def idle(self) -> None:
+        """Wait until every queued group has been checked."""
+        await self._queue.join()
+
+    async def work(self) -> None:
+        """Check queued groups one at a time until `stopping` (the group in progress is
+        finished first)."""
+        while not self.stopping:
+            key = await self._queue.get()
+            self._queued.discard(key)
+            self.busy = True
+            try:
+                await self._check(key)
+            except GroupctlError as exc:
+                _report("check_failed", group=key, error=str(exc))
+            finally:
+                self.busy = False
+                self._queue.task_done()
+
+    # -- one group ---------------------------------------------------------------------------
+
+    async def _check(self, key: str) -> None:
+        group = next((g for g in self.desired.groups if g.key == key), None)
+        if group is None:
+            return  # no longer in the config
+        self.metrics.checks.inc()
+        only = frozenset({key})
+        # A group found by its subject stays this entry's group when someone renames it:
+        # otherwise a rename would look like a group to create.
+        pinned = self._pinned(group)
+        live = await fetch(self.client, pinned, only=only)
+        if pinned is not self.desired and pinned.groups[0].id not in live.groups:
+            pinned = self.desired  # gone: found by subject again, or to be created
+            live = await fetch(self.client, pinned, only=only)
+        self._bind(live.listed, pinned)
+        now = datetime.now(UTC)
+        policy = replace(self.policy, only=only)
+        result = plan(pinned, live, policy, waiting=self.memory.waiting(now))
+        planned = result.groups[0] if result.groups else None
+        if planned is None or not (planned.actions or planned.errors):
+            return
+        self.metrics.drift.labels(key).inc()
+        _report(
+            "drift",
+            group=key,
+            group_id=planned.group_id,
+            subject=planned.subject,
+            changes=[_described(result, action) for action in planned.actions],
+            refused=list(planned.errors),
+        )
+        if self.options.self_heal and planned.actions and not planned.errors:
+            await self._heal(key, result)
+
+    async def _heal(self, key: str, result: Plan) -> None:
+        now = self._clock()
+        healing = self._healing.setdefault(key, _Healing())
+        if now < healing.next_allowed:
+            self._deferred[key] = healing.next_allowed
+            self.metrics.heals.labels(key, "deferred").inc()
+            _report("heal_deferred", group=key, in_seconds=round(healing.next_allowed - now, 1))
+            return
+        reasons = check(result, self.options.brakes)
+        if reasons:
+            self.metrics.heals.labels(key, "refused").inc()
+            _report("heal_refused", group=key, reasons=reasons)
+            return
+        healing.streak = healing.streak + 1 if now - healing.last < self.options.quiet else 1
+        healing.last = now
+        delay = self.options.backoff * 2 ** (healing.streak - 1)
+        healing.next_allowed = now + min(delay, self.options.backoff_max)
+        self._expect(result, now)
+        report = await apply(result, self.client, memory=self.memory, brakes=self.options.brakes)
+        self.memory.save(datetime.now(UTC))
+        for created in (g.created for g in report.groups if g.created is not None):
+            self._bound[created] = key
+        outcome = "applied" if report.ok else "failed"
+        self.metrics.heals.labels(key, outcome).inc()
+        _report(f"heal_{outcome}", group=key, summary=report.summary())
+
+    def _pinned(self, group: DesiredGroup) -> DesiredState:
+        """The config with `group` bound to the live group it was found as before, if it has
+        no id of its own (only `group` is planned from it)."""
+        if group.id is not None:
+            return self.desired
+        before = next((gid for gid, key in self._bound.items() if key == group.key), None)
+        if before is None:
+            return self.desired
+        return replace(self.desired, groups=(replace(group, id=before),))
+
+    def _bind(self, listed: tuple[ListedGroup, ...], desired: DesiredState) -> None:
+        """Which live group is which entry's, after a check of `desired` (or all of them)."""
+        matching = match_groups(desired, listed)
+        found = {gid: key for key, gid in matching.bound.items() if gid is not None}
+        if desired is self.desired:
+            self._bound = found
+        else:
+            self._bound = {g: k for g, k in self._bound.items() if k not in found.values()}
+            self._bound.update(found)
+
+    # -- its own changes ---------------------------------------------------------------------
+
+    def _expect(self, result: Plan, now: float) -> None:
+        """Remember the webhooks that applying `result` will cause."""
+        until = now + self.options.echo_window
+        for group in result.groups:
+            if group.group_id is None:
+                continue
+            expected = self._echoes.setdefault(group.group_id, [])
+            for action in group.actions:
+                field_name = _ECHO_FIELDS.get(action.kind)
+                if field_name is None:
+                    continue
+                if action.kind in (Kind.SUBJECT, Kind.DESCRIPTION):
+                    expected.append((field_name, action.new or "", until))
+                elif action.kind == Kind.PICTURE:
+                    expected.append((field_name, "True", until))
+                else:
+                    expected += [(field_name, str(jid), until) for jid in action.members]
+
+    def _is_echo(self, group: Jid, payload: dict[str, Any]) -> bool:
+        """Whether the event is all made of changes this watcher made (each consumed once)."""
+        now = self._clock()
+        expected = [e for e in self._echoes.get(group, []) if e[2] >= now]
+        items = []
+        for name, value in payload.items():
+            if name in ("id", "action"):
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                items.append((name, _normalized(item)))
+        remaining = list(expected)
+        for name, value in items:
+            match = next((e for e in remaining if e[0] == name and e[1] == value), None)
+            if match is None:
+                return False
+            remaining.remove(match)
+        if not items:
+            return False
+        self._echoes[group] = remaining
+        return True
+
+
+_ECHO_FIELDS = {
+    Kind.ADD: "joined",
+    Kind.REMOVE: "left",
+    Kind.PROMOTE: "promoted",
+    Kind.DEMOTE: "demoted",
+    Kind.SUBJECT: "newSubject",
+    Kind.DESCRIPTION: "newDescription",
+    Kind.PICTURE: "newPicture",
+}
+
+
+def _normalized(item: Any) -> str:
+    if isinstance(item, str) and "@" in item:
+        try:
+            return str(jid_from_api(item))
+        except InvalidJidError:
+            return item
+    return str(item)
+
+
+def _described(result: Plan, action: Action) -> str:
+    """`add olivia (+1 415-555-0111)`, `subject 'Hacked' -> 'Sales EMEA'`, `leave`."""
+    kind = action.kind.value
+    if action.members:
+        return f"{kind} {', '.join(result.name(jid) for jid in action.members)}"
+    if action.old is not None:
+        return f"{kind} {action.old!r} -> {action.new!r}"
+    return f"{kind} {action.new!r}" if action.new is not None else kind
+
+
+def _report(event: str, **fields: Any) -> None:
+    """One JSON line per thing worth knowing (drift, heals), for log collectors."""
+    line = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "event": event, **fields}
+    log.info(json.dumps(line, ensure_ascii=False, default=str))
+
+
+async def _body(request: Request) -> bytes | None:
+    """The raw body, or None when it is larger than MAX_BODY (not read further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
