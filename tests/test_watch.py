@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.config import load
 from reconciler.jid import parse_group_jid, parse_jid
 from reconciler.planner import PlanPolicy
 from reconciler.serving import bind
@@ -28,6 +29,7 @@ from reconciler.sim.state import WorldState
 from reconciler.sim.store import WorldStore
 from reconciler.sim.transport import SimTransport
 from reconciler.sim.webhooks import WebhookSender, envelope, sign
+from reconciler.state import DesiredState
 from reconciler.titan.client import TitanClient
 from reconciler.watch import MAX_BODY, Watcher, WatchOptions
 from tests.planning.builders import desired, want
@@ -72,7 +74,13 @@ class Setup:
     """A watcher and a simulator in this process: the simulator's signed webhooks go
     straight into the watcher's app."""
 
-    def __init__(self, tmp_path: Path, options: WatchOptions, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        options: WatchOptions,
+        clock: Callable[[], float],
+        reload: Callable[[], DesiredState] | None = None,
+    ) -> None:
         path = tmp_path / "world.json"
         path.write_text(world().model_dump_json())
         self.hooks = WebhookSender(
@@ -90,6 +98,7 @@ class Setup:
             secret=SECRET,
             policy=PlanPolicy(),
             options=options,
+            reload=reload,
             clock=clock,
         )
 
@@ -378,3 +387,22 @@ def test_watch_needs_the_webhook_secret(groupctl: str, example: Path) -> None:
     )
     assert done.returncode == 1
     assert "no webhook secret: set TITAN_WEBHOOK_SECRET" in done.stderr
+
+
+async def test_a_reload_takes_the_new_config_and_a_broken_one_is_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="reconciler.watch")
+    config = tmp_path / "groups.yaml"
+    config.write_text("version: 1\ngroups:\n  team: {subject: Team, id: '" + TEAM + "'}\n")
+    setup = Setup(tmp_path, WatchOptions(), Clock(), reload=lambda: load(config))
+    async with running(setup):
+        config.write_text(config.read_text() + "  more: {subject: More}\n")
+        setup.watcher.reload()
+        assert [g.key for g in setup.watcher.desired.groups] == ["team", "more"]
+        config.write_text("version: 1\ngroups:\n  team: {subject: ''}\n")
+        setup.watcher.reload()
+        assert [g.key for g in setup.watcher.desired.groups] == ["team", "more"]  # kept
+    events = [json.loads(r.getMessage())["event"] for r in caplog.records]
+    assert events.count("reloaded") == 1
+    assert events.count("reload_failed") == 1
