@@ -344,8 +344,15 @@ class Watcher:
             changes=[_described(result, action) for action in planned.actions],
             refused=list(planned.errors),
         )
-        if self.options.self_heal and planned.actions and not planned.errors:
-            await self._heal(key, result)
+        if not (self.options.self_heal and planned.actions and not planned.errors):
+            return
+        if planned.group_id is None:
+            # Not a drift of a group: a group to create (new in the config, or one this
+            # watch never saw). Creating is apply's job, after someone reviewed the plan.
+            self.metrics.heals.labels(key, "refused").inc()
+            _report("heal_refused", group=key, reasons=["creating a group is left to apply"])
+            return
+        await self._heal(key, result)
 
     async def _heal(self, key: str, result: Plan) -> None:
         now = self._clock()
@@ -384,14 +391,23 @@ class Watcher:
         return replace(self.desired, groups=(replace(group, id=before),))
 
     def _bind(self, listed: tuple[ListedGroup, ...], desired: DesiredState) -> None:
-        """Which live group is which entry's, after a check of `desired` (or all of them)."""
+        """Which live group is which entry's, after a check of `desired` (or all of them).
+
+        Bindings stick: an entry without id that was found as a live group stays that group's
+        while the session is in it, whatever its subject is now (someone renamed it), so no
+        later check takes it for a group to create."""
+        listed_ids = {entry.id for entry in listed}
+        before = {key: gid for gid, key in self._bound.items() if gid in listed_ids}
         matching = match_groups(desired, listed)
-        found = {gid: key for key, gid in matching.bound.items() if gid is not None}
-        if desired is self.desired:
-            self._bound = found
-        else:
-            self._bound = {g: k for g, k in self._bound.items() if k not in found.values()}
-            self._bound.update(found)
+        bound = dict(before)
+        for group in desired.groups:
+            found = matching.bound.get(group.key)
+            if group.id is not None or group.key not in before:
+                if found is not None:
+                    bound[group.key] = found
+                else:
+                    bound.pop(group.key, None)
+        self._bound = {gid: key for key, gid in bound.items()}
 
     # -- its own changes ---------------------------------------------------------------------
 
