@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import CreateUncertainError, GroupctlError
+from reconciler.errors import CreateUncertainError, GroupctlError, PlanFileError
 from reconciler.files import config_root
 from reconciler.jid import Jid
 from reconciler.memory import Memory, now_utc
@@ -158,6 +158,10 @@ async def apply(
     slots = asyncio.Semaphore(concurrency)
     report = ApplyReport()
     pictures = config_root(Path(plan.config)).resolve()
+    for group in plan.groups:  # before any call: a plan file is not trusted further
+        for action in group.actions:
+            if action.kind == Kind.PICTURE and not _is_url(action.new or ""):
+                picture_path(pictures, action.new or "")
 
     async def run(group: GroupPlan) -> None:
         async with slots:
@@ -264,14 +268,10 @@ class _GroupRun:
                 )
 
     async def _picture(self, group: Jid, source: str, planned: str | None) -> None:
-        if source.startswith(("https://", "http://")):
+        if _is_url(source):
             await self.client.set_picture(group, url=source)  # Titan fetches it
             return
-        path = (self.pictures / source).resolve()
-        if not path.is_relative_to(self.pictures):  # a plan file is not trusted further
-            raise GroupctlError(
-                f"the picture {source} is outside the config's directory {self.pictures}: refused"
-            )
+        path = picture_path(self.pictures, source)
         try:
             data = await asyncio.to_thread(path.read_bytes)
         except OSError as exc:
@@ -334,6 +334,20 @@ class _GroupRun:
         step = Step(self.plan.key, kind, outcome, person, detail)
         self.report.steps.append(step)
         self.on_step(step)
+
+
+def picture_path(root: Path, source: str) -> Path:
+    """The picture file a plan names, which must be inside the config's directory `root`."""
+    path = (root / source).resolve()
+    if not path.is_relative_to(root):
+        raise PlanFileError(
+            f"the plan names the picture {source}, outside the config's directory {root}: refused"
+        )
+    return path
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("https://", "http://"))
 
 
 # WhatsApp's per-person codes, by action (None: any action).

@@ -4,6 +4,7 @@ form that `apply PLANFILE` can trust (or refuse)."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -245,9 +246,10 @@ class Plan:
 
     # -- the plan file ---------------------------------------------------------------------
 
-    def data(self) -> dict[str, Any]:
-        """The plan as JSON-able data, with a checksum of everything else in it. Its directory
-        names the people of its actions and snapshots (to say who changed, if any did)."""
+    def data(self, *, key: str | None = None) -> dict[str, Any]:
+        """The plan as JSON-able data, sealed with a checksum of everything else in it: an
+        HMAC keyed from the API `key` when there is one (see `checksum`). Its directory names
+        the people of its actions and snapshots (to say who changed, if any did)."""
         groups = [group.to_json() for group in self.groups]
         people = {jid for g in self.groups for a in g.actions for jid in a.members}
         people |= {
@@ -270,13 +272,15 @@ class Plan:
             "groups": groups,
             "safety": {"brakes": list(self.brakes), "forced": self.forced},
         }
-        return {**body, "checksum": checksum(body)}
+        return {**body, "checksum": checksum(body, key=key)}
 
-    def to_json(self) -> str:
-        return json.dumps(self.data(), indent=2, ensure_ascii=False)
+    def to_json(self, *, key: str | None = None) -> str:
+        return json.dumps(self.data(key=key), indent=2, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str, *, source: str = "the plan file") -> Plan:
+    def from_json(cls, text: str, *, source: str = "the plan file", key: str | None = None) -> Plan:
+        """Read a plan file, refusing one that is not exactly as it was made (with `key`, the
+        API key apply uses: a plan sealed without one, or with another, is refused too)."""
         try:
             data = json.loads(text)
         except ValueError as exc:
@@ -289,12 +293,16 @@ class Plan:
                 f"{source} has format version {version!r}; this groupctl reads"
                 f" version {FORMAT_VERSION}: make a new plan"
             )
-        body = {key: value for key, value in data.items() if key != "checksum"}
-        if data.get("checksum") != checksum(body):
-            raise PlanFileError(
-                f"{source} was changed after it was made (its checksum does"
-                " not match): make a new plan"
-            )
+        body = {name: value for name, value in data.items() if name != "checksum"}
+        if data.get("checksum") != checksum(body, key=key):
+            sealed = str(data.get("checksum", ""))
+            if key is not None and sealed.startswith("sha256:"):
+                why = "it was made without an API key, and apply has one"
+            elif key is None and sealed.startswith("hmac-sha256:"):
+                why = "it was made with an API key: apply with the same key"
+            else:
+                why = "it was changed after it was made, or made with another API key"
+            raise PlanFileError(f"{source} is refused: {why}. Make a new plan")
         try:
             _PlanFile.model_validate(data)
         except pydantic.ValidationError as exc:
@@ -392,6 +400,13 @@ def snapshot_fingerprint(snapshot: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def checksum(body: Mapping[str, Any]) -> str:
+def checksum(body: Mapping[str, Any], *, key: str | None = None) -> str:
+    """The seal of a plan file. With the API key, an HMAC-SHA256 under a key derived from it:
+    whoever can change a plan file between review and apply cannot make a valid one without
+    the API key (and the HMAC reveals nothing of it). Without a key (the simulator), a plain
+    SHA-256, which catches mistakes, not forgers."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if key:
+        secret = hashlib.sha256(f"groupctl plan seal, v1: {key}".encode()).digest()
+        return "hmac-sha256:" + hmac.new(secret, canonical.encode(), hashlib.sha256).hexdigest()
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

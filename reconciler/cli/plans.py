@@ -118,10 +118,10 @@ def plan_command(
     memory = Memory.load(state_file or default_state_path(config_path))
     brakes = Brakes(max_removals=max_removals)
     result = _plan(settings, config_path, desired, only, remove_unresolved, memory, brakes, force)
-    _show(result, output_format, mask_phones)
+    _show(result, output_format, mask_phones, key=settings.api_key)
     if out is not None:
         try:
-            replace_atomically(out, result.to_json().encode())
+            replace_atomically(out, result.to_json(key=settings.api_key).encode())
         except OSError as exc:
             raise SetupError(f"{out}: cannot write the plan: {exc.strerror}") from None
     if result.stopped_by_brakes:
@@ -189,7 +189,11 @@ def apply_command(
     desired: DesiredState | None = None
     if planfile is not None and only:
         raise SetupError("--group picks groups to plan now; a saved plan is applied whole")
-    saved = Plan.from_json(_read(planfile), source=str(planfile)) if planfile else None
+    saved = (
+        Plan.from_json(_read(planfile), source=str(planfile), key=settings.api_key)
+        if planfile
+        else None
+    )
     if saved is not None:
         check_plan_target(saved, session=settings.session, api=settings.shown_api)
         if saved.config and ctx.get_parameter_source("config_path") is ParameterSource.DEFAULT:
@@ -329,9 +333,9 @@ def _refuse_if_refused(result: Plan) -> None:
         raise GroupctlError(f"{count} group{'s' * (count != 1)} refused: see why above")
 
 
-def _show(result: Plan, output_format: str, mask_phones: bool) -> None:
+def _show(result: Plan, output_format: str, mask_phones: bool, *, key: str | None) -> None:
     if output_format == "json":
-        click.echo(result.to_json())
+        click.echo(result.to_json(key=key))
     elif output_format == "markdown":
         click.echo(MARKDOWN_SPLIT.join(markdown.render(result, mask_phones=mask_phones)))
     else:
