@@ -1,14 +1,19 @@
 """How fast `plan` is at scale, and how close to the bound that latency sets.
 
     python bench/plan_scale.py [--groups 1000] [--members 200] [--latency-ms 20]
-                               [--concurrency 4,8,16] [--planner-groups 2000]
+                               [--concurrency 4,8,16] [--repeat 1] [--planner-groups 2000]
                                [--planner-members 1024]
 
 1. A world of GROUPS groups x MEMBERS members is served over real HTTP by `groupctl sim serve`
    (a separate process) with LATENCY ms added to every request; a config manages every group,
    5% of them drifted. Plan reads live state and plans, at CONCURRENCY and at concurrency 1.
-   Reported: wall time, API calls (counted by the simulator), and the lower bound
-   calls / concurrency x latency.
+   Each run is a fresh Python process, as `groupctl plan` is: no cache is warm from an earlier
+   run. Its wall time is the live read and plan; loading the config is timed apart. Reported:
+   wall time, API calls (counted by the simulator), the lower bound calls / concurrency x
+   latency, and the CPU seconds spent meanwhile by the client, by the simulator and by anything
+   else on the machine (a busy machine makes the figures meaningless). A process's CPU time is
+   a bound too, since each is single-threaded: the floor is the largest of the three bounds.
+   With REPEAT > 1 each level runs that many times and the fastest run is shown.
 2. The pure planner on PLANNER-GROUPS x PLANNER-MEMBERS, built in memory: time and peak
    memory of plan() itself (tracemalloc), and the size of its input.
 """
@@ -17,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
+import os
 import random
 import re
 import resource
@@ -25,6 +32,8 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -92,21 +101,75 @@ def build(groups: int, members: int, directory: Path) -> tuple[Path, Path]:
     return world, config
 
 
-async def timed_plan(url: str, config: Path, concurrency: int) -> tuple[float, float, int]:
+@dataclass(frozen=True)
+class Run:
+    """One plan, timed in its own process."""
+
+    load: float  # seconds to load the config (not in `wall`)
+    wall: float  # seconds to read live state and plan
+    client_cpu: float
+    server_cpu: float | None  # None where /proc is not there to ask
+    other_cpu: float | None  # every other process on the machine
+    actions: int
+
+
+def measure(url: str, config: Path, concurrency: int, server_pid: int) -> Run:
+    """Load the config, then read live state and plan; run in a fresh process."""
     started = time.perf_counter()
     desired = load(config)
     loaded = time.perf_counter()
-    async with TitanClient(
-        url, api_key=KEY, write_rate=None, max_concurrency=concurrency
-    ) as client:
-        live = await fetch(client, desired)
-        result = plan(desired, live)
+    machine, server, cpu = busy_cpu(), process_cpu(server_pid), time.process_time()
+
+    async def read_and_plan() -> int:
+        async with TitanClient(
+            url, api_key=KEY, write_rate=None, max_concurrency=concurrency
+        ) as client:
+            result = plan(desired, await fetch(client, desired))
+        return sum(len(g.actions) for g in result.groups)
+
+    actions = asyncio.run(read_and_plan())
     done = time.perf_counter()
-    return loaded - started, done - loaded, sum(len(g.actions) for g in result.groups)
+    client_cpu = time.process_time() - cpu
+    server_after, machine_after = process_cpu(server_pid), busy_cpu()
+    server_cpu = None if server is None or server_after is None else server_after - server
+    other_cpu = (
+        None
+        if machine is None or machine_after is None or server_cpu is None
+        else max(0.0, machine_after - machine - client_cpu - server_cpu)
+    )
+    return Run(loaded - started, done - loaded, client_cpu, server_cpu, other_cpu, actions)
+
+
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far, from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_cpu() -> float | None:
+    """CPU seconds the whole machine has been busy so far, from /proc/stat (Linux)."""
+    try:
+        ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except OSError:
+        return None
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+
+
+def in_fresh_process(url: str, config: Path, concurrency: int, server_pid: int) -> Run:
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        return pool.submit(measure, url, config, concurrency, server_pid).result()
 
 
 def served_calls(url: str) -> int:
     return int(httpx.get(f"{url}/_sim/stats").json()["requests"])
+
+
+def seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f} s"
 
 
 def live_benchmark(args: argparse.Namespace) -> None:
@@ -140,18 +203,30 @@ def live_benchmark(args: argparse.Namespace) -> None:
             latency = args.latency_ms / 1000
             print(
                 f"world: {args.groups} groups x {args.members} members, {args.latency_ms} ms"
-                " latency, served by groupctl sim serve over HTTP"
+                " latency, served by groupctl sim serve over HTTP; each run in a fresh process"
+                + (f", fastest of {args.repeat}" if args.repeat > 1 else "")
+            )
+            print(
+                f"  {'conc':>4} {'wall':>8} {'bound':>8} {'x bound':>8} {'floor':>8}"
+                f" {'x floor':>8} {'client CPU':>11} {'server CPU':>11} {'others CPU':>11}"
+                f" {'config load':>12}  {'API calls':<17} actions"
             )
             levels = [int(level) for level in args.concurrency.split(",")]
             for concurrency in [*levels, 1]:
-                before = served_calls(url)
-                load_s, plan_s, actions = asyncio.run(timed_plan(url, config, concurrency))
-                calls = served_calls(url) - before
+                runs = []
+                for _ in range(args.repeat):
+                    before = served_calls(url)
+                    run = in_fresh_process(url, config, concurrency, server.pid)
+                    runs.append((run, served_calls(url) - before))
+                run, calls = min(runs, key=lambda pair: pair[0].wall)
                 bound = calls / concurrency * latency
+                floor = max(bound, run.client_cpu, run.server_cpu or 0.0)
                 print(
-                    f"  concurrency {concurrency:>2}: plan {plan_s:6.2f} s (config load"
-                    f" {load_s:.2f} s), {calls} API calls = groups + {calls - args.groups},"
-                    f" bound {bound:.2f} s, {plan_s / bound:.2f} x bound, {actions} actions"
+                    f"  {concurrency:>4} {seconds(run.wall):>8} {seconds(bound):>8}"
+                    f" {run.wall / bound:>7.2f}x {seconds(floor):>8} {run.wall / floor:>7.2f}x"
+                    f" {seconds(run.client_cpu):>11} {seconds(run.server_cpu):>11}"
+                    f" {seconds(run.other_cpu):>11} {seconds(run.load):>12} "
+                    f" {f'{calls} = groups + {calls - args.groups}':<17} {run.actions}"
                 )
         finally:
             server.terminate()
@@ -201,6 +276,9 @@ def main() -> None:
         "--concurrency",
         default="4,8,16",
         help="levels to run at, comma-separated (1 is always run too)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per level; the fastest is shown"
     )
     parser.add_argument("--planner-groups", type=int, default=2000)
     parser.add_argument("--planner-members", type=int, default=1024)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import httpx
 import pydantic
 from PIL import Image, UnidentifiedImageError
+from pydantic_core import to_json
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -298,7 +299,9 @@ class Simulator:
 
 
 def _ok(data: Any, *, status: int = 200) -> Response:
-    return JSONResponse({"data": data}, status_code=status)
+    # pydantic-core's encoder writes the same bytes as JSONResponse's json.dumps (compact,
+    # UTF-8), about three times as fast: the simulator serves large groups all day.
+    return Response(to_json({"data": data}), status_code=status, media_type="application/json")
 
 
 def _error(status: int, message: str) -> Response:
@@ -351,19 +354,19 @@ def _group_json(
 
 
 def _participants_json(world: World, viewer: Account, group: Group) -> list[dict[str, Any]]:
-    participants = []
-    for phone, role in group.participants.items():
-        person = world.person(phone)
-        entry: dict[str, Any] = {}
-        if world.phone_visible(viewer, group, person):
-            entry["phoneNumber"] = person.phone
-        entry |= {
-            "lid": person.lid_jid,
-            "isAdmin": role != "member",
-            "isSuperAdmin": role == "superadmin",
-        }
-        participants.append(entry)
-    return participants
+    return [
+        {"phoneNumber": person.phone, "lid": f"{person.lid}@lid", **_ROLE_FLAGS[role]}
+        if visible
+        else {"lid": f"{person.lid}@lid", **_ROLE_FLAGS[role]}
+        for person, role, visible in world.participants_seen_by(viewer, group)
+    ]
+
+
+_ROLE_FLAGS: dict[str, dict[str, bool]] = {
+    "member": {"isAdmin": False, "isSuperAdmin": False},
+    "admin": {"isAdmin": True, "isSuperAdmin": False},
+    "superadmin": {"isAdmin": True, "isSuperAdmin": True},
+}
 
 
 def _results(outcomes: list[Outcome]) -> list[dict[str, Any]]:

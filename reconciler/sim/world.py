@@ -11,7 +11,7 @@ import base64
 import hashlib
 import secrets
 import string
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +128,24 @@ class World:
         if person.phone in viewer.contacts:
             return True
         return person.phone_visible_to == "admins" and _is_admin(group, viewer.phone)
+
+    def participants_seen_by(
+        self, viewer: Account, group: Group
+    ) -> Iterator[tuple[Person, Role, bool]]:
+        """Each participant of `group` in joining order, with their role and whether `viewer`
+        sees their number (as `phone_visible` says, the viewer's part worked out once)."""
+        viewer_is_admin = _is_admin(group, viewer.phone)
+        contacts = frozenset(viewer.contacts)
+        for phone, role in group.participants.items():
+            person = self.person(phone)
+            rule = person.phone_visible_to
+            visible = (
+                rule == "everyone"
+                or phone == viewer.phone
+                or phone in contacts
+                or (rule == "admins" and viewer_is_admin)
+            )
+            yield person, role, visible
 
     def picture_jpeg(self, group: Group) -> bytes | None:
         if group.picture is None:

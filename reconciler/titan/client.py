@@ -467,7 +467,8 @@ class TitanClient:
             elapsed_ms,
             f", attempt {attempt}" if attempt > 1 else "",
         )
-        log.debug("request body: %s; answer: %.2000s", body, self._redact(response.text))
+        if log.isEnabledFor(logging.DEBUG):  # decoding and redacting every answer costs
+            log.debug("request body: %s; answer: %.2000s", body, self._redact(response.text))
         return self._read_answer(method, url, response, attempt)
 
     def _read_answer(self, method: str, url: str, response: httpx.Response, attempt: int) -> Any:

@@ -118,6 +118,13 @@ class Participant:
 
 
 _TITAN_KEYS = frozenset({"phoneNumber", "lid", "isAdmin", "isSuperAdmin"})
+# Participants already read, by the Titan-shaped entry they were read from. Reading is a pure
+# function of those four values, and a plan meets the same people in group after group: each
+# distinct entry is read once and its (immutable) Participant shared. Only entries that were
+# read without error are kept; emptied when full, so memory stays bounded.
+_SEEN: dict[tuple[Any, Any, Any, Any], Participant] = {}
+_SEEN_LIMIT = 1 << 16
+_ABSENT = object()  # a key the entry does not have
 
 
 def read_participants(items: Any) -> tuple[Participant, ...]:
@@ -130,28 +137,58 @@ def read_participants(items: Any) -> tuple[Participant, ...]:
         return items
     if not isinstance(items, list | tuple):
         raise ValueError(f"expected a list of participants, got {type(items).__name__}")
-    read = []
+    seen, read = _SEEN, []
     for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise ValueError(f"participant {index}: expected an object, got {item!r}")
-        if not item.keys() <= _TITAN_KEYS or item.get("isSuperAdmin"):
-            item = _titan_shape(item)
-        phone, lid = item.get("phoneNumber", item.get("phone")), item.get("lid")
-        admin = item.get("isAdmin", item.get("is_admin", False))
-        super_admin = item.get("isSuperAdmin", item.get("is_super_admin", False))
-        if not (phone or lid):
-            raise ValueError(f"participant {index}: a participant needs a phoneNumber or a lid")
-        if not isinstance(admin, bool) or not isinstance(super_admin, bool):
-            raise ValueError(f"participant {index}: isAdmin and isSuperAdmin must be true or false")
-        read.append(
-            Participant(
-                phone=_to_phone(phone) if phone else None,
-                lid=_to_lid(lid) if lid else None,
-                is_admin=admin or super_admin,
-                is_super_admin=super_admin,
-            )
-        )
+        key = None
+        # The fast path: a Titan-shaped entry (no key but Titan's four) seen before. Its flags
+        # must be booleans: 1 and 0 equal True and False as keys, and are refused below.
+        if item.__class__ is dict:
+            phone, lid = item.get("phoneNumber", _ABSENT), item.get("lid", _ABSENT)
+            admin, super_admin = item.get("isAdmin", _ABSENT), item.get("isSuperAdmin", _ABSENT)
+            if (
+                (admin is False or admin is True or admin is _ABSENT)
+                and (super_admin is False or super_admin is True or super_admin is _ABSENT)
+                and len(item)
+                == (phone is not _ABSENT)
+                + (lid is not _ABSENT)
+                + (admin is not _ABSENT)
+                + (super_admin is not _ABSENT)
+            ):
+                key = (phone, lid, admin, super_admin)
+                try:
+                    participant = seen.get(key)
+                except TypeError:  # an unhashable address: read below, which says what is wrong
+                    key, participant = None, None
+                if participant is not None:
+                    read.append(participant)
+                    continue
+        participant = _read_participant(index, item)
+        if key is not None:
+            if len(seen) >= _SEEN_LIMIT:
+                seen.clear()
+            seen[key] = participant
+        read.append(participant)
     return tuple(read)
+
+
+def _read_participant(index: int, item: Any) -> Participant:
+    if not isinstance(item, dict):
+        raise ValueError(f"participant {index}: expected an object, got {item!r}")
+    if not item.keys() <= _TITAN_KEYS or item.get("isSuperAdmin"):
+        item = _titan_shape(item)
+    phone, lid = item.get("phoneNumber", item.get("phone")), item.get("lid")
+    admin = item.get("isAdmin", item.get("is_admin", False))
+    super_admin = item.get("isSuperAdmin", item.get("is_super_admin", False))
+    if not (phone or lid):
+        raise ValueError(f"participant {index}: a participant needs a phoneNumber or a lid")
+    if not isinstance(admin, bool) or not isinstance(super_admin, bool):
+        raise ValueError(f"participant {index}: isAdmin and isSuperAdmin must be true or false")
+    return Participant(
+        phone=_to_phone(phone) if phone else None,
+        lid=_to_lid(lid) if lid else None,
+        is_admin=admin or super_admin,
+        is_super_admin=super_admin,
+    )
 
 
 ApiParticipants = Annotated[tuple[InstanceOf[Participant], ...], BeforeValidator(read_participants)]

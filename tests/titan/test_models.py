@@ -127,3 +127,32 @@ def test_a_picture_request_takes_exactly_one_source() -> None:
     for wrong in ({}, {"url": "https://x", "base64": "AAAA"}):
         with pytest.raises(pydantic.ValidationError, match="exactly one"):
             PictureRequest.model_validate(wrong)
+
+
+def test_an_entry_seen_again_is_read_the_same_and_shared() -> None:
+    entries = [{"phoneNumber": "+5511999999999", "lid": "998877@lid", "isAdmin": True}]
+    first, again = PARTICIPANTS.validate_python(entries), PARTICIPANTS.validate_python(entries)
+    assert first == again
+    assert first[0] is again[0]
+    assert (first[0].jid, first[0].lid, first[0].is_admin) == (
+        jid("+5511999999999"),
+        "998877@lid",
+        True,
+    )
+
+
+def test_flags_that_are_numbers_are_refused_even_for_someone_read_before() -> None:
+    PARTICIPANTS.validate_python([{"phoneNumber": "+5511999999998", "isAdmin": True}])
+    with pytest.raises(pydantic.ValidationError, match="true or false"):
+        PARTICIPANTS.validate_python([{"phoneNumber": "+5511999999998", "isAdmin": 1}])
+
+
+def test_an_address_that_is_not_a_string_is_refused() -> None:
+    with pytest.raises(pydantic.ValidationError, match="expected a JID string"):
+        PARTICIPANTS.validate_python([{"phoneNumber": ["+5511999999999"]}])
+
+
+def test_other_shapes_are_not_taken_for_a_titan_entry_seen_before() -> None:
+    PARTICIPANTS.validate_python([{"lid": "998866@lid"}])
+    (waha,) = PARTICIPANTS.validate_python([{"lid": "998866@lid", "phone": "+5511999999997"}])
+    assert waha.phone == jid("+5511999999997")
