@@ -34,6 +34,7 @@ class ApiSettings:
     session: str | None = None  # None: the config's session:, else "default"
     # "20/min", "unlimited", or None for the default: paced against Titan, not on the simulator.
     write_rate: str | None = None
+    timeout: float = 30.0  # seconds for one answer (retries come on top, within their budget)
 
     def for_config(self, session: str | None) -> ApiSettings:
         """These settings, with the config's session when none was given by flag or env."""
@@ -49,7 +50,7 @@ class ApiSettings:
         host = f"[{host}]" if ":" in host else host
         return parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host).geturl()
 
-    def open_client(self, *, timeout: float = 30.0, max_concurrency: int = 8) -> TitanClient:
+    def open_client(self, *, max_concurrency: int = 8) -> TitanClient:
         api, api_key = self.api, self.api_key
         if not api:
             raise SetupError(NO_API)
@@ -72,7 +73,7 @@ class ApiSettings:
                 api_key=key,
                 session=self.session or "default",
                 transport=SimTransport(simulator.asgi),
-                timeout=timeout,
+                timeout=self.timeout,
                 write_rate=explicit_rate,
                 max_concurrency=max_concurrency,
             )
@@ -94,7 +95,7 @@ class ApiSettings:
             api.rstrip("/"),
             api_key=api_key,
             session=self.session or "default",
-            timeout=timeout,
+            timeout=self.timeout,
             write_rate=explicit_rate if self.write_rate is not None else DEFAULT_WRITE_RATE,
             max_concurrency=max_concurrency,
         )

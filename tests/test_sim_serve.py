@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import subprocess
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -251,34 +248,6 @@ def test_a_port_in_use_leaves_no_world_file_behind(groupctl: str, state: Path) -
         )
     assert done.returncode == 1
     assert not other.exists()
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
-    """A webhook endpoint on 127.0.0.1 recording (headers, body) of each delivery."""
-    received: list[tuple[dict[str, str], bytes]] = []
-    arrived = threading.Condition()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            with arrived:
-                received.append((dict(self.headers), body))
-                arrived.notify_all()
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    ).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hooks", received
-    server.shutdown()
-    server.server_close()
 
 
 def test_signed_webhooks_reach_a_real_endpoint(

@@ -57,6 +57,16 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Most writes per time, e.g. 20/min or 'unlimited'. Default: 20/min against"
         " Titan (WhatsApp bans accounts that write in bursts), unlimited on sim:.",
     )
+    @click.option(
+        "--timeout",
+        envvar="TITAN_TIMEOUT",
+        show_envvar=True,
+        type=click.FloatRange(min=0.1),
+        default=30.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long to wait for one answer before trying again (or giving up).",
+    )
     @click.option("-v", "--verbose", is_flag=True, help="Log each API call.")
     @click.option("--debug", is_flag=True, help="Log everything, bodies included (never the key).")
     @functools.wraps(command)
@@ -65,12 +75,15 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         api_key: str | None,
         session: str | None,
         write_rate: str | None,
+        timeout: float,
         verbose: bool,
         debug: bool,
         **kwargs: Any,
     ) -> Any:
         setup_logging(verbose, debug, [api_key])
-        settings = ApiSettings(api=api, api_key=api_key, session=session, write_rate=write_rate)
+        settings = ApiSettings(
+            api=api, api_key=api_key, session=session, write_rate=write_rate, timeout=timeout
+        )
         return command(settings=settings, **kwargs)
 
     return wrapper

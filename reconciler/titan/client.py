@@ -35,6 +35,8 @@ from reconciler.errors import (
     ApiError,
     ApiResponseError,
     CreateUncertainError,
+    NotFoundError,
+    PermissionDeniedError,
     RateLimitedError,
     ServerError,
     SetupError,
@@ -221,11 +223,26 @@ class TitanClient:
         return await self._retrying("POST", "/groups", attempt, _retryable)
 
     async def leave_group(self, group: Jid) -> None:
-        await self._call("POST", f"{_group_path(group)}/leave", retry_when=_surely_not_applied)
+        await self._until_gone("POST", f"{_group_path(group)}/leave")
 
     async def delete_group(self, group: Jid) -> None:
         """Delete a group; only its creator may."""
-        await self._call("DELETE", _group_path(group), retry_when=_surely_not_applied)
+        await self._until_gone("DELETE", _group_path(group))
+
+    async def _until_gone(self, method: str, path: str) -> None:
+        """Leave or delete, retried like any call whose repetition is harmless: repeated after
+        a failure that took effect anyway (a lost answer), it finds the group gone (404), or
+        the session no longer in it (403), which is what was asked."""
+
+        async def attempt(number: int) -> None:
+            try:
+                await self._send(method, path, None, None, number)
+            except (NotFoundError, PermissionDeniedError) as exc:
+                if number == 1:
+                    raise
+                log.info("%s %s: %s; an earlier attempt did it", method, path, exc.message)
+
+        await self._retrying(method, path, attempt, _retryable)
 
     async def set_subject(self, group: Jid, subject: str) -> None:
         await self._call("PUT", f"{_group_path(group)}/subject", body={"value": subject})

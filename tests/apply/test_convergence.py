@@ -38,6 +38,8 @@ KEY = "convergence-key-123456"
 BOT = "+14155550100"
 PEOPLE = [f"+1415555{n:04d}" for n in range(101, 109)]
 SHY = PEOPLE[-1]  # privacy settings: invited, never added
+# Pictures are found beside the config the plan was made from.
+EXAMPLE_POLICY = PlanPolicy(config=str(ROOT / "examples" / "groups.yaml"))
 
 
 class NoSleep:
@@ -62,13 +64,13 @@ def client_of(sim: Simulator) -> TitanClient:
 
 
 async def run(client: TitanClient, config: DesiredState, memory: Memory) -> None:
-    plan = await plan_config(client, config, PlanPolicy(), memory)
+    plan = await plan_config(client, config, EXAMPLE_POLICY, memory)
     await apply(plan, client, memory=memory)
 
 
 async def leftover(client: TitanClient, config: DesiredState, memory: Memory) -> list[str]:
     """What a fresh plan would still do, by group and action kind."""
-    plan = await plan_config(client, config, PlanPolicy(), memory)
+    plan = await plan_config(client, config, EXAMPLE_POLICY, memory)
     return [f"{g.key}: {a.kind.value}" for g in plan.groups for a in g.actions]
 
 

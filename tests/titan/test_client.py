@@ -15,6 +15,8 @@ from reconciler.errors import (
     ApiResponseError,
     BadRequestError,
     CreateUncertainError,
+    NotFoundError,
+    PermissionDeniedError,
     RateLimitedError,
     ServerError,
     SetupError,
@@ -148,10 +150,10 @@ async def test_a_500_is_retried_for_calls_that_are_safe_to_repeat_only() -> None
     writes = Script(error(500, "oops"), ok({"success": True}))
     await client_for(writes, retry=RetryPolicy(attempts=3)).set_subject(ENG, "x")
     assert len(writes.requests) == 2
-    leave = Script(error(500, "oops"))
+    revoke = Script(error(500, "oops"))  # a repeat would revoke the new link as well
     with pytest.raises(ServerError):
-        await client_for(leave, retry=RetryPolicy(attempts=3)).leave_group(ENG)
-    assert len(leave.requests) == 1
+        await client_for(revoke, retry=RetryPolicy(attempts=3)).revoke_invite_code(ENG)
+    assert len(revoke.requests) == 1
 
 
 async def test_connection_failures_become_api_connection_errors() -> None:
@@ -165,17 +167,23 @@ async def test_connection_failures_become_api_connection_errors() -> None:
         await client_for(timeout, retry=RetryPolicy(attempts=1)).list_groups()
 
 
-async def test_leave_is_not_repeated_after_an_answer_that_may_have_been_lost() -> None:
-    script = Script(httpx.ReadTimeout("read timed out"))
-    with pytest.raises(ApiConnectionError):
-        await client_for(script, retry=RetryPolicy(attempts=4)).leave_group(ENG)
-    assert len(script.requests) == 1
-
-
-async def test_leave_is_repeated_when_the_request_surely_never_arrived() -> None:
-    script = Script(httpx.ConnectError("refused"), ok({"success": True}))
+async def test_a_leave_whose_answer_was_lost_is_repeated_and_not_being_there_is_done() -> None:
+    script = Script(httpx.ReadTimeout("read timed out"), error(403, "not a participant"))
     await client_for(script, retry=RetryPolicy(attempts=4)).leave_group(ENG)
     assert len(script.requests) == 2
+
+
+async def test_a_delete_that_failed_is_repeated_and_the_group_gone_is_done() -> None:
+    script = Script(error(500, "oops"), error(404, "group not found"))
+    await client_for(script, retry=RetryPolicy(attempts=4)).delete_group(ENG)
+    assert [r.method for r in script.requests] == ["DELETE", "DELETE"]
+
+
+async def test_a_first_refusal_to_leave_or_delete_is_still_an_error() -> None:
+    with pytest.raises(NotFoundError):
+        await client_for(Script(error(404, "group not found"))).delete_group(ENG)
+    with pytest.raises(PermissionDeniedError):
+        await client_for(Script(error(403, "not a participant"))).leave_group(ENG)
 
 
 async def test_an_answer_that_is_not_json_is_an_api_response_error() -> None:
