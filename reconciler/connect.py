@@ -67,7 +67,7 @@ class ApiSettings:
 
             key = api_key or _SIM_KEY
             store = WorldStore.open(Path(path))
-            simulator = Simulator(store, SimConfig(api_keys={key: ALL_SCOPES}))
+            simulator = Simulator(store, SimConfig(api_keys={key: ALL_SCOPES}, log_requests=False))
             return TitanClient(
                 SIM_BASE_URL,
                 api_key=key,

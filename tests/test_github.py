@@ -126,6 +126,10 @@ class FakeGitHub:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
 
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
@@ -289,7 +293,7 @@ def test_the_action_plans_against_the_simulator_and_keeps_one_comment_updated(
         assert steps["run"]["outputs"]["exit-code"] == "1"
         assert "Stopped by the safety brakes" in github.comments[1]
     finally:
-        github.server.shutdown()
+        github.close()
 
 
 def test_a_long_plan_becomes_several_comments_and_a_shorter_one_deletes_the_rest(
@@ -319,7 +323,7 @@ def test_a_long_plan_becomes_several_comments_and_a_shorter_one_deletes_the_rest
         assert done.returncode == 0, done.stdout + done.stderr
         bodies = [github.comments[i] for i in sorted(github.comments)]
         assert bodies == [f"<!-- groupctl:plan:{n} -->\n{p}" for n, p in enumerate(parts, 1)]
-    github.server.shutdown()
+    github.close()
 
 
 def test_an_unknown_command_is_refused_by_the_action(tmp_path: Path) -> None:

@@ -200,7 +200,7 @@ def test_the_plan_file_is_the_json_plan_and_holds_no_key(groupctl: str, example:
     assert done.returncode == 0, done.stderr
     saved = (example / "p.json").read_text()
     assert json.loads(done.stdout) == json.loads(saved)
-    plan = Plan.from_json(saved)
+    plan = Plan.from_json(saved, key=SECRET)
     assert plan.api == served.url
     assert {g.key for g in plan.groups} == {
         "announcements",

@@ -273,3 +273,19 @@ def test_signed_webhooks_reach_a_real_endpoint(
         "14155550100@s.whatsapp.net",
         "14155550101@s.whatsapp.net",
     ]
+
+
+def test_webhooks_nobody_receives_do_not_hold_a_shutdown(groupctl: str, state: Path) -> None:
+    closed = "http://127.0.0.1:9/hooks"  # nothing listens on port 9
+    with sim_serve(
+        groupctl, state, "--webhook-url", closed, "--webhook-secret", "whsec-nobody", key=KEY
+    ) as served:
+        for name in ("One", "Two", "Three", "Four", "Five", "Six"):
+            httpx.post(
+                f"{served.url}/api/sessions/default/groups",
+                headers={"Authorization": f"Bearer {KEY}"},
+                json={"name": name, "participants": []},
+            )
+        _, err = served.stop()  # within its own 15 s: 6 x 3 failing attempts take longer
+    assert served.process.returncode == 0
+    assert "webhook deliveries to http://127.0.0.1:9/hooks dropped at shutdown" in err

@@ -7,6 +7,7 @@ transport.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import io
@@ -48,6 +49,7 @@ from reconciler.titan.models import (
 )
 
 MAX_PICTURE_BYTES = 5 * 1024 * 1024
+WEBHOOK_FLUSH_SECONDS = 5.0  # at shutdown, for deliveries still queued
 _Body = TypeVar("_Body", bound=pydantic.BaseModel)
 _T = TypeVar("_T")
 
@@ -62,6 +64,9 @@ class SimConfig:
     faults: FaultInjector | None = None
     webhooks: WebhookSender | None = None
     clock: Callable[[], float] = time.time
+    # In-process (sim:PATH), the client logs each call already: the simulator's line would
+    # only repeat it.
+    log_requests: bool = True
 
 
 @dataclass
@@ -78,6 +83,7 @@ class Simulator:
             rate_limit=self.config.rate_limit,
             faults=self.config.faults,
             stats=self.stats,
+            log_requests=self.config.log_requests,
         )
 
     # -- plumbing --------------------------------------------------------------------------
@@ -134,7 +140,11 @@ class Simulator:
     async def _lifespan(self, app: Starlette) -> Any:
         yield
         if self.config.webhooks is not None:
-            await self.config.webhooks.close()
+            try:
+                async with asyncio.timeout(WEBHOOK_FLUSH_SECONDS):
+                    await self.config.webhooks.close()
+            except TimeoutError:
+                self.config.webhooks.dropped()
 
     def _now(self) -> int:
         return int(self.config.clock())

@@ -184,6 +184,7 @@ class Gateway:
         rate_limit: SlidingWindow | None = None,
         faults: FaultInjector | None = None,
         stats: SimStats,
+        log_requests: bool = True,
     ) -> None:
         self._app = app
         # Keys are kept only as digests, compared in constant time.
@@ -192,6 +193,7 @@ class Gateway:
         self._rate_limit = rate_limit
         self._faults = faults
         self._stats = stats
+        self._log_requests = log_requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
@@ -221,7 +223,8 @@ class Gateway:
             raise
         finally:
             self._stats.by_outcome[str(outcome)] += 1
-            log.info("%s %s -> %s", method, path, outcome)
+            if self._log_requests:
+                log.info("%s %s -> %s", method, path, outcome)
 
     async def _handle(
         self, scope: Scope, receive: Receive, send: Send, extra: list[tuple[bytes, bytes]]

@@ -87,11 +87,22 @@ class WebhookSender:
             self._worker = asyncio.get_running_loop().create_task(self._deliver_all())
 
     async def close(self) -> None:
-        """Deliver what is queued, then stop."""
+        """Deliver what is queued, then stop (cancelled: see `dropped`)."""
         if self._worker is not None:
             self._queue.put_nowait(None)
             await self._worker
             self._worker = None
+
+    def dropped(self) -> int:
+        """After `close` was cancelled (a receiver that is gone must not hold a shutdown for
+        ever): count what was never delivered, and say so."""
+        left = 0
+        while not self._queue.empty():
+            left += self._queue.get_nowait() is not None
+        if left:
+            self.failed += left
+            log.warning("%d webhook deliveries to %s dropped at shutdown", left, self.url)
+        return left
 
     async def _deliver_all(self) -> None:
         async with httpx.AsyncClient(transport=self._transport, timeout=10.0) as http:

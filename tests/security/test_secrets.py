@@ -8,6 +8,7 @@ import hashlib
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,6 +162,15 @@ def test_watch_reveals_no_secret(groupctl: str, example: Path, served: ServedSim
             "group.participant", {"id": "120363000000000101@g.us", "left": []}, "default"
         )
         with httpx.Client(base_url=f"http://127.0.0.1:{number}") as http:
+            checked = 0.0
+            deadline = time.monotonic() + 30
+            while checked < 6 and time.monotonic() < deadline:  # its first resync, done
+                metrics = http.get("/metrics").text
+                checked = sum(
+                    float(line.split()[-1])
+                    for line in metrics.splitlines()
+                    if line.startswith("groupctl_group_checks_total")
+                )
             signed = http.post(
                 "/webhooks/titan", content=body, headers={"X-Webhook-Signature": sign(SECRET, body)}
             )
