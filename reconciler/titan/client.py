@@ -66,6 +66,8 @@ DEFAULT_WRITE_RATE = Rate(20, 60)
 CLOCK_SKEW = 300.0
 _RETRIED_STATUSES = frozenset({429})  # and every 5xx
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# An answer larger than this is not what Titan sends: not read further.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _T = TypeVar("_T")
 
 
@@ -130,6 +132,7 @@ class TitanClient:
         self.write_rate = write_rate
         self.stats = CallStats()
         self._api_key = api_key
+        self._deadline = timeout  # for a whole answer, however slowly its bytes come
         self._http = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
@@ -273,30 +276,41 @@ class TitanClient:
         own = httpx.URL(url).join("/") == self._http.base_url.join("/")
         response: httpx.Response | None = None
         failure = ""
+        status: int | None = None
         async with self._slots:
             try:
                 if own:
-                    response = await self._http.get(url)
+                    request = self._http.build_request("GET", url)
+                    response = await _bounded(
+                        self._http, request, limit=max_bytes, deadline=self._deadline
+                    )
                 else:
                     async with httpx.AsyncClient(timeout=self._http.timeout) as plain:
-                        response = await plain.get(url, follow_redirects=True)
+                        response = await _bounded(
+                            plain,
+                            plain.build_request("GET", url),
+                            limit=max_bytes,
+                            deadline=self._deadline,
+                            follow_redirects=True,
+                        )
             except httpx.HTTPError as exc:
                 failure = f"cannot download it: {exc or type(exc).__name__}"
+            except TimeoutError:
+                failure = f"cannot download it: no whole answer within {self._deadline:g} s"
+            except AnswerTooLargeError as exc:
+                failure, status = f"cannot download it: {exc}", exc.status
         if response is None:  # raised here, so the httpx error (and its request) stays behind
+            if status is not None:  # it answered, too much
+                raise ApiResponseError(method="GET", path=url, status=status, message=failure)
             raise ApiConnectionError(
                 request_sent=True, method="GET", path=url, message=self._redact(failure)
             )
-        if not response.is_success or len(response.content) > max_bytes:
-            problem = (
-                f"HTTP {response.status_code}"
-                if not response.is_success
-                else f"larger than {max_bytes} bytes"
-            )
+        if not response.is_success:
             raise ApiResponseError(
                 method="GET",
                 path=url,
                 status=response.status_code,
-                message=f"cannot download it: {problem}",
+                message=f"cannot download it: HTTP {response.status_code}",
             )
         return response.content
 
@@ -382,6 +396,10 @@ class TitanClient:
             return parse_participant_results(data, participants)
         except pydantic.ValidationError as exc:
             raise self._shape_error(method, path, exc) from None
+        except ValueError as exc:
+            raise ApiResponseError(
+                method=method, path=self._prefix + path, status=200, message=str(exc)
+            ) from None
 
     async def _call(
         self,
@@ -457,9 +475,12 @@ class TitanClient:
             started = time.perf_counter()
             self.stats.requests += 1
             self.stats.writes += method != "GET"
-            failure: ApiConnectionError | None = None
+            failure: ApiError | None = None
+            request = self._http.build_request(method, url, json=body, params=params)
             try:
-                response = await self._http.request(method, url, json=body, params=params)
+                response = await _bounded(
+                    self._http, request, limit=MAX_ANSWER_BYTES, deadline=self._deadline
+                )
             except httpx.TransportError as exc:
                 failure = ApiConnectionError(
                     request_sent=not isinstance(exc, _NOT_SENT),
@@ -468,6 +489,19 @@ class TitanClient:
                     path=url,
                     message=self._redact(_describe_transport_error(exc, self.base_url)),
                     attempts=attempt,
+                )
+            except TimeoutError:
+                failure = ApiConnectionError(
+                    request_sent=True,
+                    timed_out=True,
+                    method=method,
+                    path=url,
+                    message=f"{self.base_url} did not finish answering within {self._deadline:g} s",
+                    attempts=attempt,
+                )
+            except AnswerTooLargeError as exc:
+                failure = ApiResponseError(
+                    method=method, path=url, status=exc.status, message=str(exc), attempts=attempt
                 )
             # Raised outside the except block: the httpx error holds the request, headers and
             # key included, and must not ride along as __context__.
@@ -636,6 +670,49 @@ def _check_batch(participants: Sequence[Jid]) -> None:
             f"{len(participants)} participants in one call; Titan takes at most"
             f" {MAX_PARTICIPANTS_PER_CALL}: split them into batches"
         )
+
+
+class AnswerTooLargeError(Exception):
+    def __init__(self, limit: int, status: int) -> None:
+        super().__init__(f"the answer is larger than {limit:,} bytes: not read further")
+        self.status = status
+
+
+async def _bounded(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    limit: int,
+    deadline: float,
+    follow_redirects: bool = False,
+) -> httpx.Response:
+    """Send `request` and read its whole answer, refusing one larger than `limit` bytes
+    (decoded, so a compressed bomb is caught too) or taking more than `deadline` seconds in
+    all (a server can dribble bytes just inside every read timeout). TimeoutError,
+    AnswerTooLargeError or httpx.TransportError otherwise."""
+    async with asyncio.timeout(deadline):
+        response = await http.send(request, stream=True, follow_redirects=follow_redirects)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise AnswerTooLargeError(limit, response.status_code)
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise AnswerTooLargeError(limit, response.status_code)
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+    # The body as read, decoded: the headers that described its transfer no longer apply.
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code, headers=headers, content=b"".join(chunks), request=request
+    )
 
 
 def _surely_not_applied(error: ApiError) -> bool:

@@ -277,8 +277,10 @@ def parse_participant_results(data: Any, requested: Sequence[Jid]) -> tuple[Part
 
     Shapes: `{"results": [{"jid", "status"}]}` (Titan, simulator), a bare list of the same,
     whatsapp-web.js's `{"<jid>": {"code", "message"}}` map; a body with no per-participant detail
-    means the call succeeded for everyone. A participant missing from a detailed answer is
-    reported with status `NOT_REPORTED`, so nobody is silently counted as done.
+    (none, `{"success": true}`) means the call succeeded for everyone, but one that looks like
+    results gone wrong (`results` not a list, an `error`, `success: false`) is a ValueError. A
+    participant missing from a detailed answer is reported with status `NOT_REPORTED`, so
+    nobody is silently counted as done.
     """
     if isinstance(data, dict) and isinstance(data.get("results"), list):
         items: list[Any] = data["results"]
@@ -289,6 +291,10 @@ def parse_participant_results(data: Any, requested: Sequence[Jid]) -> tuple[Part
             {"jid": key, **(value if isinstance(value, dict) else {"code": value})}
             for key, value in data.items()
         ]
+    elif isinstance(data, dict) and (
+        "results" in data or "error" in data or not data.get("success", True)
+    ):
+        raise ValueError(f"not per-participant results: {str(data)[:200]}")
     else:
         return tuple(ParticipantResult(jid=jid, status=ParticipantStatus.DONE) for jid in requested)
     results = [ParticipantResult.model_validate(item) for item in items]
