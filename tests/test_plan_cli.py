@@ -253,3 +253,11 @@ def test_the_config_session_is_used_unless_a_flag_says_otherwise(
         groupctl, "plan", "--api", "sim:world.json", "--session", "default", cwd=tmp_path
     )
     assert from_flag.returncode == 0, from_flag.stderr
+
+
+def test_masked_json_is_refused_since_a_plan_file_must_be_exact(
+    groupctl: str, example: Path
+) -> None:
+    done = plan_example(groupctl, example, "--format", "json", "--mask-phones")
+    assert done.returncode == 1
+    assert "--mask-phones is for text and markdown" in done.stderr

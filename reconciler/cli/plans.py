@@ -99,7 +99,9 @@ def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:
     help="Exit 0: no changes; 2: changes; 3: changes that remove, demote, leave or"
     " delete; 1: error.",
 )
-@click.option("--mask-phones", is_flag=True, help="Show only the last 4 digits of numbers.")
+@click.option(
+    "--mask-phones", is_flag=True, help="text and markdown: show only the last 4 digits of numbers."
+)
 def plan_command(
     settings: ApiSettings,
     config_path: Path,
@@ -114,6 +116,8 @@ def plan_command(
     mask_phones: bool,
 ) -> None:
     """Show what apply would change, in order: read live state, compare with the config."""
+    if mask_phones and output_format == "json":
+        raise SetupError("--mask-phones is for text and markdown: the JSON plan is exact data")
     desired, settings = _config(config_path, only, settings)
     memory = Memory.load(state_file or default_state_path(config_path))
     brakes = Brakes(max_removals=max_removals)
