@@ -176,10 +176,11 @@ async def test_the_key_never_follows_a_redirect_to_another_origin(serve: Any) ->
 
     titan_server = serve(redirect)
     async with client(titan_server.url) as titan:
-        with pytest.raises(ApiError, match="HTTP 307") as error:
+        with pytest.raises(ApiError) as error:
             await titan.list_groups()
     assert titan_server.authorizations == [f"Bearer {KEY}"]
     assert elsewhere.authorizations == []  # never asked, so never told
+    assert "HTTP 307" in str(error.value)
     assert KEY not in str(error.value)
 
 
