@@ -235,3 +235,13 @@ def test_markdown_diff_for_a_pull_request(groupctl: str, repo: Path) -> None:
     assert done.stdout.startswith("### groupctl config diff against `HEAD~1:configs/groups.yaml`")
     assert "```diff\n+ admin        dave (…0104)" in done.stdout
     assert "415-555" not in done.stdout
+
+
+def test_links_in_the_repository_are_not_extracted_from_the_base(groupctl: str, repo: Path) -> None:
+    (repo / "configs" / "passwd.png").symlink_to("/etc/passwd")
+    (repo / "configs" / "up").symlink_to("..")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "links")
+    done = run_groupctl(groupctl, "diff", "--base", "HEAD", "-f", "configs/groups.yaml", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    assert "Config diff: no changes." in done.stdout
