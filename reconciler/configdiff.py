@@ -49,10 +49,7 @@ class GroupChange:
     leaves: tuple[Jid, ...] = ()
     promoted: tuple[Jid, ...] = ()  # members who become admins
     demoted: tuple[Jid, ...] = ()  # admins who become plain members
-
-    @property
-    def renamed_from(self) -> str | None:
-        return next((old for name, old, _ in self.settings if name == "subject"), None)
+    goes: str | None = None  # "leave" or "delete": the new config has the session do so
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +61,7 @@ class GroupChange:
             "leaves": list(self.leaves),
             "promoted": list(self.promoted),
             "demoted": list(self.demoted),
+            "goes": self.goes,
         }
 
 
@@ -84,17 +82,7 @@ class ConfigDiff:
     def is_destructive(self) -> bool:
         """Whether someone leaves or loses admin, or a group is now to be left or deleted. (A
         group dropped from the config is not: groupctl stops managing it, nothing more.)"""
-        return any(
-            group.leaves
-            or group.demoted
-            or any(name == "ensure" and new == "absent" for name, _, new in group.settings)
-            for group in self.groups
-        )
-
-    def name(self, jid: Jid) -> str:
-        shown = jid.display()
-        name = self.directory.get(jid)
-        return f"{name} ({shown})" if name else shown
+        return any(group.leaves or group.demoted or group.goes for group in self.groups)
 
     def summary(self) -> str:
         """`Config diff: 1 group added, 2 changed; 3 people join, 1 leaves, 1 gains admin.`"""
@@ -173,12 +161,20 @@ def _group_change(
     status: Status = found.get("status", "changed")
     if status == "added":
         members = after[key]["members"]
+        # A new entry may well be about a live group: one to leave or delete says so.
+        absent = after[key]["ensure"] == "absent"
         return GroupChange(
             key,
             status,
             after[key]["subject"],
+            settings=(
+                (("ensure", None, "absent"), ("absent_action", None, after[key]["absent_action"]))
+                if absent
+                else ()
+            ),
             joins=_people(m for m in members),
             promoted=_people(m for m, role in members.items() if role == "admin"),
+            goes=_goes(after[key]),
         )
     if status == "removed":  # no longer managed: nobody leaves it for that
         return GroupChange(key, status, before[key]["subject"])
@@ -194,7 +190,12 @@ def _group_change(
         leaves=_people(jid for jid, _, new in moved if new is notpresent),
         promoted=_people(jid for jid, old, new in moved if new == "admin" and old != new),
         demoted=_people(jid for jid, old, new in moved if old == "admin" and new == "member"),
+        goes=_goes(after[key]),
     )
+
+
+def _goes(group: Mapping[str, Any]) -> str | None:
+    return str(group["absent_action"]) if group["ensure"] == "absent" else None
 
 
 def _comparable(state: DesiredState) -> dict[str, Any]:

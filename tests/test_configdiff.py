@@ -46,6 +46,10 @@ def compare(tmp_path: Path, before: str, after: str) -> ConfigDiff:
     return diff(load(config(tmp_path, before, "a.yaml")), load(config(tmp_path, after, "b.yaml")))
 
 
+def text_of(result: ConfigDiff) -> str:
+    return "".join(f"{line}\n" for line, _ in render_diff.lines(result))
+
+
 def jids(*people: str) -> tuple[str, ...]:
     return tuple(parse_jid(person) for person in people)
 
@@ -63,7 +67,7 @@ def test_who_joins_leaves_gains_and_loses_admin_and_what_is_renamed(tmp_path: Pa
     assert eng.leaves == jids("+14155550102")
     assert eng.promoted == jids("+14155550103")
     assert eng.demoted == jids("+14155550101")
-    assert (sales.renamed_from, sales.subject) == ("Sales", "Sales EMEA")
+    assert (sales.settings, sales.subject) == ((("subject", "Sales", "Sales EMEA"),), "Sales EMEA")
     assert result.is_destructive
 
 
@@ -78,7 +82,7 @@ def test_groups_added_and_dropped(tmp_path: Path) -> None:
     assert new.promoted == jids("+14155550102")
     assert old.leaves == ()  # dropped from the config: no longer managed, nobody removed
     assert not result.is_destructive
-    assert "groupctl stops managing it" in render_diff.to_text(result)
+    assert "groupctl stops managing it" in text_of(result)
 
 
 def test_settings_and_a_new_number_for_someone(tmp_path: Path) -> None:
@@ -91,7 +95,7 @@ def test_settings_and_a_new_number_for_someone(tmp_path: Path) -> None:
     assert result.readdressed == (("bob", *jids("+14155550102", "+14155550199")),)
     old = next(g for g in result.groups if g.key == "old")
     assert ("ensure", "present", "absent") in old.settings
-    text = render_diff.to_text(result)
+    text = text_of(result)
     assert "~ person bob: +1 415-555-0102 -> +1 415-555-0199" in text
     assert "- member       bob (+1 415-555-0102)" in text  # left eng and sales by that number
     assert result.is_destructive  # a group to be left
@@ -245,3 +249,15 @@ def test_links_in_the_repository_are_not_extracted_from_the_base(groupctl: str, 
     done = run_groupctl(groupctl, "diff", "--base", "HEAD", "-f", "configs/groups.yaml", cwd=repo)
     assert done.returncode == 0, done.stderr
     assert "Config diff: no changes." in done.stdout
+
+
+def test_a_new_entry_that_deletes_a_live_group_is_shown_as_going(tmp_path: Path) -> None:
+    after = (
+        BASE
+        + "  legacy:\n    subject: Legacy chat\n    ensure: absent\n    absent_action: delete\n"
+    )
+    result = compare(tmp_path, BASE, after)
+    (legacy,) = result.groups
+    assert (legacy.status, legacy.goes) == ("added", "delete")
+    assert result.is_destructive
+    assert '- group to delete "Legacy chat" [legacy]' in text_of(result)

@@ -48,7 +48,8 @@ from reconciler.wording import count
     "--detailed-exitcode",
     is_flag=True,
     help="Exit 0: no changes; 2: changes; 3: changes where someone leaves or loses admin, or"
-    " a group is dropped, left or deleted; 1: error.",
+    " a group is to be left or deleted (a group dropped from the config is not: it is just no"
+    " longer managed); 1: error.",
 )
 @click.option("--mask-phones", is_flag=True, help="Show only the last 4 digits of numbers.")
 def diff_command(
@@ -69,7 +70,7 @@ def diff_command(
       groupctl diff old.yaml new.yaml             # two files
     """
     if configs and (base or len(configs) != 2):
-        raise SetupError("give two configs (OLD NEW), or --base GITREV with -f, not both")
+        raise SetupError("compare two configs (OLD NEW), or one with itself at --base GITREV")
     if not configs and not base:
         raise SetupError("say what to compare: --base GITREV (e.g. origin/main), or OLD NEW")
     if configs:

@@ -23,7 +23,7 @@ def lines(result: ConfigDiff, *, mask_phones: bool = False) -> list[tuple[str, s
     """The diff as (line, style) pairs, in reading order."""
     out: list[tuple[str, str]] = []
     for group in result.groups:
-        sign, verb, style = _STATUS[group.status]
+        sign, verb, style = _heading(group)
         out.append((f"{sign} {verb} {_quoted(group.subject)} [{group.key}]", style))
         out += [(f"    {line}", style) for line in _group_lines(result, group, mask_phones)]
         out.append(("", ""))
@@ -40,8 +40,12 @@ def lines(result: ConfigDiff, *, mask_phones: bool = False) -> list[tuple[str, s
     return out
 
 
-def to_text(result: ConfigDiff, *, mask_phones: bool = False) -> str:
-    return "".join(f"{line}\n" for line, _ in lines(result, mask_phones=mask_phones))
+def _heading(group: GroupChange) -> tuple[str, str, str]:
+    """(sign, words, style): a group the config now has the session leave or delete is shown
+    as going, whether its entry is new or changed."""
+    if group.goes is not None and group.status != "removed":
+        return "-", f"group to {group.goes}", "red"
+    return _STATUS[group.status]
 
 
 def _group_lines(result: ConfigDiff, group: GroupChange, mask_phones: bool) -> list[str]:
@@ -75,7 +79,7 @@ def to_markdown(
     if not result.has_changes:
         blocks.append((None, "The config's groups and people are as they were."))
     for group in result.groups:
-        sign, verb, _ = _STATUS[group.status]
+        sign, verb, _ = _heading(group)
         heading = f"**{sign} {verb} {_cell(group.subject)}** (`{group.key}`)"
         # A diff block: GitHub colors its + and - lines. No backticks inside, so nothing a
         # name holds can end the block early.
