@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
+
 from reconciler.errors import SetupError
 from reconciler.rates import parse_rate
 from reconciler.titan.client import DEFAULT_WRITE_RATE, TitanClient
@@ -35,6 +37,10 @@ class ApiSettings:
     # "20/min", "unlimited", or None for the default: paced against Titan, not on the simulator.
     write_rate: str | None = None
     timeout: float = 30.0  # seconds for one answer (retries come on top, within their budget)
+
+    def __post_init__(self) -> None:
+        if self.api and not self.api.startswith(SIM_PREFIX):
+            _check_address(self.api)
 
     def for_config(self, session: str | None) -> ApiSettings:
         """These settings, with the config's session when none was given by flag or env."""
@@ -77,18 +83,6 @@ class ApiSettings:
                 write_rate=explicit_rate,
                 max_concurrency=max_concurrency,
             )
-        parts = urlsplit(api)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SetupError(
-                f"{api!r} is not an API address: give an http(s) URL such as"
-                " https://api.titan.io, or sim:PATH for the built-in simulator"
-            )
-        if parts.path.rstrip("/").endswith("/api"):
-            # Every Titan path starts with /api/sessions: the address stops before /api.
-            raise SetupError(
-                f"{api!r} ends in /api: give the address without it, e.g."
-                f" {parts.scheme}://{parts.netloc}{parts.path.rstrip('/').removesuffix('/api')}"
-            )
         if not api_key:
             raise SetupError(NO_KEY)
         return TitanClient(
@@ -98,4 +92,26 @@ class ApiSettings:
             timeout=self.timeout,
             write_rate=explicit_rate if self.write_rate is not None else DEFAULT_WRITE_RATE,
             max_concurrency=max_concurrency,
+        )
+
+
+def _check_address(api: str) -> None:
+    """An http(s) address httpx can use, without Titan's /api: or SetupError saying so."""
+    not_an_address = SetupError(
+        f"{api!r} is not an API address: give an http(s) URL such as"
+        " https://api.titan.io, or sim:PATH for the built-in simulator"
+    )
+    try:
+        parts = urlsplit(api)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        httpx.URL(api)
+    except (ValueError, httpx.InvalidURL):
+        raise not_an_address from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise not_an_address
+    if parts.path.rstrip("/").endswith("/api"):
+        # Every Titan path starts with /api/sessions: the address stops before /api.
+        raise SetupError(
+            f"{api!r} ends in /api: give the address without it, e.g."
+            f" {parts.scheme}://{parts.netloc}{parts.path.rstrip('/').removesuffix('/api')}"
         )

@@ -151,6 +151,7 @@ class Watcher:
         self._healthy: tuple[float, str | None] = (float("-inf"), None)
         self.stopping = False
         self.busy = False  # a group is being checked (or healed) right now
+        self._worker: asyncio.Task[None] | None = None  # when served
         self.app = Starlette(
             routes=[
                 Route("/webhooks/titan", self._webhook, methods=["POST"]),
@@ -164,7 +165,7 @@ class Watcher:
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         """Served (uvicorn runs this): the worker and a ticker run beside the routes; SIGHUP
         reloads the config; at shutdown the group in progress is finished first."""
-        worker = asyncio.create_task(self.work())
+        worker = self._worker = asyncio.create_task(self.work())
         ticker = asyncio.create_task(self._ticking())
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, self.reload)
@@ -249,6 +250,8 @@ class Watcher:
         return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def _health(self, request: Request) -> Response:
+        if self._worker is not None and self._worker.done():
+            return JSONResponse({"status": "unavailable", "error": "the worker stopped"}, 503)
         checked, problem = self._healthy
         if self._clock() - checked > 10:  # at most one API call per 10 s, however often asked
             try:
@@ -309,6 +312,9 @@ class Watcher:
                 await self._check(key)
             except GroupctlError as exc:
                 _report("check_failed", group=key, error=str(exc))
+            except Exception as exc:  # a bug: said loudly, but one group must not stop watch
+                log.exception("checking %s failed unexpectedly", key)
+                _report("check_failed", group=key, error=f"{type(exc).__name__}: {exc}")
             finally:
                 self.busy = False
                 self._queue.task_done()

@@ -69,6 +69,9 @@ def test_missing_api_address_is_one_sentence_that_mentions_the_simulator(groupct
             "ends in /api: give the address without it, e.g. https://api.titan.example",
         ),
         (["--api", "sim:/nonexistent/dir/world.json"], {}, "cannot use its directory"),
+        (["--api", "https://titan.example:abc"], {}, "is not an API address"),
+        (["--api", "https://titan.example:99999"], {}, "is not an API address"),
+        (["--api", "https://[::1"], {}, "is not an API address"),
     ],
 )
 def test_bad_connection_settings_are_one_clear_error(

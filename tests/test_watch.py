@@ -431,3 +431,28 @@ async def test_a_group_found_by_subject_and_renamed_is_renamed_back_not_created_
         assert [g.subject for g in groups] == ["Team"]  # renamed back, and no second Team
         refused = setup.count("groupctl_heals_total", group="ops", result="refused")
         assert refused >= 1  # ops is not there: creating it is left to apply
+
+
+async def test_a_bug_in_one_check_is_reported_and_the_worker_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("a bug somewhere below")
+
+    client = TitanClient("http://titan.test", api_key=KEY, transport=httpx.MockTransport(broken))
+    watcher = Watcher(
+        desired=desired(want("team", "Team", TEAM_NOW, id=TEAM), want("ops", "Ops", {})),
+        client=client,
+        secret=SECRET,
+        policy=PlanPolicy(),
+        clock=Clock(),
+    )
+    caplog.set_level("INFO", logger="reconciler.watch")
+    worker = asyncio.create_task(watcher.work())
+    watcher.tick()
+    await watcher.idle()
+    assert not worker.done()  # both groups were tried, and it waits for more
+    failed = [r for r in caplog.records if '"check_failed"' in r.getMessage()]
+    assert [json.loads(r.getMessage())["group"] for r in failed] == ["team", "ops"]
+    worker.cancel()
+    await client.aclose()

@@ -85,12 +85,13 @@ def watch(
             f"no webhook secret: set {webhook_secret_env} to the secret Titan signs webhooks"
             " with (unsigned deliveries are refused, so watch needs it)"
         )
-    setup_logging(False, False, [settings.api_key, secret])
+    flags = click.get_current_context().params  # -v and --debug, as api_options read them
+    setup_logging(flags["verbose"], flags["debug"], [settings.api_key, secret])
     logging.getLogger("reconciler.watch").setLevel(logging.INFO)
     desired = load(config_path)
     settings = settings.for_config(desired.session)
     host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not port.isdigit() or int(port) > 65535:
         raise SetupError(f"--listen {listen!r}: give HOST:PORT, e.g. 127.0.0.1:8080")
     options = WatchOptions(
         self_heal=self_heal,
