@@ -7,7 +7,7 @@ becomes comment number N of this key, found again by a hidden first line
 
 Environment: GROUPCTL_OUTPUT (the file run.sh wrote), GROUPCTL_COMMENT_KEY (plan, diff...),
 GROUPCTL_PR and GROUPCTL_REPO (the pull request), GH_TOKEN, GITHUB_API_URL (set by GitHub).
-Runs with the Python of the venv install.sh made, which has httpx.
+Runs with the Python of the venv install.sh made, which has groupctl (and httpx).
 """
 
 from __future__ import annotations
@@ -19,14 +19,16 @@ from pathlib import Path
 
 import httpx
 
-SPLIT = "\n\n<!-- groupctl: next comment -->\n\n"
+from reconciler.render.markdown import SEPARATOR
 
 
 def main() -> int:
     output = Path(os.environ["GROUPCTL_OUTPUT"]).read_text(encoding="utf-8").rstrip("\n")
     key = os.environ["GROUPCTL_COMMENT_KEY"]
     repo, number = os.environ["GROUPCTL_REPO"], os.environ["GROUPCTL_PR"]
-    parts = [part for part in output.split(SPLIT) if part.strip()] or ["(groupctl printed nothing)"]
+    parts = [part for part in output.split(SEPARATOR) if part.strip()] or [
+        "(groupctl printed nothing)"
+    ]
     marker = re.compile(rf"^<!-- groupctl:{re.escape(key)}:(\d+) -->")
     with httpx.Client(
         base_url=os.environ.get("GITHUB_API_URL", "https://api.github.com"),

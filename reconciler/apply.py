@@ -27,6 +27,7 @@ from reconciler.safety import Brakes, raise_if_unsafe
 from reconciler.state import HIDDEN, INVITED, LEFT_RECENTLY
 from reconciler.titan.client import TitanClient
 from reconciler.titan.models import ParticipantResult, ParticipantStatus
+from reconciler.wording import count
 
 
 class Outcome(StrEnum):
@@ -124,7 +125,7 @@ class ApplyReport:
         ]
         shown = ", ".join(f"{n} {what}" for n, what in people if n) or "no changes to people"
         return (
-            f"Apply: {len(self.groups)} group{'s' * (len(self.groups) != 1)}, {done} done"
+            f"Apply: {count(len(self.groups), 'group')}, {done} done"
             + (f", {failed} failed" if failed else "")
             + f". People: {shown}."
         )
@@ -347,7 +348,7 @@ def picture_path(root: Path, source: str) -> Path:
 
 
 def _is_url(source: str) -> bool:
-    return source.startswith(("https://", "http://"))
+    return source.startswith("https://")  # as the config allows: never plain http
 
 
 # WhatsApp's per-person codes, by action (None: any action).

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from reconciler.wording import count
+
 
 class GroupctlError(Exception):
     """Root of every error groupctl reports."""
@@ -84,9 +86,8 @@ class StalePlanError(GroupctlError):
             f"  {key}:\n" + "\n".join(f"    - {line}" for line in lines)
             for key, lines in self.changes.items()
         ]
-        count = len(self.changes)
         super().__init__(
-            f"the plan is stale: {count} group{'s' * (count != 1)} changed since it was made,"
+            f"the plan is stale: {count(len(self.changes), 'group')} changed since it was made,"
             " so it is not applied:\n"
             + "\n".join(described)
             + "\n  Make a new plan (groupctl plan --out ...), review it, and apply that."

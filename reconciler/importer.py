@@ -131,6 +131,11 @@ class _Names:
         self.numbers = numbers  # LID -> phone JID, where some group showed both
         self.lids = {phone: lid for lid, phone in numbers.items()}
         self._specs: dict[str, str | dict[str, str]] = {}
+        # What the directory knows of each name: its number and its LID, either may be None.
+        self._known: dict[str, tuple[Jid | None, Jid | None]] = {}
+        for address, name in directory.items():
+            phone, lid = self._known.get(name, (None, None))
+            self._known[name] = (address, lid) if address.is_phone else (phone, address)
 
     def of(self, jid: Jid, member: Member) -> str:
         number = jid if jid.is_phone else self.numbers.get(jid)
@@ -138,6 +143,9 @@ class _Names:
         name = self.directory.get(number or jid) or (self.directory.get(lid) if lid else None)
         if name is None:
             name = f"p_{number.user}" if number else f"lid_{jid.user}"
+        else:  # what the groups showed, completed by what the directory knew
+            known_number, known_lid = self._known[name]
+            number, lid = number or known_number, lid or known_lid
         phone = number.display() if number else None
         spec = {"phone": phone, "lid": str(lid)} if phone and lid else phone or {"lid": str(lid)}
         self._specs[name] = spec

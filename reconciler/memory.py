@@ -19,7 +19,7 @@ again, and apply invites them once more: noisy, never wrong.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -125,10 +125,3 @@ def now_utc() -> datetime:
 def default_state_path(config: Path) -> Path:
     """`.groupctl-state.json` in the config's directory (the config itself, if a directory)."""
     return config_root(config) / STATE_FILE
-
-
-def as_mapping(waiting: Mapping[Jid, Mapping[Jid, Waiting]]) -> Mapping[Jid, Mapping[Jid, str]]:
-    """The waiting people as the planner takes them: group -> person -> why."""
-    return {
-        group: {p: w.describe() for p, w in people.items()} for group, people in waiting.items()
-    }

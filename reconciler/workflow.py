@@ -10,7 +10,7 @@ from reconciler.live import fetch
 from reconciler.memory import Memory, now_utc
 from reconciler.plan import Plan
 from reconciler.planner import PlanPolicy, plan
-from reconciler.safety import Brakes, assess, raise_if_unsafe
+from reconciler.safety import Brakes, assess
 from reconciler.state import DesiredState
 from reconciler.titan.client import TitanClient
 
@@ -57,9 +57,8 @@ async def apply_plan(
     force: bool = False,
     on_step: Listener | None = None,
 ) -> ApplyReport:
-    """Carry out `to_apply` under the safety brakes (UnsafePlanError); a `saved` plan first
-    has to be fresh (StalePlanError if not)."""
-    raise_if_unsafe(to_apply, brakes, force=force)
+    """Carry out `to_apply` under the safety brakes (UnsafePlanError, from `apply`); a `saved`
+    plan first has to be fresh (StalePlanError if not)."""
     if saved:
         await check_fresh(to_apply, client)
     report = await apply(

@@ -180,3 +180,21 @@ def test_bad_import_requests_are_clear_errors(
     assert done.returncode == 1
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_import_keeps_what_the_people_directory_knew(groupctl: str, example: Path) -> None:
+    # Engineering shows Kai by LID only; the people file knows Kai's number as well.
+    done = run_groupctl(
+        groupctl,
+        "import",
+        "--group",
+        "120363000000000102@g.us",
+        "--people",
+        "groups.yaml",
+        "--api",
+        "sim:world.json",
+        cwd=example,
+    )
+    assert done.returncode == 0, done.stderr
+    people = yaml.safe_load(done.stdout)["people"]
+    assert people["kai"] == {"phone": "+1 415-555-0150", "lid": "309811562200417@lid"}

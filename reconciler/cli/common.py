@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -100,6 +102,11 @@ config_option = click.option(
     type=click.Path(path_type=Path),
     help="The config: a YAML file, or a directory of them.",
 )
+
+
+def use_color(*, err: bool = False) -> bool:
+    """Color on a terminal, unless NO_COLOR says otherwise (https://no-color.org)."""
+    return (sys.stderr if err else sys.stdout).isatty() and not os.environ.get("NO_COLOR")
 
 
 def check_group_keys(desired: DesiredState, only: tuple[str, ...]) -> None:

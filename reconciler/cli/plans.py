@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -15,7 +14,7 @@ import click
 from click.core import ParameterSource
 
 from reconciler.apply import ApplyReport
-from reconciler.cli.common import api_options, check_group_keys, config_option
+from reconciler.cli.common import api_options, check_group_keys, config_option, use_color
 from reconciler.cli.root import cli
 from reconciler.config import load
 from reconciler.config.ids import write_ids as write_created_ids
@@ -31,10 +30,10 @@ from reconciler.render.progress import ApplyProgress
 from reconciler.safety import Brakes, assess
 from reconciler.state import DesiredState
 from reconciler.titan.client import TitanClient
+from reconciler.wording import count
 from reconciler.workflow import apply_plan, check_plan_target, plan_config
 
 T = TypeVar("T")
-MARKDOWN_SPLIT = "\n\n<!-- groupctl: next comment -->\n\n"
 
 
 def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -217,7 +216,7 @@ def apply_command(
         to_apply = _plan(
             settings, config_path, desired, only, remove_unresolved, memory, brakes, force
         )
-    click.echo(text.to_string(to_apply, color=_color(err=as_json)), nl=False, err=as_json)
+    click.echo(text.to_string(to_apply, color=use_color(err=as_json)), nl=False, err=as_json)
     if to_apply.stopped_by_brakes:
         raise UnsafePlanError(to_apply.brakes)
     if not to_apply.has_changes:
@@ -333,21 +332,16 @@ def _confirm() -> None:
 
 def _refuse_if_refused(result: Plan) -> None:
     if result.refused:
-        count = len(result.refused)
-        raise GroupctlError(f"{count} group{'s' * (count != 1)} refused: see why above")
+        raise GroupctlError(f"{count(len(result.refused), 'group')} refused: see why above")
 
 
 def _show(result: Plan, output_format: str, mask_phones: bool, *, key: str | None) -> None:
     if output_format == "json":
         click.echo(result.to_json(key=key))
     elif output_format == "markdown":
-        click.echo(MARKDOWN_SPLIT.join(markdown.render(result, mask_phones=mask_phones)))
+        click.echo(markdown.SEPARATOR.join(markdown.render(result, mask_phones=mask_phones)))
     else:
-        click.echo(text.to_string(result, color=_color(), mask_phones=mask_phones), nl=False)
-
-
-def _color(*, err: bool = False) -> bool:
-    return (sys.stderr if err else sys.stdout).isatty() and not os.environ.get("NO_COLOR")
+        click.echo(text.to_string(result, color=use_color(), mask_phones=mask_phones), nl=False)
 
 
 def _read(path: Path) -> str:

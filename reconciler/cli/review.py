@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,8 +13,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.cli.common import api_options, config_option
-from reconciler.cli.plans import MARKDOWN_SPLIT
+from reconciler.cli.common import api_options, config_option, use_color
 from reconciler.cli.root import cli
 from reconciler.config import load
 from reconciler.configdiff import ConfigDiff, diff
@@ -26,6 +24,7 @@ from reconciler.gitrev import loaded_at
 from reconciler.importer import Imported, import_groups
 from reconciler.jid import parse_group_jid
 from reconciler.render import diff as render_diff
+from reconciler.render.markdown import SEPARATOR
 from reconciler.wording import count
 
 
@@ -86,7 +85,7 @@ def diff_command(
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     elif output_format == "markdown":
         parts = render_diff.to_markdown(result, base=old_label, mask_phones=mask_phones)
-        click.echo(MARKDOWN_SPLIT.join(parts))
+        click.echo(SEPARATOR.join(parts))
     else:
         _print_text(result, old_label, new_label, mask_phones)
     if detailed_exitcode:
@@ -94,7 +93,7 @@ def diff_command(
 
 
 def _print_text(result: ConfigDiff, old: str, new: str, mask_phones: bool) -> None:
-    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    color = use_color()
     console = Console(force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
     text = Text(f"Config diff: {old} -> {new}\n\n", style="bold")
     for line, style in render_diff.lines(result, mask_phones=mask_phones):

@@ -8,6 +8,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ConfigError, GroupctlError
+from reconciler.wording import count
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -21,8 +22,8 @@ class Failure(click.ClickException):
         if isinstance(self.error, ConfigError):
             for problem in self.error.problems:
                 click.echo(str(problem), err=True)
-            count = len(self.error.problems)
-            click.echo(f"error: the config has {count} problem{'s' * (count != 1)}", err=True)
+            problems = len(self.error.problems)
+            click.echo(f"error: the config has {count(problems, 'problem')}", err=True)
         else:
             click.echo(f"error: {self.message}", err=True)
 

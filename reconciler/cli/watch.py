@@ -58,7 +58,8 @@ from reconciler.watch import Watcher, WatchOptions
 @click.option(
     "--state-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where groupctl remembers invitations. Default: .groupctl-state.json beside the config.",
+    help="Where groupctl remembers invitations and recent leavers. Default:"
+    " .groupctl-state.json beside the config.",
 )
 def watch(
     settings: ApiSettings,

@@ -11,8 +11,11 @@ from reconciler.errors import HOW_TO_FORCE
 from reconciler.plan import Action, GroupPlan, Kind, Plan
 from reconciler.render.people import masked, person
 from reconciler.render.text import heading
+from reconciler.wording import count
 
 COMMENT_LIMIT = 65_536
+# Between the comments of a plan too long for one (action/comment.py splits on it).
+SEPARATOR = "\n\n<!-- groupctl: next comment -->\n\n"
 MARGIN = 1_000  # room for the part heading
 _ICONS = {"create": "➕", "update": "✏️", "leave": "🚪", "delete": "🗑️", "refused": "⛔", "note": "ℹ️"}
 
@@ -69,7 +72,7 @@ def _row(group: GroupPlan) -> str:
     if settings:
         changes = ", ".join([*settings, changes] if changes else settings)
     if group.errors:
-        changes = f"refused: {len(group.errors)} problem{'s' * (len(group.errors) > 1)}"
+        changes = f"refused: {count(len(group.errors), 'problem')}"
     return f"| {_ICONS[kind]} {kind} | {_cell(group.subject)} (`{group.key}`) | {changes} |"
 
 
