@@ -14,11 +14,15 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from PIL import Image
+
 from reconciler.config import load
 from reconciler.errors import ConfigError, Problem, SetupError
 from reconciler.files import config_root
 from reconciler.state import DesiredState
 
+# The files of a config: YAML, and the pictures it may name (any format Pillow reads).
+_NEEDED = frozenset({".yaml", ".yml", *Image.registered_extensions()})
 # A config directory bigger than this at a revision is not what groupctl reads.
 MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
 
@@ -61,7 +65,11 @@ def _extracted(rev: str, config: Path) -> Iterator[tuple[Path | None, str]]:
     if _run(top, "cat-file", "-e", f"{commit}:{wanted.as_posix()}").returncode != 0:
         yield None, ""
         return
-    archive = _git_bytes(top, "archive", "--format=tar", commit, "--", inside.as_posix())
+    listed = _git(top, "ls-tree", "-r", "-z", "--name-only", commit, "--", inside.as_posix())
+    # Only what a config can be made of: its YAML files and pictures, not the whole repository
+    # around a groups.yaml at its top.
+    needed = [name for name in listed.split("\0") if Path(name).suffix.lower() in _NEEDED]
+    archive = _git_bytes(top, "archive", "--format=tar", commit, "--", *needed)
     with tempfile.TemporaryDirectory(prefix="groupctl-base-") as directory:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             # Vetted twice: by _plain, and by tarfile's own "data" filter.

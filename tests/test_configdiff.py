@@ -261,3 +261,17 @@ def test_a_new_entry_that_deletes_a_live_group_is_shown_as_going(tmp_path: Path)
     assert (legacy.status, legacy.goes) == ("added", "delete")
     assert result.is_destructive
     assert '- group to delete "Legacy chat" [legacy]' in text_of(result)
+
+
+@pytest.mark.slow
+def test_only_the_config_is_taken_from_git_not_the_repository_around_it(
+    groupctl: str, repo: Path
+) -> None:
+    config(repo, BASE)  # a groups.yaml at the top of the repository...
+    with (repo / "dataset.bin").open("wb") as big:  # ...beside 65 MiB of something else
+        big.truncate(65 * 1024 * 1024)
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "big")
+    done = run_groupctl(groupctl, "diff", "--base", "HEAD", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    assert "Config diff: no changes." in done.stdout
