@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import io
 import os
+import shutil
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -22,6 +23,13 @@ from tests.harness import Harness, standard_world
 settings.register_profile("ci", max_examples=500, deadline=None)
 settings.register_profile("long", max_examples=20_000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A copy of examples/ (the config, its pictures, its drifted world) to change freely."""
+    shutil.copytree(Path(__file__).parent.parent / "examples", tmp_path / "examples")
+    return tmp_path / "examples"
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -216,20 +215,14 @@ class ActionRun:
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "examples", tmp_path / "repo")
-    return tmp_path / "repo"
-
-
-@pytest.fixture
-def served(groupctl: str, workdir: Path) -> Iterator[ServedSim]:
-    with sim_serve(groupctl, workdir / "world.json", key=KEY) as running:
+def served(groupctl: str, example: Path) -> Iterator[ServedSim]:
+    with sim_serve(groupctl, example / "world.json", key=KEY) as running:
         yield running
 
 
 @pytest.mark.slow
 def test_the_action_plans_against_the_simulator_and_keeps_one_comment_updated(
-    workdir: Path, served: ServedSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    example: Path, served: ServedSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     github = FakeGitHub()
     (tmp_path / "runner").mkdir()
@@ -238,7 +231,7 @@ def test_the_action_plans_against_the_simulator_and_keeps_one_comment_updated(
         "token": "gh-token",
         "event": {"pull_request": {"number": 7}},
     }
-    run = ActionRun(workdir, tmp_path / "runner", context)
+    run = ActionRun(example, tmp_path / "runner", context)
     monkeypatch.setenv("GITHUB_API_URL", github.url)  # as GitHub sets it for every step
     try:
         steps, logs = run(
@@ -267,14 +260,14 @@ def test_the_action_plans_against_the_simulator_and_keeps_one_comment_updated(
             call.startswith("PATCH /repos/acme/groups/issues/comments/") for call in github.calls
         )
         # The diff needs no API key, and comments under its own key.
-        subprocess.run(["git", "init", "-q"], cwd=workdir, check=True)
-        subprocess.run(["git", "add", "."], cwd=workdir, check=True)
+        subprocess.run(["git", "init", "-q"], cwd=example, check=True)
+        subprocess.run(["git", "add", "."], cwd=example, check=True)
         subprocess.run(
             ["git", "-c", "user.email=t@e", "-c", "user.name=t", "commit", "-qm", "base"],
-            cwd=workdir,
+            cwd=example,
             check=True,
         )
-        config = workdir / "groups.yaml"
+        config = example / "groups.yaml"
         config.write_text(
             config.read_text().replace("members: [team:sales]", "members: [team:sales, lucas]")
         )

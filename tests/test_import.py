@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -96,12 +95,6 @@ def test_an_imported_config_plans_to_no_changes(scratch: Path, world: WorldState
         ]
 
     assert asyncio.run(scenario()) == []
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    return tmp_path / "examples"
 
 
 def test_import_writes_a_config_that_plans_to_nothing(groupctl: str, example: Path) -> None:

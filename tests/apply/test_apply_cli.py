@@ -23,13 +23,6 @@ LUCAS = "14155550110@s.whatsapp.net"
 
 
 @pytest.fixture
-def example(tmp_path: Path) -> Path:
-    """A copy of examples/: the config, its pictures and its drifted world."""
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    return tmp_path / "examples"
-
-
-@pytest.fixture
 def served(groupctl: str, example: Path) -> Iterator[ServedSim]:
     with sim_serve(groupctl, example / "world.json", key=KEY) as running:
         yield running

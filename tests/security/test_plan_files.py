@@ -4,7 +4,6 @@ able to make apply do something else, somewhere else, or read a file it should n
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,6 @@ from tests.processes import ServedSim, run_groupctl, sim_serve
 
 ROOT = Path(__file__).parent.parent.parent
 KEY = "plan-files-key-6a2f90"
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    return tmp_path / "examples"
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ error paths (401, 500, a timeout)."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 import signal
 import subprocess
 import time
@@ -33,12 +32,6 @@ def leaks(text: str) -> list[str]:
             if form in text:
                 found.append(form)
     return found
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    return tmp_path / "examples"
 
 
 Received = list[tuple[dict[str, str], bytes]]
