@@ -1,42 +1,21 @@
-"""`groupctl watch`: listen to Titan's group webhooks, report drift at once, optionally heal it.
-
-A webhook is trusted only with a valid `X-Webhook-Signature` (HMAC-SHA256 of the raw body),
-read only up to a size, and acted on once per event id. An event about a managed group puts
-the group in a queue; one worker takes groups from it one at a time: re-reads the group, plans
-it, reports drift as one JSON log line and in metrics, and with self-heal applies its plan
-under the same brakes and guards as `apply` (a refused plan is reported, never forced).
-
-It does not fight itself: the changes it makes come back as webhooks, and those are recognized
-as its own and dropped. A group that keeps drifting is healed with exponential backoff, not in
-a tight loop. Every managed group is checked again every resync interval, since webhooks can be
-lost. Time comes from an injected clock; `tick()` does what is due.
-"""
+"""The watcher: the webhook endpoint, /metrics and /healthz, a queue of groups to check, and
+the one worker that re-reads, plans and (with self-heal) applies each, with backoff."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 import signal
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    disable_created_metrics,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -47,17 +26,17 @@ from reconciler.errors import GroupctlError, InvalidJidError
 from reconciler.jid import Jid, jid_from_api
 from reconciler.live import fetch
 from reconciler.memory import Memory
-from reconciler.plan import Action, Kind, Plan
+from reconciler.plan import Action, Plan
 from reconciler.planner import PlanPolicy, match_groups, plan
 from reconciler.safety import Brakes, check
 from reconciler.state import DesiredGroup, DesiredState, ListedGroup
 from reconciler.titan.client import TitanClient
+from reconciler.watch.echoes import Echoes
+from reconciler.watch.intake import MAX_BODY, SIGNATURE_HEADER, SeenIds, read_body, signed
+from reconciler.watch.metrics import Metrics
 
 log = logging.getLogger("reconciler.watch")
 
-SIGNATURE_HEADER = "x-webhook-signature"
-MAX_BODY = 1024 * 1024  # Titan's events are small; anything near this is not one
-_SEEN_IDS = 10_000  # event ids remembered, to drop deliveries retried or replayed
 _EVENTS = frozenset({"group.update", "group.participant"})
 
 
@@ -79,40 +58,6 @@ class _Healing:
     streak: int = 0
     last: float = float("-inf")
     next_allowed: float = float("-inf")
-
-
-class Metrics:
-    def __init__(self) -> None:
-        # The *_created series say nothing anyone graphs. (The library leaves it untyped.)
-        disable_created_metrics()  # type: ignore[no-untyped-call]
-        self.registry = CollectorRegistry()
-        self.webhooks = Counter(
-            "groupctl_webhooks",
-            "Webhook deliveries, by what became of them.",
-            ["result"],
-            registry=self.registry,
-        )
-        self.checks = Counter(
-            "groupctl_group_checks", "Groups re-read and re-planned.", registry=self.registry
-        )
-        self.drift = Counter(
-            "groupctl_drift",
-            "Checks that found a group drifted.",
-            ["group"],
-            registry=self.registry,
-        )
-        self.heals = Counter(
-            "groupctl_heals",
-            "Self-heal attempts, by outcome.",
-            ["group", "result"],
-            registry=self.registry,
-        )
-        self.queue = Gauge(
-            "groupctl_queue_groups", "Groups waiting to be checked.", registry=self.registry
-        )
-        self.resyncs = Counter(
-            "groupctl_resyncs", "Checks of every managed group.", registry=self.registry
-        )
 
 
 class Watcher:
@@ -143,8 +88,8 @@ class Watcher:
         self._bound: dict[Jid, str] = {}  # live group id -> the config's key
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._echoes: dict[Jid, list[tuple[str, str, float]]] = {}  # expected own changes
+        self._seen = SeenIds()
+        self._echoes = Echoes(options.echo_window)  # the webhooks of its own changes
         self._healing: dict[str, _Healing] = {}
         self._deferred: dict[str, float] = {}  # key -> when to check it again
         self._next_resync = float("-inf")
@@ -188,10 +133,10 @@ class Watcher:
     # -- HTTP --------------------------------------------------------------------------------
 
     async def _webhook(self, request: Request) -> Response:
-        body = await _body(request)
+        body = await read_body(request)
         if body is None:
             return self._refuse(413, "too_large", f"the body is over {MAX_BODY} bytes")
-        if not self._signed(request.headers.get(SIGNATURE_HEADER), body):
+        if not signed(self._secret, request.headers.get(SIGNATURE_HEADER), body):
             return self._refuse(401, "bad_signature", "missing or wrong X-Webhook-Signature")
         try:
             event = json.loads(body)
@@ -199,9 +144,8 @@ class Watcher:
             return self._refuse(400, "malformed", "the body is not JSON")
         if not (isinstance(event, dict) and isinstance(event.get("id"), str)):
             return self._refuse(400, "malformed", "not a Titan event: no id")
-        if event["id"] in self._seen:
+        if self._seen.seen(event["id"]):
             return self._answer(200, "duplicate")
-        self._remember(event["id"])
         return self._answer(*self._event(event))
 
     def _event(self, event: dict[str, Any]) -> tuple[int, str]:
@@ -221,7 +165,7 @@ class Watcher:
         key = self._bound.get(group)
         if key is None:
             return 200, "ignored"
-        if self._is_echo(group, payload):
+        if self._echoes.is_echo(group, payload, self._clock()):
             return 200, "own_change"
         self._enqueue(key)
         return 202, "queued"
@@ -233,17 +177,6 @@ class Watcher:
     def _answer(self, status: int, result: str) -> Response:
         self.metrics.webhooks.labels(result).inc()
         return JSONResponse({"status": result}, status_code=status)
-
-    def _signed(self, header: str | None, body: bytes) -> bool:
-        if not header or not header.startswith("sha256="):
-            return False
-        expected = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
-
-    def _remember(self, event_id: str) -> None:
-        self._seen[event_id] = None
-        while len(self._seen) > _SEEN_IDS:
-            self._seen.popitem(last=False)
 
     async def _metrics(self, request: Request) -> Response:
         self.metrics.queue.set(self._queue.qsize())
@@ -377,7 +310,7 @@ class Watcher:
         healing.last = now
         delay = self.options.backoff * 2 ** (healing.streak - 1)
         healing.next_allowed = now + min(delay, self.options.backoff_max)
-        self._expect(result, now)
+        self._echoes.expect(result, now)
         report = await apply(result, self.client, memory=self.memory, brakes=self.options.brakes)
         self.memory.save(datetime.now(UTC))
         for created in (g.created for g in report.groups if g.created is not None):
@@ -415,67 +348,6 @@ class Watcher:
                     bound.pop(group.key, None)
         self._bound = {gid: key for key, gid in bound.items()}
 
-    # -- its own changes ---------------------------------------------------------------------
-
-    def _expect(self, result: Plan, now: float) -> None:
-        """Remember the webhooks that applying `result` will cause."""
-        until = now + self.options.echo_window
-        for group in result.groups:
-            if group.group_id is None:
-                continue
-            expected = self._echoes.setdefault(group.group_id, [])
-            for action in group.actions:
-                field_name = _ECHO_FIELDS.get(action.kind)
-                if field_name is None:
-                    continue
-                if action.kind in (Kind.SUBJECT, Kind.DESCRIPTION):
-                    expected.append((field_name, action.new or "", until))
-                elif action.kind == Kind.PICTURE:
-                    expected.append((field_name, "True", until))
-                else:
-                    expected += [(field_name, str(jid), until) for jid in action.members]
-
-    def _is_echo(self, group: Jid, payload: dict[str, Any]) -> bool:
-        """Whether the event is all made of changes this watcher made (each consumed once)."""
-        now = self._clock()
-        expected = [e for e in self._echoes.get(group, []) if e[2] >= now]
-        items = []
-        for name, value in payload.items():
-            if name in ("id", "action"):
-                continue
-            for item in value if isinstance(value, list) else [value]:
-                items.append((name, _normalized(item)))
-        remaining = list(expected)
-        for name, value in items:
-            match = next((e for e in remaining if e[0] == name and e[1] == value), None)
-            if match is None:
-                return False
-            remaining.remove(match)
-        if not items:
-            return False
-        self._echoes[group] = remaining
-        return True
-
-
-_ECHO_FIELDS = {
-    Kind.ADD: "joined",
-    Kind.REMOVE: "left",
-    Kind.PROMOTE: "promoted",
-    Kind.DEMOTE: "demoted",
-    Kind.SUBJECT: "newSubject",
-    Kind.DESCRIPTION: "newDescription",
-    Kind.PICTURE: "newPicture",
-}
-
-
-def _normalized(item: Any) -> str:
-    if isinstance(item, str) and "@" in item:
-        try:
-            return str(jid_from_api(item))
-        except InvalidJidError:
-            return item
-    return str(item)
-
 
 def _described(result: Plan, action: Action) -> str:
     """`add olivia (+1 415-555-0111)`, `subject 'Hacked' -> 'Sales EMEA'`, `leave`."""
@@ -491,18 +363,3 @@ def _report(event: str, **fields: Any) -> None:
     """One JSON line per thing worth knowing (drift, heals), for log collectors."""
     line = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "event": event, **fields}
     log.info(json.dumps(line, ensure_ascii=False, default=str))
-
-
-async def _body(request: Request) -> bytes | None:
-    """The raw body, or None when it is larger than MAX_BODY (not read further)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
