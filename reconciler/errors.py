@@ -147,7 +147,34 @@ class ConflictError(ApiError):
 
 
 class SessionNotReadyError(ApiError):
-    """422: the session exists but is not connected to WhatsApp."""
+    """The session is not CONNECTED to WhatsApp (found by reading it after a call failed).
+
+    `session_status` and `status_reason` are Titan's; the message says what to do. Never
+    retried: the client stops every later call of the run with this same error.
+    """
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        status: int | None,
+        message: str,
+        session_status: str,
+        status_reason: str | None,
+    ) -> None:
+        self.session_status = session_status
+        self.status_reason = status_reason
+        super().__init__(method=method, path=path, status=status, message=message)
+
+
+class SessionBannedError(SessionNotReadyError):
+    """The account is temporarily banned by WhatsApp: no write is sent, none retried."""
+
+
+class OutcomeUnknownError(ApiError):
+    """The API accepted the call but did not say what happened (202, or only a correlation
+    id): it may be carried out later, or not at all. Never counted as success."""
 
 
 class RateLimitedError(ApiError):
@@ -197,7 +224,6 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
-    422: SessionNotReadyError,
     429: RateLimitedError,
 }
 

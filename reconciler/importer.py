@@ -47,9 +47,9 @@ async def import_groups(
 ) -> Imported:
     """A config of the session's groups (`only` these, when given; else all of them)."""
     session = await client.get_session()
-    if session.me is None:
+    if session.phone is None:
         raise SetupError(f"Titan does not say which account session {session.name!r} is")
-    me = {session.me.id, session.me.lid}
+    me = {session.phone, session.lid}
     listed = await client.list_groups()
     ids = [group.id for group in listed]
     missing = [gid for gid in only if gid not in ids]

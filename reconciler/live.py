@@ -36,10 +36,10 @@ async def fetch(
 ) -> LiveState:
     """Live state for planning `desired` (only the groups in `only`, when given)."""
     session, summaries = await asyncio.gather(client.get_session(), client.list_groups())
-    if session.me is None:
+    if session.phone is None:
         raise SetupError(
             f"Titan does not say which WhatsApp account session {session.name!r}"
-            " is: is the session logged in?"
+            f" is (status {session.status}): is the session paired with a phone?"
         )
     listed = tuple(ListedGroup(group.id, group.name) for group in summaries)
     matching = match_groups(desired, listed)
@@ -55,8 +55,8 @@ async def fetch(
     )
     pictures, problems = await _desired_pictures(client, managed)
     return LiveState(
-        me=session.me.id,
-        me_lid=session.me.lid,
+        me=session.phone,
+        me_lid=session.lid,
         listed=listed,
         groups={group.id: group for group in details},
         pictures=pictures,

@@ -24,7 +24,7 @@ import httpx
 from reconciler.jid import Jid, parse_jid
 from reconciler.serving import bind
 from reconciler.sim.app import SimConfig, Simulator
-from reconciler.sim.gateway import ALL_SCOPES, READ_SCOPE
+from reconciler.sim.gateway import ALL_SCOPES, READ_SCOPE, SESSIONS_SCOPE
 from reconciler.sim.server import make_server
 from reconciler.sim.state import Account, Group, Person, WorldState
 from reconciler.sim.store import WorldStore
@@ -78,7 +78,9 @@ def standard_world() -> WorldState:
             Account(session="other", phone=OTHER, contacts=[ERIN]),
             Account(session="member", phone=MEMBER),
             Account(session="outsider", phone=OUTSIDER),
-            Account(session="stopped", phone=STOPPED, status="STOPPED"),
+            Account(
+                session="stopped", phone=STOPPED, status="DISCONNECTED", status_reason="MANUAL_STOP"
+            ),
         ],
         groups=[
             Group(
@@ -132,7 +134,7 @@ class Harness:
 
     def __init__(self, world: WorldState, path: Path, *, over_socket: bool, **config: Any) -> None:
         path.write_text(world.model_dump_json())
-        keys = {KEY: ALL_SCOPES, READ_ONLY_KEY: frozenset({READ_SCOPE})}
+        keys = {KEY: ALL_SCOPES, READ_ONLY_KEY: frozenset({READ_SCOPE, SESSIONS_SCOPE})}
         self.simulator = Simulator(WorldStore.open(path), SimConfig(api_keys=keys, **config))
         self._server = ThreadServer(self.simulator) if over_socket else None
         self.base_url = self._server.url if self._server else SIM_URL

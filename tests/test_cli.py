@@ -86,22 +86,49 @@ def test_bad_connection_settings_are_one_clear_error(
 def test_status_against_the_in_process_simulator(groupctl: str, tmp_path: Path) -> None:
     done = run_groupctl(groupctl, "status", "--api", f"sim:{tmp_path / 'world.json'}")
     assert done.returncode == 0, done.stderr
-    assert "Session: default (CONNECTED) as +1 415-555-0100" in done.stdout
-    assert "Groups:  0" in done.stdout
+    assert "Session:  default: CONNECTED, as +1 415-555-0100" in done.stdout
+    for scope in ("sessions:read", "groups:read", "groups:manage", "messages:write"):
+        assert f"Scope:    {scope:<15} ok" in done.stdout
+    assert "Groups:   0" in done.stdout
     assert (tmp_path / "world.json").exists()
 
 
-def test_a_session_that_is_not_connected_is_shown_and_fails(groupctl: str, tmp_path: Path) -> None:
+def test_status_names_the_scopes_a_read_only_key_lacks(groupctl: str, tmp_path: Path) -> None:
+    with sim_serve(groupctl, tmp_path / "world.json", "--read-only-key", "RO-KEY-123456") as sim:
+        done = run_groupctl(
+            groupctl, "status", "--api", sim.url, env={"TITAN_API_KEY": "RO-KEY-123456"}
+        )
+    assert done.returncode == 1
+    assert f"Scope:    {'groups:read':<15} ok" in done.stdout
+    assert f"Scope:    {'groups:manage':<15} MISSING" in done.stdout
+    # messages:write is only needed for invite_by_message: shown, but not an error.
+    assert f"Scope:    {'messages:write':<15} MISSING" in done.stdout
+    assert "error: the API key lacks groups:manage:" in done.stderr
+    assert "RO-KEY-123456" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "advice"),
+    [
+        ("CONNECTING", "SCAN_QR", "pair the phone"),
+        ("DISCONNECTED", "LOGGED_OUT", "pair the phone"),
+        ("DISCONNECTED", "MANUAL_STOP", "stopped on purpose"),
+        ("DISCONNECTED", "TEMPORARY_BAN", "temporarily banned"),
+    ],
+)
+def test_a_session_that_is_not_connected_is_shown_and_fails(
+    groupctl: str, tmp_path: Path, status: str, reason: str, advice: str
+) -> None:
     world = tmp_path / "world.json"
-    world.write_text(
-        WorldState(
-            accounts=[Account(session="default", phone="+14155550100", status="SCAN_QR_CODE")]
-        ).model_dump_json()
+    account = Account.model_validate(
+        {"session": "default", "phone": "+14155550100", "status": status, "status_reason": reason}
     )
+    world.write_text(WorldState(accounts=[account]).model_dump_json())
     done = run_groupctl(groupctl, "status", "--api", f"sim:{world}")
     assert done.returncode == 1
-    assert "Session: default (SCAN_QR_CODE)" in done.stdout
-    assert "error: session 'default' is not connected (SCAN_QR_CODE)" in done.stderr
+    assert f"Session:  default: {status}, {reason}" in done.stdout
+    assert f"error: session 'default' is not connected ({status}, {reason}): " in done.stderr
+    assert advice in done.stderr
 
 
 def test_connection_settings_come_from_the_environment(groupctl: str, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""`groupctl status`: check the connection."""
+"""`groupctl status`: check the connection, the session and the key's scopes."""
 
 from __future__ import annotations
 
@@ -10,25 +10,48 @@ from reconciler.cli.common import api_options
 from reconciler.cli.root import cli
 from reconciler.connect import ApiSettings
 from reconciler.errors import SetupError
+from reconciler.titan.sessions import describe
+
+# Scopes groupctl needs, and what for.
+NEEDED_SCOPES = {
+    "sessions:read": "who the session's account is",
+    "groups:read": "plan: read groups and participants",
+    "groups:manage": "apply: create groups, change them and their participants",
+    "messages:write": "only for invite_by_message: send invite links",
+}
+OPTIONAL_SCOPES = frozenset({"messages:write"})
 
 
 @cli.command()
 @api_options
 def status(settings: ApiSettings) -> None:
-    """Check the connection: the session, its account, and how many groups it is in."""
+    """Check the connection: the session, its account and state, the key's scopes, and how
+    many groups the session is in. Changes nothing.
+
+    Exit codes: 0 ready; 1 the session is not connected, a needed scope is missing, or an
+    error."""
 
     async def run() -> None:
         async with settings.open_client() as client:
             info = await client.get_session()
-            account = info.me.id.display() if info.me else "unknown account"
-            click.echo(f"API:     {settings.api}")
-            click.echo(f"Session: {info.name} ({info.status}) as {account}")
-            if info.status != "CONNECTED":
-                raise SetupError(
-                    f"session {info.name!r} is not connected ({info.status}):"
-                    " connect it in Titan (scan its QR code), then try again"
-                )
+            account = info.phone.display() if info.phone else "no account yet"
+            name = f" ({info.push_name})" if info.push_name else ""
+            reason = f", {info.status_reason}" if info.status_reason else ""
+            click.echo(f"API:      {settings.shown_api}")
+            click.echo(f"Session:  {info.name}: {info.status}{reason}, as {account}{name}")
+            if not info.connected:
+                raise SetupError(describe(info.name, info.status, info.status_reason))
+            scopes = await client.check_scopes()
+            for scope, why in scopes.items():
+                state = "ok" if why is None else f"MISSING ({why})"
+                click.echo(f"Scope:    {scope:<15} {state}: {NEEDED_SCOPES[scope]}")
             groups = await client.list_groups()
-        click.echo(f"Groups:  {len(groups)}")
+        click.echo(f"Groups:   {len(groups)}")
+        missing = [s for s, why in scopes.items() if why is not None and s not in OPTIONAL_SCOPES]
+        if missing:
+            raise SetupError(
+                f"the API key lacks {', '.join(missing)}: give it these scopes in the Titan"
+                " dashboard (or create a new key with them)"
+            )
 
     asyncio.run(run())

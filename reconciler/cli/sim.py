@@ -43,7 +43,7 @@ def sim() -> None:
 @click.option(
     "--read-only-key",
     metavar="KEY",
-    help="Also accept KEY with only the groups:read scope (writes answer 403).",
+    help="Also accept KEY with only the sessions:read and groups:read scopes (writes answer 403).",
 )
 @click.option(
     "--latency-ms",

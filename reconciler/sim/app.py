@@ -167,8 +167,29 @@ class Simulator:
         world = self.store.world()
         account = world.account(request.path_params["session"])
         person = world.person(account.phone)
-        me = {"id": person.jid, "lid": person.lid_jid, "pushName": person.name}
-        return _ok({"name": account.session, "status": account.status, "me": me})
+        name = account.push_name or person.name
+        if world.state.settings.session_shape == "legacy":
+            me = {"id": person.jid, "lid": person.lid_jid, "pushName": name}
+            return _ok({"name": account.session, "status": account.status, "me": me})
+        paired = account.status == "CONNECTED" or account.status_reason not in (
+            "SCAN_QR",
+            "QR_TIMEOUT",
+            "LOGGED_OUT",
+        )
+        return _ok(
+            {
+                "name": account.session,
+                "status": account.status,
+                "statusReason": account.status_reason,
+                # Known once the phone is paired, as Titan's api-reference/sessions shows.
+                "phoneNumber": account.phone if paired else None,
+                "pushName": name if paired else None,
+                "businessName": None,
+                "platform": "smba",
+                "lid": person.lid_jid if paired else None,
+                "proxy": None,
+            }
+        )
 
     async def list_groups(self, request: Request) -> Response:
         return _ok(
@@ -339,13 +360,19 @@ async def _body(request: Request, model: type[_Body]) -> _Body:
     except ValueError:
         raise SimError(400, "the request body is not valid JSON") from None
     try:
-        return model.model_validate(data)
+        body = model.model_validate(data)
     except pydantic.ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, error['loc'])) or 'body'}: {error['msg']}"
             for error in exc.errors()
         )
         raise SimError(400, f"invalid request body: {problems}") from None
+    # Titan takes the session in the body or not at all; a different one is a mistake.
+    named = getattr(body, "session", None)
+    if named is not None and named != request.path_params.get("session"):
+        path_session = request.path_params["session"]
+        raise SimError(400, f"the body's session {named!r} is not the path's {path_session!r}")
+    return body
 
 
 def _group_json(

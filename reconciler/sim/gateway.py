@@ -29,7 +29,14 @@ log = logging.getLogger("reconciler.sim")
 
 READ_SCOPE = "groups:read"
 MANAGE_SCOPE = "groups:manage"
-ALL_SCOPES = frozenset({READ_SCOPE, MANAGE_SCOPE})
+SESSIONS_SCOPE = "sessions:read"
+CONTACTS_SCOPE = "contacts:read"
+MESSAGES_SCOPE = "messages:write"
+WEBHOOKS_SCOPE = "webhooks:manage"
+EVERY_SCOPE = "*"
+ALL_SCOPES = frozenset(
+    {READ_SCOPE, MANAGE_SCOPE, SESSIONS_SCOPE, CONTACTS_SCOPE, MESSAGES_SCOPE, WEBHOOKS_SCOPE}
+)
 FAULT_KINDS = ("500", "503", "429", "drop", "lost")
 DOCS_URL = "https://docs.usetitan.app"
 # Keys the rate limit tracks before it forgets idle ones.
@@ -243,8 +250,8 @@ class Gateway:
         if scopes is None:
             await _error(send, 401, "missing or invalid API key")
             return
-        needed = READ_SCOPE if scope["method"] in ("GET", "HEAD") else MANAGE_SCOPE
-        if needed not in scopes:
+        needed = needed_scope(scope["method"], scope["path"])
+        if needed not in scopes and EVERY_SCOPE not in scopes:
             await _error(send, 403, f"this API key lacks the {needed} scope")
             return
         fault = self._faults.pick(scope["method"], scope["path"]) if self._faults else None
@@ -274,6 +281,20 @@ class Gateway:
             if hmac.compare_digest(known, digest):
                 return scopes
         return None
+
+
+def needed_scope(method: str, path: str) -> str:
+    """The scope a route needs: titan-api.md's mapping (inferred from the scopes' wording)."""
+    if path.startswith("/api/messages"):
+        return MESSAGES_SCOPE
+    if path.startswith("/api/webhooks"):
+        return WEBHOOKS_SCOPE
+    parts = path.split("/")  # "", "api", "sessions", "{session}", ...
+    if len(parts) <= 4:
+        return SESSIONS_SCOPE
+    if parts[4] == "contacts":
+        return CONTACTS_SCOPE
+    return READ_SCOPE if method in ("GET", "HEAD") else MANAGE_SCOPE
 
 
 def _digest(key: str) -> str:

@@ -16,6 +16,7 @@ from reconciler.sim.app import SimConfig, Simulator
 from reconciler.sim.gateway import (
     ALL_SCOPES,
     READ_SCOPE,
+    SESSIONS_SCOPE,
     ConnectionDropped,
     FaultInjector,
     SlidingWindow,
@@ -51,7 +52,7 @@ def build_simulator(
     if read_only_key == api_key:
         raise SetupError("--read-only-key must differ from --api-key")
     if read_only_key:
-        keys[read_only_key] = frozenset({READ_SCOPE})
+        keys[read_only_key] = frozenset({READ_SCOPE, SESSIONS_SCOPE})
     rates = parse_fault_rates(fault_rate)
     window = parse_rate(rate_limit)
     config = SimConfig(

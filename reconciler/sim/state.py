@@ -7,15 +7,33 @@ The format is documented in docs/simulator.md; phone numbers are written as E.16
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reconciler.titan.models import SESSION_NAME
 
 Role = Literal["member", "admin", "superadmin"]
 Visibility = Literal["everyone", "admins", "contacts"]
-SessionStatus = Literal["CONNECTED", "STARTING", "SCAN_QR_CODE", "STOPPED", "FAILED"]
+# Titan's session states and reasons (sessions/overview).
+SessionStatus = Literal["CONNECTING", "CONNECTED", "DISCONNECTED"]
+StatusReason = Literal[
+    "AUTO_RECONNECT",
+    "SCAN_QR",
+    "MANUAL_STOP",
+    "QR_TIMEOUT",
+    "LOGGED_OUT",
+    "FAILED",
+    "STREAM_ERROR",
+    "TEMPORARY_BAN",
+]
+# World files written before the simulator spoke Titan's session states.
+_OLD_STATUSES: dict[str, tuple[str, str]] = {
+    "STARTING": ("CONNECTING", "AUTO_RECONNECT"),
+    "SCAN_QR_CODE": ("CONNECTING", "SCAN_QR"),
+    "STOPPED": ("DISCONNECTED", "MANUAL_STOP"),
+    "FAILED": ("DISCONNECTED", "FAILED"),
+}
 
 
 # Checked by shape only: the file is the simulator's own, and large worlds must load fast.
@@ -32,6 +50,9 @@ class _Model(BaseModel):
 class Settings(_Model):
     # WhatsApp refuses (408) to re-add someone who left a group on their own recently.
     recently_left_seconds: int = Field(default=86400, ge=0)
+    # The session object's shape: Titan's documented flat one, or the `me: {id, lid}` some
+    # engines (WAHA) answer, which clients must still read.
+    session_shape: Literal["documented", "legacy"] = "documented"
 
 
 class Person(_Model):
@@ -60,7 +81,17 @@ class Account(_Model):
     session: SessionName
     phone: Phone
     status: SessionStatus = "CONNECTED"
+    status_reason: StatusReason | None = None
+    push_name: str | None = None
     contacts: list[Phone] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_status(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("status") in _OLD_STATUSES:
+            status, reason = _OLD_STATUSES[data["status"]]
+            data = {**data, "status": status, "status_reason": data.get("status_reason", reason)}
+        return data
 
 
 class Group(_Model):

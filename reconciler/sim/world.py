@@ -88,7 +88,11 @@ class World:
     def connected_account(self, session: str) -> Account:
         account = self.account(session)
         if account.status != "CONNECTED":
-            raise SimError(422, f"session {session!r} is not connected (status: {account.status})")
+            # Titan documents no code for this; 503 is the nearest in its table.
+            reason = f", {account.status_reason}" if account.status_reason else ""
+            raise SimError(
+                503, f"session {session!r} is not connected (status: {account.status}{reason})"
+            )
         return account
 
     def person(self, phone: str) -> Person:

@@ -34,11 +34,15 @@ from reconciler.errors import (
     ApiConnectionError,
     ApiError,
     ApiResponseError,
+    AuthenticationError,
     CreateUncertainError,
     NotFoundError,
+    OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitedError,
     ServerError,
+    SessionBannedError,
+    SessionNotReadyError,
     SetupError,
     api_error_class,
 )
@@ -57,6 +61,7 @@ from reconciler.titan.models import (
     SessionInfo,
     parse_participant_results,
 )
+from reconciler.titan.sessions import SessionVerdict, describe, verdict
 
 log = logging.getLogger("reconciler.titan")
 
@@ -66,6 +71,16 @@ DEFAULT_WRITE_RATE = Rate(20, 60)
 CLOCK_SKEW = 300.0
 _RETRIED_STATUSES = frozenset({429})  # and every 5xx
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Answers after which the session itself is read: Titan documents no code for a session that
+# is not connected, so any of these may mean it dropped (titan-api.md, Transport).
+_SESSION_SUSPECT = frozenset({409, 422, 502, 503})
+# How long a run waits, in all, for a session Titan says it is reconnecting, and for one whose
+# connection failed, before it stops.
+RECONNECT_WAIT = 120.0
+FAILED_CONNECTION_WAIT = 15.0
+# A group id no group has: scope checks write to it, so nothing can change.
+_NO_GROUP = "0@g.us"
+CLIENT_TOKEN_PREFIX = "titan_ct_"  # noqa: S105 - a prefix, not a secret
 # An answer larger than this is not what Titan sends: not read further.
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _T = TypeVar("_T")
@@ -127,6 +142,12 @@ class TitanClient:
             )
         if not api_key:
             raise SetupError("the API key is empty")
+        if api_key.startswith(CLIENT_TOKEN_PREFIX):
+            raise SetupError(
+                "the API key is a Titan client token (titan_ct_...), which cannot call the"
+                " groups API: create an API key with the groups:read and groups:manage scopes"
+                " in the Titan dashboard"
+            )
         self.base_url = base_url
         self.session = session
         self.write_rate = write_rate
@@ -148,6 +169,10 @@ class TitanClient:
         self._sleep = sleep
         self._clock = clock
         self._session_info: SessionInfo | None = None
+        self.reconnect_wait = RECONNECT_WAIT
+        # Set once the session is found not connected: every later call stops with it.
+        self.halted: SessionNotReadyError | None = None
+        self._session_check = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"TitanClient(base_url={self.base_url!r}, session={self.session!r})"
@@ -175,6 +200,35 @@ class TitanClient:
             self._session_info = self._parse(SessionInfo.model_validate, data, "GET", "")
         return self._session_info
 
+    async def check_scopes(self) -> dict[str, str | None]:
+        """Which scopes groupctl needs this key has: scope -> None when it has it, else why
+        not. Nothing is changed: `groups:manage` and `messages:write` are checked by writes
+        that cannot succeed (a group that cannot exist, a message with no recipient), whose
+        refusal says whether the scope was there (403) or the request was (400, 404)."""
+        probes = {
+            "sessions:read": ("GET", "", None),
+            "groups:read": ("GET", "/groups", None),
+            "groups:manage": ("PUT", f"/groups/{quote(_NO_GROUP, safe='')}/subject", "value"),
+            "messages:write": ("POST", "/api/messages/send", "session"),
+        }
+        found: dict[str, str | None] = {}
+        for scope, (method, path, field_name) in probes.items():
+            body = self._body() if field_name == "session" else None
+            if field_name == "value":
+                body = self._body(value="groupctl scope check")
+            try:
+                await self._send(method, path, body, None, 1)
+            except PermissionDeniedError as exc:
+                found[scope] = exc.message
+            except AuthenticationError:
+                raise
+            except ApiError as exc:
+                # Anything but a refusal of the key means the scope let the request through.
+                found[scope] = None if exc.status is not None else str(exc)
+            else:
+                found[scope] = None
+        return found
+
     # -- groups ----------------------------------------------------------------------------
 
     async def list_groups(self) -> list[Group]:
@@ -198,7 +252,11 @@ class TitanClient:
         """
         _check_batch(participants)
         started = self._clock()
-        body = {"name": name, "participants": [str(jid) for jid in participants]}
+        body = {
+            "session": self.session,
+            "name": name,
+            "participants": [str(jid) for jid in participants],
+        }
         unsettled: ApiError | None = None  # a failure after which the group may exist
 
         async def attempt(number: int) -> CreatedGroup:
@@ -248,10 +306,12 @@ class TitanClient:
         await self._retrying(method, path, attempt, _retryable)
 
     async def set_subject(self, group: Jid, subject: str) -> None:
-        await self._call("PUT", f"{_group_path(group)}/subject", body={"value": subject})
+        await self._call("PUT", f"{_group_path(group)}/subject", body=self._body(value=subject))
 
     async def set_description(self, group: Jid, description: str) -> None:
-        await self._call("PUT", f"{_group_path(group)}/description", body={"value": description})
+        await self._call(
+            "PUT", f"{_group_path(group)}/description", body=self._body(value=description)
+        )
 
     async def set_picture(
         self, group: Jid, *, url: str | None = None, jpeg: bytes | None = None
@@ -260,7 +320,9 @@ class TitanClient:
         if (url is None) == (jpeg is None):
             raise ValueError("set_picture takes exactly one of url or jpeg")
         body = (
-            {"url": url} if url is not None else {"base64": base64.b64encode(jpeg or b"").decode()}
+            self._body(url=url)
+            if url is not None
+            else self._body(base64=base64.b64encode(jpeg or b"").decode())
         )
         await self._call("PUT", f"{_group_path(group)}/picture", body=body)
 
@@ -368,7 +430,7 @@ class TitanClient:
     async def join_group(self, code: str) -> Jid:
         """Join a group by invite code (the part after chat.whatsapp.com/); returns its id."""
         data = await self._call(
-            "POST", "/groups/join", body={"code": code}, retry_when=_surely_not_applied
+            "POST", "/groups/join", body=self._body(code=code), retry_when=_surely_not_applied
         )
         if isinstance(data, dict):
             data = data.get("id") or data.get("groupId") or data.get("gid")
@@ -384,13 +446,18 @@ class TitanClient:
 
     # -- plumbing --------------------------------------------------------------------------
 
+    def _body(self, **fields: Any) -> dict[str, Any]:
+        """A write's body. api-reference/groups requires `session` in it (the seed page leaves
+        it out, and Titan takes it either way)."""
+        return {"session": self.session, **fields}
+
     async def _participants(
         self, method: str, group: Jid, suffix: str, participants: Sequence[Jid]
     ) -> tuple[ParticipantResult, ...]:
         _check_batch(participants)
         path = f"{_group_path(group)}/participants{suffix}"
         data = await self._call(
-            method, path, body={"participants": [str(jid) for jid in participants]}
+            method, path, body=self._body(participants=[str(jid) for jid in participants])
         )
         try:
             return parse_participant_results(data, participants)
@@ -440,9 +507,10 @@ class TitanClient:
             retry=retry_if_exception(
                 lambda exc: (
                     isinstance(exc, ApiError)
+                    # Repeating these is what they prevent, or cannot help.
                     and not isinstance(
-                        exc, CreateUncertainError
-                    )  # repeating it is what it prevents
+                        exc, CreateUncertainError | SessionNotReadyError | OutcomeUnknownError
+                    )
                     and retry_when(exc)
                 )
             ),
@@ -468,9 +536,13 @@ class TitanClient:
     async def _send(
         self, method: str, path: str, body: Any, params: dict[str, str] | None, attempt: int
     ) -> Any:
-        url = self._prefix + path
+        url = path if path.startswith("/api/") else self._prefix + path
+        if self.halted is not None and path:
+            raise self._not_sent(method, url, self.halted)
         if method != "GET" and self._writes is not None:
             await self._writes.acquire()
+            if self.halted is not None:  # it may have stopped while this write waited its turn
+                raise self._not_sent(method, url, self.halted)
         async with self._slots:
             started = time.perf_counter()
             self.stats.requests += 1
@@ -520,15 +592,77 @@ class TitanClient:
         )
         if log.isEnabledFor(logging.DEBUG):  # decoding and redacting every answer costs
             log.debug("request body: %s; answer: %.2000s", body, self._redact(response.text))
-        return self._read_answer(method, url, response, attempt)
+        try:
+            return self._read_answer(method, url, response, attempt)
+        except ApiError as exc:
+            if path and exc.status in _SESSION_SUSPECT:
+                await self._check_session(exc)
+            raise
+
+    def _not_sent(self, method: str, url: str, halted: SessionNotReadyError) -> ApiError:
+        error = type(halted)
+        return error(
+            method=method,
+            path=url,
+            status=None,
+            message=f"not sent: {halted.message}",
+            session_status=halted.session_status,
+            status_reason=halted.status_reason,
+        )
+
+    async def _check_session(self, failure: ApiError) -> None:
+        """After a failure that may mean the session dropped: read the session. Connected,
+        the failure stands (and is retried as usual). Reconnecting, wait for it. Otherwise the
+        run stops: `halted` is set and every later call of this client raises it, unsent."""
+        async with self._session_check:  # concurrent failures read the session once
+            if self.halted is not None:
+                raise self._not_sent(failure.method, failure.path, self.halted)
+            waited, delay = 0.0, 1.0
+            while True:
+                try:
+                    info = await self.get_session(refresh=True)
+                except ApiError:
+                    return  # the session cannot be read either: the failure stands
+                decision = verdict(info.status, info.status_reason)
+                if decision is SessionVerdict.PROCEED:
+                    return
+                budget = {
+                    SessionVerdict.WAIT: self.reconnect_wait,
+                    SessionVerdict.RETRY: min(FAILED_CONNECTION_WAIT, self.reconnect_wait),
+                }.get(decision, 0.0)
+                if waited < budget:
+                    log.warning(
+                        "session %r is %s (%s): waiting %.0f s for it to reconnect",
+                        self.session,
+                        info.status,
+                        info.status_reason or "no reason given",
+                        delay,
+                    )
+                    await self._sleep(delay)
+                    waited, delay = waited + delay, min(delay * 2, 30.0)
+                    continue
+                error = (
+                    SessionBannedError
+                    if decision is SessionVerdict.BANNED
+                    else SessionNotReadyError
+                )
+                self.halted = error(
+                    method=failure.method,
+                    path=failure.path,
+                    status=failure.status,
+                    message=describe(self.session, info.status, info.status_reason),
+                    session_status=info.status,
+                    status_reason=info.status_reason,
+                )
+                raise self.halted
 
     def _read_answer(self, method: str, url: str, response: httpx.Response, attempt: int) -> Any:
         status = response.status_code
         if 200 <= status < 300:
-            if not response.content:
+            if not response.content and status != 202:
                 return None
             try:
-                payload = response.json()
+                payload = response.json() if response.content else None
             except ValueError:
                 raise ApiResponseError(
                     method=method,
@@ -538,7 +672,18 @@ class TitanClient:
                     message="the answer is not JSON",
                 ) from None
             if isinstance(payload, dict) and "data" in payload:
-                return payload["data"]
+                payload = payload["data"]
+            if status == 202 or _only_correlation_id(payload):
+                correlation = payload.get("correlationId") if isinstance(payload, dict) else None
+                raise OutcomeUnknownError(
+                    method=method,
+                    path=url,
+                    status=status,
+                    attempts=attempt,
+                    message="Titan accepted the call without doing it yet"
+                    + (f" (correlation id {correlation})" if correlation else "")
+                    + ": its outcome is unknown; the next plan shows whether it took effect",
+                )
             return payload
         if 300 <= status < 400:
             # Never followed: the key must not travel to wherever the redirect points.
@@ -550,6 +695,7 @@ class TitanClient:
                 message="unexpected redirect; groupctl follows none (check the API address)",
             )
         message, docs = _error_text(response)
+        message += _hint(status, method, url, message)
         raise api_error_class(status)(
             method=method,
             path=url,
@@ -615,14 +761,14 @@ class TitanClient:
         A same-named group of ours whose creation time the API does not give cannot be told
         apart from one this call made: that is `CreateUncertainError`, not a second create.
         """
-        me = (await self.get_session()).me
+        me = await self.get_session()
         candidates = [group for group in await self.list_groups() if group.name == name]
         found: list[Group] = []
         for candidate in candidates:
             group = candidate
             if group.created_at is None or group.owner_lid is None:
                 group = await self.get_group(candidate.id)
-            if me is not None and not _owned_by(group, me.id, me.lid):
+            if me.phone is not None and not _owned_by(group, me.phone, me.lid):
                 continue
             if group.created_at is None:
                 raise _uncertain(
@@ -715,6 +861,41 @@ async def _bounded(
     return httpx.Response(
         response.status_code, headers=headers, content=b"".join(chunks), request=request
     )
+
+
+def _only_correlation_id(payload: Any) -> bool:
+    """`{"correlationId": ...}` alone: an asynchronous command's receipt, not its result."""
+    return isinstance(payload, dict) and payload.keys() == {"correlationId"}
+
+
+def required_scope(method: str, url: str) -> str:
+    """The key scope a call needs (titan-api.md, Transport; per-route mapping inferred)."""
+    if url.startswith("/api/messages"):
+        return "messages:write"
+    if url.startswith("/api/webhooks"):
+        return "webhooks:manage"
+    if "/contacts/" in url:
+        return "contacts:read"
+    if "/groups" not in url:
+        return "sessions:read"
+    return "groups:read" if method == "GET" else "groups:manage"
+
+
+def _hint(status: int, method: str, url: str, message: str) -> str:
+    """What a person can do about a 401 or 403, when the API's own text does not say."""
+    if status == 401:
+        return (
+            " (Titan keys expire: check the key's expiry in the Titan dashboard, or create a"
+            " new one, and set TITAN_API_KEY)"
+        )
+    if status == 403:
+        scope = required_scope(method, url)
+        if scope not in message:
+            return (
+                f" (this call needs the key's {scope} scope; if the key has it, the session's"
+                " account may not do this in this group)"
+            )
+    return ""
 
 
 def _surely_not_applied(error: ApiError) -> bool:

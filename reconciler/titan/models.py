@@ -243,18 +243,45 @@ class Group(ApiModel):
         return data
 
 
-class SessionAccount(ApiModel):
-    """The WhatsApp account behind a session."""
-
-    id: ApiJid
-    lid: ApiLid | None = None
-    push_name: str | None = Field(default=None, validation_alias=AliasChoices("pushName", "name"))
-
-
 class SessionInfo(ApiModel):
+    """A session and the WhatsApp account behind it.
+
+    Titan's api-reference/sessions answers flat: `{name, status, statusReason, phoneNumber
+    (E.164), lid, pushName, businessName, platform, ...}`. Older or engine-shaped answers nest
+    the account as `me: {id, lid, pushName}` (WAHA's `/me`); that shape is read as a fallback.
+    """
+
     name: str
     status: str
-    me: SessionAccount | None = None
+    status_reason: str | None = Field(
+        default=None, validation_alias=AliasChoices("statusReason", "status_reason", "reason")
+    )
+    phone: ApiPhone | None = Field(
+        default=None, validation_alias=AliasChoices("phoneNumber", "phone")
+    )
+    lid: ApiLid | None = None
+    push_name: str | None = Field(default=None, validation_alias=AliasChoices("pushName"))
+    business_name: str | None = Field(default=None, validation_alias=AliasChoices("businessName"))
+    platform: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_me(cls, data: Any) -> Any:
+        """WAHA-style `me: {id, lid, pushName}` when the flat fields are absent."""
+        if not isinstance(data, dict):
+            return data
+        me = data.get("me")
+        # Before pairing, the account's fields are absent, null or empty: all mean "unknown".
+        data = {k: v for k, v in data.items() if k != "me" and v is not None and v != ""}
+        if isinstance(me, dict) and not (data.get("phoneNumber") or data.get("phone")):
+            for ours, theirs in (("phoneNumber", "id"), ("lid", "lid"), ("pushName", "pushName")):
+                if me.get(theirs) is not None:
+                    data.setdefault(ours, me[theirs])
+        return data
+
+    @property
+    def connected(self) -> bool:
+        return self.status.upper() == "CONNECTED"
 
 
 class ParticipantResult(ApiModel):
@@ -331,6 +358,9 @@ class CreatedGroup(ApiModel):
 
 class RequestModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    # api-reference/groups puts the session in write bodies; the seed page leaves it out.
+    session: str | None = None
 
 
 class CreateGroupRequest(RequestModel):

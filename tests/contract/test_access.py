@@ -20,10 +20,23 @@ from tests.harness import DEFAULT, ENGINEERING, READ_ONLY_KEY, Harness, gid, jid
 async def test_the_session_endpoint_says_who_the_account_is(sim: Harness) -> None:
     info = await sim.client().get_session()
     assert (info.name, info.status) == ("default", "CONNECTED")
-    assert info.me is not None
-    assert info.me.id == jid(DEFAULT)
-    assert info.me.lid is not None
-    assert info.me.lid.user == sim.world.person(DEFAULT).lid
+    assert info.phone == jid(DEFAULT)
+    assert info.lid is not None
+    assert info.lid.user == sim.world.person(DEFAULT).lid
+    async with sim.raw() as http:
+        body = (await http.get("/api/sessions/default")).json()["data"]
+    # Titan's api-reference/sessions: flat, E.164, no `me`.
+    assert body["phoneNumber"] == DEFAULT
+    assert body["lid"] == f"{sim.world.person(DEFAULT).lid}@lid"
+    assert "me" not in body
+
+
+async def test_a_legacy_session_object_still_says_who_the_account_is(sim: Harness) -> None:
+    sim.world.state.settings.session_shape = "legacy"
+    info = await sim.client().get_session()
+    assert info.phone == jid(DEFAULT)
+    assert info.lid is not None
+    assert info.lid.user == sim.world.person(DEFAULT).lid
 
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic dGVzdA==", "Bearer"])
@@ -56,10 +69,13 @@ async def test_unknown_session_is_404(sim: Harness) -> None:
         await sim.client("nobody").list_groups()
 
 
-async def test_a_session_that_is_not_connected_is_422_with_its_status(sim: Harness) -> None:
-    with pytest.raises(SessionNotReadyError, match=r"not connected \(status: STOPPED\)"):
+async def test_a_session_that_is_not_connected_stops_the_call_naming_status_and_reason(
+    sim: Harness,
+) -> None:
+    with pytest.raises(SessionNotReadyError, match=r"not connected \(DISCONNECTED, MANUAL_STOP\)"):
         await sim.client("stopped").list_groups()
-    assert (await sim.client("stopped").get_session()).status == "STOPPED"
+    info = await sim.client("stopped").get_session()
+    assert (info.status, info.status_reason) == ("DISCONNECTED", "MANUAL_STOP")
 
 
 async def test_every_answer_carries_rate_limit_headers_and_429_past_the_limit(

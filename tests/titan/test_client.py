@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import httpx
 import pytest
@@ -13,12 +13,16 @@ import pytest
 from reconciler.errors import (
     ApiConnectionError,
     ApiResponseError,
+    AuthenticationError,
     BadRequestError,
     CreateUncertainError,
     NotFoundError,
+    OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitedError,
     ServerError,
+    SessionBannedError,
+    SessionNotReadyError,
     SetupError,
 )
 from reconciler.rates import Rate
@@ -32,19 +36,45 @@ ENG = gid(ENGINEERING)
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-class Script:
-    """A transport answering from a list, recording each request."""
+CONNECTED: Mapping[str, object] = {
+    "name": "default",
+    "status": "CONNECTED",
+    "phoneNumber": "+14155550100",
+}
 
-    def __init__(self, *answers: httpx.Response | Exception) -> None:
+
+class Script:
+    """A transport answering from a list, recording each request. The session object (read
+    when a call fails in a way that may mean the session dropped) is answered apart, from
+    `session`, so that scripts list only the calls under test."""
+
+    def __init__(
+        self,
+        *answers: httpx.Response | Exception,
+        session: Mapping[str, object] | httpx.Response | None = None,
+    ) -> None:
         self.answers = list(answers)
+        self.session = session or CONNECTED
         self.requests: list[httpx.Request] = []
+
+    @property
+    def calls(self) -> list[httpx.Request]:
+        """The requests sent, but for the session reads."""
+        return [r for r in self.requests if not _is_session_read(r)]
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        if _is_session_read(request):
+            session = self.session
+            return session if isinstance(session, httpx.Response) else ok(session)
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+
+def _is_session_read(request: httpx.Request) -> bool:
+    return request.method == "GET" and request.url.path.count("/") == 3
 
 
 class Sleeps:
@@ -78,7 +108,7 @@ def error(status: int, message: str, **headers: str) -> httpx.Response:
 async def test_every_request_carries_the_bearer_key_and_session_path() -> None:
     script = Script(ok([]))
     await client_for(script, session="sales-eu").list_groups()
-    request = script.requests[0]
+    request = script.calls[0]
     assert request.headers["Authorization"] == f"Bearer {SECRET}"
     assert request.url.path == "/api/sessions/sales-eu/groups"
 
@@ -87,7 +117,7 @@ async def test_group_ids_go_into_paths_url_encoded() -> None:
     script = Script(ok({"success": True}))
     await client_for(script).set_subject(ENG, "x")
     assert (
-        script.requests[0].url.raw_path
+        script.calls[0].url.raw_path
         == b"/api/sessions/default/groups/120363000000000001%40g.us/subject"
     )
 
@@ -96,7 +126,7 @@ async def test_retry_after_is_honoured_on_429() -> None:
     sleeps = Sleeps()
     script = Script(error(429, "slow down", **{"Retry-After": "7"}), ok([]))
     assert await client_for(script, sleeps).list_groups() == []
-    assert len(script.requests) == 2
+    assert len(script.calls) == 2
     assert len(sleeps.waits) == 1
     assert 7 <= sleeps.waits[0] <= 7 * 1.1 + 0.05
 
@@ -106,7 +136,7 @@ async def test_503_is_retried_with_growing_backoff_then_succeeds() -> None:
     script = Script(error(503, "busy"), error(503, "busy"), error(502, "gateway"), ok([]))
     policy = RetryPolicy(attempts=5, initial_backoff=1.0, max_backoff=30)
     assert await client_for(script, sleeps, retry=policy).list_groups() == []
-    assert len(script.requests) == 4
+    assert len(script.calls) == 4
     # Full jitter within [ceiling/2, ceiling], ceilings 1, 2, 4.
     assert [0.5 <= sleeps.waits[0] <= 1, 1 <= sleeps.waits[1] <= 2, 2 <= sleeps.waits[2] <= 4] == [
         True,
@@ -123,7 +153,7 @@ async def test_retries_stop_after_the_attempts_allowed_and_say_so() -> None:
         await client.list_groups()
     assert failed.value.method == "GET"
     assert failed.value.path == "/api/sessions/default/groups"
-    assert len(script.requests) == 3
+    assert len(script.calls) == 3
 
 
 async def test_a_retry_after_beyond_the_time_budget_is_not_waited_for() -> None:
@@ -140,7 +170,7 @@ async def test_client_errors_are_not_retried() -> None:  # 4xx: the same again w
     script = Script(error(400, "bad subject"))
     with pytest.raises(BadRequestError, match="bad subject"):
         await client_for(script, retry=RetryPolicy(attempts=5)).set_subject(ENG, "x")
-    assert len(script.requests) == 1
+    assert len(script.calls) == 1
 
 
 async def test_a_500_is_retried_for_calls_that_are_safe_to_repeat_only() -> None:
@@ -170,13 +200,13 @@ async def test_connection_failures_become_api_connection_errors() -> None:
 async def test_a_leave_whose_answer_was_lost_is_repeated_and_not_being_there_is_done() -> None:
     script = Script(httpx.ReadTimeout("read timed out"), error(403, "not a participant"))
     await client_for(script, retry=RetryPolicy(attempts=4)).leave_group(ENG)
-    assert len(script.requests) == 2
+    assert len(script.calls) == 2
 
 
 async def test_a_delete_that_failed_is_repeated_and_the_group_gone_is_done() -> None:
     script = Script(error(500, "oops"), error(404, "group not found"))
     await client_for(script, retry=RetryPolicy(attempts=4)).delete_group(ENG)
-    assert [r.method for r in script.requests] == ["DELETE", "DELETE"]
+    assert [r.method for r in script.calls] == ["DELETE", "DELETE"]
 
 
 async def test_a_first_refusal_to_leave_or_delete_is_still_an_error() -> None:
@@ -218,7 +248,7 @@ async def test_redirects_are_not_followed() -> None:
     script = Script(httpx.Response(307, headers={"Location": "https://elsewhere.test/x"}))
     with pytest.raises(ApiResponseError, match="redirect"):
         await client_for(script).list_groups()
-    assert len(script.requests) == 1
+    assert len(script.calls) == 1
 
 
 async def test_the_key_is_in_no_repr_error_or_log_line(caplog: pytest.LogCaptureFixture) -> None:
@@ -315,13 +345,12 @@ async def test_a_write_waits_its_turn_and_reads_never_do(make_sim: MakeSim) -> N
 async def test_a_timed_out_create_is_not_repeated() -> None:
     script = Script(
         httpx.ReadTimeout("read timed out"),
-        ok({"name": "default", "status": "CONNECTED", "me": {"id": "14155550100@c.us"}}),
         ok([]),  # not there yet: Titan may still be making it
     )
     client = client_for(script, retry=RetryPolicy(attempts=5))
     with pytest.raises(CreateUncertainError, match=r"timed out .* not created again"):
         await client.create_group("Launch", [jid(ALICE)])
-    assert [r.method for r in script.requests].count("POST") == 1
+    assert [r.method for r in script.calls].count("POST") == 1
 
 
 async def test_a_same_named_group_without_a_creation_time_stops_a_second_create() -> None:
@@ -333,14 +362,13 @@ async def test_a_same_named_group_without_a_creation_time_stops_a_second_create(
     }
     script = Script(
         error(503, "busy"),
-        ok({"name": "default", "status": "CONNECTED", "me": {"id": me}}),
         ok([{"id": group["id"], "name": "Launch"}]),
         ok(group),
     )
     client = client_for(script, retry=RetryPolicy(attempts=5))
     with pytest.raises(CreateUncertainError, match="no creation time"):
         await client.create_group("Launch", [jid(ALICE)])
-    assert [r.method for r in script.requests].count("POST") == 1
+    assert [r.method for r in script.calls].count("POST") == 1
 
 
 async def test_backoff_is_jittered() -> None:
@@ -356,9 +384,106 @@ async def test_backoff_is_jittered() -> None:
     assert len(set(firsts)) > 1  # clients that failed together do not come back together
 
 
-async def test_participant_calls_send_the_seed_body() -> None:
+async def test_participant_calls_send_the_seed_body_with_the_session() -> None:
     script = Script(ok({"results": []}))
-    await client_for(script).add_participants(ENG, [jid(ALICE)])
-    assert json.loads(script.requests[0].content) == {
-        "participants": ["14155550101@s.whatsapp.net"]
+    await client_for(script, session="sales").add_participants(ENG, [jid(ALICE)])
+    assert json.loads(script.calls[0].content) == {
+        "session": "sales",
+        "participants": ["14155550101@s.whatsapp.net"],
     }
+
+
+async def test_every_group_write_with_a_body_names_the_session() -> None:
+    script = Script(*[ok({"success": True})] * 4, ok({"id": "120363000000000009@g.us"}))
+    client = client_for(script, session="sales")
+    await client.set_subject(ENG, "New")
+    await client.set_description(ENG, "Text")
+    await client.set_picture(ENG, url="https://example.com/a.jpg")
+    await client.promote_participants(ENG, [jid(ALICE)])
+    await client.join_group("ABcDeFgHiJk")
+    bodies = [json.loads(request.content) for request in script.calls]
+    assert [body["session"] for body in bodies] == ["sales"] * 5
+
+
+async def test_a_503_reads_the_session_and_a_banned_account_stops_every_later_call() -> None:
+    banned = {"name": "default", "status": "DISCONNECTED", "statusReason": "TEMPORARY_BAN"}
+    script = Script(error(503, "unavailable"), session=banned)
+    client = client_for(script, retry=RetryPolicy(attempts=5))
+    with pytest.raises(SessionBannedError, match=r"TEMPORARY_BAN.*temporarily banned"):
+        await client.add_participants(ENG, [jid(ALICE)])
+    with pytest.raises(SessionBannedError, match="not sent"):
+        await client.set_subject(ENG, "Later")
+    assert [r.method for r in script.calls] == ["POST"]  # never retried, nothing after it
+
+
+async def test_a_reconnecting_session_is_waited_for_then_the_call_is_retried() -> None:
+    reconnecting = {"name": "default", "status": "CONNECTING", "statusReason": "AUTO_RECONNECT"}
+    script = Script(error(503, "unavailable"), ok({"success": True}), session=reconnecting)
+    sleeps = Sleeps()
+    client = client_for(script, sleeps, retry=RetryPolicy(attempts=5))
+    original = script.__call__
+
+    def reconnect_after_two_reads(request: httpx.Request) -> httpx.Response:
+        if _is_session_read(request) and len(script.requests) >= 3:
+            script.session = CONNECTED
+        return original(request)
+
+    client._http._transport = httpx.MockTransport(reconnect_after_two_reads)
+    await client.set_subject(ENG, "Back")
+    assert [r.method for r in script.calls] == ["PUT", "PUT"]
+    assert sleeps.waits[:2] == [1.0, 2.0]  # the reconnect polls back off
+
+
+async def test_a_session_that_stays_reconnecting_stops_at_the_deadline() -> None:
+    reconnecting = {"name": "default", "status": "CONNECTING", "statusReason": "AUTO_RECONNECT"}
+    script = Script(error(503, "unavailable"), session=reconnecting)
+    sleeps = Sleeps()
+    client = client_for(script, sleeps)
+    client.reconnect_wait = 10
+    with pytest.raises(SessionNotReadyError, match="reconnecting it by itself"):
+        await client.set_subject(ENG, "Never")
+    assert sum(sleeps.waits) >= 10
+    assert [r.method for r in script.calls] == ["PUT"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(202, json={"data": {"correlationId": "c-1"}}),
+        httpx.Response(200, json={"data": {"correlationId": "c-2"}}),
+        httpx.Response(202),
+    ],
+)
+async def test_an_accepted_but_unanswered_call_is_outcome_unknown_never_success(
+    answer: httpx.Response,
+) -> None:
+    script = Script(answer)
+    with pytest.raises(OutcomeUnknownError, match="outcome is unknown"):
+        await client_for(script, retry=RetryPolicy(attempts=5)).add_participants(ENG, [jid(ALICE)])
+    assert len(script.calls) == 1  # not repeated either
+
+
+def test_a_client_token_is_refused_before_any_call() -> None:
+    with pytest.raises(SetupError, match="client token"):
+        TitanClient("https://titan.test", api_key="titan_ct_abcdef0123456789")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        ("GET", "", "sessions:read"),
+        ("GET", "/groups", "groups:read"),
+        ("POST", "/groups", "groups:manage"),
+    ],
+)
+async def test_a_403_names_the_scope_the_call_needs(method: str, path: str, scope: str) -> None:
+    script = Script(error(403, "forbidden"), session=error(403, "forbidden"))
+    client = client_for(script)
+    with pytest.raises(PermissionDeniedError, match=f"needs the key's {scope} scope"):
+        await client._call(method, path)
+
+
+async def test_a_401_says_keys_expire() -> None:
+    script = Script(error(401, "invalid api key"))
+    with pytest.raises(AuthenticationError, match="keys expire"):
+        await client_for(script).list_groups()
