@@ -17,7 +17,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import CreateUncertainError, GroupctlError, PlanFileError
+from reconciler.errors import (
+    CreateUncertainError,
+    GroupctlError,
+    OutcomeUnknownError,
+    PlanFileError,
+    SessionNotReadyError,
+)
 from reconciler.files import config_root
 from reconciler.jid import Jid
 from reconciler.memory import Memory, now_utc
@@ -38,6 +44,7 @@ class Outcome(StrEnum):
     INVITED = "invited"  # 403 on add: WhatsApp sent a private invitation
     LEFT_RECENTLY = "left recently"  # 408 on add: WhatsApp will not re-add them yet
     FAILED = "failed"
+    UNKNOWN = "outcome unknown"  # the API took the call but did not say what it did
     SKIPPED = "skipped"  # not attempted: an earlier step of the group failed or did not add them
 
 
@@ -95,10 +102,12 @@ class GroupReport:
 @dataclass
 class ApplyReport:
     groups: list[GroupReport] = field(default_factory=list)
+    # Why the whole run stopped early (the session is not connected, or banned), if it did.
+    halted: str | None = None
 
     @property
     def ok(self) -> bool:
-        return all(group.ok for group in self.groups)
+        return self.halted is None and all(group.ok for group in self.groups)
 
     def count(self, outcome: Outcome, kinds: frozenset[Kind] | None = None) -> int:
         """People with `outcome` (in actions of `kinds`)."""
@@ -121,6 +130,7 @@ class ApplyReport:
             (self.count(Outcome.DONE, frozenset({Kind.DEMOTE})), "demoted"),
             (self.count(Outcome.DONE, frozenset({Kind.REMOVE})), "removed"),
             (self.count(Outcome.FAILED), "failed"),
+            (self.count(Outcome.UNKNOWN), "outcome unknown"),
             (self.count(Outcome.SKIPPED), "skipped"),
         ]
         shown = ", ".join(f"{n} {what}" for n, what in people if n) or "no changes to people"
@@ -128,11 +138,13 @@ class ApplyReport:
             f"Apply: {count(len(self.groups), 'group')}, {done} done"
             + (f", {failed} failed" if failed else "")
             + f". People: {shown}."
+            + (f"\nApply stopped: {self.halted}" if self.halted else "")
         )
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "halted": self.halted,
             "summary": self.summary(),
             "groups": [group.to_json() for group in self.groups],
         }
@@ -170,7 +182,12 @@ async def apply(
         report.groups.append(outcome)
         memory.save()
 
+    # The client stops every call once it finds the session not connected (a circuit
+    # breaker): groups not yet started are then not attempted at all, and the report says why.
+
     await asyncio.gather(*(run(g) for g in plan.groups if g.actions and not g.errors))
+    if client.halted is not None:
+        report.halted = client.halted.message
     order = {group.key: index for index, group in enumerate(plan.groups)}
     report.groups.sort(key=lambda g: order[g.key])
     return report
@@ -200,14 +217,28 @@ class _GroupRun:
         self.not_added: dict[Jid, Outcome] = {}
 
     async def run(self) -> GroupReport:
+        halted = self.client.halted
+        if halted is not None:  # stopped before this group's turn: nothing of it is sent
+            self.report.error = f"not attempted: {halted.message}"
+            for action in self.plan.actions:
+                self._each(action, Outcome.SKIPPED, "not attempted: the session stopped")
+            return self.report
         for index, action in enumerate(self.plan.actions):
             try:
                 await self._action(action)
             except GroupctlError as exc:
                 self.report.error = str(exc)
-                self._each(action, Outcome.FAILED, str(exc))
+                outcome = (
+                    Outcome.UNKNOWN if isinstance(exc, OutcomeUnknownError) else Outcome.FAILED
+                )
+                self._each(action, outcome, str(exc))
+                why = (
+                    "the session stopped"
+                    if isinstance(exc, SessionNotReadyError)
+                    else f"{action.kind.value} failed"
+                )
                 for later in self.plan.actions[index + 1 :]:
-                    self._each(later, Outcome.SKIPPED, f"not attempted: {action.kind.value} failed")
+                    self._each(later, Outcome.SKIPPED, f"not attempted: {why}")
                 break
         return self.report
 

@@ -236,6 +236,8 @@ def apply_command(
         changed = write_created_ids(desired or load(config_path), created)
         click.echo(f"wrote the new groups' ids into {', '.join(map(str, changed))}", err=True)
     _refuse_if_refused(to_apply)
+    if report.halted is not None:
+        raise GroupctlError(f"apply stopped: {report.halted}")
     if not report.ok:
         raise GroupctlError("some changes failed: see above; run apply again to finish")
 

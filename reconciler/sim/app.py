@@ -155,7 +155,9 @@ class Simulator:
 
     def _write(self, request: Request, change: Callable[[World, Account], _T]) -> _T:
         with self.store.change() as world:
-            result = change(world, world.connected_account(request.path_params["session"]))
+            account = world.connected_account(request.path_params["session"])
+            result = change(world, account)
+            world.count_write(account)
             events, world.outbox = world.outbox, []
         if events and self.config.webhooks is not None:
             self.config.webhooks.publish(events)

@@ -84,6 +84,9 @@ class Account(_Model):
     status_reason: StatusReason | None = None
     push_name: str | None = None
     contacts: list[Phone] = Field(default_factory=list)
+    # WhatsApp bans accounts that write in bursts: after this many more writes, the session
+    # turns DISCONNECTED / TEMPORARY_BAN (for trying what a run does when that happens).
+    writes_until_ban: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="before")
     @classmethod

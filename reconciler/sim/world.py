@@ -95,6 +95,16 @@ class World:
             )
         return account
 
+    def count_write(self, account: Account) -> None:
+        """One more write done by `account`: the one that exhausts `writes_until_ban` gets
+        the account banned, and every later call of its session finds it disconnected."""
+        if account.writes_until_ban is None:
+            return
+        account.writes_until_ban -= 1
+        if account.writes_until_ban <= 0:
+            account.status, account.status_reason = "DISCONNECTED", "TEMPORARY_BAN"
+            account.writes_until_ban = None
+
     def person(self, phone: str) -> Person:
         """The person with this E.164 number; any valid number is on WhatsApp, with defaults.
 
