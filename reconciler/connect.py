@@ -14,7 +14,7 @@ import httpx
 
 from reconciler.errors import SetupError
 from reconciler.rates import parse_rate
-from reconciler.titan.client import DEFAULT_WRITE_RATE, TitanClient
+from reconciler.titan.client import DEFAULT_WRITE_RATE, RECONNECT_WAIT, TitanClient
 
 SIM_PREFIX = "sim:"
 SIM_BASE_URL = "http://titan-sim"
@@ -37,6 +37,7 @@ class ApiSettings:
     # "20/min", "unlimited", or None for the default: paced against Titan, not on the simulator.
     write_rate: str | None = None
     timeout: float = 30.0  # seconds for one answer (retries come on top, within their budget)
+    reconnect_wait: float = RECONNECT_WAIT  # seconds, in all, for a reconnecting session
 
     def __post_init__(self) -> None:
         if self.api and not self.api.startswith(SIM_PREFIX):
@@ -74,7 +75,7 @@ class ApiSettings:
             key = api_key or _SIM_KEY
             store = WorldStore.open(Path(path))
             simulator = Simulator(store, SimConfig(api_keys={key: ALL_SCOPES}, log_requests=False))
-            return TitanClient(
+            client = TitanClient(
                 SIM_BASE_URL,
                 api_key=key,
                 session=self.session or "default",
@@ -82,17 +83,21 @@ class ApiSettings:
                 timeout=self.timeout,
                 write_rate=explicit_rate,
                 max_concurrency=max_concurrency,
+                reconnect_wait=self.reconnect_wait,
             )
-        if not api_key:
-            raise SetupError(NO_KEY)
-        return TitanClient(
-            api.rstrip("/"),
-            api_key=api_key,
-            session=self.session or "default",
-            timeout=self.timeout,
-            write_rate=explicit_rate if self.write_rate is not None else DEFAULT_WRITE_RATE,
-            max_concurrency=max_concurrency,
-        )
+        else:
+            if not api_key:
+                raise SetupError(NO_KEY)
+            client = TitanClient(
+                api.rstrip("/"),
+                api_key=api_key,
+                session=self.session or "default",
+                timeout=self.timeout,
+                write_rate=explicit_rate if self.write_rate is not None else DEFAULT_WRITE_RATE,
+                max_concurrency=max_concurrency,
+                reconnect_wait=self.reconnect_wait,
+            )
+        return client
 
 
 def _check_address(api: str) -> None:

@@ -46,7 +46,7 @@ async def import_groups(
     now: datetime,
 ) -> Imported:
     """A config of the session's groups (`only` these, when given; else all of them)."""
-    session = await client.get_session()
+    session = await client.wait_until_connected()
     if session.phone is None:
         raise SetupError(f"Titan does not say which account session {session.name!r} is")
     me = {session.phone, session.lid}

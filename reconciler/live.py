@@ -35,7 +35,8 @@ async def fetch(
     client: TitanClient, desired: DesiredState, *, only: frozenset[str] = frozenset()
 ) -> LiveState:
     """Live state for planning `desired` (only the groups in `only`, when given)."""
-    session, summaries = await asyncio.gather(client.get_session(), client.list_groups())
+    session = await client.wait_until_connected()
+    summaries = await client.list_groups()
     if session.phone is None:
         raise SetupError(
             f"Titan does not say which WhatsApp account session {session.name!r}"

@@ -177,3 +177,25 @@ def test_an_api_error_500_is_an_error_line_not_a_traceback(groupctl: str, tmp_pa
     assert len(retries) == 5
     assert all(line.startswith("warning: GET /api/sessions/default: HTTP 500") for line in retries)
     assert "Traceback" not in done.stderr
+
+
+def test_plan_waits_for_a_reconnecting_session_only_as_long_as_reconnect_wait(
+    groupctl: str, tmp_path: Path
+) -> None:
+    world = tmp_path / "world.json"
+    account = Account.model_validate(
+        {
+            "session": "default",
+            "phone": "+14155550100",
+            "status": "CONNECTING",
+            "status_reason": "AUTO_RECONNECT",
+        }
+    )
+    world.write_text(WorldState(accounts=[account]).model_dump_json())
+    (tmp_path / "groups.yaml").write_text("version: 1\ngroups: {}\n")
+    done = run_groupctl(
+        groupctl, "plan", "--api", f"sim:{world}", "--reconnect-wait", "0", cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert "(CONNECTING, AUTO_RECONNECT): Titan is reconnecting it by itself" in done.stderr
+    assert "Traceback" not in done.stderr

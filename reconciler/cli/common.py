@@ -16,6 +16,7 @@ from reconciler.connect import ApiSettings
 from reconciler.errors import SetupError
 from reconciler.logs import configure_logging
 from reconciler.state import DesiredState
+from reconciler.titan.client import RECONNECT_WAIT
 
 
 def setup_logging(verbose: bool, debug: bool, secrets: list[str | None]) -> None:
@@ -69,6 +70,17 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         metavar="SECONDS",
         help="How long to wait for one answer before trying again (or giving up).",
     )
+    @click.option(
+        "--reconnect-wait",
+        envvar="TITAN_RECONNECT_WAIT",
+        show_envvar=True,
+        type=click.FloatRange(min=0),
+        default=RECONNECT_WAIT,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long to wait, in all, for a session Titan is reconnecting (AUTO_RECONNECT)"
+        " before stopping. Nothing is written meanwhile.",
+    )
     @click.option("-v", "--verbose", is_flag=True, help="Log each API call.")
     @click.option("--debug", is_flag=True, help="Log everything, bodies included (never the key).")
     @functools.wraps(command)
@@ -78,13 +90,19 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         session: str | None,
         write_rate: str | None,
         timeout: float,
+        reconnect_wait: float,
         verbose: bool,
         debug: bool,
         **kwargs: Any,
     ) -> Any:
         setup_logging(verbose, debug, [api_key])
         settings = ApiSettings(
-            api=api, api_key=api_key, session=session, write_rate=write_rate, timeout=timeout
+            api=api,
+            api_key=api_key,
+            session=session,
+            write_rate=write_rate,
+            timeout=timeout,
+            reconnect_wait=reconnect_wait,
         )
         return command(settings=settings, **kwargs)
 

@@ -132,6 +132,7 @@ class TitanClient:
         write_rate: Rate | None = DEFAULT_WRITE_RATE,
         max_concurrency: int = 8,
         retry: RetryPolicy = RetryPolicy(),
+        reconnect_wait: float = RECONNECT_WAIT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -169,7 +170,7 @@ class TitanClient:
         self._sleep = sleep
         self._clock = clock
         self._session_info: SessionInfo | None = None
-        self.reconnect_wait = RECONNECT_WAIT
+        self.reconnect_wait = reconnect_wait
         # Set once the session is found not connected: every later call stops with it.
         self.halted: SessionNotReadyError | None = None
         self._session_check = asyncio.Lock()
@@ -609,6 +610,25 @@ class TitanClient:
             session_status=halted.session_status,
             status_reason=halted.status_reason,
         )
+
+    async def wait_until_connected(self) -> SessionInfo:
+        """The session, once it is CONNECTED: waited for while Titan reconnects it (up to
+        `reconnect_wait` seconds), else SessionNotReadyError saying what to do, and every
+        later call of this client stops with it."""
+        info = await self.get_session()
+        if info.connected:
+            return info
+        await self._check_session(
+            SessionNotReadyError(
+                method="GET",
+                path=self._prefix,
+                status=None,
+                message="not connected",
+                session_status=info.status,
+                status_reason=info.status_reason,
+            )
+        )
+        return await self.get_session()
 
     async def _check_session(self, failure: ApiError) -> None:
         """After a failure that may mean the session dropped: read the session. Connected,

@@ -438,8 +438,7 @@ async def test_a_session_that_stays_reconnecting_stops_at_the_deadline() -> None
     reconnecting = {"name": "default", "status": "CONNECTING", "statusReason": "AUTO_RECONNECT"}
     script = Script(error(503, "unavailable"), session=reconnecting)
     sleeps = Sleeps()
-    client = client_for(script, sleeps)
-    client.reconnect_wait = 10
+    client = client_for(script, sleeps, reconnect_wait=10)
     with pytest.raises(SessionNotReadyError, match="reconnecting it by itself"):
         await client.set_subject(ENG, "Never")
     assert sum(sleeps.waits) >= 10
