@@ -74,6 +74,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Answers after which the session itself is read: Titan documents no code for a session that
 # is not connected, so any of these may mean it dropped (titan-api.md, Transport).
 _SESSION_SUSPECT = frozenset({409, 422, 502, 503})
+_FAILURES_BEFORE_CHECK = 3  # failed calls in a row, of any kind, after which too
 # How long a run waits, in all, for a session Titan says it is reconnecting, and for one whose
 # connection failed, before it stops.
 RECONNECT_WAIT = 120.0
@@ -173,6 +174,7 @@ class TitanClient:
         self.reconnect_wait = reconnect_wait
         # Set once the session is found not connected: every later call stops with it.
         self.halted: SessionNotReadyError | None = None
+        self._failures_in_a_row = 0
         self._session_check = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -576,10 +578,11 @@ class TitanClient:
                 failure = ApiResponseError(
                     method=method, path=url, status=exc.status, message=str(exc), attempts=attempt
                 )
-            # Raised outside the except block: the httpx error holds the request, headers and
-            # key included, and must not ride along as __context__.
-            if failure is not None:
-                raise failure
+        # Raised outside the except block: the httpx error holds the request, headers and key
+        # included, and must not ride along as __context__.
+        if failure is not None:
+            await self._after_failure(path, failure)
+            raise failure
         elapsed_ms = (time.perf_counter() - started) * 1000
         status = response.status_code
         self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
@@ -594,11 +597,24 @@ class TitanClient:
         if log.isEnabledFor(logging.DEBUG):  # decoding and redacting every answer costs
             log.debug("request body: %s; answer: %.2000s", body, self._redact(response.text))
         try:
-            return self._read_answer(method, url, response, attempt)
+            answer = self._read_answer(method, url, response, attempt)
         except ApiError as exc:
-            if path and exc.status in _SESSION_SUSPECT:
-                await self._check_session(exc)
+            await self._after_failure(path, exc)
             raise
+        self._failures_in_a_row = 0
+        return answer
+
+    async def _after_failure(self, path: str, failure: ApiError) -> None:
+        """Read the session after an answer that may mean it dropped, or after calls have
+        failed on Titan's side several times in a row (5xx, no answer): a run must not spend
+        minutes retrying call after call against a session that is gone."""
+        if isinstance(failure, ServerError | ApiConnectionError):
+            self._failures_in_a_row += 1
+        if path and (
+            failure.status in _SESSION_SUSPECT or self._failures_in_a_row >= _FAILURES_BEFORE_CHECK
+        ):
+            self._failures_in_a_row = 0
+            await self._check_session(failure)
 
     def _not_sent(self, method: str, url: str, halted: SessionNotReadyError) -> ApiError:
         error = type(halted)

@@ -486,3 +486,14 @@ async def test_a_401_says_keys_expire() -> None:
     script = Script(error(401, "invalid api key"))
     with pytest.raises(AuthenticationError, match="keys expire"):
         await client_for(script).list_groups()
+
+
+async def test_repeated_failures_of_any_kind_read_the_session_and_stop_when_it_is_gone() -> None:
+    logged_out = {"name": "default", "status": "DISCONNECTED", "statusReason": "LOGGED_OUT"}
+    script = Script(*[error(500, "internal")] * 6, session=logged_out)
+    client = client_for(script, retry=RetryPolicy(attempts=6))
+    with pytest.raises(SessionNotReadyError, match="pair the phone again"):
+        await client.set_subject(ENG, "x")
+    # Three 500s in a row, then the session read, then nothing more: not six attempts.
+    assert [r.method for r in script.calls] == ["PUT"] * 3
+    assert len(script.requests) == 4
