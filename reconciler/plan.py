@@ -91,7 +91,7 @@ class Action:
         )
         for member, addresses in via:
             others = [a for a in addresses if a != member]
-            if member not in members or member not in addresses or len(addresses) != 2:
+            if member not in members or len(addresses) != 2 or len(others) != 1:
                 raise ValueError(f"via: {member} must be a member, with one other address")
             if not others[0].is_lid:
                 raise ValueError(f"via: the other address of {member} must be a LID")
@@ -180,9 +180,9 @@ def _check_live_addresses(actions: tuple[Action, ...], snapshot: Mapping[str, An
     """A plan acts on a live member by the LID the live group showed, and by no other: a file
     whose actions would act on someone else than the member they name is refused."""
     shown = {
-        jid_from_api(member[0]): member[1]
-        for member in (snapshot or {}).get("members", ())
-        if member[0] and member[1]
+        jid_from_api(entry[0]): entry[1]
+        for entry in (snapshot or {}).get("members", ())
+        if isinstance(entry, list) and len(entry) > 1 and entry[0] and entry[1]
     }
     for action in actions:
         for member, addresses in action.via:

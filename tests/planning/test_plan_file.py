@@ -128,8 +128,10 @@ def test_both_addresses_of_a_member_survive_the_round_trip() -> None:
         ({"14155550102@s.whatsapp.net": ["4402@lid", "14155550102@s.whatsapp.net"]}, "a member"),
         ({"14155550101@s.whatsapp.net": ["14155550102@s.whatsapp.net", A]}, "must be a LID"),
         ({"14155550101@s.whatsapp.net": ["4401@lid"]}, "a member, with one other address"),
+        ({"14155550101@s.whatsapp.net": [A, A]}, "a member, with one other address"),
+        ({"14155550101@s.whatsapp.net": ["4401@lid", "4401@lid"]}, "with one other address"),
     ],
-    ids=["another-lid", "not-a-member", "another-number", "member-left-out"],
+    ids=["another-lid", "not-a-member", "another-number", "one-address", "twice", "lid-twice"],
 )
 def test_a_plan_file_that_would_act_on_someone_else_than_the_member_is_refused(
     via: dict[str, list[str]], message: str
@@ -147,3 +149,11 @@ def test_a_plan_file_without_addresses_still_reads_each_member_as_their_own() ->
     data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
     (remove,) = Plan.from_json(json.dumps(data)).groups[0].actions
     assert remove.addresses() == {jid(A): (jid(A),)}
+
+
+def test_odd_snapshot_members_beside_addresses_are_no_crash() -> None:
+    data = json.loads(with_lids().to_json())
+    data["groups"][0]["snapshot"]["members"] += [[], ["1"], "x", 5]
+    data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
+    (remove,) = Plan.from_json(json.dumps(data)).groups[0].actions
+    assert remove.addresses() == {jid(A): (jid("4401@lid"), jid(A))}
