@@ -151,7 +151,7 @@ def test_a_plan_file_without_addresses_still_reads_each_member_as_their_own() ->
     assert remove.addresses() == {jid(A): (jid(A),)}
 
 
-def test_odd_snapshot_members_beside_addresses_are_no_crash() -> None:
+def test_odd_snapshot_members_beside_addresses_do_not_break_reading() -> None:
     data = json.loads(with_lids().to_json())
     data["groups"][0]["snapshot"]["members"] += [[], ["1"], "x", 5]
     data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
