@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,15 @@ from reconciler.errors import (
 )
 from reconciler.files import config_root
 from reconciler.jid import Jid
+from reconciler.live import fetch_group
 from reconciler.memory import Memory, now_utc
 from reconciler.pictures import fingerprint, normalize, same_picture
 from reconciler.plan import PARTICIPANT_KINDS, Action, GroupPlan, Kind, Plan
 from reconciler.safety import Brakes, raise_if_unsafe
 from reconciler.state import HIDDEN, INVITED, LEFT_RECENTLY
 from reconciler.titan.client import TitanClient
-from reconciler.titan.models import ParticipantResult, ParticipantStatus
+from reconciler.titan.models import NOT_REPORTED, ParticipantResult, ParticipantStatus
+from reconciler.verify import VERIFIABLE, Reread
 from reconciler.wording import count
 
 
@@ -60,12 +62,17 @@ class Step:
     outcome: Outcome
     person: Jid | None = None
     detail: str = ""
+    # Whether the group, re-read after its changes, shows what the plan meant: None where
+    # nothing was checked (not attempted, the re-read failed, or the person cannot be told
+    # apart from someone WhatsApp shows by another address).
+    verified: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "group": self.group,
             "action": self.kind.value,
             "outcome": self.outcome.value,
+            "verified": self.verified,
         }
         if self.person is not None:
             data["person"] = self.person
@@ -82,6 +89,8 @@ class GroupReport:
     created: Jid | None = None  # the id of a group this run created
     steps: list[Step] = field(default_factory=list)
     error: str | None = None  # the failure that stopped the group
+    reread: bool = False  # re-read after its changes, its steps checked against it
+    reread_error: str | None = None  # why it could not be re-read (its steps are unverified)
 
     @property
     def ok(self) -> bool:
@@ -95,6 +104,8 @@ class GroupReport:
             "created": self.created,
             "ok": self.ok,
             "error": self.error,
+            "reread": self.reread,
+            "reread_error": self.reread_error,
             "steps": [step.to_json() for step in self.steps],
         }
 
@@ -138,8 +149,23 @@ class ApplyReport:
             f"Apply: {count(len(self.groups), 'group')}, {done} done"
             + (f", {failed} failed" if failed else "")
             + f". People: {shown}."
+            + self._rereads()
             + (f"\nApply stopped: {self.halted}" if self.halted else "")
         )
+
+    def _rereads(self) -> str:
+        """` Re-read: 4 of 5 people as planned; 1 group not re-read.` (empty: none re-read)"""
+        checked = [s for g in self.groups for s in g.steps if s.person and s.verified is not None]
+        unread = sum(1 for g in self.groups if g.reread_error is not None)
+        parts = [
+            f"{sum(1 for s in checked if s.verified)} of {count(len(checked), 'person', 'people')}"
+            " as planned"
+            if checked
+            else "",
+            f"{count(unread, 'group')} not re-read" if unread else "",
+        ]
+        shown = "; ".join(part for part in parts if part)
+        return f" Re-read: {shown}." if shown else ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -171,6 +197,7 @@ async def apply(
     slots = asyncio.Semaphore(concurrency)
     report = ApplyReport()
     pictures = config_root(Path(plan.config)).resolve()
+    named = frozenset(plan.directory)
     for group in plan.groups:  # before any call: a plan file is not trusted further
         for action in group.actions:
             if action.kind == Kind.PICTURE and not _is_url(action.new or ""):
@@ -178,7 +205,9 @@ async def apply(
 
     async def run(group: GroupPlan) -> None:
         async with slots:
-            outcome = await _GroupRun(group, client, memory, pictures, on_step or _ignore).run()
+            outcome = await _GroupRun(
+                group, client, memory, pictures, on_step or _ignore, named=named
+            ).run()
         report.groups.append(outcome)
         memory.save()
 
@@ -205,6 +234,8 @@ class _GroupRun:
         memory: Memory,
         pictures: Path,
         on_step: Listener,
+        *,
+        named: frozenset[Jid] = frozenset(),
     ) -> None:
         self.plan = plan
         self.client = client
@@ -215,6 +246,10 @@ class _GroupRun:
         self.group_id = plan.group_id
         # People this run did not get into the group, and why (invited, left recently, failed).
         self.not_added: dict[Jid, Outcome] = {}
+        # Steps of people whose outcome the API did not state (no result for them, or the
+        # call failed or was left unanswered): the re-read settles them either way.
+        self.unsettled: set[tuple[Kind, Jid]] = set()
+        self.named = named  # addresses the config gives people: nobody else hides behind them
 
     async def run(self) -> GroupReport:
         halted = self.client.halted
@@ -232,6 +267,7 @@ class _GroupRun:
                     Outcome.UNKNOWN if isinstance(exc, OutcomeUnknownError) else Outcome.FAILED
                 )
                 self._each(action, outcome, str(exc))
+                self.unsettled.update((action.kind, person) for person in action.members)
                 why = (
                     "the session stopped"
                     if isinstance(exc, SessionNotReadyError)
@@ -240,6 +276,7 @@ class _GroupRun:
                 for later in self.plan.actions[index + 1 :]:
                     self._each(later, Outcome.SKIPPED, f"not attempted: {why}")
                 break
+        await self._verify()
         return self.report
 
     def _each(self, action: Action, outcome: Outcome, detail: str) -> None:
@@ -334,12 +371,80 @@ class _GroupRun:
             Kind.DEMOTE: self.client.demote_participants,
             Kind.REMOVE: self.client.remove_participants,
         }[action.kind]
-        results = {r.jid: r for r in await call(group, members)}
+        addresses = action.addresses()
+
+        async def send(targets: dict[Jid, Jid]) -> dict[Jid, ParticipantResult]:
+            """Results by person, sent to `targets` (person -> the address to act on)."""
+            answered = {r.jid: r for r in await call(group, list(targets.values()))}
+            return {
+                person: next(
+                    (answered[a] for a in (address, *addresses[person]) if a in answered),
+                    ParticipantResult(
+                        jid=address, status=NOT_REPORTED, message="the API reported no result"
+                    ),
+                )
+                for person, address in targets.items()
+            }
+
+        results = await send({person: addresses[person][0] for person in members})
+        if action.kind != Kind.ADD:
+            # Not found by one address: a group keyed by LID finds members by nothing else,
+            # one keyed by number may not know the LID. Tried once more, by the other.
+            again = {
+                person: addresses[person][1]
+                for person in members
+                if results[person].status == ParticipantStatus.NOT_PARTICIPANT
+                and len(addresses[person]) > 1
+            }
+            if again:
+                results |= await send(again)
         for person in members:
-            result = results.get(person) or ParticipantResult(
-                jid=person, status=0, message="the API reported no result"
-            )
-            self._person(action.kind, person, result)
+            if results[person].status == NOT_REPORTED:
+                self.unsettled.add((action.kind, person))
+            self._person(action.kind, person, results[person])
+
+    async def _verify(self) -> None:
+        """Re-read the group once, if this run changed its people, subject or description,
+        and check each step against it (`Step.verified`). A contradicted success is a failure
+        (a 404 on remove while the group still lists them is not "already done"); a step
+        whose outcome the API did not state is done if the group shows it. A re-read that
+        fails leaves the steps unverified, and says why; it is never raised."""
+        steps = self.report.steps
+        if self.group_id is None or not any(
+            step.kind in VERIFIABLE and step.outcome != Outcome.SKIPPED for step in steps
+        ):
+            return
+        try:
+            group = await fetch_group(self.client, self.group_id, with_picture=False)
+        except GroupctlError as exc:
+            self.report.reread_error = str(exc)
+            return
+        self.report.reread, reread = True, Reread(group.state, self.named)
+        known: dict[Jid, set[Jid]] = {}
+        for action in self.plan.actions:
+            for person, addresses in action.addresses().items():
+                known.setdefault(person, set()).update(addresses)
+        settings = {action.kind: action.new for action in self.plan.actions}
+        for index, step in enumerate(steps):
+            if step.kind not in VERIFIABLE or step.outcome == Outcome.SKIPPED:
+                continue
+            who = known.get(step.person, {step.person}) if step.person is not None else ()
+            verdict = reread.verdict(step.kind, who, new=settings.get(step.kind))
+            if verdict.as_planned is None:
+                continue
+            if not verdict.as_planned and step.outcome in (Outcome.DONE, Outcome.ALREADY):
+                said = step.detail or f"WhatsApp answered {step.outcome.value}"
+                detail = f"{said}, but {verdict.instead}"
+                step = replace(step, outcome=Outcome.FAILED, detail=detail)
+            elif (
+                verdict.as_planned
+                and step.outcome in (Outcome.FAILED, Outcome.UNKNOWN)
+                and (step.kind, step.person) in self.unsettled
+            ):
+                step = replace(
+                    step, outcome=Outcome.DONE, detail=f"{step.detail}; the group re-read shows it"
+                )
+            steps[index] = replace(step, verified=verdict.as_planned)
 
     def _person(self, kind: Kind, person: Jid, result: ParticipantResult) -> None:
         status = result.status

@@ -57,11 +57,23 @@ class Action:
     new: str | None = None
     # A picture's fingerprint when planned: apply uploads the file only if it still matches.
     fingerprint: str | None = None
+    # Members who have two addresses, with both in the order to use them (see `addresses`).
+    via: tuple[tuple[Jid, tuple[Jid, ...]], ...] = ()
+
+    def addresses(self) -> dict[Jid, tuple[Jid, ...]]:
+        """Each member's addresses, first the one to act on. A member the live group shows
+        with a LID is removed, promoted and demoted by that LID (LID-keyed groups find them by
+        nothing else), then by number; someone else by the address the config names them by,
+        then the LID it gives them. All of them recognize the person when the group is re-read."""
+        known = dict(self.via)
+        return {member: known.get(member, (member,)) for member in self.members}
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind.value}
         if self.members:
             data["members"] = list(self.members)
+        if self.via:
+            data["via"] = {member: list(addresses) for member, addresses in self.via}
         if self.old is not None:
             data["old"] = self.old
         if self.new is not None:
@@ -72,12 +84,24 @@ class Action:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Action:
+        members = tuple(jid_from_api(m) for m in data.get("members", ()))
+        via = tuple(
+            (jid_from_api(member), tuple(jid_from_api(a) for a in addresses))
+            for member, addresses in data.get("via", {}).items()
+        )
+        for member, addresses in via:
+            others = [a for a in addresses if a != member]
+            if member not in members or len(addresses) != 2 or len(others) != 1:
+                raise ValueError(f"via: {member} must be a member, with one other address")
+            if not others[0].is_lid:
+                raise ValueError(f"via: the other address of {member} must be a LID")
         return cls(
             kind=Kind(data["kind"]),
-            members=tuple(jid_from_api(m) for m in data.get("members", ())),
+            members=members,
             old=data.get("old"),
             new=data.get("new"),
             fingerprint=data.get("fingerprint"),
+            via=via,
         )
 
 
@@ -136,11 +160,13 @@ class GroupPlan:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> GroupPlan:
+        actions = tuple(Action.from_json(a) for a in data["actions"])
+        _check_live_addresses(actions, data["snapshot"])
         return cls(
             key=data["key"],
             subject=data["subject"],
             group_id=jid_from_api(data["group_id"]) if data["group_id"] else None,
-            actions=tuple(Action.from_json(a) for a in data["actions"]),
+            actions=actions,
             errors=tuple(data["errors"]),
             notes=tuple(data["notes"]),
             saved_snapshot=data["snapshot"],
@@ -148,6 +174,21 @@ class GroupPlan:
             max_removals=data["max_removals"],
             max_removal_percent=data["max_removal_percent"],
         )
+
+
+def _check_live_addresses(actions: tuple[Action, ...], snapshot: Mapping[str, Any] | None) -> None:
+    """A plan acts on a live member by the LID the live group showed, and by no other: a file
+    whose actions would act on someone else than the member they name is refused."""
+    shown = {
+        jid_from_api(entry[0]): entry[1]
+        for entry in (snapshot or {}).get("members", ())
+        if isinstance(entry, list) and len(entry) > 1 and entry[0] and entry[1]
+    }
+    for action in actions:
+        for member, addresses in action.via:
+            lid = shown.get(member)
+            if lid is not None and jid_from_api(lid) not in addresses:
+                raise ValueError(f"via: {member} is {lid} in the group the plan was made from")
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +292,13 @@ class Plan:
         HMAC keyed from the API `key` when there is one (see `checksum`). Its directory names
         the people of its actions and snapshots (to say who changed, if any did)."""
         groups = [group.to_json() for group in self.groups]
-        people = {jid for g in self.groups for a in g.actions for jid in a.members}
+        people = {
+            jid
+            for g in self.groups
+            for a in g.actions
+            for addresses in a.addresses().values()
+            for jid in addresses
+        }
         people |= {
             address
             for group in groups
@@ -335,6 +382,7 @@ class _File(pydantic.BaseModel):
 class _ActionFile(_File):
     kind: Literal[tuple(kind.value for kind in Kind)]  # type: ignore[valid-type]
     members: list[str] = pydantic.Field(default_factory=list, max_length=MAX_PER_CALL)
+    via: dict[str, list[str]] = pydantic.Field(default_factory=dict, max_length=MAX_PER_CALL)
     old: str | None = None
     new: str | None = None
     fingerprint: str | None = None

@@ -186,9 +186,8 @@ class _GroupPlanner:
         desired = self.desired
         if desired.policy.ensure == "absent":
             return self._absent()
-        if self.live is None:
-            return self._create()
-        return self._update(self.live)
+        planned = self._create() if self.live is None else self._update(self.live)
+        return replace(planned, actions=tuple(self._with_addresses(a) for a in planned.actions))
 
     # -- the three cases -------------------------------------------------------------------
 
@@ -419,6 +418,24 @@ class _GroupPlanner:
             remove.append(address)
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _with_addresses(self, action: Action) -> Action:
+        """The action with both addresses of the members who have two (see `Action.addresses`)."""
+        via = tuple(
+            (member, addresses)
+            for member in action.members
+            if len(addresses := self._addresses(member)) > 1
+        )
+        return replace(action, via=via) if via else action
+
+    def _addresses(self, jid: Jid) -> tuple[Jid, ...]:
+        live = self.live.state.members.get(jid) if self.live is not None else None
+        if live is not None and live.lid is not None:
+            return (live.lid, jid)  # as the live group shows them: by the LID first
+        wanted = self.desired.state.members.get(jid)
+        if wanted is not None and wanted.lid is not None and wanted.lid != jid:
+            return (jid, wanted.lid)
+        return (jid,)
 
     def _same_picture(self, live: LiveGroup) -> bool:
         desired = self.desired.state.picture

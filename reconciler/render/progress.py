@@ -15,9 +15,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from reconciler.apply import Outcome, Step
+from reconciler.apply import GroupReport, Outcome, Step
 from reconciler.plan import PARTICIPANT_KINDS, Kind, Plan
 from reconciler.render.people import person
+from reconciler.wording import count
 
 
 def expected_steps(plan: Plan) -> int:
@@ -85,3 +86,27 @@ def line(plan: Plan, step: Step) -> str:
     detail = f" ({step.detail})" if step.detail and step.outcome != Outcome.DONE else ""
     created = f" {step.detail}" if step.kind == Kind.CREATE and step.person is None else ""
     return f"[{step.group}] {step.kind.value}{who}{created}: {step.outcome.value}{detail}"
+
+
+def reread_lines(plan: Plan, group: GroupReport) -> list[str]:
+    """What re-reading a group after its changes showed: `re-read 'Eng' [eng]: 4 of 4 people
+    as planned`, then each change it does not show, as `line` puts it. (The subject is
+    repr()'d, as in apply's other lines: it is WhatsApp's text.)"""
+    head = f"re-read {group.subject!r} [{group.key}]"
+    if group.reread_error is not None:
+        return [f"{head}: not verified, the group could not be re-read ({group.reread_error})"]
+    if not group.reread:
+        return []
+    people = [s for s in group.steps if s.person is not None and s.outcome != Outcome.SKIPPED]
+    checked = [s for s in people if s.verified is not None]
+    contradicted = [s for s in group.steps if s.verified is False]
+    if people:
+        verdict = (
+            f"{sum(1 for s in checked if s.verified)} of {count(len(checked), 'person', 'people')}"
+            " as planned"
+        )
+        if len(checked) < len(people):
+            verdict += f"; {len(people) - len(checked)} not checked (shown by another address)"
+    else:
+        verdict = "not as planned" if contradicted else "as planned"
+    return [f"{head}: {verdict}", *(f"  not as planned: {line(plan, s)}" for s in contradicted)]

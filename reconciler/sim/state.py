@@ -15,6 +15,9 @@ from reconciler.titan.models import SESSION_NAME
 
 Role = Literal["member", "admin", "superadmin"]
 Visibility = Literal["everyone", "admins", "contacts"]
+# How a group keys its participants: by phone number ("pn"), or by LID ("lid"), where WhatsApp
+# no longer finds a member by their phone JID for remove, promote and demote.
+AddressingMode = Literal["pn", "lid"]
 # Titan's session states and reasons (sessions/overview).
 SessionStatus = Literal["CONNECTING", "CONNECTED", "DISCONNECTED"]
 StatusReason = Literal[
@@ -105,6 +108,7 @@ class Group(_Model):
     created_at: int
     invite_code: str
     picture: str | None = None  # key into WorldState.pictures
+    addressing_mode: AddressingMode = "pn"
     participants: dict[Phone, Role] = Field(default_factory=dict)  # in joining order
     left_at: dict[Phone, int] = Field(default_factory=dict)  # left on their own, when
     invited_at: dict[Phone, int] = Field(default_factory=dict)  # private invitation sent, when

@@ -248,7 +248,7 @@ class World:
         _check_batch(jids)
         before = self._sessions(group)
         outcomes: list[Outcome] = []
-        people = self._resolve_all(jids)
+        people = self._resolve_all(jids, members_of=group)
         for jid, person in people:
             if person is None or person.phone not in group.participants:
                 outcomes.append(Outcome(jid, _NOT_PARTICIPANT, "not a participant"))
@@ -304,8 +304,13 @@ class World:
         self._people[person.phone] = person
         self._by_lid[person.lid] = person
 
-    def _resolve_all(self, jids: Iterable[str]) -> list[tuple[str, Person | None]]:
-        """Each requested JID with its person; None for a LID nobody has."""
+    def _resolve_all(
+        self, jids: Iterable[str], *, members_of: Group | None = None
+    ) -> list[tuple[str, Person | None]]:
+        """Each requested JID with its person; None for a LID nobody has. Looking for members
+        of a LID-addressed group (`members_of`), a phone JID finds nobody: engines look the
+        participant up by the address given, and such a group keys them by LID."""
+        by_lid_only = members_of is not None and members_of.addressing_mode == "lid"
         resolved: list[tuple[str, Person | None]] = []
         for jid in jids:
             try:
@@ -316,6 +321,8 @@ class World:
                 raise SimError(400, f"{jid!r} is not a participant JID")
             if parsed.kind is JidKind.LID:
                 resolved.append((jid, self._by_lid.get(parsed.user)))
+            elif by_lid_only:
+                resolved.append((jid, None))
             else:
                 resolved.append((jid, self.person(parsed.e164)))
         return resolved
@@ -339,7 +346,7 @@ class World:
 
     def _set_roles(self, group: Group, jids: list[str], *, promote: bool) -> list[Outcome]:
         _check_batch(jids)
-        people = self._resolve_all(jids)
+        people = self._resolve_all(jids, members_of=group)
         outcomes: list[Outcome] = []
         for jid, person in people:
             role: Role | None = group.participants.get(person.phone) if person else None

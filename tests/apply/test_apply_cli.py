@@ -185,3 +185,96 @@ def test_a_saved_plan_finds_pictures_and_state_beside_its_config(
     assert 'id: "120363' in (example / "groups.yaml").read_text()  # oncall, created, bound
     settled = groupctl_in(groupctl, example, served, "plan", "--detailed-exitcode")
     assert settled.returncode == 0, settled.stdout
+
+
+FIELD = "120363000000000501@g.us"
+HIDDEN_WORLD = {
+    "people": [
+        {"phone": f"+1415555016{n}", "lid": f"20435579123046{n}", "phone_visible_to": "contacts"}
+        for n in range(1, 6)
+    ],
+    "accounts": [{"session": "default", "phone": "+14155550100"}],
+    "groups": [
+        {
+            "id": FIELD,
+            "subject": "Field Team",
+            "creator": "+14155550100",
+            "created_at": 1700000000,
+            "invite_code": "FieldInviteCode0000001",
+            "addressing_mode": "lid",
+            "participants": {
+                "+14155550100": "superadmin",
+                "+14155550161": "member",
+                "+14155550162": "member",
+                "+14155550163": "admin",
+                "+14155550164": "member",
+            },
+        }
+    ],
+}
+# Every number but the session's is hidden from it: people are named by LID, or by both.
+HIDDEN_CONFIG = """\
+version: 1
+people:
+  ana: {lid: "204355791230461@lid"}
+  ben: {phone: "+1 415 555 0162", lid: "204355791230462@lid"}
+  cleo: {lid: "204355791230463@lid"}
+  dan: {lid: "204355791230464@lid"}
+  eve: {phone: "+1 415 555 0165", lid: "204355791230465@lid"}
+groups:
+  field:
+    id: "120363000000000501@g.us"
+    subject: Field Team
+    members: [ben, cleo, dan, eve]
+    admins: [ben]
+"""
+
+
+@pytest.mark.parametrize("output_format", ["text", "json"])
+def test_in_a_lid_addressed_group_hidden_people_are_changed_verified_and_settled(
+    groupctl: str, tmp_path: Path, output_format: str
+) -> None:
+    (tmp_path / "world.json").write_text(json.dumps(HIDDEN_WORLD))
+    (tmp_path / "groups.yaml").write_text(HIDDEN_CONFIG)
+    with sim_serve(groupctl, tmp_path / "world.json", key=KEY) as served:
+        env = {"TITAN_API_URL": served.url, "TITAN_API_KEY": KEY, "TITAN_WRITE_RATE": "unlimited"}
+        first = run_groupctl(groupctl, "plan", "--detailed-exitcode", env=env, cwd=tmp_path)
+        assert first.returncode == 3, first.stdout + first.stderr
+        applied = run_groupctl(
+            groupctl, "apply", "--auto-approve", "--format", output_format, env=env, cwd=tmp_path
+        )
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        again = run_groupctl(groupctl, "plan", "--detailed-exitcode", env=env, cwd=tmp_path)
+        assert again.returncode == 0, again.stdout + again.stderr
+    people = {
+        "add": "eve (+1 415-555-0165)",
+        "promote": "ben (204355791230462@lid)",
+        "demote": "cleo (204355791230463@lid)",
+        "remove": "ana (204355791230461@lid)",
+    }
+    if output_format == "text":
+        for action, person in people.items():
+            assert f"[field] {action} {person}: done\n" in applied.stdout
+        assert "re-read 'Field Team' [field]: 4 of 4 people as planned\n" in applied.stdout
+        assert "Re-read: 4 of 4 people as planned." in applied.stdout
+    else:
+        (group,) = json.loads(applied.stdout)["groups"]
+        steps = {
+            (step["action"], step["person"]): (step["outcome"], step["verified"])
+            for step in group["steps"]
+        }
+        assert steps == {
+            ("add", "14155550165@s.whatsapp.net"): ("done", True),
+            ("promote", "204355791230462@lid"): ("done", True),
+            ("demote", "204355791230463@lid"): ("done", True),
+            ("remove", "204355791230461@lid"): ("done", True),
+        }
+        assert (group["reread"], group["reread_error"]) == (True, None)
+    world = WorldState.model_validate_json((tmp_path / "world.json").read_text())
+    assert world.groups[0].participants == {
+        "+14155550100": "superadmin",
+        "+14155550162": "admin",
+        "+14155550163": "member",
+        "+14155550164": "member",
+        "+14155550165": "member",
+    }

@@ -9,7 +9,7 @@ import pytest
 from reconciler.errors import PlanFileError
 from reconciler.plan import Plan, checksum
 from reconciler.planner import plan
-from tests.planning.builders import ME, A, B, desired, have, live, want
+from tests.planning.builders import ME, A, B, desired, have, jid, live, want
 
 G1 = "120363000000000001@g.us"
 
@@ -102,3 +102,58 @@ def test_an_action_with_more_than_256_members_is_refused() -> None:
 def test_something_else_is_not_a_plan(text: str) -> None:
     with pytest.raises(PlanFileError):
         Plan.from_json(text)
+
+
+def with_lids() -> Plan:
+    """A plan that removes A, whom the live group shows with a LID."""
+    return plan(
+        desired(want("eng", "Eng", {}, id=G1)),
+        live(have(G1, "Eng", {ME: "superadmin", A: "member"}, lids={A: "4401@lid"})),
+    )
+
+
+def test_both_addresses_of_a_member_survive_the_round_trip() -> None:
+    original = with_lids()
+    data = json.loads(original.to_json())
+    assert data["groups"][0]["actions"][0]["via"] == {
+        "14155550101@s.whatsapp.net": ["4401@lid", "14155550101@s.whatsapp.net"]
+    }
+    assert Plan.from_json(original.to_json()).groups == original.groups
+
+
+@pytest.mark.parametrize(
+    ("via", "message"),
+    [
+        ({"14155550101@s.whatsapp.net": ["4499@lid", "14155550101@s.whatsapp.net"]}, "is 4401@lid"),
+        ({"14155550102@s.whatsapp.net": ["4402@lid", "14155550102@s.whatsapp.net"]}, "a member"),
+        ({"14155550101@s.whatsapp.net": ["14155550102@s.whatsapp.net", A]}, "must be a LID"),
+        ({"14155550101@s.whatsapp.net": ["4401@lid"]}, "a member, with one other address"),
+        ({"14155550101@s.whatsapp.net": [A, A]}, "a member, with one other address"),
+        ({"14155550101@s.whatsapp.net": ["4401@lid", "4401@lid"]}, "with one other address"),
+    ],
+    ids=["another-lid", "not-a-member", "another-number", "one-address", "twice", "lid-twice"],
+)
+def test_a_plan_file_that_would_act_on_someone_else_than_the_member_is_refused(
+    via: dict[str, list[str]], message: str
+) -> None:
+    data = json.loads(with_lids().to_json())
+    data["groups"][0]["actions"][0]["via"] = via
+    data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
+    with pytest.raises(PlanFileError, match=f"not a valid groupctl plan.*{message}"):
+        Plan.from_json(json.dumps(data))
+
+
+def test_a_plan_file_without_addresses_still_reads_each_member_as_their_own() -> None:
+    data = json.loads(with_lids().to_json())
+    del data["groups"][0]["actions"][0]["via"]
+    data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
+    (remove,) = Plan.from_json(json.dumps(data)).groups[0].actions
+    assert remove.addresses() == {jid(A): (jid(A),)}
+
+
+def test_odd_snapshot_members_beside_addresses_do_not_break_reading() -> None:
+    data = json.loads(with_lids().to_json())
+    data["groups"][0]["snapshot"]["members"] += [[], ["1"], "x", 5]
+    data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
+    (remove,) = Plan.from_json(json.dumps(data)).groups[0].actions
+    assert remove.addresses() == {jid(A): (jid("4401@lid"), jid(A))}

@@ -605,3 +605,40 @@ def test_a_person_known_only_by_lid_is_removed_like_anyone_not_listed() -> None:
         live(have(G1, "Eng", {ME: "superadmin", A: "member", "4455@lid": "member"})),
     )
     assert only_group(result) == [("remove", "4455@lid")]
+
+
+# -- the addresses actions use ------------------------------------------------------------------
+
+
+def test_live_members_are_acted_on_by_the_lid_the_group_shows_then_by_number() -> None:
+    lids = {A: "4401@lid", B: "4402@lid", C: "4403@lid"}
+    result = plan(
+        desired(want("eng", "Eng", {A: "admin", B: "member", D: "member"}, id=G1)),
+        live(have(G1, "Eng", {ME: "superadmin", A: "member", B: "admin", C: "member"}, lids=lids)),
+    )
+    addresses = {a.kind: a.addresses() for a in result.groups[0].actions}
+    assert addresses == {
+        Kind.ADD: {jid(D): (jid(D),)},  # not in the group: by number
+        Kind.PROMOTE: {jid(A): (jid("4401@lid"), jid(A))},
+        Kind.DEMOTE: {jid(B): (jid("4402@lid"), jid(B))},
+        Kind.REMOVE: {jid(C): (jid("4403@lid"), jid(C))},
+    }
+
+
+def test_someone_not_in_the_group_is_added_by_number_and_known_by_the_lid_people_gives() -> None:
+    result = plan(
+        desired(want("eng", "Eng", {A: "admin"}, id=G1, lids={A: "4401@lid"})),
+        live(have(G1, "Eng", {ME: "superadmin"})),
+    )
+    add, promote = result.groups[0].actions
+    assert add.addresses() == promote.addresses() == {jid(A): (jid(A), jid("4401@lid"))}
+
+
+def test_a_participant_shown_by_lid_alone_has_that_one_address() -> None:
+    result = plan(
+        desired(want("eng", "Eng", {A: "admin"}, id=G1, lids={A: "4401@lid"})),
+        live(have(G1, "Eng", {ME: "superadmin", "4401@lid": "member"})),
+    )
+    (promote,) = result.groups[0].actions
+    assert promote.via == ()
+    assert promote.addresses() == {jid("4401@lid"): (jid("4401@lid"),)}
