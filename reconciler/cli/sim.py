@@ -78,6 +78,13 @@ def sim() -> None:
     metavar="S",
     help="HMAC-SHA256 secret for X-Webhook-Signature (required with --webhook-url).",
 )
+@click.option(
+    "--picture-getter",
+    is_flag=True,
+    help="Serve GET .../groups/{id}/picture, which Titan does not document (without it, that"
+    " route answers 404, as Titan's documented API would; the world's"
+    " settings.picture_getter does the same).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log each request.")
 def sim_serve(state_path: Path, host: str, port: int, verbose: bool, **options: Any) -> None:
     """Serve the Titan API over HTTP from a world file, for trying groupctl and for tests.
