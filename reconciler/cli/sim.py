@@ -81,9 +81,9 @@ def sim() -> None:
 @click.option(
     "--picture-getter",
     is_flag=True,
-    help="Serve GET .../groups/{id}/picture, which Titan does not document (without it, that"
-    " route answers 404, as Titan's documented API would; the world's"
-    " settings.picture_getter does the same).",
+    help="Serve GET .../groups/{id}/picture, which Titan does not document (some engines have"
+    " it); without it, that route answers 404 like any route Titan lacks. The world's"
+    " settings.picture_getter turns it on too.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log each request.")
 def sim_serve(state_path: Path, host: str, port: int, verbose: bool, **options: Any) -> None:
