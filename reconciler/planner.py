@@ -428,9 +428,9 @@ class _GroupPlanner:
             return True  # not compared: nothing to decide on
         if live.picture_unreadable:
             return self._same_as_uploaded(live.uploaded, wanted)
-        current = live.state.picture
         if not live.picture_known:
-            return True
+            return True  # not read: nothing to decide on
+        current = live.state.picture
         return isinstance(current, FetchedPicture) and same_picture(wanted, current.fingerprint)
 
     def _same_as_uploaded(self, uploaded: UploadedPicture | None, wanted: str) -> bool:
