@@ -337,19 +337,25 @@ class _GroupRun:
                 )
 
     async def _picture(self, group: Jid, source: str, planned: str | None) -> None:
+        """Upload the picture, and record what was uploaded: where Titan cannot show group
+        pictures, the next plan goes by that record (see `reconciler.memory`)."""
         if _is_url(source):
             await self.client.set_picture(group, url=source)  # Titan fetches it
-            return
-        path = picture_path(self.pictures, source)
-        try:
-            data = await asyncio.to_thread(path.read_bytes)
-        except OSError as exc:
-            raise GroupctlError(f"cannot read the picture {path}: {exc.strerror}") from None
-        if planned is not None and not same_picture(fingerprint(data, source=source), planned):
-            raise GroupctlError(
-                f"the picture {source} changed since the plan was made: make a new plan"
-            )
-        await self.client.set_picture(group, jpeg=normalize(data, source=source))
+            uploaded = planned  # as plan saw it: the URL is not read here
+        else:
+            path = picture_path(self.pictures, source)
+            try:
+                data = await asyncio.to_thread(path.read_bytes)
+            except OSError as exc:
+                raise GroupctlError(f"cannot read the picture {path}: {exc.strerror}") from None
+            uploaded = fingerprint(data, source=source)
+            if planned is not None and not same_picture(uploaded, planned):
+                raise GroupctlError(
+                    f"the picture {source} changed since the plan was made: make a new plan"
+                )
+            await self.client.set_picture(group, jpeg=normalize(data, source=source))
+        if uploaded is not None:
+            self.memory.record_picture(group, uploaded, now_utc())
 
     async def _people(self, group: Jid, action: Action) -> None:
         members = list(action.members)

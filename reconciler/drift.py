@@ -13,16 +13,21 @@ from reconciler.errors import StalePlanError
 from reconciler.jid import Jid, jid_from_api
 from reconciler.live import fetch_group
 from reconciler.plan import GroupPlan, Plan, snapshot_fingerprint, snapshot_of
+from reconciler.state import UploadedPicture
 from reconciler.titan.client import TitanClient
 
 
-async def check_fresh(plan: Plan, client: TitanClient) -> None:
-    """Raise StalePlanError unless every group the plan changes is as the plan saw it."""
+async def check_fresh(
+    plan: Plan, client: TitanClient, uploaded: Mapping[Jid, UploadedPicture] | None = None
+) -> None:
+    """Raise StalePlanError unless every group the plan changes is as the plan saw it.
+    `uploaded`: the state file's records of uploaded pictures, which stand in for pictures
+    Titan cannot show (another apply may have uploaded one since the plan)."""
     listed = {group.id: group.name for group in await client.list_groups()}
     changes: dict[str, list[str]] = {}
 
     async def check(group: GroupPlan) -> None:
-        found = await _changes(group, listed, client, plan.name)
+        found = await _changes(group, listed, client, plan.name, uploaded or {})
         if found:
             changes[group.key] = found
 
@@ -33,7 +38,11 @@ async def check_fresh(plan: Plan, client: TitanClient) -> None:
 
 
 async def _changes(
-    group: GroupPlan, listed: Mapping[Jid, str], client: TitanClient, name: Callable[[Jid], str]
+    group: GroupPlan,
+    listed: Mapping[Jid, str],
+    client: TitanClient,
+    name: Callable[[Jid], str],
+    uploaded: Mapping[Jid, UploadedPicture],
 ) -> list[str]:
     if group.group_id is None:
         clash = sorted(gid for gid, name in listed.items() if name == group.subject)
@@ -42,7 +51,10 @@ async def _changes(
         return ["the group is gone, or the session is no longer in it"]
     before = group.snapshot or {}
     live = await fetch_group(
-        client, group.group_id, with_picture=before.get("picture") != "not read"
+        client,
+        group.group_id,
+        with_picture=before.get("picture") != "not read",
+        uploaded=uploaded.get(group.group_id),
     )
     after = snapshot_of(live)
     if snapshot_fingerprint(after) == group.fingerprint:

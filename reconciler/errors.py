@@ -218,6 +218,12 @@ class ApiResponseError(ApiError):
     """The API answered with something groupctl cannot read (not JSON, or the wrong shape)."""
 
 
+class NoPictureGetterError(ApiError):
+    """This Titan has no route that shows a group's picture (Titan documents none): the route
+    answered 404 or 405 for a group that was just read. Plans then go by the state file's
+    record of the pictures apply uploaded, so it is no failure of a run."""
+
+
 _BY_STATUS: dict[int, type[ApiError]] = {
     400: BadRequestError,
     401: AuthenticationError,

@@ -3,14 +3,18 @@ manages, concurrently (the client bounds how many calls run at once).
 
 API calls: one for the session, one for the list, and one per managed group; a group whose
 picture the config manages costs one more (the picture URL) plus the picture's download.
+Titan documents no route for that URL: the first such call finds out whether this Titan has
+one (the client remembers), and where it has none, the state file's record of the last
+picture apply uploaded stands in for the live picture (`uploaded`), with no further call.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
 
-from reconciler.errors import ApiError, SetupError
+from reconciler.errors import ApiError, NoPictureGetterError, SetupError
 from reconciler.jid import Jid
 from reconciler.pictures import PictureError, fingerprint
 from reconciler.planner import match_groups
@@ -25,6 +29,7 @@ from reconciler.state import (
     LocalPicture,
     Member,
     Picture,
+    UploadedPicture,
     standing,
 )
 from reconciler.titan.client import TitanClient
@@ -32,9 +37,14 @@ from reconciler.titan.models import Group
 
 
 async def fetch(
-    client: TitanClient, desired: DesiredState, *, only: frozenset[str] = frozenset()
+    client: TitanClient,
+    desired: DesiredState,
+    *,
+    only: frozenset[str] = frozenset(),
+    uploaded: Mapping[Jid, UploadedPicture] | None = None,
 ) -> LiveState:
-    """Live state for planning `desired` (only the groups in `only`, when given)."""
+    """Live state for planning `desired` (only the groups in `only`, when given); `uploaded`:
+    the state file's records of the pictures apply uploaded, by group id."""
     session = await client.wait_until_connected()
     summaries = await client.list_groups()
     if session.phone is None:
@@ -52,7 +62,10 @@ async def fetch(
             with_picture = group.state.picture is not None and group.policy.ensure == "present"
             wanted[group_id] = wanted.get(group_id, False) or with_picture
     details = await asyncio.gather(
-        *(fetch_group(client, gid, with_picture=pic) for gid, pic in wanted.items())
+        *(
+            fetch_group(client, gid, with_picture=pic, uploaded=(uploaded or {}).get(gid))
+            for gid, pic in wanted.items()
+        )
     )
     pictures, problems = await _desired_pictures(client, managed)
     return LiveState(
@@ -77,19 +90,30 @@ def live_state_of(group: Group, picture: FetchedPicture | None = None) -> GroupS
     return GroupState(group.name, group.description or "", picture, members)
 
 
-async def fetch_group(client: TitanClient, group_id: Jid, *, with_picture: bool) -> LiveGroup:
-    """One group in detail, with its picture's fingerprint when `with_picture`."""
+async def fetch_group(
+    client: TitanClient,
+    group_id: Jid,
+    *,
+    with_picture: bool,
+    uploaded: UploadedPicture | None = None,
+) -> LiveGroup:
+    """One group in detail, with its picture's fingerprint when `with_picture`; where Titan
+    cannot show pictures, with `uploaded` (the state file's record for it) instead."""
     group = await client.get_group(group_id)
     if group.participants is None:  # an API that leaves them out of the info answer
         group = group.model_copy(
             update={"participants": tuple(await client.list_participants(group_id))}
         )
-    picture = None
-    if with_picture:
+    if not with_picture:
+        return LiveGroup(group_id, live_state_of(group))
+    try:  # only now: the group was just read, so a 404 here is about the route
         url = await client.get_picture_url(group_id)
-        if url is not None:
-            picture = FetchedPicture(fingerprint(await client.download(url), source=url))
-    return LiveGroup(group_id, live_state_of(group, picture), picture_known=with_picture)
+    except NoPictureGetterError:
+        return LiveGroup(group_id, live_state_of(group), picture_unreadable=True, uploaded=uploaded)
+    picture = None
+    if url is not None:
+        picture = FetchedPicture(fingerprint(await client.download(url), source=url))
+    return LiveGroup(group_id, live_state_of(group, picture), picture_known=True)
 
 
 async def _desired_pictures(

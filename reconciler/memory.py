@@ -11,6 +11,11 @@ says is already in the group (409) although the participant list shows them only
 nobody in the config has; they are not added again until `HIDDEN_WAIT` has passed. A record
 is dropped as soon as the person is seen in the group.
 
+Apply also records, per group, the fingerprint of the last picture it uploaded, and when.
+Titan documents no way to read a group's picture: where it has none, plans compare the
+config's picture with this record instead (see `reconciler.planner`), and without the file
+every managed picture is planned, and uploaded, once more.
+
 The file sits beside the config (`.groupctl-state.json`), or where --state-file says. In CI,
 keep it between runs (commit it, or cache it); without it, plan shows those people as to add
 again, and apply invites them once more: noisy, never wrong.
@@ -19,6 +24,7 @@ again, and apply invites them once more: noisy, never wrong.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,7 +33,7 @@ from pathlib import Path
 from reconciler.errors import SetupError
 from reconciler.files import config_root, replace_atomically
 from reconciler.jid import Jid, jid_from_api
-from reconciler.state import HIDDEN, INVITED, LEFT_RECENTLY, Waiting
+from reconciler.state import HIDDEN, INVITED, LEFT_RECENTLY, UploadedPicture, Waiting
 
 STATE_FILE = ".groupctl-state.json"
 INVITED_WAIT = timedelta(days=7)
@@ -42,6 +48,7 @@ class Memory:
 
     path: Path | None = None
     records: dict[Jid, dict[Jid, Waiting]] = field(default_factory=dict)
+    pictures: dict[Jid, UploadedPicture] = field(default_factory=dict)  # by group id
 
     @classmethod
     def load(cls, path: Path) -> Memory:
@@ -57,6 +64,10 @@ class Memory:
                     )
                     for person, entry in people.items()
                 }
+            for group, entry in data.get("pictures", {}).items():  # absent from older files
+                memory.pictures[jid_from_api(group)] = UploadedPicture(
+                    _fingerprint(entry["fingerprint"]), datetime.fromisoformat(entry["uploaded"])
+                )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SetupError(
                 f"{path}: not a groupctl state file ({exc}); move it away to start afresh"
@@ -83,6 +94,11 @@ class Memory:
 
     def forget_group(self, group: Jid) -> None:
         self.records.pop(group, None)
+        self.pictures.pop(group, None)
+
+    def record_picture(self, group: Jid, fingerprint: str, now: datetime) -> None:
+        """Apply uploaded the picture of this fingerprint to `group`."""
+        self.pictures[group] = UploadedPicture(fingerprint, now)
 
     def prune(self, group: Jid, present: Iterable[Jid]) -> None:
         """Forget the people of `group` who are in it now: they wait for nothing."""
@@ -99,13 +115,17 @@ class Memory:
             self.records = self.waiting(now)
         data = {
             "version": 1,
-            "about": "groupctl's record of invitations and recent leavers; see docs",
+            "about": "groupctl's record of invitations, recent leavers and pictures; see docs",
             "waiting": {
                 group: {
                     person: {"reason": w.reason, "since": w.since.isoformat()}
                     for person, w in sorted(people.items())
                 }
                 for group, people in sorted(self.records.items())
+            },
+            "pictures": {
+                group: {"fingerprint": p.fingerprint, "uploaded": p.at.isoformat()}
+                for group, p in sorted(self.pictures.items())
             },
         }
         try:
@@ -116,6 +136,12 @@ class Memory:
 
 def _waiting(reason: str, since: datetime) -> Waiting:
     return Waiting(reason, since, since + _WAITS[reason])  # KeyError: not a reason we write
+
+
+def _fingerprint(value: object) -> str:
+    if not (isinstance(value, str) and re.fullmatch("[0-9a-f]{16}", value)):
+        raise ValueError(f"{value!r} is not a picture fingerprint")
+    return value
 
 
 def now_utc() -> datetime:

@@ -426,11 +426,18 @@ def snapshot_of(live: LiveGroup) -> dict[str, Any]:
     """A live group as plain data: what a plan was computed from, to detect drift later."""
     state = live.state
     picture = state.picture.fingerprint if isinstance(state.picture, FetchedPicture) else None
+    if live.picture_unreadable:  # what the plan went by instead: the state file's record
+        uploaded = live.uploaded
+        picture = "unreadable, " + (
+            f"last uploaded {uploaded.fingerprint}" if uploaded else "no upload recorded"
+        )
+    elif not live.picture_known:
+        picture = "not read"
     return {
         "id": live.id,
         "subject": state.subject,
         "description": state.description or "",
-        "picture": picture if live.picture_known else "not read",
+        "picture": picture,
         "members": sorted(
             [
                 jid,

@@ -25,6 +25,7 @@ from reconciler.state import (
     LocalPicture,
     Member,
     Picture,
+    UploadedPicture,
     Waiting,
 )
 from reconciler.titan.models import MAX_PARTICIPANTS_PER_CALL
@@ -440,10 +441,30 @@ class _GroupPlanner:
     def _same_picture(self, live: LiveGroup) -> bool:
         desired = self.desired.state.picture
         wanted = self.world.pictures.get(desired) if desired is not None else None
-        current = live.state.picture
-        if not live.picture_known or wanted is None:
+        if wanted is None:
             return True  # not compared: nothing to decide on
+        if live.picture_unreadable:
+            return self._same_as_uploaded(live.uploaded, wanted)
+        if not live.picture_known:
+            return True  # not read: nothing to decide on
+        current = live.state.picture
         return isinstance(current, FetchedPicture) and same_picture(wanted, current.fingerprint)
+
+    def _same_as_uploaded(self, uploaded: UploadedPicture | None, wanted: str) -> bool:
+        """Where Titan cannot show the group's picture, the state file's record of the last
+        one apply uploaded decides; a plan that uploads on its word says so."""
+        if uploaded is not None and same_picture(wanted, uploaded.fingerprint):
+            return True
+        record = (
+            f"it records another picture, uploaded on {uploaded.at:%Y-%m-%d %H:%M UTC}"
+            if uploaded is not None
+            else "it records no picture uploaded to this group"
+        )
+        self.notes.append(
+            f"picture: Titan cannot show the live picture, so the state file decides, and"
+            f" {record} (a picture changed by hand in WhatsApp goes unseen)"
+        )
+        return False
 
     def _is_me(self, jid: Jid) -> bool:
         return jid in (self.world.me, self.world.me_lid)

@@ -79,6 +79,15 @@ Picture = LocalPicture | UrlPicture | FetchedPicture
 
 
 @dataclass(frozen=True, slots=True)
+class UploadedPicture:
+    """The last picture apply uploaded to a group, as the state file records it: what a plan
+    goes by when Titan cannot show a group's picture (see `reconciler.memory`)."""
+
+    fingerprint: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class GroupState:
     """What a group looks like: the same shape for what is wanted and for what is live.
 
@@ -173,11 +182,17 @@ class ListedGroup:
 @dataclass(frozen=True, slots=True)
 class LiveGroup:
     """A live group in detail. `state.picture` is the live picture only when
-    `picture_known` (it is fetched for groups whose picture the config manages)."""
+    `picture_known` (it is fetched for groups whose picture the config manages).
+
+    Titan documents no way to read a group's picture: when it has none, `picture_unreadable`
+    is set instead, and `uploaded` is the state file's record of the last picture apply
+    uploaded to the group (None: no record), which stands in for the live picture."""
 
     id: Jid
     state: GroupState
     picture_known: bool = False
+    picture_unreadable: bool = False
+    uploaded: UploadedPicture | None = None
 
 
 @dataclass(frozen=True, slots=True)

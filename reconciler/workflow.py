@@ -26,7 +26,7 @@ async def plan_config(
 ) -> Plan:
     """Read live state and plan `desired`, minding the people `memory` says are waiting; the
     plan carries the safety brakes' verdict."""
-    live = await fetch(client, desired, only=policy.only)
+    live = await fetch(client, desired, only=policy.only, uploaded=memory.pictures)
     for group in live.groups.values():
         memory.prune(group.id, present=group.state.members)
     planned = plan(desired, live, policy, waiting=memory.waiting(now_utc()))
@@ -60,7 +60,7 @@ async def apply_plan(
     """Carry out `to_apply` under the safety brakes (UnsafePlanError, from `apply`); a `saved`
     plan first has to be fresh (StalePlanError if not)."""
     if saved:
-        await check_fresh(to_apply, client)
+        await check_fresh(to_apply, client, memory.pictures)
     report = await apply(
         to_apply, client, memory=memory, brakes=brakes, force=force, on_step=on_step
     )

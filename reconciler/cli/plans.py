@@ -225,7 +225,7 @@ def apply_command(
         return
     if not auto_approve:
         if saved is not None:  # no question about a plan that cannot be applied anyway
-            _run(settings, lambda client: check_fresh(to_apply, client))
+            _run(settings, lambda client: check_fresh(to_apply, client, memory.pictures))
         _confirm()
     report = _apply(
         settings, to_apply, memory, brakes, force, saved=saved is not None, as_json=as_json

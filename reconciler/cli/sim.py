@@ -78,6 +78,13 @@ def sim() -> None:
     metavar="S",
     help="HMAC-SHA256 secret for X-Webhook-Signature (required with --webhook-url).",
 )
+@click.option(
+    "--picture-getter",
+    is_flag=True,
+    help="Serve GET .../groups/{id}/picture, which Titan does not document (some engines have"
+    " it); without it, that route answers 404 like any route Titan lacks. The world's"
+    " settings.picture_getter turns it on too.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log each request.")
 def sim_serve(state_path: Path, host: str, port: int, verbose: bool, **options: Any) -> None:
     """Serve the Titan API over HTTP from a world file, for trying groupctl and for tests.

@@ -67,6 +67,8 @@ class SimConfig:
     # In-process (sim:PATH), the client logs each call already: the simulator's line would
     # only repeat it.
     log_requests: bool = True
+    # Serve GET .../picture whatever the world's settings say (`sim serve --picture-getter`).
+    picture_getter: bool = False
 
 
 @dataclass
@@ -253,6 +255,8 @@ class Simulator:
         return _ok({"success": True})
 
     async def get_picture(self, request: Request) -> Response:
+        if not (self.config.picture_getter or self.store.world().state.settings.picture_getter):
+            raise HTTPException(404)  # as the router answers a route it does not have
         gid = request.path_params["group_id"]
         key = self._read(request, lambda world, account: world.group(account, gid).picture)
         url = f"{str(request.base_url).rstrip('/')}/_sim/pictures/{key}.jpg" if key else None

@@ -56,6 +56,9 @@ class Settings(_Model):
     # The session object's shape: Titan's documented flat one, or the `me: {id, lid}` some
     # engines (WAHA) answer, which clients must still read.
     session_shape: Literal["documented", "legacy"] = "documented"
+    # Titan documents no route that shows a group's picture: without this, GET .../picture
+    # answers 404 like any unknown route. With it, the route some engines have answers.
+    picture_getter: bool = False
 
 
 class Person(_Model):

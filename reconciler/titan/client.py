@@ -36,6 +36,7 @@ from reconciler.errors import (
     ApiResponseError,
     AuthenticationError,
     CreateUncertainError,
+    NoPictureGetterError,
     NotFoundError,
     OutcomeUnknownError,
     PermissionDeniedError,
@@ -176,6 +177,10 @@ class TitanClient:
         self.halted: SessionNotReadyError | None = None
         self._failures_in_a_row = 0
         self._session_check = asyncio.Lock()
+        # Whether Titan shows group pictures: None until `get_picture_url` has probed it.
+        self.picture_getter: bool | None = None
+        self._no_picture_getter: NoPictureGetterError | None = None
+        self._picture_probe = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"TitanClient(base_url={self.base_url!r}, session={self.session!r})"
@@ -330,10 +335,44 @@ class TitanClient:
         await self._call("PUT", f"{_group_path(group)}/picture", body=body)
 
     async def get_picture_url(self, group: Jid) -> str | None:
-        """A downloadable URL of the group picture, or None when the group has none."""
-        data = await self._call("GET", f"{_group_path(group)}/picture")
-        url = data.get("url") if isinstance(data, dict) else data
-        return url if isinstance(url, str) and url else None
+        """A downloadable URL of the group picture, or None when the group has none.
+
+        Titan documents no such route (only contacts' pictures), so the first call probes it,
+        once for the whole client: a 404 or 405 there, for a group the caller has just read,
+        means this Titan has none. `picture_getter` says so from then on, and this call and
+        every later one raise `NoPictureGetterError`, the later ones without asking again.
+        """
+        path = f"{_group_path(group)}/picture"
+        if self.picture_getter is None:
+            async with self._picture_probe:  # groups read at once wait for the one answer
+                if self.picture_getter is None:
+                    return await self._probe_picture_getter(path)
+        if self._no_picture_getter is not None:
+            raise NoPictureGetterError(
+                method="GET",
+                path=self._prefix + path,
+                status=self._no_picture_getter.status,
+                message=self._no_picture_getter.message,
+            )
+        return _picture_url(await self._call("GET", path))
+
+    async def _probe_picture_getter(self, path: str) -> str | None:
+        try:
+            data = await self._call("GET", path)
+        except ApiError as exc:
+            if exc.status not in (404, 405):
+                raise  # a failure like any other: the next call probes again
+            self.picture_getter = False
+            self._no_picture_getter = NoPictureGetterError(
+                method=exc.method,
+                path=exc.path,
+                status=exc.status,
+                message="this Titan has no route that shows a group's picture",
+            )
+            log.info("%s: pictures are planned from the state file", self._no_picture_getter)
+            raise self._no_picture_getter from None
+        self.picture_getter = True
+        return _picture_url(data)
 
     async def download(self, url: str, *, max_bytes: int = 5 * 1024 * 1024) -> bytes:
         """The bytes at `url`, e.g. a picture URL the API gave. The key goes along only to the
@@ -932,6 +971,11 @@ def _hint(status: int, method: str, url: str, message: str) -> str:
                 " account may not do this in this group)"
             )
     return ""
+
+
+def _picture_url(data: Any) -> str | None:
+    url = data.get("url") if isinstance(data, dict) else data
+    return url if isinstance(url, str) and url else None
 
 
 def _surely_not_applied(error: ApiError) -> bool:

@@ -263,10 +263,11 @@ class Watcher:
         # A group found by its subject stays this entry's group when someone renames it:
         # otherwise a rename would look like a group to create.
         pinned = self._pinned(group)
-        live = await fetch(self.client, pinned, only=only)
+        uploaded = self.memory.pictures
+        live = await fetch(self.client, pinned, only=only, uploaded=uploaded)
         if pinned is not self.desired and pinned.groups[0].id not in live.groups:
             pinned = self.desired  # gone: found by subject again, or to be created
-            live = await fetch(self.client, pinned, only=only)
+            live = await fetch(self.client, pinned, only=only, uploaded=uploaded)
         self._bind(live.listed, pinned)
         now = datetime.now(UTC)
         policy = replace(self.policy, only=only)

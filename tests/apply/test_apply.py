@@ -153,8 +153,9 @@ async def test_a_failed_call_stops_its_group_and_no_other(make_sim: MakeSim) -> 
 
 
 async def test_a_local_picture_is_sent_as_a_square_jpeg_of_at_most_640(
-    sim: Harness, tmp_path: Path
+    make_sim: MakeSim, tmp_path: Path
 ) -> None:
+    sim = make_sim(picture_getter=True)  # the next plan compares with the picture read back
     path = tmp_path / "wide.png"
     Image.new("RGB", (1600, 900), (10, 200, 30)).save(path)
     picture = LocalPicture(path, shown="wide.png")  # as the config beside it names it

@@ -51,13 +51,11 @@ async def test_unknown_group_is_404_and_a_group_one_is_not_in_is_403(sim: Harnes
         await sim.client("outsider").get_group(gid(ENGINEERING))
 
 
-async def test_an_outsider_cannot_read_participants_or_picture_nor_leave(sim: Harness) -> None:
+async def test_an_outsider_cannot_read_participants_nor_leave(sim: Harness) -> None:
     outsider = sim.client("outsider")
     group = gid(ENGINEERING)
     with pytest.raises(PermissionDeniedError, match="not a participant"):
         await outsider.list_participants(group)
-    with pytest.raises(PermissionDeniedError, match="not a participant"):
-        await outsider.get_picture_url(group)
     with pytest.raises(PermissionDeniedError, match="not a participant"):
         await outsider.leave_group(group)
     with pytest.raises(NotFoundError):
@@ -145,19 +143,6 @@ async def test_subject_over_25_and_description_over_2048_characters_are_refused(
     with pytest.raises(BadRequestError, match="longer than 2048"):
         await client.set_description(gid(ENGINEERING), "y" * 2049)
     await client.set_description(gid(ENGINEERING), "y" * 2048)
-
-
-async def test_picture_set_from_base64_jpeg_is_downloadable(sim: Harness, jpeg: bytes) -> None:
-    client = sim.client()
-    assert await client.get_picture_url(gid(ENGINEERING)) is None
-    await client.set_picture(gid(ENGINEERING), jpeg=jpeg)
-    url = await client.get_picture_url(gid(ENGINEERING))
-    assert url is not None
-    async with sim.raw(api_key=None) as http:
-        answer = await http.get(url)
-    assert answer.status_code == 200
-    assert answer.headers["content-type"] == "image/jpeg"
-    assert answer.content == jpeg
 
 
 async def test_picture_that_is_not_a_jpeg_is_refused(sim: Harness, png: bytes) -> None:
