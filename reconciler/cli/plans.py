@@ -27,6 +27,7 @@ from reconciler.plan import Plan
 from reconciler.planner import PlanPolicy
 from reconciler.render import markdown, text
 from reconciler.render.progress import ApplyProgress
+from reconciler.render.report import invite_lines
 from reconciler.safety import Brakes, assess
 from reconciler.state import DesiredState
 from reconciler.titan.client import TitanClient
@@ -230,7 +231,7 @@ def apply_command(
     report = _apply(
         settings, to_apply, memory, brakes, force, saved=saved is not None, as_json=as_json
     )
-    _report(report, output_format)
+    _report(report, to_apply, output_format)
     created = {g.key: g.created for g in report.groups if g.created is not None}
     if write_ids and created:
         changed = write_created_ids(desired or load(config_path), created)
@@ -311,7 +312,7 @@ def _apply(
     return _run(settings, work)
 
 
-def _report(report: ApplyReport, output_format: str) -> None:
+def _report(report: ApplyReport, applied: Plan, output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
         return
@@ -320,6 +321,8 @@ def _report(report: ApplyReport, output_format: str) -> None:
             click.echo(f"created {group.subject!r} [{group.key}]: {group.created}")
         if group.error is not None:
             click.echo(f"failed {group.subject!r} [{group.key}]: {group.error}", err=True)
+    for line in invite_lines(applied, report):
+        click.echo(line)
     click.echo(report.summary())
 
 
