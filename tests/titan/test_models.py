@@ -141,6 +141,25 @@ def test_an_unreadable_add_request_never_makes_the_answer_unreadable(request_: o
         assert result.add_request is None
 
 
+def test_an_answer_without_detail_means_everyone_succeeded_unconfirmed() -> None:
+    results = parse_participant_results({"success": True}, [A, B])
+    assert [(r.status, r.per_person) for r in results] == [(200, False), (200, False)]
+    assert [r.status for r in parse_participant_results(None, [A])] == [200]
+    detailed = parse_participant_results([{"jid": str(A), "status": 200}], [A])
+    assert detailed[0].per_person
+
+
+def test_a_participant_missing_from_a_detailed_answer_is_not_counted_as_done() -> None:
+    results = parse_participant_results({"results": [{"jid": str(A), "status": 200}]}, [A, B])
+    assert [(r.jid, r.status) for r in results] == [(A, 200), (B, NOT_REPORTED)]
+    assert not results[1].ok
+
+
+def test_a_result_for_someone_not_asked_for_leaves_the_one_asked_for_unreported() -> None:
+    results = parse_participant_results([{"jid": str(A), "status": 200}], [B])
+    assert [(r.jid, r.status) for r in results] == [(A, 200), (B, NOT_REPORTED)]
+
+
 @pytest.mark.parametrize(
     ("raw", "phone", "lid", "admin", "super_admin"),
     [
