@@ -102,11 +102,6 @@ class GroupReport:
     invite_link: str | None = None  # read when someone needed an invite
 
     @property
-    def needing_invite(self) -> list[Step]:
-        """The steps of people who were not invited by anyone: someone must send the link."""
-        return [s for s in self.steps if s.outcome == Outcome.NEEDS_INVITE and s.kind in ADDS]
-
-    @property
     def ok(self) -> bool:
         return self.error is None and all(step.outcome in SUCCESSES for step in self.steps)
 
@@ -414,19 +409,23 @@ class _GroupRun:
             outcome, more = Outcome.NEEDS_INVITE, ""
             reason: str | None = NEEDS_INVITE
             if self.plan.invite_message is not None:
-                outcome, reason, more = await self._send_link(person, link)
+                outcome, reason, more = await self._send_link(
+                    person, link, self.plan.invite_message
+                )
             if reason is None:
                 self.memory.forget(group, person)
             else:
                 self.memory.record(group, person, reason, now_utc())
             self._step(kind, outcome, person, detail + more, invite_link=link)
 
-    async def _send_link(self, person: Jid, link: str | None) -> tuple[Outcome, str | None, str]:
+    async def _send_link(
+        self, person: Jid, link: str | None, template: str
+    ) -> tuple[Outcome, str | None, str]:
         """Send `person` the invite link by message: their outcome, what to remember (None:
         nothing, so that the next run tries again), and what to add to the report."""
-        if link is None or self.plan.invite_message is None:
+        if link is None:
             return Outcome.FAILED, None, ": not sent by message"
-        text = invite_text(self.plan.invite_message, subject=self.plan.subject, link=link)
+        text = invite_text(template, subject=self.plan.subject, link=link)
         try:
             await self.client.send_text(person, text)
         except GroupctlError as exc:
@@ -483,7 +482,7 @@ _MEANINGS: dict[int, str] = {
 
 def _outcome(kind: Kind, result: ParticipantResult) -> Outcome:
     status = result.status
-    if kind == Kind.ADD and status == ParticipantStatus.NEEDS_INVITE:
+    if kind in ADDS and status == ParticipantStatus.NEEDS_INVITE:
         # Nothing reaches the person unless the answer says an invite was sent.
         return Outcome.INVITED if result.invite_sent else Outcome.NEEDS_INVITE
     return _OUTCOMES.get((kind, status)) or _OUTCOMES.get((None, status)) or Outcome.FAILED
@@ -492,7 +491,7 @@ def _outcome(kind: Kind, result: ParticipantResult) -> Outcome:
 def _detail(kind: Kind, outcome: Outcome, result: ParticipantResult) -> str:
     if outcome == Outcome.DONE:
         return "" if result.per_person else NO_PER_PERSON_ANSWER
-    meaning = _MEANINGS.get(result.status) if kind == Kind.ADD else None
+    meaning = _MEANINGS.get(result.status) if kind in ADDS else None
     words = [w for w in (meaning, result.message) if w] or [outcome.value]
     return f"{result.status}: " + ": ".join(words)
 

@@ -320,7 +320,7 @@ class _GroupPlanner:
                 self._demote(address, now.members[address], demote)
         waited_for = missing & self.waiting.keys()
         for jid in sorted(waited_for):
-            missing.discard(jid)  # not added again yet: it would only be refused again
+            missing.discard(jid)  # not yet: it would be refused again, or invite them twice
             self.notes.append(f"{self._name(jid)}: {self.waiting[jid].describe()}")
         if missing and extra:
             for address, desired_address in self._match_by_lid(missing, extra, now.members):
