@@ -342,7 +342,8 @@ class ParticipantResult(ApiModel):
     def _engine_shapes(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        data = dict(data)
+        # whatsmeow writes an unknown address as "": it is absent, not malformed.
+        data = {k: v for k, v in data.items() if not (k in _OTHER_ADDRESSES and v == "")}
         if data.get("Error") == 0:  # whatsmeow: no error is success
             data["Error"] = ParticipantStatus.DONE
         invite = data.get("invite")
@@ -358,6 +359,9 @@ class ParticipantResult(ApiModel):
     @property
     def ok(self) -> bool:
         return self.status == ParticipantStatus.DONE
+
+
+_OTHER_ADDRESSES = frozenset({"phoneNumber", "PhoneNumber", "lid", "LID"})
 
 
 def _node(content: Any, tag: str, depth: int = 0) -> dict[str, Any] | None:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.memory import INVITED_WAIT
 from reconciler.plan import Plan
 from reconciler.planner import PlanPolicy, plan
 from reconciler.render import markdown, text
 from reconciler.safety import Brakes, assess
-from reconciler.memory import INVITED_WAIT
 from reconciler.state import NEEDS_INVITE, UrlPicture, Waiting
 from tests.planning.builders import ME, A, B, C, D, E, desired, have, jid, live, want
 
@@ -106,7 +106,7 @@ def test_masked_phones_show_only_the_last_four_digits() -> None:
     ):
         assert "alice (…0101)" in rendered
         assert "415-555" not in rendered
-        assert re.search(r"\+1 \d", rendered) is None  # "+1 −1" counts people, no number
+        assert re.search(r"\+1 \d", rendered) is None  # "+1" alone counts people
 
 
 def test_a_long_plan_is_split_into_comments_under_the_limit() -> None:

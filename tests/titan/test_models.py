@@ -84,7 +84,7 @@ REFUSED_SHAPES: dict[str, tuple[object, tuple[int, bool, str | None, int | None]
     ),
     "whatsmeow, by LID": (
         [
-            {"JID": str(A), "PhoneNumber": str(A), "IsAdmin": False, "Error": 0},
+            {"JID": str(A), "PhoneNumber": str(A), "LID": "", "IsAdmin": False, "Error": 0},
             {
                 "JID": "998877@lid",
                 "PhoneNumber": str(B),
