@@ -2,10 +2,12 @@
 
 Groups run concurrently (bounded); within a group, actions run strictly in plan order, and a
 call that fails stops that group's later actions (they depended on it) but no other group.
-Per person, WhatsApp's answers are outcomes, not failures: invited (privacy settings), left
-recently, already done. People who were not added are left out of the group's later
-promotions. Invitations and recent leavers are remembered (see `reconciler.memory`), so the
-next plan does not add them again at once.
+Per person, WhatsApp's answers are outcomes, not failures: needs an invite (privacy settings;
+WhatsApp sent nothing), invited (the answer says an invite was sent), left recently, already
+done. People who need an invite get the group's invite link in the report, and by message when
+the group asks for it (invite_by_message). People who were not added are left out of the
+group's later promotions. Invites and recent leavers are remembered (see `reconciler.memory`),
+so the next plan does not add them again at once, nor sends the link twice.
 """
 
 from __future__ import annotations
@@ -18,20 +20,24 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import (
+    ApiConnectionError,
+    ApiResponseError,
     CreateUncertainError,
     GroupctlError,
     OutcomeUnknownError,
     PlanFileError,
+    ServerError,
     SessionNotReadyError,
 )
 from reconciler.files import config_root
+from reconciler.invites import LINK_WARNING, invite_link, invite_text
 from reconciler.jid import Jid
 from reconciler.live import fetch_group
 from reconciler.memory import Memory, now_utc
 from reconciler.pictures import fingerprint, normalize, same_picture
 from reconciler.plan import PARTICIPANT_KINDS, Action, GroupPlan, Kind, Plan
 from reconciler.safety import Brakes, raise_if_unsafe
-from reconciler.state import HIDDEN, INVITED, LEFT_RECENTLY
+from reconciler.state import HIDDEN, INVITED, LEFT_RECENTLY, LINK_SENT, NEEDS_INVITE
 from reconciler.titan.client import TitanClient
 from reconciler.titan.models import NOT_REPORTED, ParticipantResult, ParticipantStatus
 from reconciler.verify import VERIFIABLE, Reread
@@ -43,14 +49,22 @@ class Outcome(StrEnum):
 
     DONE = "done"
     ALREADY = "already done"  # 409 on add/promote/demote, 404 on remove: nothing to change
-    INVITED = "invited"  # 403 on add: WhatsApp sent a private invitation
+    # 403 on add, and an invite was sent: by WhatsApp (its answer says so), or by groupctl
+    # (the group's invite link, by message).
+    INVITED = "invited"
+    NEEDS_INVITE = "needs invite"  # 403 on add: privacy settings; nobody has invited them yet
     LEFT_RECENTLY = "left recently"  # 408 on add: WhatsApp will not re-add them yet
     FAILED = "failed"
     UNKNOWN = "outcome unknown"  # the API took the call but did not say what it did
     SKIPPED = "skipped"  # not attempted: an earlier step of the group failed or did not add them
 
 
-SUCCESSES = frozenset({Outcome.DONE, Outcome.ALREADY, Outcome.INVITED, Outcome.LEFT_RECENTLY})
+SUCCESSES = frozenset(
+    {Outcome.DONE, Outcome.ALREADY, Outcome.INVITED, Outcome.NEEDS_INVITE, Outcome.LEFT_RECENTLY}
+)
+ADDS = frozenset({Kind.ADD, Kind.CREATE})
+# The detail of a person counted as done because the API's answer said nothing per person.
+NO_PER_PERSON_ANSWER = "no per-person answer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +80,7 @@ class Step:
     # nothing was checked (not attempted, the re-read failed, or the person cannot be told
     # apart from someone WhatsApp shows by another address).
     verified: bool | None = None
+    invite_link: str | None = None  # for someone who needs an invite: the group's link
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -78,6 +93,8 @@ class Step:
             data["person"] = self.person
         if self.detail:
             data["detail"] = self.detail
+        if self.invite_link is not None:
+            data["invite_link"] = self.invite_link
         return data
 
 
@@ -91,13 +108,14 @@ class GroupReport:
     error: str | None = None  # the failure that stopped the group
     reread: bool = False  # re-read after its changes, its steps checked against it
     reread_error: str | None = None  # why it could not be re-read (its steps are unverified)
+    invite_link: str | None = None  # read when someone needed an invite
 
     @property
     def ok(self) -> bool:
         return self.error is None and all(step.outcome in SUCCESSES for step in self.steps)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "key": self.key,
             "subject": self.subject,
             "group_id": self.group_id,
@@ -108,6 +126,10 @@ class GroupReport:
             "reread_error": self.reread_error,
             "steps": [step.to_json() for step in self.steps],
         }
+        if self.invite_link is not None:
+            data["invite_link"] = self.invite_link
+            data["invite_link_warning"] = LINK_WARNING
+        return data
 
 
 @dataclass
@@ -134,9 +156,10 @@ class ApplyReport:
         done = sum(1 for g in self.groups if g.ok)
         failed = len(self.groups) - done
         people = [
-            (self.count(Outcome.DONE, frozenset({Kind.ADD, Kind.CREATE})), "added"),
-            (self.count(Outcome.INVITED), "invited"),
-            (self.count(Outcome.LEFT_RECENTLY), "left recently, not re-added"),
+            (self.count(Outcome.DONE, ADDS), "added"),
+            (self.count(Outcome.INVITED, ADDS), "invited"),
+            (self.count(Outcome.NEEDS_INVITE, ADDS), "needing an invite"),
+            (self.count(Outcome.LEFT_RECENTLY, ADDS), "left recently, not re-added"),
             (self.count(Outcome.DONE, frozenset({Kind.PROMOTE})), "promoted"),
             (self.count(Outcome.DONE, frozenset({Kind.DEMOTE})), "demoted"),
             (self.count(Outcome.DONE, frozenset({Kind.REMOVE})), "removed"),
@@ -250,6 +273,8 @@ class _GroupRun:
         # call failed or was left unanswered): the re-read settles them either way.
         self.unsettled: set[tuple[Kind, Jid]] = set()
         self.named = named  # addresses the config gives people: nobody else hides behind them
+        # WhatsApp's refusals for privacy settings, reported once the invite link is known.
+        self.needing_invite: list[tuple[Kind, Jid, ParticipantResult]] = []
 
     async def run(self) -> GroupReport:
         halted = self.client.halted
@@ -290,6 +315,7 @@ class _GroupRun:
         kind = action.kind
         if kind == Kind.CREATE:
             await self._create(action)
+            await self._invites()
             return
         group = self.group_id
         assert group is not None, "every action after create has the new group's id"
@@ -307,6 +333,7 @@ class _GroupRun:
             self.memory.forget_group(group)
         else:
             await self._people(group, action)
+            await self._invites()
             return
         self._step(kind, Outcome.DONE, detail=action.new or "")
 
@@ -365,9 +392,8 @@ class _GroupRun:
                 why = self.not_added[person]
                 # Waiting for an invitation is not a failure: the next plan promotes them
                 # once they are in. A failed add is already a failure of its own.
-                outcome = (
-                    why if why in (Outcome.INVITED, Outcome.LEFT_RECENTLY) else Outcome.SKIPPED
-                )
+                waiting = (Outcome.INVITED, Outcome.NEEDS_INVITE, Outcome.LEFT_RECENTLY)
+                outcome = why if why in waiting else Outcome.SKIPPED
                 self._step(action.kind, outcome, person, "not in the group yet")
         if not members:
             return
@@ -453,28 +479,82 @@ class _GroupRun:
             steps[index] = replace(step, verified=verdict.as_planned)
 
     def _person(self, kind: Kind, person: Jid, result: ParticipantResult) -> None:
-        status = result.status
-        outcome = _OUTCOMES.get((kind, status)) or _OUTCOMES.get((None, status)) or Outcome.FAILED
-        if kind in (Kind.ADD, Kind.CREATE) and self.group_id is not None:
+        outcome = _outcome(kind, result)
+        if kind in ADDS and self.group_id is not None:
+            if outcome not in (Outcome.DONE, Outcome.ALREADY):
+                self.not_added[person] = outcome
+            if outcome == Outcome.NEEDS_INVITE:
+                self.needing_invite.append((kind, person, result))
+                return  # reported with the invite link, by `_invites`
             # 409 to an add the plan thought needed: they are here, under a LID nobody named.
             reason = {
                 Outcome.INVITED: INVITED,
                 Outcome.LEFT_RECENTLY: LEFT_RECENTLY,
                 Outcome.ALREADY: HIDDEN,
             }.get(outcome)
-            if outcome not in (Outcome.DONE, Outcome.ALREADY):
-                self.not_added[person] = outcome
             if reason is not None:
                 self.memory.record(self.group_id, person, reason, now_utc())
             else:
                 self.memory.forget(self.group_id, person)
-        detail = "" if outcome == Outcome.DONE else f"{status}: {result.message or outcome.value}"
-        self._step(kind, outcome, person, detail)
+        self._step(kind, outcome, person, _detail(kind, outcome, result))
+
+    async def _invites(self) -> None:
+        """Report everyone WhatsApp would not add for their privacy settings, with the group's
+        invite link (read once), and send each the link by message if the group asks.
+
+        Each is remembered, so that no plan adds them (or messages them) again before the
+        wait is over; except when a message surely did not go out: the next run tries again.
+        """
+        pending, self.needing_invite = self.needing_invite, []
+        group = self.group_id
+        if not pending or group is None:
+            return
+        link, problem = None, ""
+        try:
+            link = invite_link(await self.client.get_invite_code(group))
+        except (GroupctlError, ValueError) as exc:
+            problem = f"; the invite link could not be read: {exc}"
+        self.report.invite_link = link
+        for kind, person, result in pending:
+            detail = _detail(kind, Outcome.NEEDS_INVITE, result) + problem
+            outcome, more = Outcome.NEEDS_INVITE, ""
+            reason: str | None = NEEDS_INVITE
+            if self.plan.invite_message is not None:
+                outcome, reason, more = await self._send_link(
+                    person, link, self.plan.invite_message
+                )
+            if reason is None:
+                self.memory.forget(group, person)
+            else:
+                self.memory.record(group, person, reason, now_utc())
+            self._step(kind, outcome, person, detail + more, invite_link=link)
+
+    async def _send_link(
+        self, person: Jid, link: str | None, template: str
+    ) -> tuple[Outcome, str | None, str]:
+        """Send `person` the invite link by message: their outcome, what to remember (None:
+        nothing, so that the next run tries again), and what to add to the report."""
+        if link is None:
+            return Outcome.FAILED, None, ": not sent by message"
+        text = invite_text(template, subject=self.plan.subject, link=link)
+        try:
+            await self.client.send_text(person, text)
+        except GroupctlError as exc:
+            if _maybe_sent(exc):  # not sent again before the wait is over: better than twice
+                return Outcome.UNKNOWN, LINK_SENT, f"; the message may have been sent: {exc}"
+            return Outcome.FAILED, None, f"; the message with the invite link failed: {exc}"
+        return Outcome.INVITED, LINK_SENT, "; the invite link was sent to them by message"
 
     def _step(
-        self, kind: Kind, outcome: Outcome, person: Jid | None = None, detail: str = ""
+        self,
+        kind: Kind,
+        outcome: Outcome,
+        person: Jid | None = None,
+        detail: str = "",
+        *,
+        invite_link: str | None = None,
     ) -> None:
-        step = Step(self.plan.key, kind, outcome, person, detail)
+        step = Step(self.plan.key, kind, outcome, person, detail, invite_link=invite_link)
         self.report.steps.append(step)
         self.on_step(step)
 
@@ -494,13 +574,41 @@ def _is_url(source: str) -> bool:
     return source.startswith(("https://", "http://"))
 
 
-# WhatsApp's per-person codes, by action (None: any action).
+# WhatsApp's per-person codes, by action (None: any action). 403 on add: see `_outcome`.
 _OUTCOMES: dict[tuple[Kind | None, int], Outcome] = {
     (None, ParticipantStatus.DONE): Outcome.DONE,
     (Kind.ADD, ParticipantStatus.ALREADY): Outcome.ALREADY,
-    (Kind.ADD, ParticipantStatus.INVITED): Outcome.INVITED,
     (Kind.ADD, ParticipantStatus.RECENTLY_LEFT): Outcome.LEFT_RECENTLY,
     (Kind.PROMOTE, ParticipantStatus.ALREADY): Outcome.ALREADY,
     (Kind.DEMOTE, ParticipantStatus.ALREADY): Outcome.ALREADY,
     (Kind.REMOVE, ParticipantStatus.NOT_PARTICIPANT): Outcome.ALREADY,
 }
+# What a code means for an add, said in the report whatever the API's own words.
+_MEANINGS: dict[int, str] = {
+    ParticipantStatus.NOT_PARTICIPANT: "not on WhatsApp",
+    ParticipantStatus.COMMUNITY: "cannot be added to a community's group",
+    ParticipantStatus.GROUP_FULL: "the group is full",
+}
+
+
+def _outcome(kind: Kind, result: ParticipantResult) -> Outcome:
+    status = result.status
+    if kind in ADDS and status == ParticipantStatus.NEEDS_INVITE:
+        # Nothing reaches the person unless the answer says an invite was sent.
+        return Outcome.INVITED if result.invite_sent else Outcome.NEEDS_INVITE
+    return _OUTCOMES.get((kind, status)) or _OUTCOMES.get((None, status)) or Outcome.FAILED
+
+
+def _detail(kind: Kind, outcome: Outcome, result: ParticipantResult) -> str:
+    if outcome == Outcome.DONE:
+        return "" if result.per_person else NO_PER_PERSON_ANSWER
+    meaning = _MEANINGS.get(result.status) if kind in ADDS else None
+    words = [w for w in (meaning, result.message) if w] or [outcome.value]
+    return f"{result.status}: " + ": ".join(words)
+
+
+def _maybe_sent(error: GroupctlError) -> bool:
+    """Whether a message whose call failed may have gone out all the same."""
+    if isinstance(error, ApiConnectionError):
+        return error.request_sent
+    return isinstance(error, OutcomeUnknownError | ServerError | ApiResponseError)

@@ -1,15 +1,16 @@
-"""What groupctl remembers between runs: people it invited, and people who had left recently.
+"""What groupctl remembers between runs: people who need or got an invite, and recent leavers.
 
-WhatsApp answers an add with 403 when the person's privacy settings forbid it, and sends them
-a private invitation instead; with 408 when they left the group recently. Titan shows neither
-afterwards: the person is simply not in the group. Re-adding them on every run would spam them
-with invitations and keep the plan from ever settling, so apply records these answers in a
-small state file, and plan shows those people as waiting, not as changes, until the record
-expires: an invitation after `INVITED_WAIT` (they did not accept: invite again), a recent
-leaver after `LEFT_WAIT` (WhatsApp lets them be added again). A third kind: someone WhatsApp
-says is already in the group (409) although the participant list shows them only by a LID
-nobody in the config has; they are not added again until `HIDDEN_WAIT` has passed. A record
-is dropped as soon as the person is seen in the group.
+WhatsApp answers an add with 403 when the person's privacy settings forbid it: they need an
+invite, which WhatsApp sends only if its answer says so (invited); otherwise apply may send
+them the group's invite link by message (invite_by_message), or a person must. It answers 408
+when they left the group recently. Titan shows neither afterwards: the person is simply not in
+the group. Re-adding them on every run would re-send invitations and keep the plan from ever
+settling, so apply records these answers in a small state file, and plan shows those people
+as waiting, not as changes, until the record expires: an invite after `INVITED_WAIT` (they did
+not join: try again), a recent leaver after `LEFT_WAIT` (WhatsApp lets them be added again). A
+third kind: someone WhatsApp says is already in the group (409) although the participant list
+shows them only by a LID nobody in the config has; they are not added again until
+`HIDDEN_WAIT` has passed. A record is dropped as soon as the person is seen in the group.
 
 Apply also records, per group, the fingerprint of the last picture it uploaded, and when.
 Titan documents no way to read a group's picture: where it has none, plans compare the
@@ -33,13 +34,27 @@ from pathlib import Path
 from reconciler.errors import SetupError
 from reconciler.files import config_root, replace_atomically
 from reconciler.jid import Jid, jid_from_api
-from reconciler.state import HIDDEN, INVITED, LEFT_RECENTLY, UploadedPicture, Waiting
+from reconciler.state import (
+    HIDDEN,
+    INVITED,
+    LEFT_RECENTLY,
+    LINK_SENT,
+    NEEDS_INVITE,
+    UploadedPicture,
+    Waiting,
+)
 
 STATE_FILE = ".groupctl-state.json"
 INVITED_WAIT = timedelta(days=7)
 LEFT_WAIT = timedelta(days=1)
 HIDDEN_WAIT = timedelta(days=7)
-_WAITS = {INVITED: INVITED_WAIT, LEFT_RECENTLY: LEFT_WAIT, HIDDEN: HIDDEN_WAIT}
+_WAITS = {
+    INVITED: INVITED_WAIT,
+    NEEDS_INVITE: INVITED_WAIT,
+    LINK_SENT: INVITED_WAIT,
+    LEFT_RECENTLY: LEFT_WAIT,
+    HIDDEN: HIDDEN_WAIT,
+}
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import pydantic
 
 from reconciler.errors import PlanFileError
+from reconciler.invites import check_template
 from reconciler.jid import Jid, jid_from_api
 from reconciler.state import FetchedPicture, LiveGroup
 from reconciler.titan.models import MAX_PARTICIPANTS_PER_CALL as MAX_PER_CALL
@@ -123,6 +124,9 @@ class GroupPlan:
     members_before: int = 0
     max_removals: int | None = None  # the group's own safety limits, from the config
     max_removal_percent: float | None = None
+    # The message that sends the invite link to people WhatsApp will not add (the config's
+    # invite_message), or None: apply then only reports the link.
+    invite_message: str | None = None
 
     @property
     def snapshot(self) -> Mapping[str, Any] | None:
@@ -144,7 +148,7 @@ class GroupPlan:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "key": self.key,
             "subject": self.subject,
             "group_id": self.group_id,
@@ -157,11 +161,17 @@ class GroupPlan:
             "max_removals": self.max_removals,
             "max_removal_percent": self.max_removal_percent,
         }
+        if self.invite_message is not None:
+            data["invite_message"] = self.invite_message
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> GroupPlan:
         actions = tuple(Action.from_json(a) for a in data["actions"])
         _check_live_addresses(actions, data["snapshot"])
+        invite_message = data.get("invite_message")
+        if invite_message is not None:
+            check_template(invite_message)  # a ValueError: the plan file is refused
         return cls(
             key=data["key"],
             subject=data["subject"],
@@ -173,6 +183,7 @@ class GroupPlan:
             members_before=data["members_before"],
             max_removals=data["max_removals"],
             max_removal_percent=data["max_removal_percent"],
+            invite_message=invite_message,
         )
 
 
@@ -400,6 +411,7 @@ class _GroupFile(_File):
     members_before: int = pydantic.Field(ge=0)
     max_removals: int | None = pydantic.Field(ge=0)
     max_removal_percent: float | int | None = pydantic.Field(ge=0, le=100)
+    invite_message: str | None = None
 
 
 class _SafetyFile(_File):

@@ -130,7 +130,7 @@ def plan(
     waiting: Mapping[Jid, Mapping[Jid, Waiting]] | None = None,
 ) -> Plan:
     """The plan for `desired` against `live`. `waiting`: by group id, people not to add again
-    yet, and why (invited, or left recently: see `reconciler.memory`)."""
+    yet, and why (invited, needing an invite, or left recently: see `reconciler.memory`)."""
     matching = match_groups(desired, live.listed)
     groups: list[GroupPlan] = []
     for group in desired.groups:
@@ -152,6 +152,7 @@ def plan(
                     planned,
                     max_removals=group.policy.max_removals,
                     max_removal_percent=group.policy.max_removal_percent,
+                    invite_message=group.policy.invite_message,
                 )
             )
     return Plan(
@@ -319,7 +320,7 @@ class _GroupPlanner:
                 self._demote(address, now.members[address], demote)
         waited_for = missing & self.waiting.keys()
         for jid in sorted(waited_for):
-            missing.discard(jid)  # not added again yet: it would re-send an invitation
+            missing.discard(jid)  # not yet: it would be refused again, or invite them twice
             self.notes.append(f"{self._name(jid)}: {self.waiting[jid].describe()}")
         if missing and extra:
             for address, desired_address in self._match_by_lid(missing, extra, now.members):

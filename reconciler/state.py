@@ -116,6 +116,9 @@ class Policy:
     absent_action: AbsentAction = "leave"
     max_removals: int | None = None
     max_removal_percent: float | None = None
+    # The message that sends the group's invite link to people WhatsApp will not add (their
+    # privacy settings): the config's template; None when invite_by_message is off.
+    invite_message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +143,9 @@ class DesiredState:
     teams: int = 0
 
 
-INVITED = "invited"
+INVITED = "invited"  # WhatsApp said it sent them an invitation
+NEEDS_INVITE = "needs invite"  # WhatsApp would not add them and sent nothing
+LINK_SENT = "invite link sent"  # groupctl sent them the group's invite link by message
 LEFT_RECENTLY = "left recently"
 HIDDEN = "in the group under a LID"
 
@@ -149,7 +154,7 @@ HIDDEN = "in the group under a LID"
 class Waiting:
     """Someone the plan must not add again yet, why, and until when (see `reconciler.memory`)."""
 
-    reason: str  # INVITED, LEFT_RECENTLY or HIDDEN
+    reason: str  # INVITED, NEEDS_INVITE, LINK_SENT, LEFT_RECENTLY or HIDDEN
     since: datetime
     until: datetime
 
@@ -159,6 +164,17 @@ class Waiting:
             return (
                 f"invited on {when} (privacy settings); waiting for them to accept: not"
                 f" invited again before {until}"
+            )
+        if self.reason == NEEDS_INVITE:
+            return (
+                f"needs an invite since {when}: their privacy settings forbid being added, and"
+                " WhatsApp sent them nothing. Send them the group's invite link (in the report"
+                f" of the apply that tried; anyone with it can join); tried again from {until}"
+            )
+        if self.reason == LINK_SENT:
+            return (
+                f"sent the group's invite link by message on {when} (privacy settings); waiting"
+                f" for them to join: not sent again before {until}"
             )
         if self.reason == HIDDEN:
             return (

@@ -10,7 +10,7 @@ import pytest
 from reconciler.errors import SetupError
 from reconciler.jid import parse_jid
 from reconciler.memory import INVITED_WAIT, LEFT_WAIT, Memory
-from reconciler.state import INVITED, LEFT_RECENTLY
+from reconciler.state import INVITED, LEFT_RECENTLY, LINK_SENT, NEEDS_INVITE
 
 GROUP = parse_jid("120363000000000001@g.us")
 OLIVIA = parse_jid("+14155550111")
@@ -33,6 +33,28 @@ def test_the_plan_note_says_until_when(tmp_path: Path) -> None:
     note = memory.waiting(NOW)[GROUP][OLIVIA].describe()
     assert "invited on 2026-01-01 12:00 UTC" in note
     assert "not invited again before 2026-01-08 12:00 UTC" in note
+
+
+@pytest.mark.parametrize(
+    ("reason", "says"),
+    [
+        (NEEDS_INVITE, "needs an invite since 2026-01-01 12:00 UTC"),
+        (LINK_SENT, "sent the group's invite link by message on 2026-01-01 12:00 UTC"),
+    ],
+)
+def test_needing_an_invite_and_a_sent_link_are_saved_and_wait_as_long_as_an_invitation(
+    tmp_path: Path, reason: str, says: str
+) -> None:
+    path = tmp_path / "state.json"
+    memory = Memory(path)
+    memory.record(GROUP, OLIVIA, reason, NOW)
+    memory.save(NOW)
+    again = Memory.load(path)
+    waiting = again.waiting(NOW + INVITED_WAIT - timedelta(seconds=1))[GROUP][OLIVIA]
+    assert waiting.reason == reason
+    assert says in waiting.describe()
+    assert "2026-01-08 12:00 UTC" in waiting.describe()
+    assert again.waiting(NOW + INVITED_WAIT) == {}
 
 
 def test_records_survive_a_save_and_expired_ones_are_dropped(tmp_path: Path) -> None:

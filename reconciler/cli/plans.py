@@ -27,6 +27,7 @@ from reconciler.plan import Plan
 from reconciler.planner import PlanPolicy
 from reconciler.render import markdown, text
 from reconciler.render.progress import ApplyProgress, reread_lines
+from reconciler.render.report import invite_lines
 from reconciler.safety import Brakes, assess
 from reconciler.state import DesiredState
 from reconciler.titan.client import TitanClient
@@ -322,6 +323,8 @@ def _report(report: ApplyReport, applied: Plan, output_format: str) -> None:
             click.echo(f"failed {group.subject!r} [{group.key}]: {group.error}", err=True)
         for line in reread_lines(applied, group):
             click.echo(line, err=group.reread_error is not None)
+    for line in invite_lines(applied, report):
+        click.echo(line)
     click.echo(report.summary())
 
 

@@ -72,6 +72,7 @@ class Merged:
 
     session: str | None = None
     country: str | None = None
+    defaults: Defaults = field(default_factory=Defaults)
     people: dict[str, Entry[PersonSpec | str | int]] = field(default_factory=dict)
     teams: dict[str, Entry[list[str]]] = field(default_factory=dict)
     groups: dict[str, Entry[GroupSpec]] = field(default_factory=dict)
@@ -143,7 +144,7 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
             continue
         merged.settings[name] = here
         if isinstance(value, Defaults):
-            merged.country = value.country
+            merged.country, merged.defaults = value.country, value
         elif value is not None:
             merged.session = value
     for section in ("people", "teams", "groups"):

@@ -7,10 +7,11 @@ these models, so descriptions here are what editors show.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,7 +21,27 @@ from pydantic import (
     field_validator,
 )
 
+from reconciler.invites import DEFAULT_INVITE_MESSAGE, check_template
 from reconciler.titan.models import MAX_DESCRIPTION_LENGTH, MAX_SUBJECT_LENGTH
+
+_INVITE_BY_MESSAGE = (
+    "true: send the group's invite link as a WhatsApp message to each person WhatsApp will not"
+    " add (their privacy settings), once; needs the API key's messages:write scope. Anyone"
+    " holding the link can join the group."
+)
+_INVITE_MESSAGE = (
+    "The message that carries the invite link (with invite_by_message: true): {subject} is the"
+    f" group's subject, {{link}} its invite link. Default: {DEFAULT_INVITE_MESSAGE}"
+)
+
+
+def _checked_template(template: str) -> str:
+    check_template(template)
+    return template
+
+
+# Checked in the type, not by a model validator: load.py checks each key of a group alone.
+Template = Annotated[str, AfterValidator(_checked_template)]
 
 
 class Strict(BaseModel):
@@ -33,6 +54,12 @@ class Defaults(Strict):
         description="Two-letter country (ISO 3166) for phone numbers written without +<code>,"
         " e.g. US: then (415) 555-0101 means +1 415-555-0101.",
         examples=["US", "GB", "DE"],
+    )
+    invite_by_message: StrictBool | None = Field(
+        default=None, description=_INVITE_BY_MESSAGE + " For every group that does not say."
+    )
+    invite_message: Template | None = Field(
+        default=None, description=_INVITE_MESSAGE + " For every group that does not say."
     )
 
     @field_validator("country")
@@ -120,6 +147,12 @@ class GroupSpec(Strict):
     )
     limits: Limits | None = Field(
         default=None, description="This group's own safety limits on removals."
+    )
+    invite_by_message: StrictBool | None = Field(
+        default=None, description=_INVITE_BY_MESSAGE + " Default: defaults.invite_by_message."
+    )
+    invite_message: Template | None = Field(
+        default=None, description=_INVITE_MESSAGE + " Default: defaults.invite_message."
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from reconciler.config.picturefile import PictureError, checked_file, checked_url
 from reconciler.errors import InvalidJidError, Location, Problem
+from reconciler.invites import DEFAULT_INVITE_MESSAGE
 from reconciler.jid import Jid, parse_group_jid, parse_jid, parse_phone
 from reconciler.state import (
     DesiredGroup,
@@ -316,9 +317,21 @@ class Resolver:
                 absent_action=spec.absent_action,
                 max_removals=limits.max_removals if limits else None,
                 max_removal_percent=limits.max_removal_percent if limits else None,
+                invite_message=self._invite_message(spec),
             ),
             source=str(entry.where(key=True)),
         )
+
+    def _invite_message(self, spec: GroupSpec) -> str | None:
+        """The message that sends a group's invite link, or None when it is not to be sent:
+        each of the two keys from the group, else from defaults:."""
+        defaults = self.merged.defaults
+        by_message = spec.invite_by_message
+        if by_message is None:
+            by_message = defaults.invite_by_message
+        if not by_message:
+            return None
+        return spec.invite_message or defaults.invite_message or DEFAULT_INVITE_MESSAGE
 
     def _check_subject(self, subject: str, entry: Entry[GroupSpec]) -> bool:
         if not subject.strip():

@@ -81,7 +81,7 @@ class ApplyProgress:
 
 
 def line(plan: Plan, step: Step) -> str:
-    """`[announcements] add olivia (+1 415-555-0111): invited (403: ...)`"""
+    """`[announcements] add olivia (+1 415-555-0111): needs invite (403: ...)`"""
     who = f" {person(plan, step.person)}" if step.person is not None else ""
     detail = f" ({step.detail})" if step.detail and step.outcome != Outcome.DONE else ""
     created = f" {step.detail}" if step.kind == Kind.CREATE and step.person is None else ""

@@ -45,6 +45,7 @@ from reconciler.titan.models import (
     JoinRequest,
     ParticipantsRequest,
     PictureRequest,
+    SendTextRequest,
     ValueRequest,
 )
 
@@ -128,6 +129,7 @@ class Simulator:
             ),
             Route(f"{group}/invite", self.get_invite, methods=["GET"]),
             Route(f"{group}/invite", self.revoke_invite, methods=["DELETE"]),
+            Route("/api/messages/send", self.send_text, methods=["POST"]),
             Route("/_sim/pictures/{key}.jpg", self.picture_file, methods=["GET"]),
             Route("/_sim/stats", self.stats_json, methods=["GET"]),
         ]
@@ -334,6 +336,25 @@ class Simulator:
         group = self._write(request, lambda world, account: world.join(account, body.code))
         return _ok({"id": group.id})
 
+    # -- messages --------------------------------------------------------------------------
+
+    async def send_text(self, request: Request) -> Response:
+        body = await _body(request, SendTextRequest)
+        with self.store.change() as world:
+            account = world.connected_account(body.session)
+            message = world.send_text(account, body.chatId, body.text, self._now())
+            world.count_write(account)
+            sender = world.person(account.phone)
+        return _ok(
+            {
+                "id": message.id,
+                "status": "sent",
+                "timestamp": message.timestamp,
+                "fromPhoneNumber": sender.phone,
+                "fromLid": sender.lid_jid,
+            }
+        )
+
 
 def _ok(data: Any, *, status: int = 200) -> Response:
     # pydantic-core's encoder writes the same bytes as JSONResponse's json.dumps (compact,
@@ -375,7 +396,7 @@ async def _body(request: Request, model: type[_Body]) -> _Body:
         raise SimError(400, f"invalid request body: {problems}") from None
     # Titan takes the session in the body or not at all; a different one is a mistake.
     named = getattr(body, "session", None)
-    if named is not None and named != request.path_params.get("session"):
+    if "session" in request.path_params and named not in (None, request.path_params["session"]):
         path_session = request.path_params["session"]
         raise SimError(400, f"the body's session {named!r} is not the path's {path_session!r}")
     return body
@@ -418,8 +439,11 @@ def _results(outcomes: list[Outcome]) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"jid": outcome.jid, "status": outcome.status}
         if outcome.message:
             entry["message"] = outcome.message
-        if outcome.status == 403 and outcome.message and "invitation" in outcome.message:
-            entry["invited"] = True
+        if outcome.add_request is not None:
+            code, expiration = outcome.add_request
+            # WhatsApp made an invite, and sent it to nobody (titan-api.md).
+            entry["addRequest"] = {"code": code, "expiration": expiration}
+            entry["inviteSent"] = False
         results.append(entry)
     return results
 

@@ -67,7 +67,8 @@ class Person(_Model):
     phone: Phone
     lid: Digits | None = None
     name: str | None = None
-    # Privacy "who can add me to groups": when true, an add sends a private invitation (403).
+    # Privacy "who can add me to groups": when true, an add is refused (403) with an invite
+    # code, and nothing reaches them.
     invite_only: bool = False
     # Who sees the number in a group's participant list; the others see only the LID.
     phone_visible_to: Visibility = "everyone"
@@ -114,7 +115,19 @@ class Group(_Model):
     addressing_mode: AddressingMode = "pn"
     participants: dict[Phone, Role] = Field(default_factory=dict)  # in joining order
     left_at: dict[Phone, int] = Field(default_factory=dict)  # left on their own, when
-    invited_at: dict[Phone, int] = Field(default_factory=dict)  # private invitation sent, when
+    # Whose add was refused for their privacy settings (403 with an invite code), and when.
+    invited_at: dict[Phone, int] = Field(default_factory=dict)
+
+
+class SentMessage(_Model):
+    """A text message a session sent through `POST /api/messages/send`."""
+
+    id: str
+    session: SessionName
+    sender: Phone  # the session's account
+    chat_id: str  # as the caller wrote it: a person's JID, a LID or a group id
+    text: str
+    timestamp: int
 
 
 class WorldState(_Model):
@@ -124,6 +137,7 @@ class WorldState(_Model):
     accounts: list[Account] = Field(default_factory=list)
     groups: list[Group] = Field(default_factory=list)
     pictures: dict[str, str] = Field(default_factory=dict)  # sha256 hex -> base64 JPEG
+    messages: list[SentMessage] = Field(default_factory=list)  # oldest first
 
 
 def derived_lid(phone: str) -> str:

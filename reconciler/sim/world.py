@@ -17,7 +17,15 @@ from typing import Any
 
 from reconciler.errors import InvalidJidError
 from reconciler.jid import JidKind, jid_from_api
-from reconciler.sim.state import Account, Group, Person, Role, WorldState, derived_lid
+from reconciler.sim.state import (
+    Account,
+    Group,
+    Person,
+    Role,
+    SentMessage,
+    WorldState,
+    derived_lid,
+)
 from reconciler.titan.models import (
     MAX_DESCRIPTION_LENGTH,
     MAX_GROUP_SIZE,
@@ -27,6 +35,9 @@ from reconciler.titan.models import (
 )
 
 _INVITE_ALPHABET = string.ascii_letters + string.digits
+MAX_MESSAGE_LENGTH = 65536
+# How long the invite code WhatsApp returns with a refused add (privacy settings) is valid.
+ADD_REQUEST_SECONDS = 3 * 86400
 _NOT_PARTICIPANT = ParticipantStatus.NOT_PARTICIPANT
 
 
@@ -55,6 +66,8 @@ class Outcome:
     jid: str
     status: int
     message: str | None = None
+    # For an add refused by privacy settings: the invite WhatsApp made, (code, expiration).
+    add_request: tuple[str, int] | None = None
 
 
 @dataclass(slots=True)
@@ -296,6 +309,36 @@ class World:
         self._emit("group.update", group, {"action": "joined"}, only={account.session})
         return group
 
+    # -- messages --------------------------------------------------------------------------
+
+    def send_text(self, account: Account, chat_id: str, text: str, now: int) -> SentMessage:
+        """A text message to a person (any number on WhatsApp, or a known LID) or to a group
+        the account is in. Recorded in `WorldState.messages`; nobody reads it."""
+        if not text.strip():
+            raise SimError(400, "the message text must not be empty")
+        if len(text) > MAX_MESSAGE_LENGTH:
+            raise SimError(400, f"the message text is longer than {MAX_MESSAGE_LENGTH} characters")
+        try:
+            parsed = jid_from_api(chat_id)
+        except InvalidJidError:
+            raise SimError(
+                400, f"{chat_id!r} is not a chat id (a person's JID or a group id)"
+            ) from None
+        if parsed.kind is JidKind.GROUP:
+            self.group(account, str(parsed))
+        elif parsed.kind is JidKind.LID and parsed.user not in self._by_lid:
+            raise SimError(404, f"no WhatsApp account for {chat_id}")
+        message = SentMessage(
+            id=f"3EB0{secrets.token_hex(8).upper()}",
+            session=account.session,
+            sender=account.phone,
+            chat_id=chat_id,
+            text=text,
+            timestamp=now,
+        )
+        self.state.messages.append(message)
+        return message
+
     # -- internals -------------------------------------------------------------------------
 
     def _index(self, person: Person) -> None:
@@ -338,8 +381,15 @@ class World:
         if len(group.participants) >= MAX_GROUP_SIZE:
             return Outcome(jid, ParticipantStatus.GROUP_FULL, "the group is full")
         if person.invite_only:
+            # WhatsApp adds no one whose privacy settings forbid it, and tells them nothing:
+            # the invite it makes reaches them only if the caller sends it.
             group.invited_at[person.phone] = now
-            return Outcome(jid, ParticipantStatus.INVITED, "privacy settings: invitation sent")
+            return Outcome(
+                jid,
+                ParticipantStatus.NEEDS_INVITE,
+                "privacy settings: they must be invited",
+                add_request=(_new_invite_code(), now + ADD_REQUEST_SECONDS),
+            )
         group.participants[person.phone] = "member"
         group.invited_at.pop(person.phone, None)
         return Outcome(jid, ParticipantStatus.DONE)

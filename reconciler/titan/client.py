@@ -486,6 +486,21 @@ class TitanClient:
             )
         return group
 
+    # -- messages --------------------------------------------------------------------------
+
+    async def send_text(self, chat_id: Jid, text: str) -> str | None:
+        """Send a text message (scope `messages:write`); returns its id when the answer has
+        one. Repeated only when the first try surely did not arrive: a message sent twice
+        cannot be taken back. Any success is a sent message, whatever else its answer holds."""
+        data = await self._call(
+            "POST",
+            "/api/messages/send",
+            body=self._body(chatId=str(chat_id), type="text", text=text),
+            retry_when=_surely_not_applied,
+        )
+        ident = data.get("id", data.get("messageId")) if isinstance(data, dict) else None
+        return ident if isinstance(ident, str) else None
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _body(self, **fields: Any) -> dict[str, Any]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 
-from reconciler.apply import ApplyReport, Outcome, apply
+from reconciler.apply import NO_PER_PERSON_ANSWER, ApplyReport, Outcome, apply
 from reconciler.jid import Jid, parse_group_jid, parse_jid
 from reconciler.memory import Memory
 from reconciler.plan import Action, GroupPlan, Kind, Plan
@@ -17,7 +18,7 @@ from reconciler.planner import PlanPolicy
 from reconciler.render.progress import expected_steps
 from reconciler.sim.gateway import FaultInjector
 from reconciler.sim.state import Role
-from reconciler.state import DesiredState, LocalPicture, UrlPicture
+from reconciler.state import LINK_SENT, NEEDS_INVITE, DesiredState, LocalPicture, UrlPicture
 from reconciler.titan.client import TitanClient
 from reconciler.titan.models import MAX_GROUP_SIZE
 from reconciler.workflow import plan_config
@@ -28,10 +29,12 @@ from tests.harness import (
     CAROL,
     DEFAULT,
     ENGINEERING,
+    ENGINEERING_CODE,
     MARKETING,
     MEMBER,
     OTHER,
     Harness,
+    jid,
     standard_world,
 )
 from tests.planning.builders import desired, want
@@ -79,13 +82,55 @@ async def test_every_person_gets_an_outcome(sim: Harness) -> None:
     _, report = await plan_and_apply(sim, config)
     assert outcomes(report) == [
         ("eng", "add", p(BOB), "done"),
-        ("eng", "add", p(CAROL), "invited"),
-        ("eng", "promote", p(CAROL), "invited"),  # not in the group yet: promoted once in
+        ("eng", "add", p(CAROL), "needs invite"),
+        ("eng", "promote", p(CAROL), "needs invite"),  # not in the group yet: promoted once in
     ]
     assert report.ok
     group = sim.world.state.groups[0]
     assert group.participants[BOB] == "member"
     assert CAROL in group.invited_at
+
+
+async def test_someone_who_needs_an_invite_gets_the_link_in_the_report_and_no_message(
+    sim: Harness,
+) -> None:
+    memory = Memory()
+    config = desired(want("eng", "Engineering", {**ENG_NOW, CAROL: "member"}, id=ENG))
+    _, report = await plan_and_apply(sim, config, memory)
+    (step,) = report.groups[0].steps
+    link = f"https://chat.whatsapp.com/{ENGINEERING_CODE}"
+    assert (step.outcome, step.invite_link, report.groups[0].invite_link) == (
+        Outcome.NEEDS_INVITE,
+        link,
+        link,
+    )
+    assert step.to_json()["invite_link"] == link
+    assert "anyone holding" in report.to_json()["groups"][0]["invite_link_warning"]
+    assert "1 needing an invite" in report.summary()
+    assert memory.records[sim_gid(ENG)][jid(CAROL)].reason == NEEDS_INVITE
+    assert sim.world.state.messages == []
+
+
+async def test_with_invite_by_message_the_link_is_sent_once_then_they_wait(sim: Harness) -> None:
+    memory = Memory()
+    template = "Hi! {subject}: {link}"
+    config = desired(
+        want("eng", "Engineering", {**ENG_NOW, CAROL: "member"}, id=ENG, invite_message=template)
+    )
+    _, report = await plan_and_apply(sim, config, memory)
+    (step,) = report.groups[0].steps
+    assert step.outcome == Outcome.INVITED
+    assert "the invite link was sent to them by message" in step.detail
+    (message,) = sim.world.state.messages
+    link = f"https://chat.whatsapp.com/{ENGINEERING_CODE}"
+    assert (message.chat_id, message.text) == (p(CAROL), f"Hi! Engineering: {link}")
+    assert memory.records[sim_gid(ENG)][jid(CAROL)].reason == LINK_SENT
+    for _ in range(2):
+        again, second = await plan_and_apply(sim, config, memory)
+        assert not again.has_changes
+        assert second.groups == []
+        assert "sent the group's invite link by message on" in again.groups[0].notes[0]
+    assert len(sim.world.state.messages) == 1
 
 
 async def test_someone_who_left_recently_is_recorded_not_failed(sim: Harness) -> None:
@@ -106,8 +151,8 @@ async def test_invited_people_are_not_added_again_while_they_wait(sim: Harness) 
     again, report = await plan_and_apply(sim, config, memory)
     assert report.groups == []
     assert not again.has_changes
-    assert "waiting for them to accept" in again.groups[0].notes[0]
-    forgotten, _ = await plan_and_apply(sim, config, Memory())  # no record: invited again
+    assert "needs an invite since" in again.groups[0].notes[0]
+    forgotten, _ = await plan_and_apply(sim, config, Memory())  # no record: tried again
     assert [a.kind for g in forgotten.groups for a in g.actions] == [Kind.ADD]
 
 
@@ -184,38 +229,126 @@ def sim_gid(group: str) -> Jid:
     return parse_group_jid(group)
 
 
-def adding(*people: str) -> Plan:
+def adding(*people: str, invite_message: str | None = None) -> Plan:
     """A plan that adds `people` to Engineering, as a saved plan may say after the world moved."""
     add = Action(Kind.ADD, tuple(parse_jid(person) for person in people))
-    return Plan((GroupPlan("eng", "Engineering", sim_gid(ENG), (add,)),))
+    group = GroupPlan("eng", "Engineering", sim_gid(ENG), (add,), invite_message=invite_message)
+    return Plan((group,))
+
+
+def titan_answering(
+    add: object, send: httpx.Response | None = None, code: str = "AbC123"
+) -> tuple[TitanClient, list[httpx.Request]]:
+    """A client of a Titan that answers an add with `add`, the invite link with `code`, and a
+    message with `send`; the requests it got, in order."""
+    requests: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if request.url.path.endswith("/invite"):
+            return httpx.Response(200, json={"data": {"code": code}})
+        if request.url.path == "/api/messages/send":
+            return send or httpx.Response(200, json={"data": {"id": "m1", "status": "sent"}})
+        return httpx.Response(200, json={"data": add})
+
+    transport = httpx.MockTransport(answer)
+    return TitanClient("http://titan.test", api_key="k", transport=transport), requests
 
 
 @pytest.mark.parametrize(
-    ("status", "outcome", "ok"),
+    ("result", "outcome", "ok", "detail"),
     [
-        (200, Outcome.DONE, True),
-        (403, Outcome.INVITED, True),
-        (408, Outcome.LEFT_RECENTLY, True),
-        (409, Outcome.ALREADY, True),
-        (417, Outcome.FAILED, False),
-        (419, Outcome.FAILED, False),
-        (500, Outcome.FAILED, False),
+        ({"status": 200}, Outcome.DONE, True, ""),
+        ({"status": 403}, Outcome.NEEDS_INVITE, True, "403: as WhatsApp says"),
+        ({"status": 403, "inviteSent": True}, Outcome.INVITED, True, "403: as WhatsApp says"),
+        ({"status": 403, "isInviteV4Sent": False}, Outcome.NEEDS_INVITE, True, "403:"),
+        ({"status": 404}, Outcome.FAILED, False, "404: not on WhatsApp: as WhatsApp says"),
+        ({"status": 408}, Outcome.LEFT_RECENTLY, True, "408: as WhatsApp says"),
+        ({"status": 409}, Outcome.ALREADY, True, "409: as WhatsApp says"),
+        ({"status": 417}, Outcome.FAILED, False, "417: cannot be added to a community's group"),
+        ({"status": 419}, Outcome.FAILED, False, "419: the group is full: as WhatsApp says"),
+        ({"status": 500}, Outcome.FAILED, False, "500: as WhatsApp says"),
     ],
 )
 async def test_whatsapps_answer_for_each_person_becomes_an_outcome(
-    status: int, outcome: Outcome, ok: bool
+    result: dict[str, object], outcome: Outcome, ok: bool, detail: str
 ) -> None:
-    def answer(request: httpx.Request) -> httpx.Response:
-        results = [{"jid": p(BOB), "status": status, "message": "as WhatsApp says"}]
-        return httpx.Response(200, json={"data": {"results": results}})
-
-    client = TitanClient("http://titan.test", api_key="k", transport=httpx.MockTransport(answer))
+    add = {"results": [{"jid": p(BOB), "message": "as WhatsApp says", **result}]}
+    client, _ = titan_answering(add)
     async with client:
         report = await apply(adding(BOB), client)
     assert outcomes(report) == [("eng", "add", p(BOB), outcome.value)]
     assert report.ok is ok
-    if not ok:
-        assert f"{status}: as WhatsApp says" in report.groups[0].steps[0].detail
+    assert report.groups[0].steps[0].detail.startswith(detail)
+
+
+async def test_an_answer_without_per_person_detail_is_done_but_says_so() -> None:
+    client, _ = titan_answering({"success": True})
+    async with client:
+        report = await apply(adding(BOB), client)
+    (step,) = report.groups[0].steps
+    assert (step.outcome, step.detail) == (Outcome.DONE, NO_PER_PERSON_ANSWER)
+
+
+REFUSED = {"results": [{"jid": p(CAROL), "status": 403, "inviteSent": False}]}
+
+
+@pytest.mark.parametrize(
+    ("send", "outcome", "remembered", "detail"),
+    [
+        (None, Outcome.INVITED, LINK_SENT, "sent to them by message"),
+        (
+            httpx.Response(403, json={"error": "this API key lacks the messages:write scope"}),
+            Outcome.FAILED,
+            None,
+            "the message with the invite link failed: POST /api/messages/send: HTTP 403",
+        ),
+        (httpx.Response(500, json={"error": "boom"}), Outcome.UNKNOWN, LINK_SENT, "may have"),
+        (
+            httpx.Response(202, json={"data": {"correlationId": "c1"}}),
+            Outcome.UNKNOWN,
+            LINK_SENT,
+            "may have been sent",
+        ),
+    ],
+    ids=["sent", "refused", "server-error", "accepted-later"],
+)
+async def test_a_message_that_failed_is_tried_again_one_that_may_have_gone_is_not(
+    send: httpx.Response | None, outcome: Outcome, remembered: str | None, detail: str
+) -> None:
+    client, requests = titan_answering(REFUSED, send)
+    memory = Memory()
+    async with client:
+        report = await apply(adding(CAROL, invite_message="{link}"), client, memory=memory)
+    (step,) = report.groups[0].steps
+    assert step.outcome == outcome
+    assert detail in step.detail
+    assert step.invite_link == "https://chat.whatsapp.com/AbC123"
+    waiting = memory.records.get(sim_gid(ENG), {}).get(jid(CAROL))
+    assert (waiting.reason if waiting else None) == remembered
+    sent = [r for r in requests if r.url.path == "/api/messages/send"]
+    assert len(sent) == 1  # never repeated: a message sent twice cannot be taken back
+    assert json.loads(sent[0].content) == {
+        "session": "default",
+        "chatId": p(CAROL),
+        "type": "text",
+        "text": "https://chat.whatsapp.com/AbC123",
+    }
+
+
+@pytest.mark.parametrize("code", ["x/../y", "AbC 123", "<b>", ""])
+async def test_an_invite_code_that_is_not_letters_and_digits_never_becomes_a_link(
+    code: str,
+) -> None:
+    client, requests = titan_answering(REFUSED, code=code)
+    async with client:
+        report = await apply(adding(CAROL, invite_message="{link}"), client)
+    (step,) = report.groups[0].steps
+    assert step.invite_link is None
+    assert report.groups[0].invite_link is None
+    assert "the invite link could not be read" in step.detail
+    assert step.outcome == Outcome.FAILED  # it could not be sent
+    assert not any(r.url.path == "/api/messages/send" for r in requests)
 
 
 async def test_someone_already_in_the_group_is_done_and_a_full_group_fails_the_rest(

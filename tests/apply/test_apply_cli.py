@@ -19,6 +19,9 @@ from tests.processes import ServedSim, run_groupctl, sim_serve
 ROOT = Path(__file__).parent.parent.parent
 KEY = "apply-cli-key-5f3a9b"
 ANNOUNCEMENTS = "120363000000000101@g.us"
+ANNOUNCEMENTS_CODE = "Inv120363000000000101"  # examples/world.json
+ENGINEERING_CODE = "Inv120363000000000102"
+OLIVIA = "14155550111@s.whatsapp.net"
 LUCAS = "14155550110@s.whatsapp.net"
 
 
@@ -49,14 +52,63 @@ def test_the_example_is_planned_applied_and_then_has_nothing_to_do(
     applied = groupctl_in(groupctl, example, served, "apply", "--auto-approve")
     assert applied.returncode == 0, applied.stderr
     assert "created 'Infra On-Call' [oncall]: 120363" in applied.stdout
-    assert "[announcements] add olivia (+1 415-555-0111): invited" in applied.stdout
-    assert "Apply: 6 groups, 6 done. People: 5 added, 2 invited" in applied.stdout
+    assert "[announcements] add olivia (+1 415-555-0111): needs invite (403: " in applied.stdout
+    assert (
+        "olivia (+1 415-555-0111) needs an invite to 'Acme Announcements' [announcements]:"
+        f" send them https://chat.whatsapp.com/{ANNOUNCEMENTS_CODE}\n"
+        "Note: anyone holding an invite link can join its group" in applied.stdout
+    )
+    assert "[engineering] add olivia (+1 415-555-0111): invited (403: " in applied.stdout
+    assert "Apply: 6 groups, 6 done. People: 5 added, 1 invited, 1 needing an invite" in (
+        applied.stdout
+    )
     again = groupctl_in(groupctl, example, served, "plan", "--detailed-exitcode")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Plan: no changes." in again.stdout
-    assert "olivia (+1 415-555-0111): invited on" in again.stdout  # waiting, not re-invited
+    assert "olivia (+1 415-555-0111): needs an invite since" in again.stdout  # waiting
     assert "Hackathon 2025" not in subjects(example)
     assert subjects(example).count("Infra On-Call") == 1
+
+
+def test_who_needs_an_invite_gets_the_link_in_the_report_or_once_by_message_and_plans_settle(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    # Olivia's privacy settings refuse adds. Announcements only reports its link; engineering
+    # has invite_by_message: true.
+    first = groupctl_in(groupctl, example, served, "apply", "--auto-approve", "--format", "json")
+    assert first.returncode == 0, first.stderr
+    groups = {group["key"]: group for group in json.loads(first.stdout)["groups"]}
+    needs = [s for s in groups["announcements"]["steps"] if s.get("person") == OLIVIA]
+    assert [(s["action"], s["outcome"], s["invite_link"]) for s in needs] == [
+        ("add", "needs invite", f"https://chat.whatsapp.com/{ANNOUNCEMENTS_CODE}")
+    ]
+    assert "anyone holding" in groups["announcements"]["invite_link_warning"]
+    sent = [s for s in groups["engineering"]["steps"] if s.get("person") == OLIVIA]
+    assert [(s["action"], s["outcome"]) for s in sent] == [("add", "invited")]
+    for _ in range(2):
+        again = groupctl_in(groupctl, example, served, "apply", "--auto-approve")
+        assert again.returncode == 0, again.stderr
+        assert "Nothing to apply." in again.stdout
+    world = WorldState.model_validate_json((example / "world.json").read_text())
+    assert [(m.chat_id, m.text) for m in world.messages] == [
+        (
+            OLIVIA,
+            'You are invited to join the WhatsApp group "Acme Engineering":'
+            f" https://chat.whatsapp.com/{ENGINEERING_CODE}",
+        )
+    ]
+    assert OLIVIA[:11] not in "".join(world.groups[0].participants)  # she has not joined
+    settled = groupctl_in(groupctl, example, served, "plan", "--detailed-exitcode")
+    assert settled.returncode == 0, settled.stdout + settled.stderr
+    assert "olivia (+1 415-555-0111): needs an invite since" in settled.stdout
+    assert "olivia (+1 415-555-0111): sent the group's invite link by message on" in (
+        settled.stdout
+    )
+    # Plans become pull-request comments: the link, which lets anyone join, is never in one.
+    for output in ("text", "markdown", "json"):
+        shown = groupctl_in(groupctl, example, served, "plan", "--format", output)
+        assert "chat.whatsapp.com" not in shown.stdout
+        assert ANNOUNCEMENTS_CODE not in shown.stdout
 
 
 def test_a_saved_plan_is_refused_when_another_account_changed_its_group(

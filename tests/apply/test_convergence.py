@@ -37,7 +37,7 @@ ROOT = Path(__file__).parent.parent.parent
 KEY = "convergence-key-123456"
 BOT = "+14155550100"
 PEOPLE = [f"+1415555{n:04d}" for n in range(101, 109)]
-SHY = PEOPLE[-1]  # privacy settings: invited, never added
+SHY = PEOPLE[-1]  # privacy settings: needs an invite, never added
 # Pictures are found beside the config the plan was made from.
 EXAMPLE_POLICY = PlanPolicy(config=str(ROOT / "examples" / "groups.yaml"))
 
@@ -140,7 +140,7 @@ def test_after_apply_a_fresh_plan_has_nothing_left_to_do(
             await run(client, config, memory)
             return await leftover(client, config, memory)
 
-    # Refused groups plan no actions; invited people are waiting, not to add.
+    # Refused groups plan no actions; people needing an invite are waiting, not to add.
     assert asyncio.run(scenario()) == []
 
 

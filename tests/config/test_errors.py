@@ -111,6 +111,18 @@ CASES: dict[str, list[str]] = {
         "9:18: the description is 2049 characters; WhatsApp allows at most 2048",
         "10:3: group 'nameless' needs subject",
     ],
+    # Braces doubled: every line here goes through str.format (for {dir}).
+    "invite-message.yaml": [
+        "3:19: defaults.invite_message: unknown placeholder {{group}} in the message: use"
+        " {{subject}} and {{link}} (write {{{{ and }}}} for a literal brace)",
+        "8:21: groups.eng.invite_message: the message must contain {{link}}, the group's"
+        " invite link",
+        "11:24: groups.ops.invite_by_message: expected true or false, not text",
+        "12:21: groups.ops.invite_message: unknown placeholder {{link!r}} in the message: use"
+        " {{subject}} and {{link}} (write {{{{ and }}}} for a literal brace)",
+        "15:21: groups.sales.invite_message: the message template is not valid (Single '{{'"
+        " encountered in format string): write {{{{ and }}}} for a literal brace",
+    ],
     "too-many-members.yaml": [
         "5:5: group 'crowd' has 1025 members; WhatsApp groups hold at most 1024",
     ],

@@ -15,6 +15,7 @@ import yaml
 from reconciler.config import load
 from reconciler.config.model import config_schema
 from reconciler.errors import ConfigError
+from reconciler.invites import DEFAULT_INVITE_MESSAGE
 from reconciler.jid import parse_jid
 from reconciler.state import LocalPicture, UrlPicture
 
@@ -175,6 +176,35 @@ def test_a_picture_that_is_a_named_pipe_is_refused_unopened(groupctl: str, tmp_p
             "error: the config has 1 problem",
         ],
     )
+
+
+def test_invite_by_message_and_its_message_come_from_the_group_else_from_defaults(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        """
+version: 1
+defaults:
+  invite_by_message: true
+  invite_message: "Welcome to {subject}: {link}"
+groups:
+  plain: {subject: Plain}
+  own: {subject: Own, invite_message: "{link} ({subject})"}
+  off: {subject: "Off", invite_by_message: false}
+""",
+    )
+    messages = {g.key: g.policy.invite_message for g in load(path).groups}
+    assert messages == {
+        "plain": "Welcome to {subject}: {link}",
+        "own": "{link} ({subject})",
+        "off": None,
+    }
+    only = write(tmp_path, "version: 1\ngroups:\n  g: {subject: G, invite_by_message: true}\n")
+    (group,) = load(only).groups
+    assert group.policy.invite_message == DEFAULT_INVITE_MESSAGE
+    silent = write(tmp_path, "version: 1\ngroups:\n  g: {subject: G}\n")
+    assert load(silent).groups[0].policy.invite_message is None
 
 
 def test_a_directory_of_files_is_merged(tmp_path: Path) -> None:

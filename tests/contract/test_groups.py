@@ -74,11 +74,14 @@ async def test_create_makes_the_session_creator_and_adds_participants(sim: Harne
     assert sim.world.state.groups[-1].creator == DEFAULT
 
 
-async def test_create_invites_instead_of_adding_people_with_privacy_settings(
+async def test_create_does_not_add_people_whose_privacy_settings_forbid_it(
     sim: Harness,
 ) -> None:
     created = await sim.client().create_group("Launch", [jid(CAROL)])
-    assert [(r.jid, r.status) for r in created.results] == [(jid(CAROL), ParticipantStatus.INVITED)]
+    statuses = [(r.jid, r.status) for r in created.results]
+    assert statuses == [(jid(CAROL), ParticipantStatus.NEEDS_INVITE)]
+    assert created.results[0].add_request is not None
+    assert not created.results[0].invite_sent
     assert CAROL not in sim.world.state.groups[-1].participants
     assert CAROL in sim.world.state.groups[-1].invited_at
 

@@ -6,6 +6,7 @@ import pytest
 
 from reconciler.errors import BadRequestError, ConflictError, PermissionDeniedError
 from reconciler.sim.state import Group, Role
+from reconciler.sim.world import ADD_REQUEST_SECONDS
 from reconciler.titan.models import (
     MAX_GROUP_SIZE,
     Participant,
@@ -55,32 +56,37 @@ async def test_adding_a_member_again_answers_409_already_member(sim: Harness) ->
     assert statuses(results) == [(str(jid(ALICE)), ParticipantStatus.ALREADY)]
 
 
-async def test_privacy_settings_turn_an_add_into_an_invitation(sim: Harness) -> None:
+async def test_privacy_settings_refuse_an_add_and_invite_nobody(sim: Harness) -> None:
     results = await sim.client().add_participants(ENG, [jid(CAROL), jid(BOB)])
     assert statuses(results) == [(str(jid(CAROL)), 403), (str(jid(BOB)), 200)]
+    refused = results[0]
+    assert refused.add_request is not None
+    assert not refused.invite_sent
     group = sim.world.state.groups[0]
     assert CAROL not in group.participants
     assert CAROL in group.invited_at
+    assert sim.world.state.messages == []  # nothing reaches her
 
 
-async def test_invited_flag_is_on_the_wire(sim: Harness) -> None:
+async def test_the_403_answer_carries_an_add_request_and_says_no_invite_was_sent(
+    make_sim: MakeSim,
+) -> None:
+    sim = make_sim(clock=lambda: 1_800_000_000.0)
     async with sim.raw() as http:
         answer = await http.post(
             f"/api/sessions/default/groups/{ENGINEERING}/participants",
             json={"participants": [str(jid(CAROL))]},
         )
     assert answer.status_code == 200
-    assert answer.json() == {
-        "data": {
-            "results": [
-                {
-                    "jid": str(jid(CAROL)),
-                    "status": 403,
-                    "message": "privacy settings: invitation sent",
-                    "invited": True,
-                }
-            ]
-        }
+    (result,) = answer.json()["data"]["results"]
+    code = result["addRequest"]["code"]
+    assert code.isalnum()
+    assert result == {
+        "jid": str(jid(CAROL)),
+        "status": 403,
+        "message": "privacy settings: they must be invited",
+        "addRequest": {"code": code, "expiration": 1_800_000_000 + ADD_REQUEST_SECONDS},
+        "inviteSent": False,
     }
 
 

@@ -157,3 +157,19 @@ def test_odd_snapshot_members_beside_addresses_do_not_break_reading() -> None:
     data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
     (remove,) = Plan.from_json(json.dumps(data)).groups[0].actions
     assert remove.addresses() == {jid(A): (jid("4401@lid"), jid(A))}
+
+
+def test_a_groups_invite_message_travels_in_the_plan_file_and_is_checked_there() -> None:
+    with_message = plan(
+        desired(want("eng", "Eng", {A: "member"}, id=G1, invite_message="Join: {link}")),
+        live(have(G1, "Eng", {ME: "superadmin"})),
+    )
+    assert with_message.groups[0].invite_message == "Join: {link}"
+    again = Plan.from_json(with_message.to_json())
+    assert again.groups[0].invite_message == "Join: {link}"
+    assert "invite_message" not in json.loads(example().to_json())["groups"][0]
+    data = json.loads(with_message.to_json())
+    data["groups"][0]["invite_message"] = "{link.__class__}"  # not a plain placeholder
+    data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
+    with pytest.raises(PlanFileError, match="unknown placeholder"):
+        Plan.from_json(json.dumps(data))

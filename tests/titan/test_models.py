@@ -24,23 +24,140 @@ A, B = jid(ALICE), jid(BOB)
         {str(A): {"code": 200}, str(B): {"code": 403, "message": "invite sent"}},
         [{"jid": str(A), "status": "200"}, {"jid": str(B), "status": "403"}],
         [{"id": "14155550101@c.us", "code": 200}, {"participant": str(B), "statusCode": 403}],
+        [{"JID": str(A), "Error": 0}, {"JID": str(B), "Error": 403}],
     ],
-    ids=["titan", "whatsapp-web.js", "baileys", "aliases"],
+    ids=["titan", "whatsapp-web.js", "baileys", "aliases", "whatsmeow"],
 )
 def test_participant_results_are_read_in_every_known_shape(shape: object) -> None:
     results = parse_participant_results(shape, [A, B])
     assert [(r.jid, r.status) for r in results] == [(A, 200), (B, 403)]
 
 
-def test_an_answer_without_detail_means_everyone_succeeded() -> None:
-    assert [r.status for r in parse_participant_results({"success": True}, [A, B])] == [200, 200]
+EXPIRES = 1736937000
+# What each engine answers when B's privacy settings refuse the add (titan-api.md), and what
+# is read from it: (status, invite sent, add request code, its expiration).
+REFUSED_SHAPES: dict[str, tuple[object, tuple[int, bool, str | None, int | None]]] = {
+    "simulator": (
+        {
+            "results": [
+                {"jid": str(A), "status": 200},
+                {
+                    "jid": str(B),
+                    "status": 403,
+                    "addRequest": {"code": "AbC123", "expiration": EXPIRES},
+                    "inviteSent": False,
+                },
+            ]
+        },
+        (403, False, "AbC123", EXPIRES),
+    ),
+    "whatsapp-web.js, invite sent": (
+        {
+            str(A): {"code": 200, "message": "added", "isInviteV4Sent": False},
+            str(B): {"code": 403, "message": "invite only", "isInviteV4Sent": True},
+        },
+        (403, True, None, None),
+    ),
+    "whatsapp-web.js, not sent": (
+        {str(A): {"code": 200}, str(B): {"code": 403, "isInviteV4Sent": False}},
+        (403, False, None, None),
+    ),
+    "baileys": (
+        [
+            {"status": "200", "jid": str(A), "content": {"tag": "participant", "attrs": {}}},
+            {
+                "status": "403",
+                "jid": str(B),
+                "content": {
+                    "tag": "participant",
+                    "attrs": {"jid": str(B), "error": "403"},
+                    "content": [
+                        {
+                            "tag": "add_request",
+                            "attrs": {"code": "AbC123", "expiration": str(EXPIRES)},
+                        }
+                    ],
+                },
+            },
+        ],
+        (403, False, "AbC123", EXPIRES),
+    ),
+    "whatsmeow, by LID": (
+        [
+            {"JID": str(A), "PhoneNumber": str(A), "LID": "", "IsAdmin": False, "Error": 0},
+            {
+                "JID": "998877@lid",
+                "PhoneNumber": str(B),
+                "LID": "998877@lid",
+                "IsAdmin": False,
+                "IsSuperAdmin": False,
+                "Error": 403,
+                "AddRequest": {"Code": "AbC123", "Expiration": "2025-01-15T10:30:00Z"},
+            },
+        ],
+        (403, False, "AbC123", EXPIRES),
+    ),
+    "invite.sent": (
+        [{"jid": str(A), "status": 200}, {"jid": str(B), "status": 403, "invite": {"sent": True}}],
+        (403, True, None, None),
+    ),
+    "invited": (
+        [{"jid": str(A), "status": 200}, {"jid": str(B), "status": 403, "invited": True}],
+        (403, True, None, None),
+    ),
+}
+
+
+@pytest.mark.parametrize(("shape", "expected"), REFUSED_SHAPES.values(), ids=REFUSED_SHAPES.keys())
+def test_a_refused_add_is_read_with_its_invite_in_every_engine_shape(
+    shape: object, expected: tuple[int, bool, str | None, int | None]
+) -> None:
+    added, refused = parse_participant_results(shape, [A, B])
+    assert (added.jid, added.status, added.invite_sent) == (A, 200, False)
+    request = refused.add_request
+    code, expiration = (request.code, request.expiration) if request else (None, None)
+    assert (refused.jid, refused.status, refused.invite_sent, code, expiration) == (B, *expected)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"Code": "", "Expiration": 1},
+        {"code": 5},
+        "AbC123",
+        {"code": "AbC123", "expiration": "soon"},
+    ],
+    ids=["empty-code", "number-code", "not-an-object", "bad-expiration"],
+)
+def test_an_unreadable_add_request_never_makes_the_answer_unreadable(request_: object) -> None:
+    (result,) = parse_participant_results(
+        [{"jid": str(B), "status": 403, "addRequest": request_}], [B]
+    )
+    assert result.status == 403
+    if isinstance(request_, dict) and request_.get("code") == "AbC123":
+        assert result.add_request is not None
+        assert (result.add_request.code, result.add_request.expiration) == ("AbC123", None)
+    else:
+        assert result.add_request is None
+
+
+def test_an_answer_without_detail_means_everyone_succeeded_unconfirmed() -> None:
+    results = parse_participant_results({"success": True}, [A, B])
+    assert [(r.status, r.per_person) for r in results] == [(200, False), (200, False)]
     assert [r.status for r in parse_participant_results(None, [A])] == [200]
+    detailed = parse_participant_results([{"jid": str(A), "status": 200}], [A])
+    assert detailed[0].per_person
 
 
 def test_a_participant_missing_from_a_detailed_answer_is_not_counted_as_done() -> None:
     results = parse_participant_results({"results": [{"jid": str(A), "status": 200}]}, [A, B])
     assert [(r.jid, r.status) for r in results] == [(A, 200), (B, NOT_REPORTED)]
     assert not results[1].ok
+
+
+def test_a_result_for_someone_not_asked_for_leaves_the_one_asked_for_unreported() -> None:
+    results = parse_participant_results([{"jid": str(A), "status": 200}], [B])
+    assert [(r.jid, r.status) for r in results] == [(A, 200), (B, NOT_REPORTED)]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,30 @@
+"""Apply's report as text: who still needs an invite, with the link to send them."""
+
+from __future__ import annotations
+
+from reconciler.apply import ApplyReport, Outcome
+from reconciler.invites import LINK_WARNING
+from reconciler.plan import Plan
+from reconciler.render.people import person
+
+# People whose invite link a person still has to send (or check was sent).
+_TO_SEND = frozenset({Outcome.NEEDS_INVITE, Outcome.FAILED, Outcome.UNKNOWN})
+
+
+def invite_lines(plan: Plan, report: ApplyReport) -> list[str]:
+    """`olivia (+1 415-555-0111) needs an invite to 'Acme Announcements' [announcements]:
+    send them https://chat.whatsapp.com/...`, one line each, then the warning that goes with
+    every link; nothing when nobody needs one."""
+    lines = []
+    for group in report.groups:
+        for step in group.steps:
+            if step.invite_link is None or step.person is None or step.outcome not in _TO_SEND:
+                continue
+            # The link is checked to be https://chat.whatsapp.com/ and letters and digits.
+            lines.append(
+                f"{person(plan, step.person)} needs an invite to {group.subject!r}"
+                f" [{group.key}]: send them {step.invite_link}"
+            )
+    if lines:
+        lines.append(f"Note: {LINK_WARNING}.")
+    return lines
