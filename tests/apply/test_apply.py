@@ -382,3 +382,27 @@ async def test_every_step_apply_reports_is_counted_by_the_progress_bar(
     steps = [step for group in report.groups for step in group.steps]
     assert Outcome.SKIPPED in {step.outcome for step in steps}
     assert len(steps) == expected_steps(result)
+
+
+async def test_an_add_titan_accepted_without_doing_it_is_unknown_never_added() -> None:
+    """advanced/async-commands: a 202 with a correlation id is a receipt, not a result. The
+    re-read does not show Bob, so he stays "outcome unknown", and the run is not ok."""
+    requests: list[httpx.Request] = []
+    group = {"id": ENG, "name": "Engineering", "participants": [{"phoneNumber": DEFAULT}]}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if request.method == "POST":
+            return httpx.Response(202, json={"data": {"correlationId": "cmd-7"}})
+        return httpx.Response(200, json={"data": group})
+
+    client = TitanClient("http://titan.test", api_key="k", transport=httpx.MockTransport(answer))
+    async with client:
+        report = await apply(adding(BOB), client)
+    [step] = [s for s in report.groups[0].steps if s.person is not None]
+    assert step.outcome == Outcome.UNKNOWN
+    assert step.verified is False
+    assert "cmd-7" in step.detail
+    assert not report.ok
+    assert "1 outcome unknown" in report.summary()
+    assert [r.method for r in requests].count("POST") == 1  # never repeated
