@@ -59,6 +59,9 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"  # not attempted: an earlier step of the group failed or did not add them
 
 
+# Outcomes that leave the person out of the group on purpose, for now: nothing to verify.
+WAITING = frozenset({Outcome.INVITED, Outcome.NEEDS_INVITE, Outcome.LEFT_RECENTLY})
+UNCHECKED = WAITING | {Outcome.SKIPPED}
 SUCCESSES = frozenset(
     {Outcome.DONE, Outcome.ALREADY, Outcome.INVITED, Outcome.NEEDS_INVITE, Outcome.LEFT_RECENTLY}
 )
@@ -443,7 +446,7 @@ class _GroupRun:
         fails leaves the steps unverified, and says why; it is never raised."""
         steps = self.report.steps
         if self.group_id is None or not any(
-            step.kind in VERIFIABLE and step.outcome != Outcome.SKIPPED for step in steps
+            step.kind in VERIFIABLE and step.outcome not in UNCHECKED for step in steps
         ):
             return
         try:
@@ -458,7 +461,7 @@ class _GroupRun:
                 known.setdefault(person, set()).update(addresses)
         settings = {action.kind: action.new for action in self.plan.actions}
         for index, step in enumerate(steps):
-            if step.kind not in VERIFIABLE or step.outcome == Outcome.SKIPPED:
+            if step.kind not in VERIFIABLE or step.outcome in UNCHECKED:
                 continue
             who = known.get(step.person, {step.person}) if step.person is not None else ()
             verdict = reread.verdict(step.kind, who, new=settings.get(step.kind))

@@ -15,7 +15,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from reconciler.apply import GroupReport, Outcome, Step
+from reconciler.apply import UNCHECKED, GroupReport, Outcome, Step
 from reconciler.plan import PARTICIPANT_KINDS, Kind, Plan
 from reconciler.render.people import person
 from reconciler.wording import count
@@ -97,7 +97,7 @@ def reread_lines(plan: Plan, group: GroupReport) -> list[str]:
         return [f"{head}: not verified, the group could not be re-read ({group.reread_error})"]
     if not group.reread:
         return []
-    people = [s for s in group.steps if s.person is not None and s.outcome != Outcome.SKIPPED]
+    people = [s for s in group.steps if s.person is not None and s.outcome not in UNCHECKED]
     checked = [s for s in people if s.verified is not None]
     contradicted = [s for s in group.steps if s.verified is False]
     if people:
