@@ -3,13 +3,14 @@ plan the config against live state; apply a plan, checking a saved one is still 
 
 from __future__ import annotations
 
-from reconciler.apply import ApplyReport, Listener, apply
+from reconciler.apply import Listener, apply
 from reconciler.drift import check_fresh
 from reconciler.errors import SetupError
 from reconciler.live import fetch
 from reconciler.memory import Memory, now_utc
 from reconciler.plan import Plan
 from reconciler.planner import PlanPolicy, plan
+from reconciler.report import ApplyReport
 from reconciler.safety import Brakes, assess
 from reconciler.state import DesiredState
 from reconciler.titan.client import TitanClient

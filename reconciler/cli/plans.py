@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from reconciler.apply import ApplyReport
 from reconciler.cli.common import api_options, check_group_keys, config_option, use_color
 from reconciler.cli.root import cli
 from reconciler.config import load
@@ -28,6 +27,7 @@ from reconciler.planner import PlanPolicy
 from reconciler.render import markdown, text
 from reconciler.render.progress import ApplyProgress, reread_lines
 from reconciler.render.report import invite_lines
+from reconciler.report import ApplyReport
 from reconciler.safety import Brakes, assess
 from reconciler.state import DesiredState
 from reconciler.titan.client import TitanClient

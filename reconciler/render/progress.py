@@ -15,9 +15,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from reconciler.apply import UNCHECKED, GroupReport, Outcome, Step
 from reconciler.plan import PARTICIPANT_KINDS, Kind, Plan
 from reconciler.render.people import person
+from reconciler.report import UNCHECKED, GroupReport, Outcome, Step
 from reconciler.wording import count
 
 

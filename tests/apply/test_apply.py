@@ -10,12 +10,13 @@ import httpx
 import pytest
 from PIL import Image
 
-from reconciler.apply import NO_PER_PERSON_ANSWER, ApplyReport, Outcome, apply
+from reconciler.apply import apply
 from reconciler.jid import Jid, parse_group_jid, parse_jid
 from reconciler.memory import Memory
 from reconciler.plan import Action, GroupPlan, Kind, Plan
 from reconciler.planner import PlanPolicy
 from reconciler.render.progress import expected_steps
+from reconciler.report import NO_PER_PERSON_ANSWER, ApplyReport, Outcome
 from reconciler.sim.gateway import FaultInjector
 from reconciler.sim.state import Role
 from reconciler.state import LINK_SENT, NEEDS_INVITE, DesiredState, LocalPicture, UrlPicture

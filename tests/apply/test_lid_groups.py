@@ -7,11 +7,12 @@ import json
 
 import httpx
 
-from reconciler.apply import ApplyReport, Outcome, apply
+from reconciler.apply import apply
 from reconciler.jid import Jid, parse_group_jid, parse_jid
 from reconciler.memory import Memory
 from reconciler.plan import Action, GroupPlan, Kind, Plan
 from reconciler.planner import PlanPolicy
+from reconciler.report import ApplyReport, Outcome
 from reconciler.sim.gateway import FaultInjector
 from reconciler.sim.state import WorldState
 from reconciler.state import DesiredState

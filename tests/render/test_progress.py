@@ -3,10 +3,10 @@ group does not show, and why a group could not be re-read."""
 
 from __future__ import annotations
 
-from reconciler.apply import GroupReport, Outcome, Step
 from reconciler.jid import parse_jid
 from reconciler.plan import Kind, Plan
 from reconciler.render.progress import reread_lines
+from reconciler.report import GroupReport, Outcome, Step
 
 ANA, BEN, HIDDEN = (parse_jid(a) for a in ("+14155550161", "+14155550162", "9999@lid"))
 PLAN = Plan((), directory={ANA: "ana"})
