@@ -31,6 +31,7 @@ from reconciler.report import ApplyReport
 from reconciler.safety import Brakes, assess
 from reconciler.state import DesiredState
 from reconciler.titan.client import TitanClient
+from reconciler.untrusted import one_line
 from reconciler.wording import count
 from reconciler.workflow import apply_plan, check_plan_target, plan_config
 
@@ -320,7 +321,7 @@ def _report(report: ApplyReport, applied: Plan, output_format: str) -> None:
         if group.created is not None:
             click.echo(f"created {group.subject!r} [{group.key}]: {group.created}")
         if group.error is not None:
-            click.echo(f"failed {group.subject!r} [{group.key}]: {group.error}", err=True)
+            click.echo(f"failed {group.subject!r} [{group.key}]: {one_line(group.error)}", err=True)
         for line in reread_lines(applied, group):
             click.echo(line, err=group.reread_error is not None)
     for line in invite_lines(applied, report):

@@ -18,6 +18,7 @@ from rich.progress import (
 from reconciler.plan import PARTICIPANT_KINDS, Kind, Plan
 from reconciler.render.people import person
 from reconciler.report import UNCHECKED, GroupReport, Outcome, Step
+from reconciler.untrusted import one_line
 from reconciler.wording import count
 
 
@@ -74,7 +75,10 @@ class ApplyProgress:
             counts = ", ".join(f"{n} {o.value}" for o, n in self.counts.items())
             self._bar.update(self._task, advance=1, description=counts)
             if step.outcome in (Outcome.FAILED,):
-                self._bar.console.print(line(self.plan, step), style="red", highlight=False)
+                # Not markup: the line holds WhatsApp's text, where "[/x]" is no style tag.
+                self._bar.console.print(
+                    line(self.plan, step), style="red", highlight=False, markup=False
+                )
             return
         self.stream.write(line(self.plan, step) + "\n")
         self.stream.flush()
@@ -83,8 +87,9 @@ class ApplyProgress:
 def line(plan: Plan, step: Step) -> str:
     """`[announcements] add olivia (+1 415-555-0111): needs invite (403: ...)`"""
     who = f" {person(plan, step.person)}" if step.person is not None else ""
-    detail = f" ({step.detail})" if step.detail and step.outcome != Outcome.DONE else ""
-    created = f" {step.detail}" if step.kind == Kind.CREATE and step.person is None else ""
+    shown = one_line(step.detail)
+    detail = f" ({shown})" if step.detail and step.outcome != Outcome.DONE else ""
+    created = f" {shown}" if step.kind == Kind.CREATE and step.person is None else ""
     return f"[{step.group}] {step.kind.value}{who}{created}: {step.outcome.value}{detail}"
 
 
@@ -94,7 +99,8 @@ def reread_lines(plan: Plan, group: GroupReport) -> list[str]:
     repr()'d, as in apply's other lines: it is WhatsApp's text.)"""
     head = f"re-read {group.subject!r} [{group.key}]"
     if group.reread_error is not None:
-        return [f"{head}: not verified, the group could not be re-read ({group.reread_error})"]
+        why = one_line(group.reread_error)
+        return [f"{head}: not verified, the group could not be re-read ({why})"]
     if not group.reread:
         return []
     people = [s for s in group.steps if s.person is not None and s.outcome not in UNCHECKED]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
+import json
 import logging
 import random
 import time
@@ -63,6 +64,7 @@ from reconciler.titan.models import (
     parse_participant_results,
 )
 from reconciler.titan.sessions import SessionVerdict, describe, verdict
+from reconciler.untrusted import one_line
 
 log = logging.getLogger("reconciler.titan")
 
@@ -649,7 +651,7 @@ class TitanClient:
             f", attempt {attempt}" if attempt > 1 else "",
         )
         if log.isEnabledFor(logging.DEBUG):  # decoding and redacting every answer costs
-            log.debug("request body: %s; answer: %.2000s", body, self._redact(response.text))
+            log.debug("request body: %.2000s; answer: %.2000s", body, self._redact(response.text))
         try:
             answer = self._read_answer(method, url, response, attempt)
         except ApiError as exc:
@@ -748,11 +750,14 @@ class TitanClient:
 
     def _read_answer(self, method: str, url: str, response: httpx.Response, attempt: int) -> Any:
         status = response.status_code
+        # An API or proxy may echo the request back anywhere in an answer (an error, a code, a
+        # participant's address): the key is taken out before anything is read from it.
+        content = self._redact_bytes(response.content)
         if 200 <= status < 300:
-            if not response.content and status != 202:
+            if not content and status != 202:
                 return None
             try:
-                payload = response.json() if response.content else None
+                payload = _json(content) if content else None
             except ValueError:
                 raise ApiResponseError(
                     method=method,
@@ -771,7 +776,11 @@ class TitanClient:
                     status=status,
                     attempts=attempt,
                     message="Titan accepted the call without doing it yet"
-                    + (f" (correlation id {correlation})" if correlation else "")
+                    + (
+                        f" (correlation id {one_line(str(correlation), limit=80)})"
+                        if correlation
+                        else ""
+                    )
                     + ": its outcome is unknown; the next plan shows whether it took effect",
                 )
             return payload
@@ -784,17 +793,23 @@ class TitanClient:
                 attempts=attempt,
                 message="unexpected redirect; groupctl follows none (check the API address)",
             )
-        message, docs = _error_text(response)
-        message += _hint(status, method, url, message)
+        message, docs = _error_text(content, response.reason_phrase)
+        message = one_line(message) + _hint(status, method, url, message)
         raise api_error_class(status)(
             method=method,
             path=url,
             status=status,
-            message=self._redact(message),
+            message=message,
             docs=docs,
             attempts=attempt,
             retry_after=_retry_after(response),
         )
+
+    def _redact_bytes(self, content: bytes) -> bytes:
+        if len(self._api_key) < MIN_SECRET_LENGTH:
+            return content
+        key = self._api_key.encode()
+        return content.replace(key, HIDDEN.encode()) if key in content else content
 
     def _redact(self, text: str) -> str:
         """`text` without the key: an API or proxy may echo the request back."""
@@ -1015,20 +1030,28 @@ def _describe_transport_error(exc: httpx.TransportError, base_url: str) -> str:
     return f"connection to {base_url} failed: {detail}"
 
 
-def _error_text(response: httpx.Response) -> tuple[str, str | None]:
+def _json(content: bytes) -> Any:
+    """JSON, or ValueError for anything that is not (nesting too deep to read included)."""
+    try:
+        return json.loads(content)
+    except RecursionError:
+        raise ValueError("the answer is nested too deeply") from None
+
+
+def _error_text(content: bytes, reason: str) -> tuple[str, str | None]:
     """Titan's `{"error": "...", "docs": "..."}`, or the next best thing."""
     try:
-        body = response.json()
+        body = _json(content)
     except ValueError:
-        text = response.text.strip()[:300]
-        return (text or response.reason_phrase or "no error text"), None
+        text = content.decode("utf-8", "replace").strip()[:300]
+        return (text or reason or "no error text"), None
     if isinstance(body, dict):
         error = body.get("error") or body.get("message") or body.get("detail")
         if isinstance(error, dict):
             error = error.get("message")
         docs = body.get("docs")
-        return (str(error) if error else response.reason_phrase), (
-            docs if isinstance(docs, str) else None
+        return (str(error) if error else reason), (
+            one_line(docs, limit=200) if isinstance(docs, str) else None
         )
     return str(body)[:300], None
 

@@ -48,3 +48,29 @@ def test_a_group_that_could_not_be_re_read_says_why_and_one_not_re_read_says_not
         " (GET ...: HTTP 500)"
     ]
     assert reread_lines(PLAN, report(reread=False)) == []
+
+
+def test_whatsapps_text_in_a_line_is_one_line_and_never_style_markup() -> None:
+    import io
+
+    from reconciler.render.progress import ApplyProgress, line
+
+    forged = "refused [/oops]\n[eng] remove ana: done\x1b[2K\u202e"
+    step = Step("field", Kind.ADD, Outcome.FAILED, BEN, forged)
+    shown = line(PLAN, step)
+    assert "\n" not in shown
+    assert "\x1b" not in shown
+    assert "\u202e" not in shown
+    assert shown.startswith("[field] add +1 415-555-0162: failed (refused [/oops]\\n[eng]")
+    # On a terminal, failures go through rich: "[/oops]" must print as it is, not crash.
+    stream = io.StringIO()
+    with ApplyProgress(PLAN, stream, terminal=True) as progress:
+        progress.step(step)
+    assert "[field] add +1 415-555-0162: failed (refused [/oops]" in stream.getvalue()
+
+
+def test_a_huge_text_is_cut_and_says_how_much_was_left_out() -> None:
+    from reconciler.untrusted import one_line
+
+    assert one_line("x" * 5000) == "x" * 300 + "... (4,700 more characters)"
+    assert one_line("Zoë's Ωteam") == "Zoë's Ωteam"  # letters of every language stay as they are

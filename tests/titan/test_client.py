@@ -12,6 +12,7 @@ import pytest
 
 from reconciler.errors import (
     ApiConnectionError,
+    ApiError,
     ApiResponseError,
     AuthenticationError,
     BadRequestError,
@@ -497,3 +498,42 @@ async def test_repeated_failures_of_any_kind_read_the_session_and_stop_when_it_i
     # Three 500s in a row, then the session read, then nothing more: not six attempts.
     assert [r.method for r in script.calls] == ["PUT"] * 3
     assert len(script.requests) == 4
+
+
+async def test_an_answer_nested_too_deeply_is_an_unreadable_answer_not_a_crash() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    script = Script(httpx.Response(200, content=deep), httpx.Response(500, content=deep))
+    client = client_for(script, retry=RetryPolicy(attempts=1))
+    with pytest.raises(ApiResponseError, match="not JSON"):
+        await client.list_groups()
+    with pytest.raises(ServerError):
+        await client.set_subject(ENG, "x")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"code": SECRET},  # echoed as the invite code
+        {"data": {"code": f"abc{SECRET}"}},
+        {"error": f"bad key {SECRET}"},
+    ],
+)
+async def test_a_key_echoed_anywhere_in_an_answer_never_reaches_a_message(
+    answer: dict[str, object],
+) -> None:
+    status = 400 if "error" in answer else 200
+    script = Script(httpx.Response(status, json=answer))
+    client = client_for(script)
+    shown: str
+    try:
+        shown = await client.get_invite_code(ENG)
+    except ApiError as exc:
+        shown = str(exc)
+    assert SECRET not in shown
+
+
+async def test_a_key_echoed_in_per_person_results_never_reaches_them() -> None:
+    results = {"results": [{"jid": str(jid(ALICE)), "status": 500, "message": f"k={SECRET}"}]}
+    script = Script(ok(results))
+    [result] = await client_for(script).add_participants(ENG, [jid(ALICE)])
+    assert SECRET not in (result.message or "")
