@@ -198,8 +198,16 @@ def _check_live_addresses(actions: tuple[Action, ...], snapshot: Mapping[str, An
     for action in actions:
         for member, addresses in action.via:
             lid = shown.get(member)
-            if lid is not None and jid_from_api(lid) not in addresses:
-                raise ValueError(f"via: {member} is {lid} in the group the plan was made from")
+            if lid is not None:
+                if jid_from_api(lid) not in addresses:
+                    raise ValueError(f"via: {member} is {lid} in the group the plan was made from")
+            elif action.kind in (Kind.REMOVE, Kind.DEMOTE):
+                # Only live members are removed or demoted: another address than the one the
+                # live group showed would act on someone else.
+                raise ValueError(f"via: {member} has no LID in the group the plan was made from")
+            elif addresses[0] != member:
+                # Someone not (yet) shown with a LID is acted on as themselves first.
+                raise ValueError(f"via: {member} must be acted on as {member} first")
 
 
 @dataclass(frozen=True, slots=True)

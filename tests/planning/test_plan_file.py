@@ -173,3 +173,27 @@ def test_a_groups_invite_message_travels_in_the_plan_file_and_is_checked_there()
     data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
     with pytest.raises(PlanFileError, match="unknown placeholder"):
         Plan.from_json(json.dumps(data))
+
+
+def _refused_with_via(plan_: Plan, via: dict[str, list[str]], message: str) -> None:
+    data = json.loads(plan_.to_json())
+    data["groups"][0]["actions"][0]["via"] = via
+    data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
+    with pytest.raises(PlanFileError, match=f"not a valid groupctl plan.*{message}"):
+        Plan.from_json(json.dumps(data))
+
+
+def test_a_removal_by_a_lid_the_live_group_never_showed_is_refused() -> None:
+    removing = plan(
+        desired(want("eng", "Eng", {}, id=G1)),
+        live(have(G1, "Eng", {ME: "superadmin", A: "member"})),
+    )
+    _refused_with_via(removing, {str(jid(A)): ["4499@lid", str(jid(A))]}, "has no LID")
+
+
+def test_an_add_acted_on_by_another_address_first_is_refused() -> None:
+    adding = plan(
+        desired(want("eng", "Eng", {A: "member"}, id=G1)),
+        live(have(G1, "Eng", {ME: "superadmin"})),
+    )
+    _refused_with_via(adding, {str(jid(A)): ["4499@lid", str(jid(A))]}, "first")
