@@ -37,6 +37,7 @@ from reconciler.plan import PARTICIPANT_KINDS, Action, GroupPlan, Kind, Plan
 from reconciler.report import (
     ADDS,
     NO_PER_PERSON_ANSWER,
+    SUCCESSES,
     UNCHECKED,
     ApplyReport,
     GroupReport,
@@ -327,6 +328,9 @@ class _GroupRun:
                     step, outcome=Outcome.DONE, detail=f"{step.detail}; the group re-read shows it"
                 )
             steps[index] = replace(step, verified=verdict.as_planned)
+        if self.report.error is not None and all(step.outcome in SUCCESSES for step in steps):
+            # The call that failed did its work after all, and nothing after it was skipped.
+            self.report.error = None
 
     def _person(self, kind: Kind, person: Jid, result: ParticipantResult) -> None:
         outcome = _outcome(kind, result)

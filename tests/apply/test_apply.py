@@ -407,3 +407,22 @@ async def test_an_add_titan_accepted_without_doing_it_is_unknown_never_added() -
     assert not report.ok
     assert "1 outcome unknown" in report.summary()
     assert [r.method for r in requests].count("POST") == 1  # never repeated
+
+
+async def test_a_call_whose_answer_was_lost_but_whose_work_the_re_read_shows_is_done(
+    make_sim: MakeSim,
+) -> None:
+    faults = FaultInjector()
+    sim = make_sim(faults=faults)
+    # The removal happens, then the connection drops before the answer: not retried here.
+    faults.inject("lost", method="DELETE", path_contains="participants")
+    eng_without_alice = {k: v for k, v in ENG_NOW.items() if k != ALICE}
+    config = desired(want("eng", "Engineering", eng_without_alice, id=ENG))
+    _, report = await plan_and_apply(sim, config)
+    [eng] = report.groups
+    [removal] = [s for s in eng.steps if s.kind == Kind.REMOVE]
+    assert removal.outcome == Outcome.DONE
+    assert removal.verified is True
+    assert "the group re-read shows it" in removal.detail
+    assert eng.error is None  # the group did what it was meant to: no failure to report
+    assert report.ok
