@@ -167,6 +167,10 @@ class SessionNotReadyError(ApiError):
         self.status_reason = status_reason
         super().__init__(method=method, path=path, status=status, message=message)
 
+    def _describe(self) -> str:
+        # The session's own state is the news, whatever the call that found it answered.
+        return f"{self.method} {self.path}: {self.message}"
+
 
 class SessionBannedError(SessionNotReadyError):
     """The account is temporarily banned by WhatsApp: no write is sent, none retried."""

@@ -723,15 +723,16 @@ class TitanClient:
                     SessionVerdict.RETRY: min(FAILED_CONNECTION_WAIT, self.reconnect_wait),
                 }.get(decision, 0.0)
                 if waited < budget:
+                    pause = min(delay, budget - waited)  # never past the deadline
                     log.warning(
                         "session %r is %s (%s): waiting %.0f s for it to reconnect",
                         self.session,
                         info.status,
                         info.status_reason or "no reason given",
-                        delay,
+                        pause,
                     )
-                    await self._sleep(delay)
-                    waited, delay = waited + delay, min(delay * 2, 30.0)
+                    await self._sleep(pause)
+                    waited, delay = waited + pause, min(delay * 2, 30.0)
                     continue
                 error = (
                     SessionBannedError

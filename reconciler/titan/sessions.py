@@ -40,11 +40,12 @@ _ADVICE: dict[SessionVerdict, str] = {
     ),
     SessionVerdict.STOP: "it was stopped on purpose; start it in Titan, then run groupctl again",
     SessionVerdict.BANNED: (
-        "WhatsApp has temporarily banned this account: every write was stopped and nothing is"
-        " retried. Do not run groupctl against it until the ban is lifted (WhatsApp's app shows"
+        "WhatsApp has temporarily banned this account: groupctl writes nothing more and retries"
+        " nothing. Do not run groupctl against it until the ban is lifted (WhatsApp's app shows"
         " when); writing in bursts is what gets accounts banned"
     ),
 }
+_NO_REASON = "Titan gives no reason: look at the session in the Titan dashboard"
 
 
 def verdict(status: str, reason: str | None) -> SessionVerdict:
@@ -61,4 +62,8 @@ def verdict(status: str, reason: str | None) -> SessionVerdict:
 def describe(name: str, status: str, reason: str | None) -> str:
     """`session 'default' is not connected (DISCONNECTED, LOGGED_OUT): pair the phone ...`."""
     shown = f"{status}, {reason}" if reason else status
-    return f"session {name!r} is not connected ({shown}): {_ADVICE[verdict(status, reason)]}"
+    decision = verdict(status, reason)
+    known = (reason or "").upper() in _BY_REASON or decision is SessionVerdict.WAIT
+    return f"session {name!r} is not connected ({shown}): " + (
+        _ADVICE[decision] if known else _NO_REASON
+    )
