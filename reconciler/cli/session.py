@@ -11,6 +11,7 @@ from reconciler.cli.root import cli
 from reconciler.connect import ApiSettings
 from reconciler.errors import SetupError
 from reconciler.titan.sessions import describe
+from reconciler.untrusted import one_line
 
 # Scopes groupctl needs, and what for.
 NEEDED_SCOPES = {
@@ -42,12 +43,15 @@ def status(settings: ApiSettings) -> None:
             if not info.connected:
                 raise SetupError(describe(info.name, info.status, info.status_reason))
             scopes = await client.check_scopes()
-            for scope, why in scopes.items():
-                state = "ok" if why is None else f"MISSING ({why})"
-                click.echo(f"Scope:    {scope:<15} {state}: {NEEDED_SCOPES[scope]}")
+            for scope, check in scopes.items():
+                state = {True: "ok", False: "MISSING", None: "NOT CHECKED"}[check.present]
+                why = f" ({one_line(check.why, limit=200)})" if check.why else ""
+                click.echo(f"Scope:    {scope:<15} {state}{why}: {NEEDED_SCOPES[scope]}")
             groups = await client.list_groups()
         click.echo(f"Groups:   {len(groups)}")
-        missing = [s for s, why in scopes.items() if why is not None and s not in OPTIONAL_SCOPES]
+        missing = [
+            s for s, check in scopes.items() if check.present is False and s not in OPTIONAL_SCOPES
+        ]
         if missing:
             raise SetupError(
                 f"the API key lacks {', '.join(missing)}: give it these scopes in the Titan"

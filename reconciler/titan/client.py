@@ -100,6 +100,15 @@ class RetryPolicy:
     max_backoff: float = 20.0
 
 
+@dataclass(frozen=True, slots=True)
+class ScopeCheck:
+    """Whether the key has a scope: True, False (`why` says the API's words), or None when
+    the check itself failed (`why` says how)."""
+
+    present: bool | None
+    why: str = ""
+
+
 @dataclass(slots=True)
 class CallStats:
     """What the client did: HTTP requests sent (retries included) and retries among them."""
@@ -210,33 +219,36 @@ class TitanClient:
             self._session_info = self._parse(SessionInfo.model_validate, data, "GET", "")
         return self._session_info
 
-    async def check_scopes(self) -> dict[str, str | None]:
-        """Which scopes groupctl needs this key has: scope -> None when it has it, else why
-        not. Nothing is changed: `groups:manage` and `messages:write` are checked by writes
-        that cannot succeed (a group that cannot exist, a message with no recipient), whose
-        refusal says whether the scope was there (403) or the request was (400, 404)."""
+    async def check_scopes(self) -> dict[str, ScopeCheck]:
+        """Whether the key has each scope groupctl needs. Nothing is changed: `groups:manage`
+        and `messages:write` are checked by writes that cannot succeed (a group that cannot
+        exist, a message with no recipient), whose refusal says whether the key was refused
+        (403) or the request was (400, 404, ...). They are not paced: they change nothing."""
         probes = {
             "sessions:read": ("GET", "", None),
             "groups:read": ("GET", "/groups", None),
-            "groups:manage": ("PUT", f"/groups/{quote(_NO_GROUP, safe='')}/subject", "value"),
-            "messages:write": ("POST", "/api/messages/send", "session"),
+            "groups:manage": (
+                "PUT",
+                f"/groups/{quote(_NO_GROUP, safe='')}/subject",
+                self._body(value="groupctl scope check"),
+            ),
+            "messages:write": ("POST", "/api/messages/send", self._body()),
         }
-        found: dict[str, str | None] = {}
-        for scope, (method, path, field_name) in probes.items():
-            body = self._body() if field_name == "session" else None
-            if field_name == "value":
-                body = self._body(value="groupctl scope check")
+        found: dict[str, ScopeCheck] = {}
+        for scope, (method, path, body) in probes.items():
             try:
-                await self._send(method, path, body, None, 1)
+                await self._send(method, path, body, None, 1, paced=False)
             except PermissionDeniedError as exc:
-                found[scope] = exc.message
+                found[scope] = ScopeCheck(False, exc.message)
             except AuthenticationError:
                 raise
             except ApiError as exc:
-                # Anything but a refusal of the key means the scope let the request through.
-                found[scope] = None if exc.status is not None else str(exc)
+                if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+                    found[scope] = ScopeCheck(True)  # the key got through; the request did not
+                else:
+                    found[scope] = ScopeCheck(None, str(exc))
             else:
-                found[scope] = None
+                found[scope] = ScopeCheck(True)
         return found
 
     # -- groups ----------------------------------------------------------------------------
@@ -593,12 +605,19 @@ class TitanClient:
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311
 
     async def _send(
-        self, method: str, path: str, body: Any, params: dict[str, str] | None, attempt: int
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: dict[str, str] | None,
+        attempt: int,
+        *,
+        paced: bool = True,
     ) -> Any:
         url = path if path.startswith("/api/") else self._prefix + path
         if self.halted is not None and path:
             raise self._not_sent(method, url, self.halted)
-        if method != "GET" and self._writes is not None:
+        if method != "GET" and paced and self._writes is not None:
             await self._writes.acquire()
             if self.halted is not None:  # it may have stopped while this write waited its turn
                 raise self._not_sent(method, url, self.halted)

@@ -532,3 +532,21 @@ async def test_a_key_echoed_in_per_person_results_never_reaches_them() -> None:
     script = Script(ok(results))
     [result] = await client_for(script).add_participants(ENG, [jid(ALICE)])
     assert SECRET not in (result.message or "")
+
+
+async def test_scopes_are_checked_by_refusals_and_a_failed_check_is_no_verdict() -> None:
+    script = Script(
+        ok([]),  # groups:read
+        error(404, "group not found"),  # groups:manage: the key got through
+        error(500, "internal"),  # messages:write: cannot tell
+    )
+    sleeps = Sleeps()
+    client = client_for(script, sleeps, write_rate=Rate(1, 3600), retry=RetryPolicy(attempts=1))
+    found = await client.check_scopes()
+    assert {scope: check.present for scope, check in found.items()} == {
+        "sessions:read": True,
+        "groups:read": True,
+        "groups:manage": True,
+        "messages:write": None,
+    }
+    assert "HTTP 500" in found["messages:write"].why
