@@ -199,3 +199,23 @@ def test_plan_waits_for_a_reconnecting_session_only_as_long_as_reconnect_wait(
     assert done.returncode == 1
     assert "(CONNECTING, AUTO_RECONNECT): Titan is reconnecting it by itself" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_status_checks_the_session_the_config_names(groupctl: str, tmp_path: Path) -> None:
+    world = tmp_path / "world.json"
+    accounts = [
+        Account(session="default", phone="+14155550100"),
+        Account.model_validate(
+            {"session": "sales", "phone": "+14155550199", "status": "DISCONNECTED",
+             "status_reason": "LOGGED_OUT"}
+        ),
+    ]  # fmt: skip
+    world.write_text(WorldState(accounts=accounts).model_dump_json())
+    (tmp_path / "groups.yaml").write_text("version: 1\nsession: sales\ngroups: {}\n")
+    done = run_groupctl(groupctl, "status", "--api", f"sim:{world}", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "Session:  sales: DISCONNECTED, LOGGED_OUT" in done.stdout
+    again = run_groupctl(
+        groupctl, "status", "--api", f"sim:{world}", "--session", "default", cwd=tmp_path
+    )
+    assert again.returncode == 0, again.stderr

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import click
 
-from reconciler.cli.common import api_options
+from reconciler.cli.common import api_options, config_option
 from reconciler.cli.root import cli
+from reconciler.config import load
 from reconciler.connect import ApiSettings
 from reconciler.errors import SetupError
 from reconciler.titan.sessions import describe
@@ -24,13 +26,17 @@ OPTIONAL_SCOPES = frozenset({"messages:write"})
 
 
 @cli.command()
+@config_option
 @api_options
-def status(settings: ApiSettings) -> None:
+def status(settings: ApiSettings, config_path: Path) -> None:
     """Check the connection: the session, its account and state, the key's scopes, and how
-    many groups the session is in. Changes nothing.
+    many groups the session is in. Changes nothing. The session is --session, else the
+    config's session: (when the config is there), else 'default'.
 
     Exit codes: 0 ready; 1 the session is not connected, a needed scope is missing, or an
     error."""
+    if settings.session is None and config_path.exists():
+        settings = settings.for_config(load(config_path).session)
 
     async def run() -> None:
         async with settings.open_client() as client:
