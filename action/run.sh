@@ -23,6 +23,11 @@ read -r -a extra <<< "${GROUPCTL_ARGS:-}"
 output="$(mktemp "${RUNNER_TEMP:-/tmp}/groupctl-output.XXXXXX")"
 groupctl "$GROUPCTL_COMMAND" "${extra[@]}" > "$output"
 code=$?
+# An invite link lets anyone who holds it join its group, and job logs of public repositories
+# are public: each link is masked before the output that holds it is shown.
+grep -oE 'https://chat\.whatsapp\.com/[A-Za-z0-9]+' "$output" | sort -u | while read -r link; do
+  echo "::add-mask::$link"
+done
 cat "$output"
 {
   echo "exit-code=$code"

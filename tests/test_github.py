@@ -331,3 +331,38 @@ def test_an_unknown_command_is_refused_by_the_action(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "command must be validate, diff, plan, apply or import, not 'rm'" in done.stdout
+
+
+def test_the_action_masks_every_invite_link_before_the_log_shows_it(
+    groupctl: str, example: Path, tmp_path: Path
+) -> None:
+    outputs = tmp_path / "out"
+    outputs.touch()
+    done = subprocess.run(
+        ["bash", str(ROOT / "action" / "run.sh")],
+        cwd=example,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("TITAN_")},
+            "PATH": os.pathsep.join([str(Path(groupctl).parent), os.environ["PATH"]]),
+            "GROUPCTL_COMMAND": "apply",
+            "GROUPCTL_ARGS": "--auto-approve",
+            "TITAN_API_URL": "sim:world.json",
+            "GITHUB_OUTPUT": str(outputs),
+            "RUNNER_TEMP": str(tmp_path),
+            "NO_COLOR": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    links = set(re.findall(r"https://chat\.whatsapp\.com/[A-Za-z0-9]+", done.stdout))
+    assert links  # the example has someone who needs an invite
+    for link in links:
+        mask = done.stdout.index(f"::add-mask::{link}\n")
+        first_shown = min(
+            i
+            for i in (m.start() for m in re.finditer(re.escape(link), done.stdout))
+            if done.stdout[max(0, i - 12) : i] != "::add-mask::"
+        )
+        assert mask < first_shown
