@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.errors import BadRequestError, OutcomeUnknownError
+from reconciler.errors import ApiResponseError, BadRequestError, OutcomeUnknownError
 from reconciler.jid import jid_from_api, parse_jid
 from reconciler.sim.state import Account, Group, Person, WorldState
 from reconciler.titan.client import RetryPolicy, TitanClient
@@ -239,7 +239,7 @@ async def test_a_lid_without_its_server_is_read_as_a_lid() -> None:
     client = client_of(
         answering({"data": {"name": "d", "status": "CONNECTED", "phoneNumber": "+1", "lid": "987"}})
     )
-    with pytest.raises(Exception, match="phone"):  # "+1" is no phone number: refused
+    with pytest.raises(ApiResponseError, match="phone"):  # "+1" is no phone number: refused
         await client.get_session()
     client = client_of(
         answering(
