@@ -44,6 +44,7 @@ def build_simulator(
     rate_limit: str = "unlimited",
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
+    allow_local_webhooks: bool = False,
 ) -> Simulator:
     """A simulator configured as `groupctl sim serve`'s flags say."""
     if webhook_url and not webhook_secret:
@@ -61,6 +62,8 @@ def build_simulator(
         rate_limit=SlidingWindow(window) if window else None,
         faults=FaultInjector(rates, seed) if any(rates.values()) else None,
         webhooks=WebhookSender(webhook_url, webhook_secret or "") if webhook_url else None,
+        deliver_registered=True,
+        allow_local_webhooks=allow_local_webhooks,
     )
     return Simulator(WorldStore.open(state_path), config)
 

@@ -62,6 +62,7 @@ from reconciler.titan.models import (
     parse_participant_results,
 )
 from reconciler.titan.sessions import SessionVerdict, describe, verdict
+from reconciler.titan.webhooks import Webhook
 
 log = logging.getLogger("reconciler.titan")
 
@@ -153,6 +154,7 @@ class TitanClient:
         self.write_rate = write_rate
         self.stats = CallStats()
         self._api_key = api_key
+        self._secrets: list[str] = []  # others kept out of logs and errors: webhook keys
         self._deadline = timeout  # for a whole answer, however slowly its bytes come
         self._http = httpx.AsyncClient(
             base_url=base_url,
@@ -173,6 +175,11 @@ class TitanClient:
         # Set once the session is found not connected: every later call stops with it.
         self.halted: SessionNotReadyError | None = None
         self._session_check = asyncio.Lock()
+
+    def reset_halt(self) -> None:
+        """Send calls again after `halted` stopped them: for a long-running process that
+        learned the session is CONNECTED again (a run stops for good instead)."""
+        self.halted = None
 
     def __repr__(self) -> str:
         return f"TitanClient(base_url={self.base_url!r}, session={self.session!r})"
@@ -444,6 +451,35 @@ class TitanClient:
             )
         return group
 
+    # -- webhooks (absolute paths, key-wide; titan-api.md, "Webhooks") ------------------------
+
+    async def list_webhooks(self) -> list[Webhook]:
+        """The key's webhook registrations. The route is inferred (Titan's pages document
+        only creation): callers treat a 404 or 405 as "cannot tell"."""
+        data = await self._call("GET", _WEBHOOKS)
+        if isinstance(data, dict) and isinstance(data.get("webhooks"), list):
+            data = data["webhooks"]
+        return self._parse(_WEBHOOK_LIST.validate_python, data, "GET", _WEBHOOKS)
+
+    async def create_webhook(
+        self, url: str, *, events: Sequence[str], hmac_key: str, retries: dict[str, Any]
+    ) -> Webhook:
+        """Register `url` for this session's `events`, signed with `hmac_key` (which stays out
+        of every log line and error). Never repeated after a failure that may have created it."""
+        self._secrets.append(hmac_key)
+        body = {
+            "url": url,
+            "events": list(events),
+            "session": self.session,
+            "hmacKey": hmac_key,
+            "retries": retries,
+        }
+        data = await self._call("POST", _WEBHOOKS, body=body, retry_when=_surely_not_applied)
+        return self._parse(Webhook.model_validate, data, "POST", _WEBHOOKS)
+
+    async def delete_webhook(self, webhook_id: int | str) -> None:
+        await self._call("DELETE", f"{_WEBHOOKS}/{quote(str(webhook_id), safe='')}")
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _body(self, **fields: Any) -> dict[str, Any]:
@@ -591,7 +627,8 @@ class TitanClient:
             f", attempt {attempt}" if attempt > 1 else "",
         )
         if log.isEnabledFor(logging.DEBUG):  # decoding and redacting every answer costs
-            log.debug("request body: %s; answer: %.2000s", body, self._redact(response.text))
+            shown = self._redact(str(body))
+            log.debug("request body: %s; answer: %.2000s", shown, self._redact(response.text))
         try:
             return self._read_answer(method, url, response, attempt)
         except ApiError as exc:
@@ -708,9 +745,10 @@ class TitanClient:
 
     def _redact(self, text: str) -> str:
         """`text` without the key: an API or proxy may echo the request back."""
-        if len(self._api_key) < MIN_SECRET_LENGTH:
-            return text
-        return text.replace(self._api_key, HIDDEN)
+        for secret in (self._api_key, *self._secrets):
+            if len(secret) >= MIN_SECRET_LENGTH:
+                text = text.replace(secret, HIDDEN)
+        return text
 
     def _parse(self, validate: Callable[[Any], _T], data: Any, method: str, path: str) -> _T:
         try:
@@ -725,7 +763,7 @@ class TitanClient:
         where = ".".join(str(part) for part in first["loc"]) or "the answer"
         return ApiResponseError(
             method=method,
-            path=self._prefix + path,
+            path=path if path.startswith("/api/") else self._prefix + path,
             status=200,
             message=f"unexpected answer shape at {where}: {first['msg']}",
         )
@@ -785,6 +823,8 @@ class TitanClient:
 
 
 _GROUPS = pydantic.TypeAdapter(list[Group])
+_WEBHOOKS = "/api/webhooks"
+_WEBHOOK_LIST = pydantic.TypeAdapter(list[Webhook])
 
 
 def _uncertain(failure: ApiError, message: str) -> CreateUncertainError:
