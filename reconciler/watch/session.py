@@ -43,13 +43,14 @@ class SessionState:
     def seen(self, status: str, reason: str | None) -> Literal["paused", "resumed"] | None:
         """The session is in `status` now. Says when healing just paused, or just resumed
         (then the caller checks every group again)."""
-        if self.stopped is not None:
-            return None  # only a restart lifts a ban
         self.status, self.reason = status.upper(), reason
         self._show()
+        if self.stopped is not None:
+            return None  # only a restart lifts a ban
         decision = verdict(self.status, reason)
         if decision is SessionVerdict.BANNED:
             self.stopped = describe(self.name, self.status, reason)
+            self.paused = True
             self._metrics.healing_paused.set(1)
             report(
                 "healing_stopped",

@@ -121,6 +121,9 @@ async def test_a_temporary_ban_stops_healing_until_restart(
         assert status == 503
         assert "TEMPORARY_BAN" in answer["error"]
         await set_status(setup, "CONNECTED", None)  # only a restart lifts it
+        assert not setup.watcher.session.healing
+        assert setup.count("groupctl_healing_paused") == 1
+        assert setup.count("groupctl_session_connected") == 1  # what Titan says, shown
         requests = setup.client.stats.requests
         await setup.bob.remove_participants(GROUP, [ALICE_JID])
         await setup.settle()
