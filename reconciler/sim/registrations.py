@@ -10,7 +10,6 @@ key (`hmacKey`) is shown once, in the answer to its creation, never in a listing
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 from datetime import UTC, datetime
@@ -139,10 +138,6 @@ class Deliveries:
     @property
     def senders(self) -> list[WebhookSender]:
         return list(self._senders.values())
-
-    async def close(self) -> None:
-        """Deliver what is queued, then stop."""
-        await asyncio.gather(*(sender.close() for sender in self._senders.values()))
 
     def _sender(self, hook: Webhook) -> WebhookSender:
         sender = self._senders.get(hook.id)

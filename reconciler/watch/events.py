@@ -10,7 +10,7 @@ this way is malformed, and refused before any API call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler.errors import GroupctlError, InvalidJidError
@@ -39,7 +39,7 @@ class Person:
 
 # One thing an event says changed: a field and its value (a person, or a text such as a
 # new subject).
-Change = tuple[str, "Person | str"]
+Change = tuple[str, Person | str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +72,8 @@ def read_event(data: Any) -> Event:
         return _group_event(event, payload)
     if event.name == SESSION_STATUS and isinstance(payload, dict):
         status, reason = payload.get("status"), payload.get("statusReason")
-        return Event(
-            id=event.id,
-            name=event.name,
-            session=event.session,
+        return replace(
+            event,
             status=status if isinstance(status, str) and status else None,
             status_reason=reason if isinstance(reason, str) and reason else None,
         )
@@ -96,10 +94,8 @@ def _group_event(event: Event, payload: Any) -> Event:
                 changes.append((field_name, read_person(item)))
             else:
                 changes.append((field_name, _text(item)))
-    return Event(
-        id=event.id,
-        name=event.name,
-        session=event.session,
+    return replace(
+        event,
         group=group,
         changes=tuple(changes),
         joined_by_invite=payload.get("action") == "joined",
