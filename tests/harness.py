@@ -175,13 +175,11 @@ class Harness:
 
     async def drain_webhooks(self) -> None:
         """Wait until every webhook queued so far is delivered (ends the simulator's serving)."""
-        webhooks = self.simulator.config.webhooks
-        assert webhooks is not None
         if self._server is not None:
-            self._server.stop()  # uvicorn's shutdown closes the sender in the server's loop
+            self._server.stop()  # uvicorn's shutdown closes the senders in the server's loop
             self._server = None
         else:
-            await webhooks.close()
+            await self.simulator.close_webhooks()
 
     async def aclose(self) -> None:
         for close in self._closers:

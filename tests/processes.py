@@ -49,9 +49,12 @@ class ServedSim:
 
 
 @contextmanager
-def sim_serve(groupctl: str, state: Path, *args: str, key: str = "K") -> Iterator[ServedSim]:
-    """Start `groupctl sim serve --port 0 ...`; ready once it prints its address."""
-    env = {**os.environ, "TITAN_API_KEY": key}
+def sim_serve(
+    groupctl: str, state: Path, *args: str, key: str = "K", env: dict[str, str] | None = None
+) -> Iterator[ServedSim]:
+    """Start `groupctl sim serve --port 0 ...`; ready once it prints its address. `env` adds
+    to the environment."""
+    env = {**os.environ, **(env or {}), "TITAN_API_KEY": key}
     process = subprocess.Popen(
         [groupctl, "sim", "serve", "--port", "0", "--state", str(state), *args],
         stdout=subprocess.PIPE,

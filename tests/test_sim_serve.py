@@ -271,9 +271,9 @@ def test_signed_webhooks_reach_a_real_endpoint(
     assert headers["X-Webhook-Signature"] == sign(secret, body)
     event = json.loads(body)
     assert event["event"] == "group.participant"
-    assert event["payload"]["joined"] == [
-        "14155550100@s.whatsapp.net",
-        "14155550101@s.whatsapp.net",
+    assert [person["phoneNumber"] for person in event["payload"]["joined"]] == [
+        "+14155550100",
+        "+14155550101",
     ]
 
 

@@ -85,6 +85,12 @@ def sim() -> None:
     " it); without it, that route answers 404 like any route Titan lacks. The world's"
     " settings.picture_getter turns it on too.",
 )
+@click.option(
+    "--allow-local-webhooks",
+    is_flag=True,
+    help="For tests on one machine: let POST /api/webhooks register http:// and local URLs,"
+    " which Titan refuses.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log each request.")
 def sim_serve(state_path: Path, host: str, port: int, verbose: bool, **options: Any) -> None:
     """Serve the Titan API over HTTP from a world file, for trying groupctl and for tests.

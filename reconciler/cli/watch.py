@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import ssl
 from pathlib import Path
 
 import click
@@ -21,6 +22,7 @@ from reconciler.rates import parse_duration
 from reconciler.safety import Brakes
 from reconciler.serving import GracefulServer, bind
 from reconciler.watch import Watcher, WatchOptions
+from reconciler.watch.registration import Registration, check_url, register
 
 
 @cli.command()
@@ -32,6 +34,24 @@ from reconciler.watch import Watcher, WatchOptions
     show_default=True,
     metavar="HOST:PORT",
     help="Where Titan delivers webhooks (POST /webhooks/titan); port 0 picks one.",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve HTTPS with this certificate (PEM, its chain after it); with --tls-key."
+    " Titan delivers only to public HTTPS URLs: this, or a TLS reverse proxy in front.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The certificate's private key (PEM, not encrypted).",
+)
+@click.option(
+    "--register",
+    "public_url",
+    metavar="PUBLIC_URL",
+    help="Before serving, make sure Titan delivers this session's webhooks to PUBLIC_URL"
+    " (https://.../webhooks/titan), signed with the secret: created once, found again after.",
 )
 @click.option(
     "--webhook-secret-env",
@@ -65,6 +85,9 @@ def watch(
     settings: ApiSettings,
     config_path: Path,
     listen: str,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    public_url: str | None,
     webhook_secret_env: str,
     self_heal: bool,
     resync_interval: str,
@@ -78,7 +101,9 @@ def watch(
     SIGHUP reloads the config; SIGTERM stops, after the group in progress.
 
     \b
-      TITAN_WEBHOOK_SECRET=... groupctl watch --listen 0.0.0.0:8080 --self-heal
+      TITAN_WEBHOOK_SECRET=... groupctl watch --listen 0.0.0.0:8443 --self-heal \\
+        --tls-cert cert.pem --tls-key key.pem \\
+        --register https://watch.example.com:8443/webhooks/titan
     """
     secret = os.environ.get(webhook_secret_env)
     if not secret:
@@ -94,6 +119,9 @@ def watch(
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or int(port) > 65535:
         raise SetupError(f"--listen {listen!r}: give HOST:PORT, e.g. 127.0.0.1:8080")
+    tls = _tls_files(tls_cert, tls_key)
+    if public_url is not None:
+        check_url(public_url)  # before anything is started
     options = WatchOptions(
         self_heal=self_heal,
         resync_interval=parse_duration(resync_interval),
@@ -119,10 +147,24 @@ def watch(
                 options=options,
                 reload=lambda: load(config_path),
             )
+            if public_url is not None:
+                _tell(await register(client, public_url, secret))
             server = GracefulServer(
-                uvicorn.Config(watcher.app, log_config=None, access_log=False, lifespan="on")
+                uvicorn.Config(
+                    watcher.app,
+                    log_config=None,
+                    access_log=False,
+                    lifespan="on",
+                    # Connections still open at SIGTERM get this long; then the group in
+                    # progress is finished all the same. (An idle TLS connection whose peer
+                    # never answers the close would otherwise hold the exit for 30 s.)
+                    timeout_graceful_shutdown=5,
+                    ssl_certfile=tls[0] if tls else None,
+                    ssl_keyfile=tls[1] if tls else None,
+                )
             )
-            address = f"http://{listen.rsplit(':', 1)[0]}:{sock.getsockname()[1]}"
+            scheme = "https" if tls else "http"
+            address = f"{scheme}://{listen.rsplit(':', 1)[0]}:{sock.getsockname()[1]}"
             click.echo(f"groupctl watch listening on {address}")
             click.echo(
                 f"{len(desired.groups)} groups managed; self-heal {'on' if self_heal else 'off'};"
@@ -132,3 +174,32 @@ def watch(
             await server.serve(sockets=[sock])
 
     asyncio.run(serve())
+
+
+def _tls_files(cert: Path | None, key: Path | None) -> tuple[str, str] | None:
+    """The certificate and key to serve HTTPS with, checked now: a mistake is a clear error
+    at start, not a failure of every connection."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise SetupError("--tls-cert and --tls-key go together: give both, or neither")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        # An encrypted key would make OpenSSL ask for its passphrase: refused instead.
+        context.load_cert_chain(cert, key, password=lambda: b"")
+    except (ssl.SSLError, OSError) as exc:
+        raise SetupError(
+            f"--tls-cert {cert} / --tls-key {key}: not a usable certificate and unencrypted"
+            f" private key in PEM ({exc.strerror or exc})"
+        ) from None
+    return str(cert), str(key)
+
+
+def _tell(registration: Registration) -> None:
+    hook = registration.webhook
+    done = "registered" if registration.created else "already registered"
+    events = ", ".join(hook.events) if hook.events else "every event"
+    lines = [f"webhook {hook.id} {done}: {hook.url} ({events})"]
+    lines += [f"note: {note}" for note in registration.notes]
+    for line in lines:  # parts come from Titan's answer: no control characters reach a terminal
+        click.echo("".join(c if c.isprintable() else repr(c)[1:-1] for c in line), err=True)

@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler.errors import GroupctlError
+from reconciler.sim import registrations
 from reconciler.sim.gateway import (
     DOCS_URL,
     FaultInjector,
@@ -36,10 +37,10 @@ from reconciler.sim.gateway import (
     SimStats,
     SlidingWindow,
 )
-from reconciler.sim.state import Account, Group
+from reconciler.sim.state import Account, Group, SessionStatus, StatusReason
 from reconciler.sim.store import WorldStore
 from reconciler.sim.webhooks import WebhookSender
-from reconciler.sim.world import Outcome, SimError, World
+from reconciler.sim.world import Event, Outcome, SimError, World
 from reconciler.titan.models import (
     CreateGroupRequest,
     JoinRequest,
@@ -64,6 +65,10 @@ class SimConfig:
     rate_limit: SlidingWindow | None = None
     faults: FaultInjector | None = None
     webhooks: WebhookSender | None = None
+    # Deliver to the URLs registered through /api/webhooks (see sim/registrations.py).
+    deliver_registered: bool = False
+    # Test-only: accept http and local URLs for webhooks, which Titan refuses.
+    allow_local_webhooks: bool = False
     clock: Callable[[], float] = time.time
     # In-process (sim:PATH), the client logs each call already: the simulator's line would
     # only repeat it.
@@ -79,6 +84,7 @@ class Simulator:
     stats: SimStats = field(default_factory=SimStats)
 
     def __post_init__(self) -> None:
+        self.registered = registrations.Deliveries(enabled=self.config.deliver_registered)
         self.asgi = Gateway(
             self._starlette(),
             api_keys=self.config.api_keys,
@@ -132,6 +138,10 @@ class Simulator:
             Route("/api/messages/send", self.send_text, methods=["POST"]),
             Route("/_sim/pictures/{key}.jpg", self.picture_file, methods=["GET"]),
             Route("/_sim/stats", self.stats_json, methods=["GET"]),
+            Route("/_sim/sessions/{session}/status", self.set_status, methods=["POST"]),
+            Route("/api/webhooks", self.create_webhook, methods=["POST"]),
+            Route("/api/webhooks", self.list_webhooks, methods=["GET"]),
+            Route("/api/webhooks/{webhook_id}", self.delete_webhook, methods=["DELETE"]),
         ]
         handlers: dict[Any, Any] = {
             SimError: _sim_error,
@@ -143,12 +153,20 @@ class Simulator:
     @asynccontextmanager
     async def _lifespan(self, app: Starlette) -> Any:
         yield
-        if self.config.webhooks is not None:
-            try:
-                async with asyncio.timeout(WEBHOOK_FLUSH_SECONDS):
-                    await self.config.webhooks.close()
-            except TimeoutError:
-                self.config.webhooks.dropped()
+        await self.close_webhooks()
+
+    async def close_webhooks(self) -> None:
+        """Deliver what is queued (for at most WEBHOOK_FLUSH_SECONDS), then stop."""
+        senders = [
+            *([self.config.webhooks] if self.config.webhooks else []),
+            *self.registered.senders,
+        ]
+        try:
+            async with asyncio.timeout(WEBHOOK_FLUSH_SECONDS):
+                await asyncio.gather(*(sender.close() for sender in senders))
+        except TimeoutError:
+            for sender in senders:
+                sender.dropped()
 
     def _now(self) -> int:
         return int(self.config.clock())
@@ -163,9 +181,15 @@ class Simulator:
             result = change(world, account)
             world.count_write(account)
             events, world.outbox = world.outbox, []
-        if events and self.config.webhooks is not None:
-            self.config.webhooks.publish(events)
+        self._publish(world, events)
         return result
+
+    def _publish(self, world: World, events: list[Event]) -> None:
+        if not events:
+            return
+        if self.config.webhooks is not None:
+            self.config.webhooks.publish(events)
+        self.registered.publish(world.state.webhooks, events)
 
     # -- session and groups ----------------------------------------------------------------
 
@@ -273,6 +297,35 @@ class Simulator:
     async def stats_json(self, request: Request) -> Response:
         return JSONResponse(self.stats.as_json())
 
+    async def set_status(self, request: Request) -> Response:
+        """Test control, outside the API: the session changes state as Titan would report it
+        (`session.status` webhooks included)."""
+        body = await _body(request, _StatusChange)
+        with self.store.change() as world:
+            account = world.account(request.path_params["session"])
+            world.set_status(account, body.status, body.statusReason)
+            events, world.outbox = world.outbox, []
+        self._publish(world, events)
+        return JSONResponse({"status": account.status, "statusReason": account.status_reason})
+
+    # -- webhooks --------------------------------------------------------------------------
+
+    async def create_webhook(self, request: Request) -> Response:
+        body = await _body(request, registrations.WebhookRequest)
+        allow_local = self.config.allow_local_webhooks
+        with self.store.change() as world:
+            hook, key = registrations.create(world, body, now=self._now(), allow_local=allow_local)
+        # The signing key is shown this once.
+        return _ok({**registrations.as_json(hook), "hmacKey": key}, status=201)
+
+    async def list_webhooks(self, request: Request) -> Response:
+        return _ok([registrations.as_json(h) for h in self.store.world().state.webhooks])
+
+    async def delete_webhook(self, request: Request) -> Response:
+        with self.store.change() as world:
+            registrations.delete(world, request.path_params["webhook_id"])
+        return _ok({"success": True})
+
     # -- participants ----------------------------------------------------------------------
 
     async def list_participants(self, request: Request) -> Response:
@@ -356,6 +409,13 @@ class Simulator:
         )
 
 
+class _StatusChange(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    status: SessionStatus
+    statusReason: StatusReason | None = None  # noqa: N815 - Titan's name
+
+
 def _ok(data: Any, *, status: int = 200) -> Response:
     # pydantic-core's encoder writes the same bytes as JSONResponse's json.dumps (compact,
     # UTF-8), about three times as fast: the simulator serves large groups all day.
@@ -395,9 +455,8 @@ async def _body(request: Request, model: type[_Body]) -> _Body:
         )
         raise SimError(400, f"invalid request body: {problems}") from None
     # Titan takes the session in the body or not at all; a different one is a mistake.
-    named = getattr(body, "session", None)
-    if "session" in request.path_params and named not in (None, request.path_params["session"]):
-        path_session = request.path_params["session"]
+    named, path_session = getattr(body, "session", None), request.path_params.get("session")
+    if named is not None and path_session is not None and named != path_session:
         raise SimError(400, f"the body's session {named!r} is not the path's {path_session!r}")
     return body
 

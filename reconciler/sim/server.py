@@ -45,6 +45,7 @@ def build_simulator(
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
     picture_getter: bool = False,
+    allow_local_webhooks: bool = False,
 ) -> Simulator:
     """A simulator configured as `groupctl sim serve`'s flags say."""
     if webhook_url and not webhook_secret:
@@ -63,6 +64,8 @@ def build_simulator(
         faults=FaultInjector(rates, seed) if any(rates.values()) else None,
         webhooks=WebhookSender(webhook_url, webhook_secret or "") if webhook_url else None,
         picture_getter=picture_getter,
+        deliver_registered=True,
+        allow_local_webhooks=allow_local_webhooks,
     )
     return Simulator(WorldStore.open(state_path), config)
 

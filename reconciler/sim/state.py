@@ -130,6 +130,27 @@ class SentMessage(_Model):
     timestamp: int
 
 
+class WebhookRetries(_Model):
+    attempts: int = Field(default=3, ge=1, le=10)
+    delay_seconds: float = Field(default=5, ge=0, le=3600)
+    policy: Literal["exponential", "fixed"] = "exponential"
+
+
+class Webhook(_Model):
+    """A webhook registered through `POST /api/webhooks`; the simulator delivers to it."""
+
+    id: int
+    url: str
+    events: list[str] = Field(default_factory=list)  # none (or "*"): every event
+    session: SessionName | None = None  # None: every session
+    hmac_key: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    retries: WebhookRetries = Field(default_factory=WebhookRetries)
+    label: str | None = None
+    enabled: bool = True
+    created_at: int
+
+
 class WorldState(_Model):
     version: Literal[1] = 1
     settings: Settings = Field(default_factory=Settings)
@@ -138,6 +159,7 @@ class WorldState(_Model):
     groups: list[Group] = Field(default_factory=list)
     pictures: dict[str, str] = Field(default_factory=dict)  # sha256 hex -> base64 JPEG
     messages: list[SentMessage] = Field(default_factory=list)  # oldest first
+    webhooks: list[Webhook] = Field(default_factory=list)
 
 
 def derived_lid(phone: str) -> str:

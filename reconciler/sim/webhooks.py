@@ -2,7 +2,8 @@
 
 Each event goes to the configured URL once per session concerned, in Titan's envelope, signed
 with `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the raw body>`. A delivery that fails
-(no answer, or not 2xx) is tried again with exponential backoff, 3 attempts in all.
+(no answer, or not 2xx) is tried again with exponential (or fixed) backoff, 3 attempts in all
+unless the registration says otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hmac
 import json
 import logging
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import httpx
@@ -56,6 +58,8 @@ class WebhookSender:
         *,
         attempts: int = 3,
         first_backoff: float = 0.5,
+        exponential: bool = True,
+        headers: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         try:
@@ -70,6 +74,13 @@ class WebhookSender:
         self._secret = secret
         self._attempts = attempts
         self._first_backoff = first_backoff
+        self._exponential = exponential
+        # A registration's own headers go along, but never in place of the signature.
+        self._headers = {
+            name: value
+            for name, value in (headers or {}).items()
+            if name.lower() not in ("content-type", SIGNATURE_HEADER.lower())
+        }
         self._transport = transport
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
@@ -82,7 +93,11 @@ class WebhookSender:
     def publish(self, events: list[Event]) -> None:
         for event in events:
             for session, payload in sorted(event.payloads.items()):
-                self._queue.put_nowait(envelope(event.kind, payload, session))
+                self.send(event.kind, payload, session)
+
+    def send(self, kind: str, payload: dict[str, object], session: str) -> None:
+        """Queue one delivery (in order after the ones queued before)."""
+        self._queue.put_nowait(envelope(kind, payload, session))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.get_running_loop().create_task(self._deliver_all())
 
@@ -114,7 +129,11 @@ class WebhookSender:
                     self.failed += 1
 
     async def _deliver(self, http: httpx.AsyncClient, body: bytes) -> None:
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self._secret, body)}
+        headers = {
+            **self._headers,
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self._secret, body),
+        }
         for attempt in range(1, self._attempts + 1):
             try:
                 response = await http.post(self.url, content=body, headers=headers)
@@ -129,5 +148,6 @@ class WebhookSender:
                 "webhook delivery to %s failed (%s), attempt %d", self.url, problem, attempt
             )
             if attempt < self._attempts:
-                await asyncio.sleep(self._first_backoff * 2 ** (attempt - 1))
+                growth = 2 ** (attempt - 1) if self._exponential else 1
+                await asyncio.sleep(self._first_backoff * growth)
         self.failed += 1

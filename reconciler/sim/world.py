@@ -23,6 +23,8 @@ from reconciler.sim.state import (
     Person,
     Role,
     SentMessage,
+    SessionStatus,
+    StatusReason,
     WorldState,
     derived_lid,
 )
@@ -52,8 +54,9 @@ class SimError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A webhook event: `kind` is "group.update" or "group.participant", with the payload
-    each concerned session receives (people appear to each as that session sees them)."""
+    """A webhook event: `kind` is "group.update", "group.participant" or "session.status",
+    with the payload each concerned session receives (people appear to each as that session
+    sees them)."""
 
     kind: str
     payloads: dict[str, dict[str, Any]]
@@ -115,8 +118,18 @@ class World:
             return
         account.writes_until_ban -= 1
         if account.writes_until_ban <= 0:
-            account.status, account.status_reason = "DISCONNECTED", "TEMPORARY_BAN"
             account.writes_until_ban = None
+            self.set_status(account, "DISCONNECTED", "TEMPORARY_BAN")
+
+    def set_status(
+        self, account: Account, status: SessionStatus, reason: StatusReason | None
+    ) -> None:
+        """The account's session changes state (Titan tells its webhooks: `session.status`)."""
+        if (account.status, account.status_reason) == (status, reason):
+            return
+        account.status, account.status_reason = status, reason
+        payload = {"status": status, "statusReason": reason}
+        self.outbox.append(Event("session.status", {account.session: payload}))
 
     def person(self, phone: str) -> Person:
         """The person with this E.164 number; any valid number is on WhatsApp, with defaults.
@@ -463,8 +476,9 @@ class World:
     ) -> None:
         """Queue an event for the sessions in `group` now, plus `also` (or exactly `only`).
 
-        People in the payload are written as each session sees them: the phone JID, or the LID
-        when their number is hidden from that session's account.
+        People in the payload are written as each session sees them, as Titan's JIDRef: the
+        number and the LID (`mode` "pn"), or only the LID when the number is hidden from that
+        session's account (`mode` "lid"). The group is its id, a string.
         """
         sessions = frozenset(only) if only is not None else self._sessions(group) | also
         payloads: dict[str, dict[str, Any]] = {}
@@ -479,8 +493,10 @@ class World:
         if payloads:
             self.outbox.append(Event(kind, payloads))
 
-    def _seen_as(self, viewer: Account, group: Group, person: Person) -> str:
-        return person.jid if self.phone_visible(viewer, group, person) else person.lid_jid
+    def _seen_as(self, viewer: Account, group: Group, person: Person) -> dict[str, str | None]:
+        if self.phone_visible(viewer, group, person):
+            return {"phoneNumber": person.phone, "lid": person.lid_jid, "mode": "pn"}
+        return {"phoneNumber": None, "lid": person.lid_jid, "mode": "lid"}
 
 
 def _is_admin(group: Group, phone: str) -> bool:

@@ -64,6 +64,7 @@ from reconciler.titan.models import (
     parse_participant_results,
 )
 from reconciler.titan.sessions import SessionVerdict, describe, verdict
+from reconciler.titan.webhooks import Webhook
 from reconciler.untrusted import one_line
 
 log = logging.getLogger("reconciler.titan")
@@ -167,6 +168,7 @@ class TitanClient:
         self.write_rate = write_rate
         self.stats = CallStats()
         self._api_key = api_key
+        self._secrets: list[str] = []  # others kept out of logs and errors: webhook keys
         self._deadline = timeout  # for a whole answer, however slowly its bytes come
         self._http = httpx.AsyncClient(
             base_url=base_url,
@@ -192,6 +194,11 @@ class TitanClient:
         self.picture_getter: bool | None = None
         self._no_picture_getter: NoPictureGetterError | None = None
         self._picture_probe = asyncio.Lock()
+
+    def reset_halt(self) -> None:
+        """Send calls again after `halted` stopped them: for a long-running process that
+        learned the session is CONNECTED again (a run stops for good instead)."""
+        self.halted = None
 
     def __repr__(self) -> str:
         return f"TitanClient(base_url={self.base_url!r}, session={self.session!r})"
@@ -515,6 +522,35 @@ class TitanClient:
         ident = data.get("id", data.get("messageId")) if isinstance(data, dict) else None
         return ident if isinstance(ident, str) else None
 
+    # -- webhooks (absolute paths, key-wide; titan-api.md, "Webhooks") ------------------------
+
+    async def list_webhooks(self) -> list[Webhook]:
+        """The key's webhook registrations. The route is inferred (Titan's pages document
+        only creation): callers treat a 404 or 405 as "cannot tell"."""
+        data = await self._call("GET", _WEBHOOKS)
+        if isinstance(data, dict) and isinstance(data.get("webhooks"), list):
+            data = data["webhooks"]
+        return self._parse(_WEBHOOK_LIST.validate_python, data, "GET", _WEBHOOKS)
+
+    async def create_webhook(
+        self, url: str, *, events: Sequence[str], hmac_key: str, retries: dict[str, Any]
+    ) -> Webhook:
+        """Register `url` for this session's `events`, signed with `hmac_key` (which stays out
+        of every log line and error). Never repeated after a failure that may have created it."""
+        self._secrets.append(hmac_key)
+        body = {
+            "url": url,
+            "events": list(events),
+            "session": self.session,
+            "hmacKey": hmac_key,
+            "retries": retries,
+        }
+        data = await self._call("POST", _WEBHOOKS, body=body, retry_when=_surely_not_applied)
+        return self._parse(Webhook.model_validate, data, "POST", _WEBHOOKS)
+
+    async def delete_webhook(self, webhook_id: int | str) -> None:
+        await self._call("DELETE", f"{_WEBHOOKS}/{quote(str(webhook_id), safe='')}")
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _body(self, **fields: Any) -> dict[str, Any]:
@@ -670,7 +706,8 @@ class TitanClient:
             f", attempt {attempt}" if attempt > 1 else "",
         )
         if log.isEnabledFor(logging.DEBUG):  # decoding and redacting every answer costs
-            log.debug("request body: %.2000s; answer: %.2000s", body, self._redact(response.text))
+            shown = self._redact(str(body))
+            log.debug("request body: %.2000s; answer: %.2000s", shown, self._redact(response.text))
         try:
             answer = self._read_answer(method, url, response, attempt)
         except ApiError as exc:
@@ -826,16 +863,18 @@ class TitanClient:
         )
 
     def _redact_bytes(self, content: bytes) -> bytes:
-        if len(self._api_key) < MIN_SECRET_LENGTH:
-            return content
-        key = self._api_key.encode()
-        return content.replace(key, HIDDEN.encode()) if key in content else content
+        for secret in (self._api_key, *self._secrets):
+            raw = secret.encode()
+            if len(secret) >= MIN_SECRET_LENGTH and raw in content:
+                content = content.replace(raw, HIDDEN.encode())
+        return content
 
     def _redact(self, text: str) -> str:
         """`text` without the key: an API or proxy may echo the request back."""
-        if len(self._api_key) < MIN_SECRET_LENGTH:
-            return text
-        return text.replace(self._api_key, HIDDEN)
+        for secret in (self._api_key, *self._secrets):
+            if len(secret) >= MIN_SECRET_LENGTH:
+                text = text.replace(secret, HIDDEN)
+        return text
 
     def _parse(self, validate: Callable[[Any], _T], data: Any, method: str, path: str) -> _T:
         try:
@@ -850,7 +889,7 @@ class TitanClient:
         where = ".".join(str(part) for part in first["loc"]) or "the answer"
         return ApiResponseError(
             method=method,
-            path=self._prefix + path,
+            path=path if path.startswith("/api/") else self._prefix + path,
             status=200,
             message=f"unexpected answer shape at {where}: {first['msg']}",
         )
@@ -910,6 +949,8 @@ class TitanClient:
 
 
 _GROUPS = pydantic.TypeAdapter(list[Group])
+_WEBHOOKS = "/api/webhooks"
+_WEBHOOK_LIST = pydantic.TypeAdapter(list[Webhook])
 
 
 def _uncertain(failure: ApiError, message: str) -> CreateUncertainError:

@@ -9,7 +9,8 @@ under the same brakes and guards as `apply` (a refused plan is reported, never f
 It does not fight itself: the changes it makes come back as webhooks, and those are recognized
 as its own and dropped. A group that keeps drifting is healed with exponential backoff, not in
 a tight loop. Every managed group is checked again every resync interval, since webhooks can be
-lost. Time comes from an injected clock; `tick()` does what is due.
+lost. While the session is not connected (Titan's `session.status`), healing pauses; a ban
+stops it until restart. Time comes from an injected clock; `tick()` does what is due.
 """
 
 from reconciler.watch.intake import MAX_BODY

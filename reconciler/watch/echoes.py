@@ -1,14 +1,35 @@
 """The webhooks of `groupctl watch`'s own changes: when it heals a group, Titan tells it about
 the change it just made. Those deliveries are recognized (each expected change consumed once)
-and dropped, so that watch does not fight itself."""
+and dropped, so that watch does not fight itself.
+
+A person in a webhook may come by number, by LID or both (a JIDRef): a change made to a
+member is recognized by either of the addresses the live group showed for them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from reconciler.errors import InvalidJidError
-from reconciler.jid import Jid, jid_from_api
+from reconciler.jid import Jid
 from reconciler.plan import Kind, Plan
+from reconciler.state import LiveState, Member
+from reconciler.watch.events import Change, Person
+
+
+@dataclass(frozen=True, slots=True)
+class _Expected:
+    field: str
+    value: str | frozenset[Jid]  # a text, or the addresses of a person
+    until: float
+
+    def matches(self, change: Change) -> bool:
+        name, value = change
+        if name != self.field:
+            return False
+        if isinstance(value, Person):
+            return isinstance(self.value, frozenset) and bool(self.value & value.addresses)
+        return self.value == value
 
 
 class Echoes:
@@ -16,43 +37,42 @@ class Echoes:
 
     def __init__(self, window: float) -> None:
         self.window = window  # how long after a change its webhook is expected
-        self._expected: dict[Jid, list[tuple[str, str, float]]] = {}
+        self._expected: dict[Jid, list[_Expected]] = {}
 
-    def expect(self, result: Plan, now: float) -> None:
-        """Remember the webhooks that applying `result` will cause."""
+    def expect(self, result: Plan, now: float, live: LiveState | None = None) -> None:
+        """Remember the webhooks that applying `result` will cause; `live` (the state it was
+        planned from) gives the LIDs of the members it changes."""
         until = now + self.window
         for group in result.groups:
             if group.group_id is None:
                 continue
+            found = live.groups.get(group.group_id) if live is not None else None
+            members = found.state.members if found is not None else {}
             expected = self._expected.setdefault(group.group_id, [])
             for action in group.actions:
                 field_name = _ECHO_FIELDS.get(action.kind)
                 if field_name is None:
                     continue
                 if action.kind in (Kind.SUBJECT, Kind.DESCRIPTION):
-                    expected.append((field_name, action.new or "", until))
+                    expected.append(_Expected(field_name, action.new or "", until))
                 elif action.kind == Kind.PICTURE:
-                    expected.append((field_name, "True", until))
+                    expected.append(_Expected(field_name, "True", until))
                 else:
-                    expected += [(field_name, str(jid), until) for jid in action.members]
+                    expected += [
+                        _Expected(field_name, _addresses(jid, members), until)
+                        for jid in action.members
+                    ]
 
-    def is_echo(self, group: Jid, payload: dict[str, Any], now: float) -> bool:
+    def is_echo(self, group: Jid, changes: tuple[Change, ...], now: float) -> bool:
         """Whether the event is all made of changes this watcher made (each consumed once)."""
-        expected = [e for e in self._expected.get(group, []) if e[2] >= now]
-        items = []
-        for name, value in payload.items():
-            if name in ("id", "action"):
-                continue
-            for item in value if isinstance(value, list) else [value]:
-                items.append((name, _normalized(item)))
-        remaining = list(expected)
-        for name, value in items:
-            match = next((e for e in remaining if e[0] == name and e[1] == value), None)
+        if not changes:
+            return False
+        remaining = [e for e in self._expected.get(group, []) if e.until >= now]
+        for change in changes:
+            match = next((e for e in remaining if e.matches(change)), None)
             if match is None:
                 return False
             remaining.remove(match)
-        if not items:
-            return False
         self._expected[group] = remaining
         return True
 
@@ -68,10 +88,8 @@ _ECHO_FIELDS = {
 }
 
 
-def _normalized(item: Any) -> str:
-    if isinstance(item, str) and "@" in item:
-        try:
-            return str(jid_from_api(item))
-        except InvalidJidError:
-            return item
-    return str(item)
+def _addresses(jid: Jid, members: Mapping[Jid, Member]) -> frozenset[Jid]:
+    member = members.get(jid)
+    if member is not None and member.lid is not None:
+        return frozenset({jid, member.lid})
+    return frozenset({jid})

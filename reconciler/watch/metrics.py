@@ -39,3 +39,19 @@ class Metrics:
         self.resyncs = Counter(
             "groupctl_resyncs", "Checks of every managed group.", registry=self.registry
         )
+        self.session_connected = Gauge(
+            "groupctl_session_connected",
+            "1 while the session is CONNECTED, as last reported.",
+            registry=self.registry,
+        )
+        self.session_status = Gauge(
+            "groupctl_session_status",
+            "The session's last reported status and reason (the one series at 1).",
+            ["status", "reason"],
+            registry=self.registry,
+        )
+        self.healing_paused = Gauge(
+            "groupctl_healing_paused",
+            "1 while heals are not written: the session is not connected, or banned.",
+            registry=self.registry,
+        )

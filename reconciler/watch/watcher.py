@@ -1,19 +1,18 @@
 """The watcher: the webhook endpoint, /metrics and /healthz, a queue of groups to check, and
-the one worker that re-reads, plans and (with self-heal) applies each, with backoff."""
+the one worker that re-reads, plans and (with self-heal) applies each, with backoff; healing
+pauses while the session is not connected (see `session.py`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import logging
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -22,22 +21,27 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler.apply import apply
-from reconciler.errors import GroupctlError, InvalidJidError
-from reconciler.jid import Jid, jid_from_api
+from reconciler.errors import GroupctlError
+from reconciler.jid import Jid
 from reconciler.live import fetch
 from reconciler.memory import Memory
 from reconciler.plan import Action, Plan
 from reconciler.planner import PlanPolicy, match_groups, plan
 from reconciler.safety import Brakes, check
-from reconciler.state import DesiredGroup, DesiredState, ListedGroup
+from reconciler.state import DesiredGroup, DesiredState, ListedGroup, LiveState
 from reconciler.titan.client import TitanClient
 from reconciler.watch.echoes import Echoes
+from reconciler.watch.events import (
+    GROUP_EVENTS,
+    SESSION_STATUS,
+    Event,
+    MalformedEventError,
+    read_event,
+)
 from reconciler.watch.intake import MAX_BODY, SIGNATURE_HEADER, SeenIds, read_body, signed
 from reconciler.watch.metrics import Metrics
-
-log = logging.getLogger("reconciler.watch")
-
-_EVENTS = frozenset({"group.update", "group.participant"})
+from reconciler.watch.reporting import log, report
+from reconciler.watch.session import SessionState
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,7 @@ class WatchOptions:
     backoff_max: float = 3600.0  # ...doubling each time it drifts again, up to this
     quiet: float = 3600.0  # a group left alone this long starts again from `backoff`
     echo_window: float = 300.0  # how long the webhooks of its own changes are expected
+    session_poll: float = 60.0  # while paused, the session is read this often (at most)
 
 
 @dataclass
@@ -86,14 +91,17 @@ class Watcher:
         self._reload = reload
         self._clock = clock
         self._bound: dict[Jid, str] = {}  # live group id -> the config's key
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
-        self._queued: set[str] = set()
+        # Group keys to check; None: read the session (a `session.status` without a status,
+        # or a paused watch asking whether the session is back).
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._queued: set[str | None] = set()
         self._seen = SeenIds()
         self._echoes = Echoes(options.echo_window)  # the webhooks of its own changes
         self._healing: dict[str, _Healing] = {}
         self._deferred: dict[str, float] = {}  # key -> when to check it again
         self._next_resync = float("-inf")
         self._healthy: tuple[float, str | None] = (float("-inf"), None)
+        self.session = SessionState(policy.session, self.metrics)
         self.stopping = False
         self.busy = False  # a group is being checked (or healed) right now
         self._worker: asyncio.Task[None] | None = None  # when served
@@ -139,36 +147,48 @@ class Watcher:
         if not signed(self._secret, request.headers.get(SIGNATURE_HEADER), body):
             return self._refuse(401, "bad_signature", "missing or wrong X-Webhook-Signature")
         try:
-            event = json.loads(body)
+            event = read_event(json.loads(body))
         except ValueError:
             return self._refuse(400, "malformed", "the body is not JSON")
-        if not (isinstance(event, dict) and isinstance(event.get("id"), str)):
-            return self._refuse(400, "malformed", "not a Titan event: no id")
-        if self._seen.seen(event["id"]):
+        except MalformedEventError as exc:
+            return self._refuse(400, "malformed", str(exc))
+        if self._seen.seen(event.id):
             return self._answer(200, "duplicate")
         return self._answer(*self._event(event))
 
-    def _event(self, event: dict[str, Any]) -> tuple[int, str]:
-        payload = event.get("payload", event.get("data"))
-        if event.get("event") not in _EVENTS or not isinstance(payload, dict):
-            return 200, "ignored"
-        if event.get("session") not in (None, self.policy.session):
+    def _event(self, event: Event) -> tuple[int, str]:
+        if event.session not in (None, self.policy.session):
             return 200, "ignored"  # the same change, as another session saw it
-        try:
-            group = jid_from_api(str(payload.get("id", "")))
-        except InvalidJidError:
-            return 400, "malformed"
-        if payload.get("action") == "joined":  # the session joined a group: bindings change
+        if event.name == SESSION_STATUS:
+            if event.status is None:  # the payload does not say: read the session
+                self._enqueue(None)
+                return 202, "queued"
+            self._session_seen(event.status, event.status_reason)
+            return 200, "session_status"
+        if event.name not in GROUP_EVENTS or event.group is None:
+            return 200, "ignored"
+        if self.session.stopped is not None:
+            return 200, "healing_stopped"  # no call at all for a banned account
+        if event.joined_by_invite:  # the session joined a group: bindings change
             self._next_resync = float("-inf")
             self.tick()
             return 202, "queued"
-        key = self._bound.get(group)
+        key = self._bound.get(event.group)
         if key is None:
             return 200, "ignored"
-        if self._echoes.is_echo(group, payload, self._clock()):
+        if self._echoes.is_echo(event.group, event.changes, self._clock()):
             return 200, "own_change"
         self._enqueue(key)
         return 202, "queued"
+
+    def _session_seen(self, status: str, reason: str | None) -> None:
+        change = self.session.seen(status, reason)
+        if change == "paused":  # is it back? asked soon, whatever a webhook says
+            self._next_resync = min(self._next_resync, self._clock() + self.options.session_poll)
+        elif change == "resumed":  # calls go out again, and every group is checked
+            self.client.reset_halt()
+            self._next_resync = float("-inf")
+            self.tick()
 
     def _refuse(self, status: int, result: str, message: str) -> Response:
         self.metrics.webhooks.labels(result).inc()
@@ -186,32 +206,52 @@ class Watcher:
         if self._worker is not None and self._worker.done():
             return JSONResponse({"status": "unavailable", "error": "the worker stopped"}, 503)
         checked, problem = self._healthy
-        if self._clock() - checked > 10:  # at most one API call per 10 s, however often asked
+        if self.session.stopped is None and self._clock() - checked > 10:
+            # At most one API call per 10 s, however often asked.
             try:
-                await self.client.get_session()
+                info = await self.client.get_session(refresh=True)
                 problem = None
+                self._session_seen(info.status, info.status_reason)
             except GroupctlError as exc:
                 problem = str(exc)
             self._healthy = (self._clock(), problem)
+        session = self.session.as_json()
+        if self.session.stopped is not None:
+            error = f"healing stopped: {self.session.stopped}"
+            return JSONResponse({"status": "unavailable", "error": error, "session": session}, 503)
         if problem is not None:
             return JSONResponse({"status": "unavailable", "error": problem}, status_code=503)
-        return JSONResponse({"status": "ok", "groups": len(self.desired.groups)})
+        state = "paused" if self.session.paused else "ok"
+        return JSONResponse(
+            {"status": state, "groups": len(self.desired.groups), "session": session}
+        )
 
     # -- the queue ---------------------------------------------------------------------------
 
-    def _enqueue(self, key: str) -> None:
+    def _enqueue(self, key: str | None) -> None:
         if key not in self._queued:
             self._queued.add(key)
             self._queue.put_nowait(key)
 
     def tick(self) -> None:
-        """Queue what is due: every group at a resync, deferred heals whose time came."""
+        """Queue what is due: every group at a resync, deferred heals whose time came. Paused,
+        only the session is read (is it back?); banned, nothing."""
+        if self.session.stopped is not None:
+            return
         now = self._clock()
         if now >= self._next_resync:
+            if self.session.paused:
+                self._next_resync = now + min(
+                    self.options.resync_interval, self.options.session_poll
+                )
+                self._enqueue(None)
+                return
             self._next_resync = now + self.options.resync_interval
             self.metrics.resyncs.inc()
             for group in self.desired.groups:
                 self._enqueue(group.key)
+        if self.session.paused:
+            return
         for key, when in list(self._deferred.items()):
             if now >= when:
                 del self._deferred[key]
@@ -224,9 +264,9 @@ class Watcher:
         try:
             self.desired = self._reload()
         except GroupctlError as exc:
-            _report("reload_failed", error=str(exc))
+            report("reload_failed", error=str(exc))
             return
-        _report("reloaded", groups=len(self.desired.groups))
+        report("reloaded", groups=len(self.desired.groups))
         self._next_resync = float("-inf")
         self.tick()
 
@@ -242,13 +282,20 @@ class Watcher:
             self._queued.discard(key)
             self.busy = True
             try:
-                await self._check(key)
+                if key is None:
+                    info = await self.client.get_session(refresh=True)
+                    self._session_seen(info.status, info.status_reason)
+                else:
+                    await self._check(key)
             except GroupctlError as exc:
-                _report("check_failed", group=key, error=str(exc))
+                report("check_failed", group=key, error=str(exc))
             except Exception as exc:  # a bug: said loudly, but one group must not stop watch
                 log.exception("checking %s failed unexpectedly", key)
-                _report("check_failed", group=key, error=f"{type(exc).__name__}: {exc}")
+                report("check_failed", group=key, error=f"{type(exc).__name__}: {exc}")
             finally:
+                halted = self.client.halted
+                if halted is not None:  # the client found the session not connected
+                    self._session_seen(halted.session_status, halted.status_reason)
                 self.busy = False
                 self._queue.task_done()
 
@@ -276,7 +323,7 @@ class Watcher:
         if planned is None or not (planned.actions or planned.errors):
             return
         self.metrics.drift.labels(key).inc()
-        _report(
+        report(
             "drift",
             group=key,
             group_id=planned.group_id,
@@ -290,35 +337,39 @@ class Watcher:
             # Not a drift of a group: a group to create (new in the config, or one this
             # watch never saw). Creating is apply's job, after someone reviewed the plan.
             self.metrics.heals.labels(key, "refused").inc()
-            _report("heal_refused", group=key, reasons=["creating a group is left to apply"])
+            report("heal_refused", group=key, reasons=["creating a group is left to apply"])
             return
-        await self._heal(key, result)
+        if not self.session.healing:
+            self.metrics.heals.labels(key, "paused").inc()
+            report("heal_paused", group=key, reason=self.session.why_not)
+            return
+        await self._heal(key, result, live)
 
-    async def _heal(self, key: str, result: Plan) -> None:
+    async def _heal(self, key: str, result: Plan, live: LiveState) -> None:
         now = self._clock()
         healing = self._healing.setdefault(key, _Healing())
         if now < healing.next_allowed:
             self._deferred[key] = healing.next_allowed
             self.metrics.heals.labels(key, "deferred").inc()
-            _report("heal_deferred", group=key, in_seconds=round(healing.next_allowed - now, 1))
+            report("heal_deferred", group=key, in_seconds=round(healing.next_allowed - now, 1))
             return
         reasons = check(result, self.options.brakes)
         if reasons:
             self.metrics.heals.labels(key, "refused").inc()
-            _report("heal_refused", group=key, reasons=reasons)
+            report("heal_refused", group=key, reasons=reasons)
             return
         healing.streak = healing.streak + 1 if now - healing.last < self.options.quiet else 1
         healing.last = now
         delay = self.options.backoff * 2 ** (healing.streak - 1)
         healing.next_allowed = now + min(delay, self.options.backoff_max)
-        self._echoes.expect(result, now)
-        report = await apply(result, self.client, memory=self.memory, brakes=self.options.brakes)
+        self._echoes.expect(result, now, live)
+        done = await apply(result, self.client, memory=self.memory, brakes=self.options.brakes)
         self.memory.save(datetime.now(UTC))
-        for created in (g.created for g in report.groups if g.created is not None):
+        for created in (g.created for g in done.groups if g.created is not None):
             self._bound[created] = key
-        outcome = "applied" if report.ok else "failed"
+        outcome = "applied" if done.ok else "failed"
         self.metrics.heals.labels(key, outcome).inc()
-        _report(f"heal_{outcome}", group=key, summary=report.summary())
+        report(f"heal_{outcome}", group=key, summary=done.summary())
 
     def _pinned(self, group: DesiredGroup) -> DesiredState:
         """The config with `group` bound to the live group it was found as before, if it has
@@ -358,9 +409,3 @@ def _described(result: Plan, action: Action) -> str:
     if action.old is not None:
         return f"{kind} {action.old!r} -> {action.new!r}"
     return f"{kind} {action.new!r}" if action.new is not None else kind
-
-
-def _report(event: str, **fields: Any) -> None:
-    """One JSON line per thing worth knowing (drift, heals), for log collectors."""
-    line = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "event": event, **fields}
-    log.info(json.dumps(line, ensure_ascii=False, default=str))

@@ -166,7 +166,7 @@ def test_a_flaky_api_converges_without_duplicates_in_50_of_50_seeds(tmp_path: Pa
             event = httpx.Response(200, content=request.content).json()
             if event["session"] == "default":
                 for person in event["payload"].get("joined", []):
-                    joined[(event["payload"]["id"], person)] += 1
+                    joined[(event["payload"]["id"], person["lid"])] += 1
             return httpx.Response(200)
 
         faults = FaultInjector(parse_fault_rates("500=0.05,503=0.05,429=0.05,lost=0.02"), seed)

@@ -180,3 +180,52 @@ def test_watch_reveals_no_secret(groupctl: str, example: Path, served: ServedSim
             watch.communicate()
     assert watch.returncode == 0, err
     assert leaks(out + err) == []
+
+
+def test_watch_register_reveals_no_secret(groupctl: str, example: Path, served: ServedSim) -> None:
+    env = {
+        "TITAN_API_URL": served.url,
+        "TITAN_API_KEY": KEY,
+        "TITAN_WEBHOOK_SECRET": SECRET,
+        "PATH": "/usr/bin:/bin",
+        "NO_COLOR": "1",
+    }
+    hook = "https://watch.example.com/webhooks/titan"
+    outputs = []
+    for _ in range(2):  # registered, then found registered
+        watch = subprocess.Popen(
+            [groupctl, "--debug", "watch", "--listen", "127.0.0.1:0", "--register", hook],
+            cwd=example,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert watch.stdout is not None
+            first = watch.stdout.readline()
+            assert "listening" in first
+            httpx.get(f"{first.split()[-1]}/healthz", timeout=30)  # serving: handlers in place
+            watch.send_signal(signal.SIGTERM)
+            out, err = watch.communicate(timeout=20)
+        finally:
+            if watch.poll() is None:
+                watch.kill()
+                watch.communicate()
+        assert watch.returncode == 0, err
+        outputs.append(first + out + err)
+    assert "POST /api/webhooks" in outputs[0]  # the registration was logged...
+    assert "hmacKey" in outputs[0]
+    assert "already registered" in outputs[1]
+    listed = httpx.get(f"{served.url}/api/webhooks", headers={"Authorization": f"Bearer {KEY}"})
+    assert listed.json()["data"][0]["url"] == hook
+    _, sim_log = served.stop()
+    assert leaks("\n".join(outputs)) == []  # ...without the secret
+    assert leaks(sim_log + listed.text) == []
+    # The simulator's world file is Titan's side: it keeps the key, as Titan does.
+    written = "".join(
+        path.read_text(errors="replace")
+        for path in sorted(example.rglob("*"))
+        if path.is_file() and path.name != "world.json"
+    )
+    assert leaks(written) == []

@@ -46,6 +46,11 @@ class Receiver:
         return [json.loads(request.content) for request in self.deliveries]
 
 
+def seen_by_number(sim: Harness, phone: str) -> dict[str, str]:
+    """A person in a payload, as a JIDRef of someone whose number the session sees."""
+    return {"phoneNumber": phone, "lid": f"{sim.lid(phone)}@lid", "mode": "pn"}
+
+
 def with_webhooks(make_sim: MakeSim, receiver: Receiver) -> tuple[Harness, WebhookSender]:
     sender = WebhookSender(
         "http://hooks.test/titan", SECRET, first_backoff=0, transport=httpx.MockTransport(receiver)
@@ -67,7 +72,7 @@ async def test_changes_are_delivered_signed_in_titans_envelope(make_sim: MakeSim
     events = [e for e in receiver.events() if e["session"] == "default"]
     assert [(e["event"], e["payload"]) for e in events] == [
         ("group.update", {"id": ENGINEERING, "newSubject": "Eng"}),
-        ("group.participant", {"id": ENGINEERING, "joined": [str(jid(BOB))]}),
+        ("group.participant", {"id": ENGINEERING, "joined": [seen_by_number(sim, BOB)]}),
     ]
     first = events[0]
     assert set(first) == {"id", "event", "session", "timestamp", "payload"}
@@ -83,9 +88,8 @@ async def test_every_session_in_the_group_is_told(make_sim: MakeSim) -> None:
     sessions = sorted(str(e["session"]) for e in receiver.events())
     assert sessions == ["default", "member", "other"]  # member was in the group before
     payloads = {json.dumps(e["payload"]) for e in receiver.events()}
-    assert payloads == {
-        json.dumps({"id": ENGINEERING, "left": [str(jid(ALICE)), str(jid(MEMBER))]})
-    }
+    left = [seen_by_number(sim, ALICE), seen_by_number(sim, MEMBER)]
+    assert payloads == {json.dumps({"id": ENGINEERING, "left": left})}
 
 
 async def test_promote_demote_leave_and_join_are_reported(make_sim: MakeSim) -> None:
@@ -143,15 +147,19 @@ async def test_a_delivery_that_keeps_failing_is_given_up_after_three(make_sim: M
     assert len(receiver.deliveries) == 6
 
 
-async def test_people_appear_in_payloads_as_each_session_sees_them(make_sim: MakeSim) -> None:
+async def test_people_appear_in_payloads_as_jidrefs_as_each_session_sees_them(
+    make_sim: MakeSim,
+) -> None:
     receiver = Receiver()
     sim, _ = with_webhooks(make_sim, receiver)
     # erin's number is shown only to her contacts: "other" has her, "member" does not.
     await sim.client().remove_participants(ENG, [jid(ERIN)])
     await sim.drain_webhooks()
     left = {e["session"]: e["payload"]["left"] for e in receiver.events()}
-    assert left["other"] == [str(jid(ERIN))]
-    assert left["member"] == [f"{sim.lid(ERIN)}@lid"]
+    erin_lid = f"{sim.lid(ERIN)}@lid"
+    assert left["other"] == [{"phoneNumber": ERIN, "lid": erin_lid, "mode": "pn"}]
+    assert left["member"] == [{"phoneNumber": None, "lid": erin_lid, "mode": "lid"}]
+    assert {type(e["payload"]["id"]) for e in receiver.events()} == {str}
 
 
 def test_a_webhook_url_that_cannot_work_is_refused_up_front() -> None:
