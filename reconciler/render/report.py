@@ -21,9 +21,12 @@ def invite_lines(plan: Plan, report: ApplyReport) -> list[str]:
             if step.invite_link is None or step.person is None or step.outcome not in _TO_SEND:
                 continue
             # The link is checked to be https://chat.whatsapp.com/ and letters and digits.
+            who, where = person(plan, step.person), f"{group.subject!r} [{group.key}]"
             lines.append(
-                f"{person(plan, step.person)} needs an invite to {group.subject!r}"
-                f" [{group.key}]: send them {step.invite_link}"
+                f"{who}: the message with the invite link to {where} may not have arrived:"
+                f" ask them before sending {step.invite_link}"
+                if step.outcome == Outcome.UNKNOWN
+                else f"{who} needs an invite to {where}: send them {step.invite_link}"
             )
     if lines:
         lines.append(f"Note: {LINK_WARNING}.")

@@ -16,6 +16,7 @@ from reconciler.memory import Memory
 from reconciler.plan import Action, GroupPlan, Kind, Plan
 from reconciler.planner import PlanPolicy
 from reconciler.render.progress import expected_steps
+from reconciler.render.report import invite_lines
 from reconciler.report import NO_PER_PERSON_ANSWER, ApplyReport, Outcome
 from reconciler.sim.gateway import FaultInjector
 from reconciler.sim.state import Role
@@ -319,12 +320,19 @@ async def test_a_message_that_failed_is_tried_again_one_that_may_have_gone_is_no
 ) -> None:
     client, requests = titan_answering(REFUSED, send)
     memory = Memory()
+    planned = adding(CAROL, invite_message="{link}")
     async with client:
-        report = await apply(adding(CAROL, invite_message="{link}"), client, memory=memory)
+        report = await apply(planned, client, memory=memory)
     (step,) = report.groups[0].steps
     assert step.outcome == outcome
     assert detail in step.detail
     assert step.invite_link == "https://chat.whatsapp.com/AbC123"
+    # The report never tells a person to send a link that may already have gone out.
+    told = "\n".join(invite_lines(planned, report))
+    if outcome == Outcome.UNKNOWN:
+        assert "may not have arrived: ask them before sending" in told
+    if outcome == Outcome.FAILED:
+        assert "needs an invite to 'Engineering' [eng]: send them https://" in told
     waiting = memory.records.get(sim_gid(ENG), {}).get(jid(CAROL))
     assert (waiting.reason if waiting else None) == remembered
     sent = [r for r in requests if r.url.path == "/api/messages/send"]
