@@ -76,3 +76,17 @@ def sim_serve(
         if process.poll() is None:
             process.kill()
             process.communicate(timeout=10)
+
+
+def start_groupctl(
+    groupctl: str, *args: str, cwd: Path, env: dict[str, str]
+) -> subprocess.Popen[str]:
+    """`groupctl ARGS` running in the background (watch), its output piped as text."""
+    return subprocess.Popen(
+        [groupctl, *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

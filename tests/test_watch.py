@@ -32,7 +32,7 @@ from reconciler.state import DesiredState
 from reconciler.titan.client import TitanClient
 from reconciler.watch import MAX_BODY, Watcher, WatchOptions
 from tests.planning.builders import desired, want
-from tests.processes import sim_serve
+from tests.processes import sim_serve, start_groupctl
 
 ROOT = Path(__file__).parent.parent
 KEY = "watch-key-4b9e21"
@@ -313,13 +313,8 @@ def test_watch_reports_drift_within_2_s_and_heals_it_once(groupctl: str, example
             [groupctl, "apply", "--auto-approve"], cwd=example, env=env, capture_output=True
         )
         assert done.returncode == 0, done.stderr
-        watch = subprocess.Popen(
-            [groupctl, "watch", "--listen", f"127.0.0.1:{port}", "--self-heal"],
-            cwd=example,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        watch = start_groupctl(
+            groupctl, "watch", "--listen", f"127.0.0.1:{port}", "--self-heal", cwd=example, env=env
         )
         try:
             assert watch.stdout is not None

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 
 from reconciler.serving import bind
 from reconciler.sim.webhooks import envelope, sign
-from tests.processes import ServedSim, run_groupctl, sim_serve
+from tests.processes import ServedSim, run_groupctl, sim_serve, start_groupctl
 
 ROOT = Path(__file__).parent.parent.parent
 KEY = "sekrit-api-key-9f1c2d7e"
@@ -140,13 +139,8 @@ def test_watch_reveals_no_secret(groupctl: str, example: Path, served: ServedSim
         "PATH": "/usr/bin:/bin",
         "NO_COLOR": "1",
     }
-    watch = subprocess.Popen(
-        [groupctl, "--debug", "watch", "--listen", f"127.0.0.1:{number}"],
-        cwd=example,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    watch = start_groupctl(
+        groupctl, "--debug", "watch", "--listen", f"127.0.0.1:{number}", cwd=example, env=env
     )
     try:
         assert watch.stdout is not None
@@ -193,13 +187,16 @@ def test_watch_register_reveals_no_secret(groupctl: str, example: Path, served: 
     hook = "https://watch.example.com/webhooks/titan"
     outputs = []
     for _ in range(2):  # registered, then found registered
-        watch = subprocess.Popen(
-            [groupctl, "--debug", "watch", "--listen", "127.0.0.1:0", "--register", hook],
+        watch = start_groupctl(
+            groupctl,
+            "--debug",
+            "watch",
+            "--listen",
+            "127.0.0.1:0",
+            "--register",
+            hook,
             cwd=example,
             env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
         )
         try:
             assert watch.stdout is not None

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import signal
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -20,6 +19,7 @@ from reconciler.titan.webhooks import TITAN_RULE, WATCH_EVENTS
 from reconciler.watch.registration import register
 from tests.conftest import MakeSim
 from tests.harness import READ_ONLY_KEY, Harness
+from tests.processes import start_groupctl
 
 HOOK = "https://watch.example.com/webhooks/titan"
 SECRET = "register-secret-6c1f0e"
@@ -127,13 +127,8 @@ def run_watch(groupctl: str, example: Path, *args: str) -> tuple[int, str, str]:
         "TITAN_WEBHOOK_SECRET": SECRET,
         "NO_COLOR": "1",
     }
-    watch = subprocess.Popen(
-        [groupctl, "--debug", "watch", "--listen", "127.0.0.1:0", *args],
-        cwd=example,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    watch = start_groupctl(
+        groupctl, "--debug", "watch", "--listen", "127.0.0.1:0", *args, cwd=example, env=env
     )
     try:
         assert watch.stdout is not None

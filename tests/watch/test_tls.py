@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import ssl
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 import trustme
 
-from tests.processes import run_groupctl, sim_serve
+from tests.processes import run_groupctl, sim_serve, start_groupctl
 from tests.test_watch import LUCAS, eventually, free_port
 
 KEY, SECRET = "tls-key-4e1d2c", "tls-secret-0a9b8c"
@@ -55,13 +54,8 @@ def test_watch_serves_https_and_takes_signed_deliveries_over_it(
             "NO_COLOR": "1",
         }
         tls_flags = ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)]
-        watch = subprocess.Popen(
-            [groupctl, "watch", "--listen", f"127.0.0.1:{port}", *tls_flags],
-            cwd=example,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        watch = start_groupctl(
+            groupctl, "watch", "--listen", f"127.0.0.1:{port}", *tls_flags, cwd=example, env=env
         )
         try:
             assert watch.stdout is not None
