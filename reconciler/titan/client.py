@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email.utils
-import json
 import logging
 import random
 import time
@@ -51,6 +49,16 @@ from reconciler.errors import (
 from reconciler.jid import Jid
 from reconciler.logs import HIDDEN, MIN_SECRET_LENGTH
 from reconciler.rates import Rate
+from reconciler.titan.answers import (
+    AnswerTooLargeError,
+    describe_transport_error,
+    error_text,
+    hint,
+    only_correlation_id,
+    parse_json,
+    read_bounded,
+    retry_after,
+)
 from reconciler.titan.models import (
     MAX_PARTICIPANTS_PER_CALL,
     PARTICIPANTS,
@@ -406,12 +414,12 @@ class TitanClient:
             try:
                 if own:
                     request = self._http.build_request("GET", url)
-                    response = await _bounded(
+                    response = await read_bounded(
                         self._http, request, limit=max_bytes, deadline=self._deadline
                     )
                 else:
                     async with httpx.AsyncClient(timeout=self._http.timeout) as plain:
-                        response = await _bounded(
+                        response = await read_bounded(
                             plain,
                             plain.build_request("GET", url),
                             limit=max_bytes,
@@ -664,7 +672,7 @@ class TitanClient:
             failure: ApiError | None = None
             request = self._http.build_request(method, url, json=body, params=params)
             try:
-                response = await _bounded(
+                response = await read_bounded(
                     self._http, request, limit=MAX_ANSWER_BYTES, deadline=self._deadline
                 )
             except httpx.TransportError as exc:
@@ -673,7 +681,7 @@ class TitanClient:
                     timed_out=isinstance(exc, httpx.TimeoutException),
                     method=method,
                     path=url,
-                    message=self._redact(_describe_transport_error(exc, self.base_url)),
+                    message=self._redact(describe_transport_error(exc, self.base_url)),
                     attempts=attempt,
                 )
             except TimeoutError:
@@ -814,7 +822,7 @@ class TitanClient:
             if not content and status != 202:
                 return None
             try:
-                payload = _json(content) if content else None
+                payload = parse_json(content) if content else None
             except ValueError:
                 raise ApiResponseError(
                     method=method,
@@ -825,7 +833,7 @@ class TitanClient:
                 ) from None
             if isinstance(payload, dict) and "data" in payload:
                 payload = payload["data"]
-            if status == 202 or _only_correlation_id(payload):
+            if status == 202 or only_correlation_id(payload):
                 correlation = payload.get("correlationId") if isinstance(payload, dict) else None
                 raise OutcomeUnknownError(
                     method=method,
@@ -850,8 +858,8 @@ class TitanClient:
                 attempts=attempt,
                 message="unexpected redirect; groupctl follows none (check the API address)",
             )
-        message, docs = _error_text(content, response.reason_phrase)
-        message = one_line(message) + _hint(status, method, url, message)
+        message, docs = error_text(content, response.reason_phrase)
+        message = one_line(message) + hint(status, method, url, message)
         raise api_error_class(status)(
             method=method,
             path=url,
@@ -859,7 +867,7 @@ class TitanClient:
             message=message,
             docs=docs,
             attempts=attempt,
-            retry_after=_retry_after(response),
+            retry_after=retry_after(response),
         )
 
     def _redact_bytes(self, content: bytes) -> bytes:
@@ -986,84 +994,6 @@ def _check_batch(participants: Sequence[Jid]) -> None:
         )
 
 
-class AnswerTooLargeError(Exception):
-    def __init__(self, limit: int, status: int) -> None:
-        super().__init__(f"the answer is larger than {limit:,} bytes: not read further")
-        self.status = status
-
-
-async def _bounded(
-    http: httpx.AsyncClient,
-    request: httpx.Request,
-    *,
-    limit: int,
-    deadline: float,
-    follow_redirects: bool = False,
-) -> httpx.Response:
-    """Send `request` and read its whole answer, refusing one larger than `limit` bytes
-    (decoded, so a compressed bomb is caught too) or taking more than `deadline` seconds in
-    all (a server can dribble bytes just inside every read timeout). TimeoutError,
-    AnswerTooLargeError or httpx.TransportError otherwise."""
-    async with asyncio.timeout(deadline):
-        response = await http.send(request, stream=True, follow_redirects=follow_redirects)
-        try:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise AnswerTooLargeError(limit, response.status_code)
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise AnswerTooLargeError(limit, response.status_code)
-                chunks.append(chunk)
-        finally:
-            await response.aclose()
-    # The body as read, decoded: the headers that described its transfer no longer apply.
-    headers = [
-        (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-    ]
-    return httpx.Response(
-        response.status_code, headers=headers, content=b"".join(chunks), request=request
-    )
-
-
-def _only_correlation_id(payload: Any) -> bool:
-    """`{"correlationId": ...}` alone: an asynchronous command's receipt, not its result."""
-    return isinstance(payload, dict) and payload.keys() == {"correlationId"}
-
-
-def required_scope(method: str, url: str) -> str:
-    """The key scope a call needs (titan-api.md, Transport; per-route mapping inferred)."""
-    if url.startswith("/api/messages"):
-        return "messages:write"
-    if url.startswith("/api/webhooks"):
-        return "webhooks:manage"
-    if "/contacts/" in url:
-        return "contacts:read"
-    if "/groups" not in url:
-        return "sessions:read"
-    return "groups:read" if method == "GET" else "groups:manage"
-
-
-def _hint(status: int, method: str, url: str, message: str) -> str:
-    """What a person can do about a 401 or 403, when the API's own text does not say."""
-    if status == 401:
-        return (
-            " (Titan keys expire: check the key's expiry in the Titan dashboard, or create a"
-            " new one, and set TITAN_API_KEY)"
-        )
-    if status == 403:
-        scope = required_scope(method, url)
-        if scope not in message:
-            return (
-                f" (this call needs the key's {scope} scope; if the key has it, the session's"
-                " account may not do this in this group)"
-            )
-    return ""
-
-
 def _picture_url(data: Any) -> str | None:
     url = data.get("url") if isinstance(data, dict) else data
     return url if isinstance(url, str) and url else None
@@ -1082,51 +1012,3 @@ def _retryable(error: ApiError) -> bool:
     if isinstance(error, ApiConnectionError | ServerError):
         return True
     return error.status in _RETRIED_STATUSES
-
-
-def _describe_transport_error(exc: httpx.TransportError, base_url: str) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return f"{base_url} timed out ({type(exc).__name__})"
-    detail = str(exc) or type(exc).__name__
-    return f"connection to {base_url} failed: {detail}"
-
-
-def _json(content: bytes) -> Any:
-    """JSON, or ValueError for anything that is not (nesting too deep to read included)."""
-    try:
-        return json.loads(content)
-    except RecursionError:
-        raise ValueError("the answer is nested too deeply") from None
-
-
-def _error_text(content: bytes, reason: str) -> tuple[str, str | None]:
-    """Titan's `{"error": "...", "docs": "..."}`, or the next best thing."""
-    try:
-        body = _json(content)
-    except ValueError:
-        text = content.decode("utf-8", "replace").strip()[:300]
-        return (text or reason or "no error text"), None
-    if isinstance(body, dict):
-        error = body.get("error") or body.get("message") or body.get("detail")
-        if isinstance(error, dict):
-            error = error.get("message")
-        docs = body.get("docs")
-        return (str(error) if error else reason), (
-            one_line(docs, limit=200) if isinstance(docs, str) else None
-        )
-    return str(body)[:300], None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

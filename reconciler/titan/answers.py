@@ -1,0 +1,145 @@
+"""Reading Titan's answers: whole and bounded, as JSON, and as errors a person can act on.
+
+What the client needs from an HTTP answer, apart from the calls themselves: the body read
+whole within a deadline and a size (a slow or huge answer cannot hold a run), JSON that may be
+hostile (nested too deeply), Titan's `{"error", "docs"}` with a hint for 401 and 403, the key
+scope a call needs, `Retry-After`, and a receipt (`correlationId`) that is not a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+from typing import Any
+
+import httpx
+
+from reconciler.untrusted import one_line
+
+
+class AnswerTooLargeError(Exception):
+    def __init__(self, limit: int, status: int) -> None:
+        super().__init__(f"the answer is larger than {limit:,} bytes: not read further")
+        self.status = status
+
+
+async def read_bounded(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    limit: int,
+    deadline: float,
+    follow_redirects: bool = False,
+) -> httpx.Response:
+    """Send `request` and read its whole answer, refusing one larger than `limit` bytes
+    (decoded, so a compressed bomb is caught too) or taking more than `deadline` seconds in
+    all (a server can dribble bytes just inside every read timeout). TimeoutError,
+    AnswerTooLargeError or httpx.TransportError otherwise."""
+    async with asyncio.timeout(deadline):
+        response = await http.send(request, stream=True, follow_redirects=follow_redirects)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise AnswerTooLargeError(limit, response.status_code)
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise AnswerTooLargeError(limit, response.status_code)
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+    # The body as read, decoded: the headers that described its transfer no longer apply.
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code, headers=headers, content=b"".join(chunks), request=request
+    )
+
+
+def only_correlation_id(payload: Any) -> bool:
+    """`{"correlationId": ...}` alone: an asynchronous command's receipt, not its result."""
+    return isinstance(payload, dict) and payload.keys() == {"correlationId"}
+
+
+def required_scope(method: str, url: str) -> str:
+    """The key scope a call needs (titan-api.md, Transport; per-route mapping inferred)."""
+    if url.startswith("/api/messages"):
+        return "messages:write"
+    if url.startswith("/api/webhooks"):
+        return "webhooks:manage"
+    if "/contacts/" in url:
+        return "contacts:read"
+    if "/groups" not in url:
+        return "sessions:read"
+    return "groups:read" if method == "GET" else "groups:manage"
+
+
+def hint(status: int, method: str, url: str, message: str) -> str:
+    """What a person can do about a 401 or 403, when the API's own text does not say."""
+    if status == 401:
+        return (
+            " (Titan keys expire: check the key's expiry in the Titan dashboard, or create a"
+            " new one, and set TITAN_API_KEY)"
+        )
+    if status == 403:
+        scope = required_scope(method, url)
+        if scope not in message:
+            return (
+                f" (this call needs the key's {scope} scope; if the key has it, the session's"
+                " account may not do this in this group)"
+            )
+    return ""
+
+
+def describe_transport_error(exc: httpx.TransportError, base_url: str) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{base_url} timed out ({type(exc).__name__})"
+    detail = str(exc) or type(exc).__name__
+    return f"connection to {base_url} failed: {detail}"
+
+
+def parse_json(content: bytes) -> Any:
+    """JSON, or ValueError for anything that is not (nesting too deep to read included)."""
+    try:
+        return json.loads(content)
+    except RecursionError:
+        raise ValueError("the answer is nested too deeply") from None
+
+
+def error_text(content: bytes, reason: str) -> tuple[str, str | None]:
+    """Titan's `{"error": "...", "docs": "..."}`, or the next best thing."""
+    try:
+        body = parse_json(content)
+    except ValueError:
+        text = content.decode("utf-8", "replace").strip()[:300]
+        return (text or reason or "no error text"), None
+    if isinstance(body, dict):
+        error = body.get("error") or body.get("message") or body.get("detail")
+        if isinstance(error, dict):
+            error = error.get("message")
+        docs = body.get("docs")
+        return (str(error) if error else reason), (
+            one_line(docs, limit=200) if isinstance(docs, str) else None
+        )
+    return str(body)[:300], None
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
