@@ -714,7 +714,7 @@ class TitanClient:
             f", attempt {attempt}" if attempt > 1 else "",
         )
         if log.isEnabledFor(logging.DEBUG):  # decoding and redacting every answer costs
-            shown = self._redact(str(body))
+            shown = str(self._redact_deep(body))
             log.debug("request body: %.2000s; answer: %.2000s", shown, self._redact(response.text))
         try:
             answer = self._read_answer(method, url, response, attempt)
@@ -823,6 +823,8 @@ class TitanClient:
                 return None
             try:
                 payload = parse_json(content) if content else None
+                if b"\\" in content:  # JSON escapes could spell a secret the bytes do not show
+                    payload = self._redact_deep(payload)
             except ValueError:
                 raise ApiResponseError(
                     method=method,
@@ -859,6 +861,7 @@ class TitanClient:
                 message="unexpected redirect; groupctl follows none (check the API address)",
             )
         message, docs = error_text(content, response.reason_phrase)
+        message = self._redact(message)
         message = one_line(message) + hint(status, method, url, message)
         raise api_error_class(status)(
             method=method,
@@ -876,6 +879,16 @@ class TitanClient:
             if len(secret) >= MIN_SECRET_LENGTH and raw in content:
                 content = content.replace(raw, HIDDEN.encode())
         return content
+
+    def _redact_deep(self, value: Any) -> Any:
+        """`value` (decoded JSON) with every secret taken out of every string in it."""
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, list):
+            return [self._redact_deep(item) for item in value]
+        if isinstance(value, dict):
+            return {self._redact(str(k)): self._redact_deep(v) for k, v in value.items()}
+        return value
 
     def _redact(self, text: str) -> str:
         """`text` without the key: an API or proxy may echo the request back."""

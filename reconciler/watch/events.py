@@ -57,17 +57,22 @@ class Event:
     status_reason: str | None = None
 
 
+MAX_ID_LENGTH = 256
+
+
 def read_event(data: Any) -> Event:
     """The event in a delivery's JSON; MalformedEventError says what is wrong with it."""
     if not (isinstance(data, dict) and isinstance(data.get("id"), str)):
         raise MalformedEventError("not a Titan event: no id")
+    if len(data["id"]) > MAX_ID_LENGTH:  # ids are remembered, to refuse replays
+        raise MalformedEventError(f"not a Titan event: an id over {MAX_ID_LENGTH} characters")
     name, session = data.get("event"), data.get("session")
     event = Event(
         id=data["id"],
         name=name if isinstance(name, str) else None,
         session=session if isinstance(session, str) else None,
     )
-    payload = data["payload"] if "payload" in data else data.get("data")
+    payload = data["payload"] if data.get("payload") is not None else data.get("data")
     if event.name in GROUP_EVENTS:
         return _group_event(event, payload)
     if event.name == SESSION_STATUS and isinstance(payload, dict):

@@ -34,8 +34,10 @@ def signed(secret: bytes, header: str | None, body: bytes) -> bool:
     """Whether `header` (`sha256=<hex>`) is the signature of `body` with `secret`."""
     if not header or not header.startswith("sha256="):
         return False
-    expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+    expected = hmac.new(secret, body, hashlib.sha256).hexdigest().encode()
+    # Compared as bytes: a header with characters beyond ASCII is simply not the signature.
+    given = header.removeprefix("sha256=").strip().lower().encode("utf-8", "replace")
+    return hmac.compare_digest(expected, given)
 
 
 class SeenIds:

@@ -148,7 +148,7 @@ class Watcher:
             return self._refuse(401, "bad_signature", "missing or wrong X-Webhook-Signature")
         try:
             event = read_event(json.loads(body))
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deeply is no event either
             return self._refuse(400, "malformed", "the body is not JSON")
         except MalformedEventError as exc:
             return self._refuse(400, "malformed", str(exc))
@@ -160,6 +160,8 @@ class Watcher:
         if event.session not in (None, self.policy.session):
             return 200, "ignored"  # the same change, as another session saw it
         if event.name == SESSION_STATUS:
+            if event.session is None:  # a state without a session is nobody's state
+                return 200, "ignored"
             if event.status is None:  # the payload does not say: read the session
                 self._enqueue(None)
                 return 202, "queued"

@@ -550,3 +550,16 @@ async def test_scopes_are_checked_by_refusals_and_a_failed_check_is_no_verdict()
         "messages:write": None,
     }
     assert "HTTP 500" in found["messages:write"].why
+
+
+async def test_a_key_echoed_in_json_escapes_never_reaches_a_message_or_a_value() -> None:
+    escaped = "".join(f"\\u{ord(c):04x}" for c in SECRET)  # decodes to the key itself
+    script = Script(
+        httpx.Response(200, content=f'{{"data": {{"code": "x{escaped}"}}}}'.encode()),
+        httpx.Response(400, content=f'{{"error": "bad key {escaped}"}}'.encode()),
+    )
+    client = client_for(script)
+    assert SECRET not in await client.get_invite_code(ENG)
+    with pytest.raises(BadRequestError) as caught:
+        await client.set_subject(ENG, "x")
+    assert SECRET not in str(caught.value)

@@ -132,3 +132,27 @@ def test_a_delivery_that_is_not_a_readable_titan_event_is_malformed(
 ) -> None:
     with pytest.raises(MalformedEventError, match=says):
         read_event(envelope)
+
+
+def test_a_signature_header_beyond_ascii_is_no_signature_not_a_crash() -> None:
+    from reconciler.watch.intake import signed
+
+    assert signed(b"secret-key", "sha256=\xe9\xe9", b"{}") is False
+
+
+def test_an_event_id_too_long_to_remember_is_refused() -> None:
+    with pytest.raises(MalformedEventError, match="over 256 characters"):
+        read_event({"id": "e" * 257, "event": "group.update", "payload": {"id": "1@g.us"}})
+
+
+def test_a_null_payload_beside_data_reads_the_data() -> None:
+    event = read_event(
+        {
+            "id": "evt_1",
+            "event": "session.status",
+            "session": "default",
+            "payload": None,
+            "data": {"status": "CONNECTED"},
+        }
+    )
+    assert event.status == "CONNECTED"
