@@ -10,6 +10,7 @@ not.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from typing import Any
 
 import httpx
@@ -32,21 +33,35 @@ TITAN_RULE = (
 _INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa", ".lan", ".intranet")
 
 
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address `host` is, read as resolvers read it (`127.1` is 127.0.0.1), or None."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
 def url_problem(url: str) -> str | None:
     """Why Titan would refuse `url` as a webhook URL, or None when its form is acceptable."""
+    if any(char.isspace() for char in url):
+        return f"{url!r} is not a URL: it holds white space"
     try:
         parsed = httpx.URL(url)
-    except (httpx.InvalidURL, ValueError):
+        host = parsed.host.rstrip(".").lower()
+    except (httpx.InvalidURL, ValueError):  # UnicodeError (a name IDNA refuses) included
         return f"{url!r} is not a URL"
     if parsed.scheme != "https":
         return f"{url!r} is not HTTPS"
-    host = parsed.host.rstrip(".").lower()
+    if parsed.userinfo:
+        # Titan would keep (and show) the credentials; a webhook is signed, not logged into.
+        return "the URL holds a user name or password: give it without (webhooks are signed)"
     if not host:
         return f"{url!r} has no host"
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        address = None
+    address = _address(host.strip("[]"))
     if address is not None:
         if not address.is_global:
             return f"{url!r} points to a private or reserved address ({address})"

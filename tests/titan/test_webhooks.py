@@ -63,3 +63,20 @@ async def test_a_listing_that_is_not_webhooks_names_the_call() -> None:
 )
 def test_public_https_urls_are_acceptable(url: str) -> None:
     assert url_problem(url) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://127.1/hooks", "private or reserved"),
+        ("https://10.1/hooks", "private or reserved"),
+        ("https://exa mple.com/hooks", "white space"),
+        ("https://user:pw@example.com/hooks", "user name or password"),
+        ("https://xn--.com/hooks", "is not a URL"),
+    ],
+)
+def test_urls_titan_would_refuse_are_refused_without_a_traceback(url: str, why: str) -> None:
+    problem = url_problem(url)
+    assert problem is not None
+    assert why in problem
+    assert "pw@" not in problem  # credentials are not repeated back
