@@ -124,7 +124,7 @@ class Deliveries:
 
     def __init__(self, *, enabled: bool) -> None:
         self.enabled = enabled
-        self._senders: dict[int, WebhookSender] = {}
+        self._senders: dict[tuple[int, str, str], WebhookSender] = {}
 
     def publish(self, hooks: list[Webhook], events: list[Event]) -> None:
         if not self.enabled:
@@ -140,9 +140,11 @@ class Deliveries:
         return list(self._senders.values())
 
     def _sender(self, hook: Webhook) -> WebhookSender:
-        sender = self._senders.get(hook.id)
+        # By what it delivers to, not by id alone: a deleted webhook's id may be given again.
+        which = (hook.id, hook.url, hook.hmac_key)
+        sender = self._senders.get(which)
         if sender is None:
-            sender = self._senders[hook.id] = WebhookSender(
+            sender = self._senders[which] = WebhookSender(
                 hook.url,
                 hook.hmac_key,
                 attempts=hook.retries.attempts,

@@ -189,3 +189,30 @@ async def test_a_session_status_set_for_a_test_is_reported_once_per_change(
         {"status": "DISCONNECTED", "statusReason": "MANUAL_STOP"},
         {"status": "CONNECTED", "statusReason": None},
     ]
+
+
+async def test_a_webhook_registered_in_place_of_a_deleted_one_gets_the_events_signed_its_way(
+    make_sim: MakeSim, receiver: tuple[str, Received]
+) -> None:
+    url, received = receiver
+    sim = make_sim(deliver_registered=True, allow_local_webhooks=True)
+    http = sim.raw()
+    first = (await http.post("/api/webhooks", json={"url": url, "hmacKey": KEY_A})).json()
+    await sim.client().set_subject(ENG, "Eng one")  # delivered signed with KEY_A
+    assert (await http.delete(f"/api/webhooks/{first['data']['id']}")).status_code == 200
+    assert (
+        await http.post("/api/webhooks", json={"url": url, "hmacKey": KEY_B})
+    ).status_code == 201
+    await sim.client().set_subject(ENG, "Eng two")
+    await sim.drain_webhooks()
+    second = [
+        json.loads(body)
+        for headers, body in received
+        if json.loads(body)["payload"].get("newSubject") == "Eng two"
+    ]
+    assert second
+    assert all(
+        headers["X-Webhook-Signature"] == sign(KEY_B, body)
+        for headers, body in received
+        if json.loads(body)["payload"].get("newSubject") == "Eng two"
+    )
