@@ -23,7 +23,7 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        if record.levelno >= logging.WARNING:
+        if record.levelno >= logging.WARNING and not getattr(record, "json_line", False):
             line = f"{record.levelname.lower()}: {line}"
         for secret in self._secrets:
             line = line.replace(secret, HIDDEN)

@@ -156,3 +156,25 @@ def test_a_null_payload_beside_data_reads_the_data() -> None:
         }
     )
     assert event.status == "CONNECTED"
+
+
+def test_watchs_warnings_are_whole_json_lines_with_their_level() -> None:
+    import io
+    import json
+    import logging
+
+    from reconciler.logs import RedactingFormatter
+    from reconciler.watch.reporting import report
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter("%(message)s", []))
+    logger = logging.getLogger("reconciler")
+    logger.addHandler(handler)
+    try:
+        report("healing_paused", level=logging.WARNING, session="default")
+    finally:
+        logger.removeHandler(handler)
+    [line] = stream.getvalue().splitlines()
+    assert json.loads(line)["level"] == "warning"
+    assert json.loads(line)["event"] == "healing_paused"
