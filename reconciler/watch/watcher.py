@@ -101,6 +101,7 @@ class Watcher:
         self._deferred: dict[str, float] = {}  # key -> when to check it again
         self._next_resync = float("-inf")
         self._healthy: tuple[float, str | None] = (float("-inf"), None)
+        self._health_check = asyncio.Lock()
         self.session = SessionState(policy.session, self.metrics)
         self.stopping = False
         self.busy = False  # a group is being checked (or healed) right now
@@ -207,16 +208,16 @@ class Watcher:
     async def _health(self, request: Request) -> Response:
         if self._worker is not None and self._worker.done():
             return JSONResponse({"status": "unavailable", "error": "the worker stopped"}, 503)
-        checked, problem = self._healthy
-        if self.session.stopped is None and self._clock() - checked > 10:
-            # At most one API call per 10 s, however often asked.
-            try:
-                info = await self.client.get_session(refresh=True)
-                problem = None
-                self._session_seen(info.status, info.status_reason)
-            except GroupctlError as exc:
-                problem = str(exc)
-            self._healthy = (self._clock(), problem)
+        async with self._health_check:  # at most one API call per 10 s, however often asked
+            checked, problem = self._healthy
+            if self.session.stopped is None and self._clock() - checked > 10:
+                try:
+                    info = await self.client.get_session(refresh=True)
+                    problem = None
+                    self._session_seen(info.status, info.status_reason)
+                except GroupctlError as exc:
+                    problem = str(exc)
+                self._healthy = (self._clock(), problem)
         session = self.session.as_json()
         if self.session.stopped is not None:
             error = f"healing stopped: {self.session.stopped}"
