@@ -289,11 +289,7 @@ class TitanClient:
         """
         _check_batch(participants)
         started = self._clock()
-        body = {
-            "session": self.session,
-            "name": name,
-            "participants": [str(jid) for jid in participants],
-        }
+        body = self._body(name=name, participants=[str(jid) for jid in participants])
         unsettled: ApiError | None = None  # a failure after which the group may exist
 
         async def attempt(number: int) -> CreatedGroup:
@@ -546,13 +542,7 @@ class TitanClient:
         """Register `url` for this session's `events`, signed with `hmac_key` (which stays out
         of every log line and error). Never repeated after a failure that may have created it."""
         self._secrets.append(hmac_key)
-        body = {
-            "url": url,
-            "events": list(events),
-            "session": self.session,
-            "hmacKey": hmac_key,
-            "retries": retries,
-        }
+        body = self._body(url=url, events=list(events), hmacKey=hmac_key, retries=retries)
         data = await self._call("POST", _WEBHOOKS, body=body, retry_when=_surely_not_applied)
         return self._parse(Webhook.model_validate, data, "POST", _WEBHOOKS)
 
