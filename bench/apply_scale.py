@@ -5,7 +5,7 @@
 
 A config of GROUPS new groups of MEMBERS members each (ADMINS of them admins, a description on
 each, a picture on every PICTURE-EVERY-th) is planned and applied through the library
-(`reconciler.workflow.plan_config` then `apply_plan`, as `groupctl apply` does) against the
+(`reconciler.engine.service.plan_config` then `apply_plan`, as `groupctl apply` does) against the
 simulator, the client pacing its writes at WRITE-RATE. The simulator runs in-process, as
 `--api sim:PATH` does (its world file saved after every change): what is measured, the calls
 and their pacing, is the client's and the same over a socket (measured: 46.4/s against 45.8/s
@@ -41,9 +41,9 @@ import httpx
 from PIL import Image
 
 from reconciler.config import load
-from reconciler.memory import Memory
-from reconciler.planner import PlanPolicy
-from reconciler.rates import parse_rate
+from reconciler.engine.planner import PlanPolicy
+from reconciler.engine.service import apply_plan, plan_config
+from reconciler.engine.statefile import Memory
 from reconciler.sim.app import SimConfig, Simulator
 from reconciler.sim.gateway import ALL_SCOPES
 from reconciler.sim.state import Account, Person, WorldState
@@ -51,7 +51,7 @@ from reconciler.sim.store import WorldStore
 from reconciler.sim.transport import SimTransport
 from reconciler.titan.client import TitanClient
 from reconciler.titan.models import MAX_PARTICIPANTS_PER_CALL
-from reconciler.workflow import apply_plan, plan_config
+from reconciler.util.rates import parse_rate
 
 BOT = "+14155550100"
 KEY = "bench-key-0123456789"

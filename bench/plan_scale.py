@@ -39,11 +39,7 @@ from pathlib import Path
 import httpx
 
 from reconciler.config import load
-from reconciler.jid import Jid, JidKind
-from reconciler.live import fetch
-from reconciler.planner import plan
-from reconciler.sim.state import Account, Group, Person, WorldState
-from reconciler.state import (
+from reconciler.core.groups import (
     DesiredGroup,
     DesiredState,
     GroupState,
@@ -52,6 +48,10 @@ from reconciler.state import (
     LiveState,
     standing,
 )
+from reconciler.core.jid import Jid, JidKind
+from reconciler.engine.live import fetch
+from reconciler.engine.planner import plan
+from reconciler.sim.state import Account, Group, Person, WorldState
 from reconciler.titan.client import TitanClient
 
 BOT = "+14155550100"

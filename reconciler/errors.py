@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.wording import count
+from reconciler.util.wording import count
 
 
 class GroupctlError(Exception):

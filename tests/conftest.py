@@ -17,7 +17,7 @@ from hypothesis import settings
 from PIL import Image
 
 from reconciler.sim.state import WorldState
-from tests.harness import Harness, standard_world
+from tests.support.harness import Harness, standard_world
 
 # Property tests: "ci" is the default (and what CI runs); HYPOTHESIS_PROFILE=long by hand.
 settings.register_profile("ci", max_examples=500, deadline=None)
@@ -70,7 +70,7 @@ async def make_sim(tmp_path: Path, transport_kind: str) -> AsyncIterator[MakeSim
 
 @pytest.fixture
 def sim(make_sim: MakeSim) -> Harness:
-    """The standard world (tests/harness.py) on the transport under test."""
+    """The standard world (tests/support/harness.py) on the transport under test."""
     return make_sim()
 
 

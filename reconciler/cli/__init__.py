@@ -4,11 +4,11 @@ One module per family of commands; importing them registers them on the root gro
 """
 
 from reconciler.cli import (  # noqa: F401 - registers the commands
-    config,
     plans,
     review,
-    session,
     sim,
+    status,
+    validate,
     watch,
 )
 from reconciler.cli.root import cli

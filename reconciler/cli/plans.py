@@ -13,27 +13,27 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from reconciler.cli.common import api_options, check_group_keys, config_option, use_color
+from reconciler.cli.connection import ApiSettings
+from reconciler.cli.options import api_options, check_group_keys, config_option, use_color
 from reconciler.cli.root import cli
 from reconciler.config import load
-from reconciler.config.ids import write_ids as write_created_ids
-from reconciler.connect import ApiSettings
-from reconciler.drift import check_fresh
+from reconciler.config.write_ids import write_ids as write_created_ids
+from reconciler.core.groups import DesiredState
+from reconciler.engine.freshness import check_fresh
+from reconciler.engine.plan import Plan
+from reconciler.engine.planner import PlanPolicy
+from reconciler.engine.report import ApplyReport
+from reconciler.engine.safety import Brakes, assess
+from reconciler.engine.service import apply_plan, check_plan_target, plan_config
+from reconciler.engine.statefile import Memory, default_state_path
 from reconciler.errors import GroupctlError, SetupError, UnsafePlanError
-from reconciler.files import replace_atomically
-from reconciler.memory import Memory, default_state_path
-from reconciler.plan import Plan
-from reconciler.planner import PlanPolicy
 from reconciler.render import markdown, text
 from reconciler.render.progress import ApplyProgress, reread_lines
 from reconciler.render.report import invite_lines
-from reconciler.report import ApplyReport
-from reconciler.safety import Brakes, assess
-from reconciler.state import DesiredState
 from reconciler.titan.client import TitanClient
-from reconciler.untrusted import one_line
-from reconciler.wording import count
-from reconciler.workflow import apply_plan, check_plan_target, plan_config
+from reconciler.util.files import replace_atomically
+from reconciler.util.untrusted import one_line
+from reconciler.util.wording import count
 
 T = TypeVar("T")
 

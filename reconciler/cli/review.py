@@ -13,19 +13,19 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.cli.common import api_options, config_option, use_color
+from reconciler.cli.connection import ApiSettings
+from reconciler.cli.options import api_options, config_option, use_color
 from reconciler.cli.root import cli
 from reconciler.config import load
-from reconciler.configdiff import ConfigDiff, diff
-from reconciler.connect import ApiSettings
+from reconciler.config.diff import ConfigDiff, diff
+from reconciler.config.gitrev import loaded_at
+from reconciler.config.importer import Imported, import_groups
+from reconciler.core.jid import parse_group_jid
 from reconciler.errors import SetupError
-from reconciler.files import replace_atomically
-from reconciler.gitrev import loaded_at
-from reconciler.importer import Imported, import_groups
-from reconciler.jid import parse_group_jid
 from reconciler.render import diff as render_diff
 from reconciler.render.markdown import SEPARATOR
-from reconciler.wording import count
+from reconciler.util.files import replace_atomically
+from reconciler.util.wording import count
 
 
 @cli.command("diff")

@@ -8,7 +8,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ConfigError, GroupctlError
-from reconciler.wording import count
+from reconciler.util.wording import count
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli.common import setup_logging
+from reconciler.cli.options import setup_logging
 from reconciler.cli.root import Groupctl, cli, fail
 
 
@@ -103,8 +103,8 @@ def sim_serve(state_path: Path, host: str, port: int, verbose: bool, **options: 
       groupctl sim serve --port 8765 --state /tmp/world.json --api-key K &
       curl -H 'Authorization: Bearer K' http://127.0.0.1:8765/api/sessions/default/groups
     """
-    from reconciler.serving import bind
     from reconciler.sim.server import build_simulator, serve  # only when serving
+    from reconciler.util.serving import bind
 
     setup_logging(
         verbose, False, [options["api_key"], options["read_only_key"], options["webhook_secret"]]

@@ -11,16 +11,16 @@ from pathlib import Path
 import click
 import uvicorn
 
-from reconciler.cli.common import api_options, config_option, setup_logging
+from reconciler.cli.connection import ApiSettings
+from reconciler.cli.options import api_options, config_option, setup_logging
 from reconciler.cli.root import cli
 from reconciler.config import load
-from reconciler.connect import ApiSettings
+from reconciler.engine.planner import PlanPolicy
+from reconciler.engine.safety import Brakes
+from reconciler.engine.statefile import Memory, default_state_path
 from reconciler.errors import SetupError
-from reconciler.memory import Memory, default_state_path
-from reconciler.planner import PlanPolicy
-from reconciler.rates import parse_duration
-from reconciler.safety import Brakes
-from reconciler.serving import GracefulServer, bind
+from reconciler.util.rates import parse_duration
+from reconciler.util.serving import GracefulServer, bind
 from reconciler.watch import Watcher, WatchOptions
 from reconciler.watch.registration import Registration, check_url, register
 

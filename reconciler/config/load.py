@@ -26,9 +26,9 @@ from reconciler.config.model import (
 )
 from reconciler.config.resolve import Entry, Resolver
 from reconciler.config.yamlfile import Path_, YamlDocument, read_yaml
+from reconciler.core.groups import DesiredState
 from reconciler.errors import ConfigError, Location, Problem
-from reconciler.files import config_root
-from reconciler.state import DesiredState
+from reconciler.util.files import config_root
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 _NOUNS = {"people": "person", "teams": "team", "groups": "group"}

@@ -21,7 +21,7 @@ from pydantic import (
     field_validator,
 )
 
-from reconciler.invites import DEFAULT_INVITE_MESSAGE, check_template
+from reconciler.core.invites import DEFAULT_INVITE_MESSAGE, check_template
 from reconciler.titan.models import MAX_DESCRIPTION_LENGTH, MAX_SUBJECT_LENGTH
 
 _INVITE_BY_MESSAGE = (

@@ -14,10 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from reconciler.config.picturefile import PictureError, checked_file, checked_url
-from reconciler.errors import InvalidJidError, Location, Problem
-from reconciler.invites import DEFAULT_INVITE_MESSAGE
-from reconciler.jid import Jid, parse_group_jid, parse_jid, parse_phone
-from reconciler.state import (
+from reconciler.core.groups import (
     DesiredGroup,
     DesiredState,
     GroupState,
@@ -28,6 +25,9 @@ from reconciler.state import (
     UrlPicture,
     standing,
 )
+from reconciler.core.invites import DEFAULT_INVITE_MESSAGE
+from reconciler.core.jid import Jid, parse_group_jid, parse_jid, parse_phone
+from reconciler.errors import InvalidJidError, Location, Problem
 from reconciler.titan.models import MAX_DESCRIPTION_LENGTH, MAX_GROUP_SIZE, MAX_SUBJECT_LENGTH
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.configdiff import ConfigDiff, GroupChange
-from reconciler.jid import Jid
+from reconciler.config.diff import ConfigDiff, GroupChange
+from reconciler.core.jid import Jid
 from reconciler.render.markdown import COMMENT_LIMIT, MARGIN, Block, split_comments
 from reconciler.render.people import person
 

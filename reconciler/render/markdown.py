@@ -7,11 +7,11 @@ characters) is split between groups into several comments, each saying which par
 
 from __future__ import annotations
 
+from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
 from reconciler.errors import HOW_TO_FORCE
-from reconciler.plan import Action, GroupPlan, Kind, Plan
 from reconciler.render.people import masked, person
 from reconciler.render.text import heading
-from reconciler.wording import count
+from reconciler.util.wording import count
 
 COMMENT_LIMIT = 65_536
 # Between the comments of a plan too long for one (action/comment.py splits on it).

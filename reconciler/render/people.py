@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Protocol
 
-from reconciler.jid import Jid
+from reconciler.core.jid import Jid
 
 
 class Named(Protocol):

@@ -15,11 +15,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from reconciler.plan import PARTICIPANT_KINDS, Kind, Plan
+from reconciler.engine.plan import PARTICIPANT_KINDS, Kind, Plan
+from reconciler.engine.report import UNCHECKED, GroupReport, Outcome, Step
 from reconciler.render.people import person
-from reconciler.report import UNCHECKED, GroupReport, Outcome, Step
-from reconciler.untrusted import one_line
-from reconciler.wording import count
+from reconciler.util.untrusted import one_line
+from reconciler.util.wording import count
 
 
 def expected_steps(plan: Plan) -> int:

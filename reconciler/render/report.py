@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from reconciler.invites import LINK_WARNING
-from reconciler.plan import Plan
+from reconciler.core.invites import LINK_WARNING
+from reconciler.engine.plan import Plan
+from reconciler.engine.report import ApplyReport, Outcome
 from reconciler.render.people import person
-from reconciler.report import ApplyReport, Outcome
 
 # People whose invite link a person still has to send (or check was sent).
 _TO_SEND = frozenset({Outcome.NEEDS_INVITE, Outcome.FAILED, Outcome.UNKNOWN})

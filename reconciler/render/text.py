@@ -8,8 +8,8 @@ import json
 from rich.console import Console
 from rich.text import Text
 
+from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
 from reconciler.errors import HOW_TO_FORCE
-from reconciler.plan import Action, GroupPlan, Kind, Plan
 from reconciler.render.people import masked, person
 
 # (sign, label, style) for each kind of member action.

@@ -23,7 +23,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler.errors import SetupError
-from reconciler.rates import Rate
+from reconciler.util.rates import Rate
 
 log = logging.getLogger("reconciler.sim")
 

@@ -10,8 +10,6 @@ from pathlib import Path
 import uvicorn
 
 from reconciler.errors import SetupError
-from reconciler.rates import parse_rate
-from reconciler.serving import GracefulServer
 from reconciler.sim.app import SimConfig, Simulator
 from reconciler.sim.gateway import (
     ALL_SCOPES,
@@ -24,6 +22,8 @@ from reconciler.sim.gateway import (
 )
 from reconciler.sim.store import WorldStore
 from reconciler.sim.webhooks import WebhookSender
+from reconciler.util.rates import parse_rate
+from reconciler.util.serving import GracefulServer
 
 
 class _HideDroppedConnections(logging.Filter):

@@ -17,9 +17,9 @@ from pathlib import Path
 import pydantic
 
 from reconciler.errors import SetupError
-from reconciler.files import replace_atomically
 from reconciler.sim.state import WorldState, default_world
 from reconciler.sim.world import World
+from reconciler.util.files import replace_atomically
 
 try:
     import fcntl

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.core.jid import JidKind, jid_from_api
 from reconciler.errors import InvalidJidError
-from reconciler.jid import JidKind, jid_from_api
 from reconciler.sim.state import (
     Account,
     Group,

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from reconciler.untrusted import one_line
+from reconciler.util.untrusted import one_line
 
 
 class AnswerTooLargeError(Exception):

@@ -29,6 +29,7 @@ from tenacity import (
     stop_before_delay,
 )
 
+from reconciler.core.jid import Jid
 from reconciler.errors import (
     ApiConnectionError,
     ApiError,
@@ -46,9 +47,6 @@ from reconciler.errors import (
     SetupError,
     api_error_class,
 )
-from reconciler.jid import Jid
-from reconciler.logs import HIDDEN, MIN_SECRET_LENGTH
-from reconciler.rates import Rate
 from reconciler.titan.answers import (
     AnswerTooLargeError,
     describe_transport_error,
@@ -73,7 +71,9 @@ from reconciler.titan.models import (
 )
 from reconciler.titan.sessions import SessionVerdict, describe, verdict
 from reconciler.titan.webhooks import Webhook
-from reconciler.untrusted import one_line
+from reconciler.util.logs import HIDDEN, MIN_SECRET_LENGTH
+from reconciler.util.rates import Rate
+from reconciler.util.untrusted import one_line
 
 log = logging.getLogger("reconciler.titan")
 

@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from reconciler.jid import Jid, JidKind, jid_from_api
+from reconciler.core.jid import Jid, JidKind, jid_from_api
 
 SESSION_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}")
 MAX_PARTICIPANTS_PER_CALL = 256

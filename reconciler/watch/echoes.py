@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.jid import Jid
-from reconciler.plan import Kind, Plan
-from reconciler.state import LiveState, Member
+from reconciler.core.groups import LiveState, Member
+from reconciler.core.jid import Jid
+from reconciler.engine.plan import Kind, Plan
 from reconciler.watch.events import Change, Person
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from reconciler.core.jid import Jid, JidKind, jid_from_api
 from reconciler.errors import GroupctlError, InvalidJidError
-from reconciler.jid import Jid, JidKind, jid_from_api
 
 GROUP_EVENTS = frozenset({"group.update", "group.participant"})
 SESSION_STATUS = "session.status"

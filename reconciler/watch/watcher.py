@@ -20,15 +20,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reconciler.apply import apply
+from reconciler.core.groups import DesiredGroup, DesiredState, ListedGroup, LiveState
+from reconciler.core.jid import Jid
+from reconciler.engine.apply import apply
+from reconciler.engine.live import fetch
+from reconciler.engine.plan import Action, Plan
+from reconciler.engine.planner import PlanPolicy, match_groups, plan
+from reconciler.engine.safety import Brakes, check
+from reconciler.engine.statefile import Memory
 from reconciler.errors import GroupctlError
-from reconciler.jid import Jid
-from reconciler.live import fetch
-from reconciler.memory import Memory
-from reconciler.plan import Action, Plan
-from reconciler.planner import PlanPolicy, match_groups, plan
-from reconciler.safety import Brakes, check
-from reconciler.state import DesiredGroup, DesiredState, ListedGroup, LiveState
 from reconciler.titan.client import TitanClient
 from reconciler.watch.echoes import Echoes
 from reconciler.watch.events import (

@@ -9,7 +9,7 @@ import pytest
 from reconciler.config import load
 from reconciler.errors import ConfigError
 
-CONFIGS = Path(__file__).parent.parent / "configs"
+CONFIGS = Path(__file__).parent / "configs"
 
 # file -> every problem expected, as "line:col: message", in file order.
 CASES: dict[str, list[str]] = {

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.config import load
-from reconciler.config.ids import write_ids
-from reconciler.jid import parse_group_jid
+from reconciler.config.write_ids import write_ids
+from reconciler.core.jid import parse_group_jid
 
 NEW = parse_group_jid("120363000000000999@g.us")
 

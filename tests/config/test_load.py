@@ -14,10 +14,10 @@ import yaml
 
 from reconciler.config import load
 from reconciler.config.model import config_schema
+from reconciler.core.groups import LocalPicture, UrlPicture
+from reconciler.core.invites import DEFAULT_INVITE_MESSAGE
+from reconciler.core.jid import parse_jid
 from reconciler.errors import ConfigError
-from reconciler.invites import DEFAULT_INVITE_MESSAGE
-from reconciler.jid import parse_jid
-from reconciler.state import LocalPicture, UrlPicture
 
 ROOT = Path(__file__).parent.parent.parent
 EXAMPLE = ROOT / "examples" / "groups.yaml"

@@ -11,10 +11,10 @@ from reconciler.errors import (
     RateLimitedError,
     SessionNotReadyError,
 )
-from reconciler.rates import Rate
 from reconciler.sim.gateway import SlidingWindow
+from reconciler.util.rates import Rate
 from tests.conftest import MakeSim
-from tests.harness import DEFAULT, ENGINEERING, READ_ONLY_KEY, Harness, gid, jid
+from tests.support.harness import DEFAULT, ENGINEERING, READ_ONLY_KEY, Harness, gid, jid
 
 
 async def test_the_session_endpoint_says_who_the_account_is(sim: Harness) -> None:

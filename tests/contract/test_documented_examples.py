@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.core.jid import jid_from_api, parse_jid
 from reconciler.errors import ApiResponseError, BadRequestError, OutcomeUnknownError
-from reconciler.jid import jid_from_api, parse_jid
 from reconciler.sim.state import Account, Group, Person, WorldState
 from reconciler.titan.client import RetryPolicy, TitanClient
 from tests.conftest import MakeSim

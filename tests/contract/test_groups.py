@@ -11,7 +11,7 @@ from reconciler.errors import (
     SessionNotReadyError,
 )
 from reconciler.titan.models import ParticipantStatus
-from tests.harness import (
+from tests.support.harness import (
     ALICE,
     BOB,
     CAROL,

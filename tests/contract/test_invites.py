@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import ConflictError, NotFoundError, PermissionDeniedError
-from tests.harness import ENGINEERING, ENGINEERING_CODE, OUTSIDER, Harness, gid, jid
+from tests.support.harness import ENGINEERING, ENGINEERING_CODE, OUTSIDER, Harness, gid, jid
 
 ENG = gid(ENGINEERING)
 

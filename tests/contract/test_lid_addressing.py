@@ -6,7 +6,7 @@ from __future__ import annotations
 from reconciler.sim.state import WorldState
 from reconciler.titan.models import ParticipantResult, ParticipantStatus
 from tests.conftest import MakeSim
-from tests.harness import (
+from tests.support.harness import (
     ALICE,
     BOB,
     DAVE,

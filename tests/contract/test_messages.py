@@ -8,7 +8,7 @@ import pytest
 
 from reconciler.errors import NotFoundError, PermissionDeniedError
 from tests.conftest import MakeSim
-from tests.harness import (
+from tests.support.harness import (
     CAROL,
     DEFAULT,
     MARKETING,

@@ -14,7 +14,7 @@ from reconciler.titan.models import (
     ParticipantStatus,
 )
 from tests.conftest import MakeSim
-from tests.harness import (
+from tests.support.harness import (
     ALICE,
     BOB,
     CAROL,

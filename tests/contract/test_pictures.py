@@ -12,7 +12,7 @@ import pytest
 from reconciler.errors import NoPictureGetterError, NotFoundError, PermissionDeniedError
 from reconciler.sim.gateway import DOCS_URL
 from tests.conftest import MakeSim
-from tests.harness import ENGINEERING, MARKETING, Harness, gid, standard_world
+from tests.support.harness import ENGINEERING, MARKETING, Harness, gid, standard_world
 
 PICTURE = f"/api/sessions/default/groups/{ENGINEERING}/picture"
 

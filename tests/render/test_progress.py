@@ -3,10 +3,10 @@ group does not show, and why a group could not be re-read."""
 
 from __future__ import annotations
 
-from reconciler.jid import parse_jid
-from reconciler.plan import Kind, Plan
+from reconciler.core.jid import parse_jid
+from reconciler.engine.plan import Kind, Plan
+from reconciler.engine.report import GroupReport, Outcome, Step
 from reconciler.render.progress import reread_lines
-from reconciler.report import GroupReport, Outcome, Step
 
 ANA, BEN, HIDDEN = (parse_jid(a) for a in ("+14155550161", "+14155550162", "9999@lid"))
 PLAN = Plan((), directory={ANA: "ana"})
@@ -70,7 +70,7 @@ def test_whatsapps_text_in_a_line_is_one_line_and_never_style_markup() -> None:
 
 
 def test_a_huge_text_is_cut_and_says_how_much_was_left_out() -> None:
-    from reconciler.untrusted import one_line
+    from reconciler.util.untrusted import one_line
 
     assert one_line("x" * 5000) == "x" * 300 + "... (4,700 more characters)"
     assert one_line("Zoë's Ωteam") == "Zoë's Ωteam"  # letters of every language stay as they are

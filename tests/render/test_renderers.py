@@ -1,7 +1,7 @@
 """The three renderers on one plan with every kind of action, against golden files.
 
 After an intended change of output: GROUPCTL_UPDATE_GOLDEN=1 pytest tests/render, then review
-the diff of tests/golden/ like any other change.
+the diff of tests/render/golden/ like any other change.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.memory import INVITED_WAIT
-from reconciler.plan import Plan
-from reconciler.planner import PlanPolicy, plan
+from reconciler.core.groups import NEEDS_INVITE, UrlPicture, Waiting
+from reconciler.engine.plan import Plan
+from reconciler.engine.planner import PlanPolicy, plan
+from reconciler.engine.safety import Brakes, assess
+from reconciler.engine.statefile import INVITED_WAIT
 from reconciler.render import markdown, text
-from reconciler.safety import Brakes, assess
-from reconciler.state import NEEDS_INVITE, UrlPicture, Waiting
-from tests.planning.builders import ME, A, B, C, D, E, desired, have, jid, live, want
+from tests.support.builders import ME, A, B, C, D, E, desired, have, jid, live, want
 
-GOLDEN = Path(__file__).parent.parent / "golden"
+GOLDEN = Path(__file__).parent / "golden"
 G = [f"12036300000000010{n}@g.us" for n in range(6)]
 LOGO = UrlPicture("https://example.com/logo.jpg")
 

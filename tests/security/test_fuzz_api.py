@@ -17,8 +17,8 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reconciler.core.jid import parse_group_jid, parse_jid
 from reconciler.errors import ApiError
-from reconciler.jid import parse_group_jid, parse_jid
 from reconciler.titan.client import RetryPolicy, TitanClient
 
 GROUP = parse_group_jid("120363000000000001@g.us")

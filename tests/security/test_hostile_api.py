@@ -15,10 +15,10 @@ import httpx
 import pytest
 import trustme
 
-from reconciler.apply import apply
+from reconciler.core.jid import parse_group_jid, parse_jid
+from reconciler.engine.apply import apply
+from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
 from reconciler.errors import ApiConnectionError, ApiError, ApiResponseError
-from reconciler.jid import parse_group_jid, parse_jid
-from reconciler.plan import Action, GroupPlan, Kind, Plan
 from reconciler.titan.client import MAX_ANSWER_BYTES, RetryPolicy, TitanClient
 
 KEY = "hostile-api-key-0c3e77"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from reconciler.engine.plan import Plan, checksum
 from reconciler.errors import PlanFileError
-from reconciler.plan import Plan, checksum
-from tests.processes import ServedSim, run_groupctl, sim_serve
+from tests.support.processes import ServedSim, run_groupctl, sim_serve
 
 ROOT = Path(__file__).parent.parent.parent
 KEY = "plan-files-key-6a2f90"

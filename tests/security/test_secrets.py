@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.serving import bind
 from reconciler.sim.webhooks import envelope, sign
-from tests.processes import ServedSim, run_groupctl, sim_serve, start_groupctl
+from reconciler.util.serving import bind
+from tests.support.processes import ServedSim, run_groupctl, sim_serve, start_groupctl
 
 ROOT = Path(__file__).parent.parent.parent
 KEY = "sekrit-api-key-9f1c2d7e"

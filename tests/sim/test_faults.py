@@ -8,7 +8,7 @@ from reconciler.errors import ApiConnectionError, RateLimitedError, ServerError,
 from reconciler.sim.gateway import FAULT_KINDS, FaultInjector, parse_fault_rates
 from reconciler.titan.client import RetryPolicy
 from tests.conftest import MakeSim
-from tests.harness import ENGINEERING, gid
+from tests.support.harness import ENGINEERING, gid
 
 ENG = gid(ENGINEERING)
 

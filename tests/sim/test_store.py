@@ -11,7 +11,7 @@ import pytest
 from reconciler.errors import SetupError
 from reconciler.sim.state import WorldState
 from reconciler.sim.store import WorldStore
-from tests.harness import DEFAULT, ENGINEERING, standard_world
+from tests.support.harness import DEFAULT, ENGINEERING, standard_world
 
 
 def write(path: Path, world: WorldState) -> Path:

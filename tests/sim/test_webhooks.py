@@ -13,7 +13,7 @@ import pytest
 from reconciler.errors import SetupError
 from reconciler.sim.webhooks import WebhookSender
 from tests.conftest import MakeSim
-from tests.harness import (
+from tests.support.harness import (
     ALICE,
     BOB,
     ENGINEERING,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconciler.sim.world import World
-from tests.harness import standard_world
+from tests.support.harness import standard_world
 
 
 def test_the_participant_view_shows_numbers_exactly_as_phone_visible_says() -> None:

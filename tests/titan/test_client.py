@@ -26,11 +26,11 @@ from reconciler.errors import (
     SessionNotReadyError,
     SetupError,
 )
-from reconciler.rates import Rate
 from reconciler.sim.gateway import FaultInjector
 from reconciler.titan.client import RetryPolicy, TitanClient
+from reconciler.util.rates import Rate
 from tests.conftest import MakeSim
-from tests.harness import ALICE, ENGINEERING, gid, jid
+from tests.support.harness import ALICE, ENGINEERING, gid, jid
 
 SECRET = "sk-live-9f8e7d6c5b4a"
 ENG = gid(ENGINEERING)

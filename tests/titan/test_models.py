@@ -12,7 +12,7 @@ from reconciler.titan.models import (
     PictureRequest,
     parse_participant_results,
 )
-from tests.harness import ALICE, BOB, jid
+from tests.support.harness import ALICE, BOB, jid
 
 A, B = jid(ALICE), jid(BOB)
 

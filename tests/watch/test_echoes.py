@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from reconciler.jid import parse_jid
-from reconciler.plan import Action, GroupPlan, Kind, Plan
+from reconciler.core.jid import parse_jid
+from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
 from reconciler.watch.echoes import Echoes
 from reconciler.watch.events import read_event
-from tests.planning.builders import ME, A, B, C, have, live
+from tests.support.builders import ME, A, B, C, have, live
 
 TEAM = "120363000000000001@g.us"
 A_LID, B_LID, C_LID = "111111111111111@lid", "222222222222222@lid", "333333333333333@lid"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.jid import parse_jid
+from reconciler.core.jid import parse_jid
 from reconciler.watch.events import MalformedEventError, Person, read_event
 
 TEAM = "120363000000000001@g.us"
@@ -163,7 +163,7 @@ def test_watchs_warnings_are_whole_json_lines_with_their_level() -> None:
     import json
     import logging
 
-    from reconciler.logs import RedactingFormatter
+    from reconciler.util.logs import RedactingFormatter
     from reconciler.watch.reporting import report
 
     stream = io.StringIO()

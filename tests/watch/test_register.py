@@ -18,8 +18,8 @@ from reconciler.titan.client import TitanClient
 from reconciler.titan.webhooks import TITAN_RULE, WATCH_EVENTS
 from reconciler.watch.registration import register
 from tests.conftest import MakeSim
-from tests.harness import READ_ONLY_KEY, Harness
-from tests.processes import start_groupctl
+from tests.support.harness import READ_ONLY_KEY, Harness
+from tests.support.processes import start_groupctl
 
 HOOK = "https://watch.example.com/webhooks/titan"
 SECRET = "register-secret-6c1f0e"

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.jid import parse_group_jid
+from reconciler.core.jid import parse_group_jid
 from reconciler.sim.transport import SimTransport
 from reconciler.sim.webhooks import envelope
 from reconciler.watch import WatchOptions
-from tests.test_watch import ALICE, ALICE_JID, TEAM, Clock, Setup, running, signed
+from tests.watch.test_watcher import ALICE, ALICE_JID, TEAM, Clock, Setup, running, signed
 
 GROUP = parse_group_jid(TEAM)
 HEAL = WatchOptions(self_heal=True)

@@ -12,8 +12,8 @@ import httpx
 import pytest
 import trustme
 
-from tests.processes import run_groupctl, sim_serve, start_groupctl
-from tests.test_watch import LUCAS, eventually, free_port
+from tests.support.processes import run_groupctl, sim_serve, start_groupctl
+from tests.watch.test_watcher import LUCAS, eventually, free_port
 
 KEY, SECRET = "tls-key-4e1d2c", "tls-secret-0a9b8c"
 

@@ -1,0 +1,122 @@
+"""From the CLI's connection settings to a ready `TitanClient`: a real Titan, or `sim:PATH`.
+
+`sim:PATH` runs the simulator in this process, with its world kept in PATH (created with one
+account, session `default`, when missing); it accepts whatever API key is given, or none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from reconciler.errors import SetupError
+from reconciler.titan.client import DEFAULT_WRITE_RATE, RECONNECT_WAIT, TitanClient
+from reconciler.util.rates import parse_rate
+
+SIM_PREFIX = "sim:"
+SIM_BASE_URL = "http://titan-sim"
+_SIM_KEY = "sim-local"  # the in-process simulator's key when none is given
+
+NO_API = (
+    "no Titan API address: set TITAN_API_URL (or --api) to your Titan URL, e.g."
+    " https://api.titan.io, or to sim:world.json to try groupctl on the built-in simulator"
+)
+NO_KEY = "no API key: set TITAN_API_KEY (or --api-key) to your Titan API key"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Where and as whom to call Titan: `--api`, `--api-key`, `--session`, `--write-rate`."""
+
+    api: str | None
+    api_key: str | None = field(repr=False)
+    session: str | None = None  # None: the config's session:, else "default"
+    # "20/min", "unlimited", or None for the default: paced against Titan, not on the simulator.
+    write_rate: str | None = None
+    timeout: float = 30.0  # seconds for one answer (retries come on top, within their budget)
+    reconnect_wait: float = RECONNECT_WAIT  # seconds, in all, for a reconnecting session
+
+    def __post_init__(self) -> None:
+        if self.api and not self.api.startswith(SIM_PREFIX):
+            _check_address(self.api)
+
+    def for_config(self, session: str | None) -> ApiSettings:
+        """These settings, with the config's session when none was given by flag or env."""
+        return replace(self, session=self.session or session)
+
+    @property
+    def shown_api(self) -> str:
+        """The API address fit to print and save: without any user:password in it."""
+        if not self.api or self.api.startswith(SIM_PREFIX):
+            return self.api or ""
+        parts = urlsplit(self.api)
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        return parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host).geturl()
+
+    def open_client(self, *, max_concurrency: int = 8) -> TitanClient:
+        api, api_key = self.api, self.api_key
+        if not api:
+            raise SetupError(NO_API)
+        explicit_rate = parse_rate(self.write_rate) if self.write_rate is not None else None
+        if api.startswith(SIM_PREFIX):
+            path = api.removeprefix(SIM_PREFIX)
+            if not path:
+                raise SetupError("sim: needs a world file path, e.g. sim:world.json")
+            # Imported here: a run against a real Titan needs none of the simulator.
+            from reconciler.sim.app import SimConfig, Simulator
+            from reconciler.sim.gateway import ALL_SCOPES
+            from reconciler.sim.store import WorldStore
+            from reconciler.sim.transport import SimTransport
+
+            key = api_key or _SIM_KEY
+            store = WorldStore.open(Path(path))
+            simulator = Simulator(store, SimConfig(api_keys={key: ALL_SCOPES}, log_requests=False))
+            client = TitanClient(
+                SIM_BASE_URL,
+                api_key=key,
+                session=self.session or "default",
+                transport=SimTransport(simulator.asgi),
+                timeout=self.timeout,
+                write_rate=explicit_rate,
+                max_concurrency=max_concurrency,
+                reconnect_wait=self.reconnect_wait,
+            )
+        else:
+            if not api_key:
+                raise SetupError(NO_KEY)
+            client = TitanClient(
+                api.rstrip("/"),
+                api_key=api_key,
+                session=self.session or "default",
+                timeout=self.timeout,
+                write_rate=explicit_rate if self.write_rate is not None else DEFAULT_WRITE_RATE,
+                max_concurrency=max_concurrency,
+                reconnect_wait=self.reconnect_wait,
+            )
+        return client
+
+
+def _check_address(api: str) -> None:
+    """An http(s) address httpx can use, without Titan's /api: or SetupError saying so."""
+    not_an_address = SetupError(
+        f"{api!r} is not an API address: give an http(s) URL such as"
+        " https://api.titan.io, or sim:PATH for the built-in simulator"
+    )
+    try:
+        parts = urlsplit(api)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        httpx.URL(api)
+    except (ValueError, httpx.InvalidURL):
+        raise not_an_address from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise not_an_address
+    if parts.path.rstrip("/").endswith("/api"):
+        # Every Titan path starts with /api/sessions: the address stops before /api.
+        raise SetupError(
+            f"{api!r} ends in /api: give the address without it, e.g."
+            f" {parts.scheme}://{parts.netloc}{parts.path.rstrip('/').removesuffix('/api')}"
+        )

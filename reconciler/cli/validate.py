@@ -1,0 +1,33 @@
+"""Commands that need no API: validate, schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from reconciler.cli.options import config_option
+from reconciler.cli.root import cli
+from reconciler.config import load
+from reconciler.config.model import config_schema
+from reconciler.util.wording import count
+
+
+@cli.command()
+@config_option
+def validate(config_path: Path) -> None:
+    """Check the config without touching the API: every mistake, as file:line:col."""
+    state = load(config_path)
+    counts = [
+        count(state.people, "person", "people"),
+        count(state.teams, "team"),
+        count(len(state.groups), "group"),
+    ]
+    click.echo(f"{config_path}: valid ({', '.join(counts)})")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the config file, for editors and other tools."""
+    click.echo(json.dumps(config_schema(), indent=2))

@@ -1,0 +1,257 @@
+"""What a change of the config changes: two desired states compared, without the API.
+
+For reviews where no API key is at hand (a pull request from a fork): which groups are added,
+removed or renamed, and per group who joins, leaves, gains or loses admin, and which settings
+change. deepdiff explains the difference between the two normalized states; nothing here
+decides what apply would do (that is the planner's job, against live state).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from deepdiff import DeepDiff
+from deepdiff.helper import notpresent
+
+from reconciler.core.groups import DesiredGroup, DesiredState, LocalPicture, Picture
+from reconciler.core.jid import Jid, jid_from_api
+from reconciler.util.wording import count
+
+Status = Literal["added", "removed", "changed"]
+# Settings of a group, as shown, in this order.
+SETTINGS = (
+    "id",
+    "subject",
+    "description",
+    "picture",
+    "members_policy",
+    "protect",
+    "ensure",
+    "absent_action",
+    "max_removals",
+    "max_removal_percent",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupChange:
+    """One group of the config, added, removed, or changed between two versions."""
+
+    key: str
+    status: Status
+    subject: str  # the new subject (the old one for a removed group)
+    settings: tuple[tuple[str, Any, Any], ...] = ()  # (setting, old, new)
+    joins: tuple[Jid, ...] = ()
+    leaves: tuple[Jid, ...] = ()
+    promoted: tuple[Jid, ...] = ()  # members who become admins
+    demoted: tuple[Jid, ...] = ()  # admins who become plain members
+    goes: str | None = None  # "leave" or "delete": the new config has the session do so
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "status": self.status,
+            "subject": self.subject,
+            "settings": [{"name": n, "old": old, "new": new} for n, old, new in self.settings],
+            "joins": list(self.joins),
+            "leaves": list(self.leaves),
+            "promoted": list(self.promoted),
+            "demoted": list(self.demoted),
+            "goes": self.goes,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigDiff:
+    """Every group that differs, in the new config's order (removed ones last), and people
+    whose address changed in `people:`."""
+
+    groups: tuple[GroupChange, ...]
+    readdressed: tuple[tuple[str, Jid, Jid], ...] = ()  # (name, old address, new address)
+    directory: Mapping[Jid, str] = field(default_factory=dict)  # names, new over old
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.groups or self.readdressed)
+
+    @property
+    def is_destructive(self) -> bool:
+        """Whether someone leaves or loses admin, or a group is now to be left or deleted. (A
+        group dropped from the config is not: groupctl stops managing it, nothing more.)"""
+        return any(group.leaves or group.demoted or group.goes for group in self.groups)
+
+    def summary(self) -> str:
+        """`Config diff: 1 group added, 2 changed; 3 people join, 1 leaves, 1 gains admin.`"""
+        by_status = {
+            status: sum(1 for g in self.groups if g.status == status)
+            for status in ("added", "removed", "changed")
+        }
+        groups = [f"{n} {status}" for status, n in by_status.items() if n]
+        people = [
+            (sum(len(g.joins) for g in self.groups), "joins", "join"),
+            (sum(len(g.leaves) for g in self.groups), "leaves", "leave"),
+            (sum(len(g.promoted) for g in self.groups), "gains admin", "gain admin"),
+            (sum(len(g.demoted) for g in self.groups), "loses admin", "lose admin"),
+        ]
+        moves = [f"{n} {one if n == 1 else many}" for n, one, many in people if n]
+        if not groups and not self.readdressed:
+            return "Config diff: no changes."
+        text = "Config diff: "
+        text += f"{count(len(self.groups), 'group')} " if groups else ""
+        text += f"({', '.join(groups)})" if groups else ""
+        if moves:
+            text += f"; {count(sum(n for n, _, _ in people), 'membership change')}: "
+            text += ", ".join(moves)
+        if self.readdressed:
+            text += f"; {count(len(self.readdressed), 'person', 'people')} with a new address"
+        return text.replace("Config diff: ; ", "Config diff: ") + "."
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary(),
+            "groups": [group.to_json() for group in self.groups],
+            "readdressed": [
+                {"name": name, "old": old, "new": new} for name, old, new in self.readdressed
+            ],
+            "directory": dict(sorted(self.directory.items())),
+        }
+
+
+def diff(old: DesiredState, new: DesiredState) -> ConfigDiff:
+    """How `new` differs from `old`, group by group and person by person."""
+    before, after = _comparable(old), _comparable(new)
+    # threshold 0: always person by person, even when most of a group's members change.
+    tree = DeepDiff(before, after, view="tree", threshold_to_diff_deeper=0)
+    changes: dict[str, dict[str, Any]] = {}
+
+    def group(key: str) -> dict[str, Any]:
+        return changes.setdefault(key, {"settings": [], "members": []})
+
+    for kind in ("dictionary_item_added", "dictionary_item_removed"):
+        for change in tree.get(kind, []):
+            path = change.path(output_format="list")
+            if len(path) == 1:
+                group(path[0])["status"] = "added" if kind.endswith("added") else "removed"
+            elif path[1] == "members":
+                group(path[0])["members"].append((path[2], change.t1, change.t2))
+    for kind in ("values_changed", "type_changes"):
+        for change in tree.get(kind, []):
+            path = change.path(output_format="list")
+            if path[1] == "members":
+                group(path[0])["members"].append((path[2], change.t1, change.t2))
+            else:
+                group(path[0])["settings"].append((path[1], change.t1, change.t2))
+    order = [g.key for g in new.groups] + [g.key for g in old.groups if g.key not in after]
+    return ConfigDiff(
+        groups=tuple(
+            _group_change(key, changes[key], before, after) for key in order if key in changes
+        ),
+        readdressed=_readdressed(old.directory, new.directory),
+        directory={**old.directory, **new.directory},
+    )
+
+
+def _group_change(
+    key: str, found: dict[str, Any], before: Mapping[str, Any], after: Mapping[str, Any]
+) -> GroupChange:
+    status: Status = found.get("status", "changed")
+    if status == "added":
+        members = after[key]["members"]
+        # A new entry may well be about a live group: one to leave or delete says so.
+        absent = after[key]["ensure"] == "absent"
+        return GroupChange(
+            key,
+            status,
+            after[key]["subject"],
+            settings=(
+                (("ensure", None, "absent"), ("absent_action", None, after[key]["absent_action"]))
+                if absent
+                else ()
+            ),
+            joins=_people(m for m in members),
+            promoted=_people(m for m, role in members.items() if role == "admin"),
+            goes=_goes(after[key]),
+        )
+    if status == "removed":  # no longer managed: nobody leaves it for that
+        return GroupChange(key, status, before[key]["subject"])
+    moved = found["members"]
+    rank = {name: index for index, name in enumerate(SETTINGS)}
+    settings = sorted(found["settings"], key=lambda setting: rank[setting[0]])
+    return GroupChange(
+        key,
+        status,
+        after[key]["subject"],
+        settings=tuple(settings),
+        joins=_people(jid for jid, old, _ in moved if old is notpresent),
+        leaves=_people(jid for jid, _, new in moved if new is notpresent),
+        promoted=_people(jid for jid, old, new in moved if new == "admin" and old != new),
+        demoted=_people(jid for jid, old, new in moved if old == "admin" and new == "member"),
+        goes=_goes(after[key]),
+    )
+
+
+def _goes(group: Mapping[str, Any]) -> str | None:
+    return str(group["absent_action"]) if group["ensure"] == "absent" else None
+
+
+def _comparable(state: DesiredState) -> dict[str, Any]:
+    """The state as plain data that deepdiff explains: groups by key, members by address."""
+    return {group.key: _group(group) for group in state.groups}
+
+
+def _group(group: DesiredGroup) -> dict[str, Any]:
+    policy, state = group.policy, group.state
+    return {
+        "id": group.id,
+        "subject": state.subject,
+        "description": state.description,
+        "picture": _picture(state.picture),
+        "members_policy": policy.members_policy,
+        "protect": policy.protect,
+        "ensure": policy.ensure,
+        "absent_action": policy.absent_action,
+        "max_removals": policy.max_removals,
+        "max_removal_percent": policy.max_removal_percent,
+        "members": {
+            jid: "admin" if member.admin else "member" for jid, member in state.members.items()
+        },
+    }
+
+
+def _picture(picture: Picture | None) -> str | None:
+    """A picture as a source and, for a file, a digest of its content: a picture replaced
+    under the same name is a change too."""
+    if picture is None:
+        return None
+    if isinstance(picture, LocalPicture):
+        digest = hashlib.sha256(Path(picture.path).read_bytes()).hexdigest()[:12]
+        return f"{picture.shown or picture.path} (sha256 {digest})"
+    return str(getattr(picture, "url", picture))
+
+
+def _people(jids: Any) -> tuple[Jid, ...]:
+    return tuple(sorted(jid_from_api(jid) for jid in jids))
+
+
+def _readdressed(
+    old: Mapping[Jid, str], new: Mapping[Jid, str]
+) -> tuple[tuple[str, Jid, Jid], ...]:
+    """People of both directories whose phone (or, without one, LID) changed."""
+
+    def addresses(directory: Mapping[Jid, str]) -> dict[str, Jid]:
+        found: dict[str, Jid] = {}
+        for jid, name in directory.items():
+            if name not in found or (jid.is_phone and not found[name].is_phone):
+                found[name] = jid
+        return found
+
+    before, after = addresses(old), addresses(new)
+    return tuple(
+        (name, before[name], after[name])
+        for name in sorted(before.keys() & after.keys())
+        if before[name] != after[name]
+    )

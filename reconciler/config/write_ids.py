@@ -1,0 +1,61 @@
+"""Write the ids of newly created groups into the config, keeping its comments and layout.
+
+A created group that its YAML entry does not bind by `id:` would be found again by subject,
+which breaks as soon as someone renames it: `apply --write-ids` records the binding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import YAMLError
+
+from reconciler.core.groups import DesiredState
+from reconciler.core.jid import Jid
+from reconciler.errors import SetupError
+from reconciler.util.files import replace_atomically
+
+
+def write_ids(desired: DesiredState, created: Mapping[str, Jid]) -> list[Path]:
+    """Add `id:` to each created group's entry, in the file that defines it; the files changed."""
+    by_file: dict[Path, dict[str, Jid]] = {}
+    for group in desired.groups:
+        if group.key in created and group.id is None:
+            file = Path(group.source.rsplit(":", 2)[0])
+            by_file.setdefault(file, {})[group.key] = created[group.key]
+    for file, ids in by_file.items():
+        _write(file, ids)
+    return sorted(by_file)
+
+
+def _write(file: Path, ids: Mapping[str, Jid]) -> None:
+    """Insert one `id:` line (or item, in a flow mapping) per group, touching nothing else: a
+    dump of the whole file would re-indent and re-wrap what people wrote their own way."""
+    try:
+        text = file.read_text(encoding="utf-8")
+        groups = YAML().load(text)["groups"]  # round-trip: it knows where each key stands
+        lines = text.splitlines(keepends=True)
+        # Bottom up, so that an insertion does not move the places still to edit.
+        for line, column, insert in sorted(
+            (_insertion(groups, key, group_id) for key, group_id in ids.items()), reverse=True
+        ):
+            lines[line] = lines[line][:column] + insert + lines[line][column:]
+        replace_atomically(file, "".join(lines).encode())
+    except (OSError, KeyError, TypeError, YAMLError) as exc:
+        raise SetupError(f"{file}: cannot write the new groups' ids: {exc}") from None
+
+
+def _insertion(groups: CommentedMap, key: str, group_id: Jid) -> tuple[int, int, str]:
+    """Where to insert the id of group `key`, and what: (line, column, text)."""
+    entry = groups[key]
+    item = f'id: "{group_id}"'
+    if not entry:  # {} (or nothing): the id goes just inside the braces
+        line, column = groups.lc.value(key)
+        return line, column + 1, item
+    line, column = entry.lc.key(next(iter(entry)))
+    if entry.fa.flow_style():
+        return line, column, f"{item}, "
+    return line, 0, " " * column + item + "\n"

@@ -1,0 +1,468 @@
+"""Carry a plan out through the client, and say what happened to every group and person.
+
+Groups run concurrently (bounded); within a group, actions run strictly in plan order, and a
+call that fails stops that group's later actions (they depended on it) but no other group.
+Per person, WhatsApp's answers are outcomes, not failures: needs an invite (privacy settings;
+WhatsApp sent nothing), invited (the answer says an invite was sent), left recently, already
+done. People who need an invite get the group's invite link in the report, and by message when
+the group asks for it (invite_by_message). People who were not added are left out of the
+group's later promotions. Invites and recent leavers are remembered (see `engine.statefile`),
+so the next plan does not add them again at once, nor sends the link twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from reconciler.core.groups import HIDDEN, INVITED, LEFT_RECENTLY, LINK_SENT, NEEDS_INVITE
+from reconciler.core.invites import invite_link, invite_text
+from reconciler.core.jid import Jid
+from reconciler.core.pictures import fingerprint, normalize, same_picture
+from reconciler.engine.live import fetch_group
+from reconciler.engine.plan import PARTICIPANT_KINDS, Action, GroupPlan, Kind, Plan
+from reconciler.engine.report import (
+    ADDS,
+    NO_PER_PERSON_ANSWER,
+    SUCCESSES,
+    UNCHECKED,
+    ApplyReport,
+    GroupReport,
+    Outcome,
+    Step,
+)
+from reconciler.engine.safety import Brakes, raise_if_unsafe
+from reconciler.engine.statefile import Memory, now_utc
+from reconciler.engine.verify import VERIFIABLE, Reread
+from reconciler.errors import (
+    ApiConnectionError,
+    ApiResponseError,
+    CreateUncertainError,
+    GroupctlError,
+    OutcomeUnknownError,
+    PlanFileError,
+    ServerError,
+    SessionNotReadyError,
+)
+from reconciler.titan.client import TitanClient
+from reconciler.titan.models import NOT_REPORTED, ParticipantResult, ParticipantStatus
+from reconciler.util.files import config_root
+
+Listener = Callable[[Step], None]
+
+
+async def apply(
+    plan: Plan,
+    client: TitanClient,
+    *,
+    memory: Memory | None = None,
+    brakes: Brakes = Brakes(),
+    force: bool = False,
+    concurrency: int = 4,
+    on_step: Listener | None = None,
+) -> ApplyReport:
+    """Carry out every group of `plan` that is not refused. Raises UnsafePlanError, before
+    any call, if the safety brakes stop it (unless `force`); never raises for a failed call:
+    failures are in the report (`ApplyReport.ok`)."""
+    raise_if_unsafe(plan, brakes, force=force)
+    memory = memory if memory is not None else Memory()
+    slots = asyncio.Semaphore(concurrency)
+    report = ApplyReport()
+    pictures = config_root(Path(plan.config)).resolve()
+    named = frozenset(plan.directory)
+    for group in plan.groups:  # before any call: a plan file is not trusted further
+        for action in group.actions:
+            if action.kind == Kind.PICTURE and not _is_url(action.new or ""):
+                picture_path(pictures, action.new or "")
+
+    async def run(group: GroupPlan) -> None:
+        async with slots:
+            outcome = await _GroupRun(
+                group, client, memory, pictures, on_step or _ignore, named=named
+            ).run()
+        report.groups.append(outcome)
+        memory.save()
+
+    # The client stops every call once it finds the session not connected (a circuit
+    # breaker): groups not yet started are then not attempted at all, and the report says why.
+
+    await asyncio.gather(*(run(g) for g in plan.groups if g.actions and not g.errors))
+    if client.halted is not None:
+        report.halted = client.halted.message
+    order = {group.key: index for index, group in enumerate(plan.groups)}
+    report.groups.sort(key=lambda g: order[g.key])
+    return report
+
+
+def _ignore(step: Step) -> None:
+    return None
+
+
+class _GroupRun:
+    def __init__(
+        self,
+        plan: GroupPlan,
+        client: TitanClient,
+        memory: Memory,
+        pictures: Path,
+        on_step: Listener,
+        *,
+        named: frozenset[Jid] = frozenset(),
+    ) -> None:
+        self.plan = plan
+        self.client = client
+        self.memory = memory
+        self.pictures = pictures  # the config's directory, where picture files are
+        self.on_step = on_step
+        self.report = GroupReport(plan.key, plan.subject, plan.group_id)
+        self.group_id = plan.group_id
+        # People this run did not get into the group, and why (invited, left recently, failed).
+        self.not_added: dict[Jid, Outcome] = {}
+        # Steps of people whose outcome the API did not state (no result for them, or the
+        # call failed or was left unanswered): the re-read settles them either way.
+        self.unsettled: set[tuple[Kind, Jid]] = set()
+        self.named = named  # addresses the config gives people: nobody else hides behind them
+        # WhatsApp's refusals for privacy settings, reported once the invite link is known.
+        self.needing_invite: list[tuple[Kind, Jid, ParticipantResult]] = []
+
+    async def run(self) -> GroupReport:
+        halted = self.client.halted
+        if halted is not None:  # stopped before this group's turn: nothing of it is sent
+            self.report.error = f"not attempted: {halted.message}"
+            for action in self.plan.actions:
+                self._each(action, Outcome.SKIPPED, "not attempted: the session stopped")
+            return self.report
+        for index, action in enumerate(self.plan.actions):
+            try:
+                await self._action(action)
+            except GroupctlError as exc:
+                self.report.error = str(exc)
+                outcome = (
+                    Outcome.UNKNOWN if isinstance(exc, OutcomeUnknownError) else Outcome.FAILED
+                )
+                self._each(action, outcome, str(exc))
+                self.unsettled.update((action.kind, person) for person in action.members)
+                why = (
+                    "the session stopped"
+                    if isinstance(exc, SessionNotReadyError)
+                    else f"{action.kind.value} failed"
+                )
+                for later in self.plan.actions[index + 1 :]:
+                    self._each(later, Outcome.SKIPPED, f"not attempted: {why}")
+                break
+        await self._verify()
+        return self.report
+
+    def _each(self, action: Action, outcome: Outcome, detail: str) -> None:
+        """The same outcome for the action itself (a create, a setting) and every person in it."""
+        if action.kind not in PARTICIPANT_KINDS or action.kind == Kind.CREATE:
+            self._step(action.kind, outcome, detail=detail)
+        for person in action.members:
+            self._step(action.kind, outcome, person, detail)
+
+    async def _action(self, action: Action) -> None:
+        kind = action.kind
+        if kind == Kind.CREATE:
+            await self._create(action)
+            await self._invites()
+            return
+        group = self.group_id
+        assert group is not None, "every action after create has the new group's id"
+        if kind == Kind.SUBJECT:
+            await self.client.set_subject(group, action.new or "")
+        elif kind == Kind.DESCRIPTION:
+            await self.client.set_description(group, action.new or "")
+        elif kind == Kind.PICTURE:
+            await self._picture(group, action.new or "", action.fingerprint)
+        elif kind == Kind.LEAVE:
+            await self.client.leave_group(group)
+            self.memory.forget_group(group)
+        elif kind == Kind.DELETE:
+            await self.client.delete_group(group)
+            self.memory.forget_group(group)
+        else:
+            await self._people(group, action)
+            await self._invites()
+            return
+        self._step(kind, Outcome.DONE, detail=action.new or "")
+
+    async def _create(self, action: Action) -> None:
+        try:
+            created = await self.client.create_group(action.new or "", action.members)
+        except CreateUncertainError as exc:
+            raise GroupctlError(f"{exc}") from None
+        self.group_id = self.report.created = created.group.id
+        self._step(Kind.CREATE, Outcome.DONE, detail=created.group.id)
+        results = {r.jid: r for r in created.results}
+        present = {p.jid for p in created.group.participants or ()} | {
+            p.lid for p in created.group.participants or () if p.lid
+        }
+        for person in action.members:
+            result = results.get(person)
+            if result is not None:
+                self._person(Kind.ADD, person, result)
+            elif person in present:
+                self._step(Kind.CREATE, Outcome.DONE, person)
+            else:  # the API said nothing of them, and they are not in the group
+                self.not_added[person] = Outcome.FAILED
+                self._step(
+                    Kind.CREATE,
+                    Outcome.FAILED,
+                    person,
+                    "not in the new group; the next plan adds them again",
+                )
+
+    async def _picture(self, group: Jid, source: str, planned: str | None) -> None:
+        """Upload the picture, and record what was uploaded: where Titan cannot show group
+        pictures, the next plan goes by that record (see `engine.statefile`)."""
+        if _is_url(source):
+            await self.client.set_picture(group, url=source)  # Titan fetches it
+            uploaded = planned  # as plan saw it: the URL is not read here
+        else:
+            path = picture_path(self.pictures, source)
+            try:
+                data = await asyncio.to_thread(path.read_bytes)
+            except OSError as exc:
+                raise GroupctlError(f"cannot read the picture {path}: {exc.strerror}") from None
+            uploaded = fingerprint(data, source=source)
+            if planned is not None and not same_picture(uploaded, planned):
+                raise GroupctlError(
+                    f"the picture {source} changed since the plan was made: make a new plan"
+                )
+            await self.client.set_picture(group, jpeg=normalize(data, source=source))
+        if uploaded is not None:
+            self.memory.record_picture(group, uploaded, now_utc())
+
+    async def _people(self, group: Jid, action: Action) -> None:
+        members = list(action.members)
+        if action.kind == Kind.PROMOTE:
+            for person in [m for m in members if m in self.not_added]:
+                members.remove(person)
+                why = self.not_added[person]
+                # Waiting for an invitation is not a failure: the next plan promotes them
+                # once they are in. A failed add is already a failure of its own.
+                waiting = (Outcome.INVITED, Outcome.NEEDS_INVITE, Outcome.LEFT_RECENTLY)
+                outcome = why if why in waiting else Outcome.SKIPPED
+                self._step(action.kind, outcome, person, "not in the group yet")
+        if not members:
+            return
+        call = {
+            Kind.ADD: self.client.add_participants,
+            Kind.PROMOTE: self.client.promote_participants,
+            Kind.DEMOTE: self.client.demote_participants,
+            Kind.REMOVE: self.client.remove_participants,
+        }[action.kind]
+        addresses = action.addresses()
+
+        async def send(targets: dict[Jid, Jid]) -> dict[Jid, ParticipantResult]:
+            """Results by person, sent to `targets` (person -> the address to act on)."""
+            answered = {r.jid: r for r in await call(group, list(targets.values()))}
+            return {
+                person: next(
+                    (answered[a] for a in (address, *addresses[person]) if a in answered),
+                    ParticipantResult(
+                        jid=address, status=NOT_REPORTED, message="the API reported no result"
+                    ),
+                )
+                for person, address in targets.items()
+            }
+
+        results = await send({person: addresses[person][0] for person in members})
+        if action.kind != Kind.ADD:
+            # Not found by one address: a group keyed by LID finds members by nothing else,
+            # one keyed by number may not know the LID. Tried once more, by the other.
+            again = {
+                person: addresses[person][1]
+                for person in members
+                if results[person].status == ParticipantStatus.NOT_PARTICIPANT
+                and len(addresses[person]) > 1
+            }
+            if again:
+                results |= await send(again)
+        for person in members:
+            if results[person].status == NOT_REPORTED:
+                self.unsettled.add((action.kind, person))
+            self._person(action.kind, person, results[person])
+
+    async def _verify(self) -> None:
+        """Re-read the group once, if this run changed its people, subject or description,
+        and check each step against it (`Step.verified`). A contradicted success is a failure
+        (a 404 on remove while the group still lists them is not "already done"); a step
+        whose outcome the API did not state is done if the group shows it. A re-read that
+        fails leaves the steps unverified, and says why; it is never raised."""
+        steps = self.report.steps
+        if self.group_id is None or not any(
+            step.kind in VERIFIABLE and step.outcome not in UNCHECKED for step in steps
+        ):
+            return
+        try:
+            group = await fetch_group(self.client, self.group_id, with_picture=False)
+        except GroupctlError as exc:
+            self.report.reread_error = str(exc)
+            return
+        self.report.reread, reread = True, Reread(group.state, self.named)
+        known: dict[Jid, set[Jid]] = {}
+        for action in self.plan.actions:
+            for person, addresses in action.addresses().items():
+                known.setdefault(person, set()).update(addresses)
+        settings = {action.kind: action.new for action in self.plan.actions}
+        for index, step in enumerate(steps):
+            if step.kind not in VERIFIABLE or step.outcome in UNCHECKED:
+                continue
+            who = known.get(step.person, {step.person}) if step.person is not None else ()
+            verdict = reread.verdict(step.kind, who, new=settings.get(step.kind))
+            if verdict.as_planned is None:
+                continue
+            if not verdict.as_planned and step.outcome in (Outcome.DONE, Outcome.ALREADY):
+                said = step.detail or f"WhatsApp answered {step.outcome.value}"
+                detail = f"{said}, but {verdict.instead}"
+                step = replace(step, outcome=Outcome.FAILED, detail=detail)
+            elif (
+                verdict.as_planned
+                and step.outcome in (Outcome.FAILED, Outcome.UNKNOWN)
+                and (step.kind, step.person) in self.unsettled
+            ):
+                step = replace(
+                    step, outcome=Outcome.DONE, detail=f"{step.detail}; the group re-read shows it"
+                )
+            steps[index] = replace(step, verified=verdict.as_planned)
+        if self.report.error is not None and all(step.outcome in SUCCESSES for step in steps):
+            # The call that failed did its work after all, and nothing after it was skipped.
+            self.report.error = None
+
+    def _person(self, kind: Kind, person: Jid, result: ParticipantResult) -> None:
+        outcome = _outcome(kind, result)
+        if kind in ADDS and self.group_id is not None:
+            if outcome not in (Outcome.DONE, Outcome.ALREADY):
+                self.not_added[person] = outcome
+            if outcome == Outcome.NEEDS_INVITE:
+                self.needing_invite.append((kind, person, result))
+                return  # reported with the invite link, by `_invites`
+            # 409 to an add the plan thought needed: they are here, under a LID nobody named.
+            reason = {
+                Outcome.INVITED: INVITED,
+                Outcome.LEFT_RECENTLY: LEFT_RECENTLY,
+                Outcome.ALREADY: HIDDEN,
+            }.get(outcome)
+            if reason is not None:
+                self.memory.record(self.group_id, person, reason, now_utc())
+            else:
+                self.memory.forget(self.group_id, person)
+        self._step(kind, outcome, person, _detail(kind, outcome, result))
+
+    async def _invites(self) -> None:
+        """Report everyone WhatsApp would not add for their privacy settings, with the group's
+        invite link (read once), and send each the link by message if the group asks.
+
+        Each is remembered, so that no plan adds them (or messages them) again before the
+        wait is over; except when a message surely did not go out: the next run tries again.
+        """
+        pending, self.needing_invite = self.needing_invite, []
+        group = self.group_id
+        if not pending or group is None:
+            return
+        link, problem = None, ""
+        try:
+            link = invite_link(await self.client.get_invite_code(group))
+        except (GroupctlError, ValueError) as exc:
+            problem = f"; the invite link could not be read: {exc}"
+        self.report.invite_link = link
+        for kind, person, result in pending:
+            detail = _detail(kind, Outcome.NEEDS_INVITE, result) + problem
+            outcome, more = Outcome.NEEDS_INVITE, ""
+            reason: str | None = NEEDS_INVITE
+            if self.plan.invite_message is not None:
+                outcome, reason, more = await self._send_link(
+                    person, link, self.plan.invite_message
+                )
+            if reason is None:
+                self.memory.forget(group, person)
+            else:
+                self.memory.record(group, person, reason, now_utc())
+            self._step(kind, outcome, person, detail + more, invite_link=link)
+
+    async def _send_link(
+        self, person: Jid, link: str | None, template: str
+    ) -> tuple[Outcome, str | None, str]:
+        """Send `person` the invite link by message: their outcome, what to remember (None:
+        nothing, so that the next run tries again), and what to add to the report."""
+        if link is None:
+            return Outcome.FAILED, None, ": not sent by message"
+        text = invite_text(template, subject=self.plan.subject, link=link)
+        try:
+            await self.client.send_text(person, text)
+        except GroupctlError as exc:
+            if _maybe_sent(exc):  # not sent again before the wait is over: better than twice
+                return Outcome.UNKNOWN, LINK_SENT, f"; the message may have been sent: {exc}"
+            return Outcome.FAILED, None, f"; the message with the invite link failed: {exc}"
+        return Outcome.INVITED, LINK_SENT, "; the invite link was sent to them by message"
+
+    def _step(
+        self,
+        kind: Kind,
+        outcome: Outcome,
+        person: Jid | None = None,
+        detail: str = "",
+        *,
+        invite_link: str | None = None,
+    ) -> None:
+        step = Step(self.plan.key, kind, outcome, person, detail, invite_link=invite_link)
+        self.report.steps.append(step)
+        self.on_step(step)
+
+
+def picture_path(root: Path, source: str) -> Path:
+    """The picture file a plan names, which must be inside the config's directory `root`."""
+    path = (root / source).resolve()
+    if not path.is_relative_to(root):
+        raise PlanFileError(
+            f"the plan names the picture {source}, outside the config's directory {root}: refused"
+        )
+    return path
+
+
+def _is_url(source: str) -> bool:
+    # Titan fetches it, not groupctl: nothing on this machine is read for a URL.
+    return source.startswith(("https://", "http://"))
+
+
+# WhatsApp's per-person codes, by action (None: any action). 403 on add: see `_outcome`.
+_OUTCOMES: dict[tuple[Kind | None, int], Outcome] = {
+    (None, ParticipantStatus.DONE): Outcome.DONE,
+    (Kind.ADD, ParticipantStatus.ALREADY): Outcome.ALREADY,
+    (Kind.ADD, ParticipantStatus.RECENTLY_LEFT): Outcome.LEFT_RECENTLY,
+    (Kind.PROMOTE, ParticipantStatus.ALREADY): Outcome.ALREADY,
+    (Kind.DEMOTE, ParticipantStatus.ALREADY): Outcome.ALREADY,
+    (Kind.REMOVE, ParticipantStatus.NOT_PARTICIPANT): Outcome.ALREADY,
+}
+# What a code means for an add, said in the report whatever the API's own words.
+_MEANINGS: dict[int, str] = {
+    ParticipantStatus.NOT_PARTICIPANT: "not on WhatsApp",
+    ParticipantStatus.COMMUNITY: "cannot be added to a community's group",
+    ParticipantStatus.GROUP_FULL: "the group is full",
+}
+
+
+def _outcome(kind: Kind, result: ParticipantResult) -> Outcome:
+    status = result.status
+    if kind in ADDS and status == ParticipantStatus.NEEDS_INVITE:
+        # Nothing reaches the person unless the answer says an invite was sent.
+        return Outcome.INVITED if result.invite_sent else Outcome.NEEDS_INVITE
+    return _OUTCOMES.get((kind, status)) or _OUTCOMES.get((None, status)) or Outcome.FAILED
+
+
+def _detail(kind: Kind, outcome: Outcome, result: ParticipantResult) -> str:
+    if outcome == Outcome.DONE:
+        return "" if result.per_person else NO_PER_PERSON_ANSWER
+    meaning = _MEANINGS.get(result.status) if kind in ADDS else None
+    words = [w for w in (meaning, result.message) if w] or [outcome.value]
+    return f"{result.status}: " + ": ".join(words)
+
+
+def _maybe_sent(error: GroupctlError) -> bool:
+    """Whether a message whose call failed may have gone out all the same."""
+    if isinstance(error, ApiConnectionError):
+        return error.request_sent
+    return isinstance(error, OutcomeUnknownError | ServerError | ApiResponseError)

@@ -1,0 +1,508 @@
+"""plan(desired, live, policy) -> Plan: what to change, in order, and what must never be done.
+
+A pure function: no I/O, no clock, no printing. Groups are independent of each other; within a
+group actions come in the order of `plan.Kind`: create, subject, description, picture, add,
+promote, demote, remove, leave/delete, so that new admins are in place before old ones go and
+the session keeps its own rights to the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from reconciler.core.groups import (
+    DesiredGroup,
+    DesiredState,
+    FetchedPicture,
+    GroupState,
+    ListedGroup,
+    LiveGroup,
+    LiveState,
+    LocalPicture,
+    Member,
+    Picture,
+    UploadedPicture,
+    Waiting,
+)
+from reconciler.core.jid import Jid
+from reconciler.core.pictures import same_picture
+from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
+from reconciler.titan.models import MAX_PARTICIPANTS_PER_CALL
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPolicy:
+    """Choices made when planning, beyond the config."""
+
+    remove_unresolved: bool = False  # remove LID-only participants nobody in the config names
+    only: frozenset[str] = frozenset()  # plan only these group keys (all when empty)
+    session: str = "default"
+    api: str = ""
+    config: str = ""  # the config's path, as given: recorded in the plan
+
+
+@dataclass(frozen=True, slots=True)
+class Matching:
+    """Which live group each config group is (None: to be created), and which cannot be told."""
+
+    bound: Mapping[str, Jid | None]
+    errors: Mapping[str, str]
+    unmanaged: int
+
+
+def match_groups(desired: DesiredState, listed: Iterable[ListedGroup]) -> Matching:
+    """A group with `id` is that group; without, the one live group of exactly its subject."""
+    listed = tuple(listed)
+    ids = {entry.id for entry in listed}
+    claimed = {group.id for group in desired.groups if group.id is not None}
+    by_subject: dict[str, list[Jid]] = {}
+    for entry in listed:
+        if entry.id not in claimed:
+            by_subject.setdefault(entry.subject, []).append(entry.id)
+    bound: dict[str, Jid | None] = {}
+    errors: dict[str, str] = {}
+    for group in desired.groups:
+        if group.id is not None:
+            if group.id in ids:
+                bound[group.key] = group.id
+            elif group.policy.ensure == "present":
+                errors[group.key] = (
+                    f"its id {group.id} is not among the session's groups: it was deleted, or"
+                    " the session is no longer in it (remove id: to create a new group)"
+                )
+            else:
+                bound[group.key] = None  # absent, and already gone
+            continue
+        found = by_subject.get(group.state.subject, [])
+        if len(found) > 1:
+            errors[group.key] = (
+                f"{len(found)} live groups have the subject {group.state.subject!r}"
+                f" ({', '.join(sorted(found))}): add id: to say which one"
+            )
+        else:
+            bound[group.key] = found[0] if found else None
+    _refuse_shared_groups(desired, listed, bound, errors)
+    matched = {jid for jid in bound.values() if jid is not None}
+    return Matching(bound, errors, unmanaged=len(ids - matched))
+
+
+def _refuse_shared_groups(
+    desired: DesiredState,
+    listed: tuple[ListedGroup, ...],
+    bound: dict[str, Jid | None],
+    errors: dict[str, str],
+) -> None:
+    """One live group is one entry's. Refuse every entry of a live group claimed twice, and an
+    entry that would leave or delete a group whose subject another entry keeps by name."""
+    claims: dict[Jid, list[str]] = {}
+    for key, group_id in bound.items():
+        if group_id is not None:
+            claims.setdefault(group_id, []).append(key)
+    for group_id, keys in claims.items():
+        if len(keys) > 1:
+            for key in keys:
+                others = ", ".join(repr(k) for k in keys if k != key)
+                errors[key] = f"{group_id} is also the group of {others}: say which with id:"
+                bound.pop(key)
+    subjects = {entry.id: entry.subject for entry in listed}
+    kept = {
+        g.state.subject: g.key
+        for g in desired.groups
+        if g.id is None and g.policy.ensure == "present"
+    }
+    for group in desired.groups:
+        group_id = bound.get(group.key)
+        if group.policy.ensure == "absent" and group_id is not None:
+            other = kept.get(subjects.get(group_id, ""))
+            if other is not None:
+                errors[group.key] = (
+                    f"its group {group_id} has the subject {subjects[group_id]!r}, which"
+                    f" {other!r} keeps by name: give {other!r} an id: to say which is which"
+                )
+                bound.pop(group.key)
+
+
+def plan(
+    desired: DesiredState,
+    live: LiveState,
+    policy: PlanPolicy = PlanPolicy(),
+    waiting: Mapping[Jid, Mapping[Jid, Waiting]] | None = None,
+) -> Plan:
+    """The plan for `desired` against `live`. `waiting`: by group id, people not to add again
+    yet, and why (invited, needing an invite, or left recently: see `engine.statefile`)."""
+    matching = match_groups(desired, live.listed)
+    groups: list[GroupPlan] = []
+    for group in desired.groups:
+        if policy.only and group.key not in policy.only:
+            continue
+        if group.key in matching.errors:
+            groups.append(_refused(group, None, [matching.errors[group.key]]))
+            continue
+        group_id = matching.bound[group.key]
+        found = live.groups.get(group_id) if group_id is not None else None
+        if group_id is not None and found is None:  # never planned as a new group
+            groups.append(_refused(group, None, [f"the details of {group_id} were not read"]))
+            continue
+        pending = (waiting or {}).get(group_id, {}) if group_id is not None else {}
+        planned = _GroupPlanner(group, found, live, policy, desired.directory, pending).plan()
+        if planned.actions or planned.errors or planned.notes:
+            groups.append(
+                replace(
+                    planned,
+                    max_removals=group.policy.max_removals,
+                    max_removal_percent=group.policy.max_removal_percent,
+                    invite_message=group.policy.invite_message,
+                )
+            )
+    return Plan(
+        groups=tuple(groups),
+        unmanaged=matching.unmanaged,
+        session=policy.session,
+        api=policy.api,
+        directory=desired.directory,
+        config=policy.config,
+    )
+
+
+class _GroupPlanner:
+    def __init__(
+        self,
+        desired: DesiredGroup,
+        live: LiveGroup | None,
+        world: LiveState,
+        policy: PlanPolicy,
+        directory: Mapping[Jid, str],
+        waiting: Mapping[Jid, Waiting],
+    ) -> None:
+        self.desired = desired
+        self.live = live
+        self.world = world
+        self.policy = policy
+        self.directory = directory
+        self.waiting = waiting
+        self.errors: list[str] = []
+        self.notes: list[str] = []
+
+    def plan(self) -> GroupPlan:
+        desired = self.desired
+        if desired.policy.ensure == "absent":
+            return self._absent()
+        planned = self._create() if self.live is None else self._update(self.live)
+        return replace(planned, actions=tuple(self._with_addresses(a) for a in planned.actions))
+
+    # -- the three cases -------------------------------------------------------------------
+
+    def _create(self) -> GroupPlan:
+        state = self.desired.state
+        if state.picture is not None and state.picture in self.world.picture_problems:
+            return _refused(self.desired, None, [self.world.picture_problems[state.picture]])
+        others = sorted(jid for jid in state.members if not self._is_me(jid))
+        first, rest = others[:MAX_PARTICIPANTS_PER_CALL], others[MAX_PARTICIPANTS_PER_CALL:]
+        actions = [Action(Kind.CREATE, tuple(first), new=state.subject)]
+        if state.description:
+            actions.append(Action(Kind.DESCRIPTION, old="", new=state.description))
+        if state.picture is not None:
+            actions.append(
+                Action(
+                    Kind.PICTURE,
+                    new=_source(state.picture),
+                    fingerprint=self.world.pictures.get(state.picture),
+                )
+            )
+        actions += _batched(Kind.ADD, rest)
+        admins = sorted(jid for jid in state.admins if not self._is_me(jid))
+        actions += _batched(Kind.PROMOTE, admins)
+        return GroupPlan(self.desired.key, state.subject, None, tuple(actions))
+
+    def _absent(self) -> GroupPlan:
+        live, policy = self.live, self.desired.policy
+        if live is None:
+            return GroupPlan(self.desired.key, self.desired.state.subject, None)
+        if policy.protect:
+            return _refused(
+                self.desired,
+                live,
+                [
+                    "it is protect: true, so it is never left or deleted: remove protect:,"
+                    " or set ensure: present"
+                ],
+            )
+        mine = self._my_standing(live.state)
+        if policy.absent_action == "delete":
+            if not (mine and mine.super_admin):
+                return _refused(
+                    self.desired,
+                    live,
+                    [
+                        "only its creator can delete it, and the session is not: use"
+                        " absent_action: leave"
+                    ],
+                )
+            action = Action(Kind.DELETE)
+        else:
+            others = [m for jid, m in live.state.members.items() if not self._is_me(jid)]
+            if others and mine and mine.admin and not any(m.admin for m in others):
+                return _refused(
+                    self.desired,
+                    live,
+                    [
+                        "the session is its only admin; leaving would leave it without one:"
+                        " make someone else admin first"
+                    ],
+                )
+            action = Action(Kind.LEAVE)
+        return GroupPlan(
+            self.desired.key,
+            live.state.subject,
+            live.id,
+            (action,),
+            live=live,
+            members_before=len(live.state.members),
+        )
+
+    def _update(self, live: LiveGroup) -> GroupPlan:
+        desired, now = self.desired.state, live.state
+        actions: list[Action] = []
+        if desired.subject != now.subject:
+            actions.append(Action(Kind.SUBJECT, old=now.subject, new=desired.subject))
+        if desired.description is not None and desired.description != (now.description or ""):
+            actions.append(
+                Action(Kind.DESCRIPTION, old=now.description or "", new=desired.description)
+            )
+        if desired.picture is not None and desired.picture in self.world.picture_problems:
+            self.errors.append(self.world.picture_problems[desired.picture])
+        elif desired.picture is not None and not self._same_picture(live):
+            actions.append(
+                Action(
+                    Kind.PICTURE,
+                    new=_source(desired.picture),
+                    fingerprint=self.world.pictures.get(desired.picture),
+                )
+            )
+        actions += self._members(live)
+        mine = self._my_standing(now)
+        if actions and not (mine and mine.admin):
+            self.errors.append(
+                "the session's account is not an admin of this group, so it cannot change"
+                " it: make it an admin, or stop managing the group here"
+            )
+        if any(a.kind == Kind.DEMOTE for a in actions) and not (mine and mine.super_admin):
+            self.errors.append(
+                "only the group's creator can demote admins, and the session is not its"
+                " creator: list those admins in admins:, or use members_policy: additive"
+            )
+        if self.errors:
+            return _refused(self.desired, live, self.errors, self.notes)
+        return GroupPlan(
+            self.desired.key,
+            desired.subject,
+            live.id,
+            tuple(actions),
+            notes=tuple(self.notes),
+            live=live,
+            members_before=len(now.members),
+        )
+
+    # -- members ---------------------------------------------------------------------------
+
+    def _members(self, live: LiveGroup) -> list[Action]:
+        """Add, promote, demote, remove, by set arithmetic on addresses and admin sets (most
+        people match under the same address); LIDs settle what is left over on both sides."""
+        desired, now = self.desired.state, live.state
+        exact = self.desired.policy.members_policy == "exact"
+        missing = {j for j in desired.members.keys() - now.members.keys() if not self._is_me(j)}
+        extra = now.members.keys() - desired.members.keys()
+        promote = sorted((desired.admins - now.admins) & now.members.keys())
+        demote: list[Jid] = []
+        if exact:
+            for address in sorted((now.admins - desired.admins) & desired.members.keys()):
+                self._demote(address, now.members[address], demote)
+        waited_for = missing & self.waiting.keys()
+        for jid in sorted(waited_for):
+            missing.discard(jid)  # not yet: it would be refused again, or invite them twice
+            self.notes.append(f"{self._name(jid)}: {self.waiting[jid].describe()}")
+        if missing and extra:
+            for address, desired_address in self._match_by_lid(missing, extra, now.members):
+                standing, admin = now.members[address], desired_address in desired.admins
+                if admin and not standing.admin:
+                    promote.append(address)
+                elif standing.admin and not admin and exact:
+                    self._demote(address, standing, demote)
+        promote += sorted(desired.admins & missing)  # once added: before old admins go
+        # Who is who cannot always be told: someone listed by LID alone may be any participant
+        # whose LID the API did not give, and someone listed by number whose LID is unknown
+        # (or whom WhatsApp said is here, unseen) may be any participant shown by LID alone.
+        # Those participants are never removed.
+        unplaced = missing | waited_for
+        by_lid_only = any(j.is_lid for j in unplaced)
+        by_number_only = any(j.is_phone and desired.members[j].lid is None for j in unplaced)
+        remove: list[Jid] = []
+        for address in sorted(extra):
+            standing = now.members[address]
+            # A LID that people: gives to someone is that person, whoever else is unplaced.
+            maybe = (by_lid_only and address.is_phone and standing.lid is None) or (
+                by_number_only and address.is_lid and address not in self.directory
+            )
+            if maybe and exact and not self._is_me(address):
+                self.notes.append(
+                    f"{self._name(address)} is kept: they may be someone the config lists"
+                    " whom WhatsApp shows here by another address"
+                )
+                continue
+            self._not_in_config(address, standing, remove, exact)
+        # No check that an admin remains is needed here: a group is changed only by an admin
+        # session, and the session never demotes or removes itself.
+        return [
+            *_batched(Kind.ADD, sorted(missing)),
+            *_batched(Kind.PROMOTE, sorted(promote)),
+            *_batched(Kind.DEMOTE, demote),
+            *_batched(Kind.REMOVE, remove),
+        ]
+
+    def _match_by_lid(
+        self, missing: set[Jid], extra: set[Jid], now: Mapping[Jid, Member]
+    ) -> list[tuple[Jid, Jid]]:
+        """Pairs (live address, desired address) of the same person under two addresses: a
+        phone in one, its LID in the other. Matched ones leave `missing` and `extra`."""
+        wanted = self.desired.state.members
+        by_lid = {member.lid: jid for jid, member in now.items() if member.lid is not None}
+        pairs = []
+        for jid in sorted(missing):
+            lid = wanted[jid].lid
+            found = by_lid.get(jid) or (by_lid.get(lid) if lid else None)
+            if found is None and lid is not None and lid in extra:
+                found = lid
+            if found is None or found not in extra:
+                continue
+            if jid.is_phone and found.is_phone:  # two numbers, one LID: a mistake somewhere
+                self.errors.append(
+                    f"{self._name(jid)} has the LID {lid} in the config, but in this group"
+                    f" that LID is {found.display()}: check people: for a wrong lid:"
+                )
+                continue
+            pairs.append((found, jid))
+            missing.discard(jid)
+            extra.discard(found)
+        return pairs
+
+    def _demote(self, address: Jid, standing: Member, demote: list[Jid]) -> None:
+        if self._is_me(address):
+            self.errors.append(
+                "the config lists the session's own account as a plain member;"
+                " groupctl never demotes itself"
+            )
+        elif standing.super_admin:
+            self.errors.append(
+                f"{self._name(address)} created the group and cannot be"
+                " demoted: list them in admins:"
+            )
+        else:
+            demote.append(address)
+
+    def _not_in_config(
+        self, address: Jid, standing: Member, remove: list[Jid], exact: bool
+    ) -> None:
+        if self._is_me(address) or not exact:
+            return  # the session stays; additive never removes
+        if address.is_lid and address not in self.directory and not self.policy.remove_unresolved:
+            self.notes.append(
+                f"{address} is in the group but WhatsApp hides their number and"
+                " the config names no one with this LID: kept (give them a lid:"
+                " under people:, or plan with --remove-unresolved)"
+            )
+        elif standing.super_admin:
+            self.errors.append(
+                f"{self._name(address)} created the group and cannot be"
+                " removed: add them to members, or use members_policy: additive"
+            )
+        else:
+            remove.append(address)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _with_addresses(self, action: Action) -> Action:
+        """The action with both addresses of the members who have two (see `Action.addresses`)."""
+        via = tuple(
+            (member, addresses)
+            for member in action.members
+            if len(addresses := self._addresses(member)) > 1
+        )
+        return replace(action, via=via) if via else action
+
+    def _addresses(self, jid: Jid) -> tuple[Jid, ...]:
+        live = self.live.state.members.get(jid) if self.live is not None else None
+        if live is not None and live.lid is not None:
+            return (live.lid, jid)  # as the live group shows them: by the LID first
+        wanted = self.desired.state.members.get(jid)
+        if wanted is not None and wanted.lid is not None and wanted.lid != jid:
+            return (jid, wanted.lid)
+        return (jid,)
+
+    def _same_picture(self, live: LiveGroup) -> bool:
+        desired = self.desired.state.picture
+        wanted = self.world.pictures.get(desired) if desired is not None else None
+        if wanted is None:
+            return True  # not compared: nothing to decide on
+        if live.picture_unreadable:
+            return self._same_as_uploaded(live.uploaded, wanted)
+        if not live.picture_known:
+            return True  # not read: nothing to decide on
+        current = live.state.picture
+        return isinstance(current, FetchedPicture) and same_picture(wanted, current.fingerprint)
+
+    def _same_as_uploaded(self, uploaded: UploadedPicture | None, wanted: str) -> bool:
+        """Where Titan cannot show the group's picture, the state file's record of the last
+        one apply uploaded decides; a plan that uploads on its word says so."""
+        if uploaded is not None and same_picture(wanted, uploaded.fingerprint):
+            return True
+        record = (
+            f"it records another picture, uploaded on {uploaded.at:%Y-%m-%d %H:%M UTC}"
+            if uploaded is not None
+            else "it records no picture uploaded to this group"
+        )
+        self.notes.append(
+            f"picture: Titan cannot show the live picture, so the state file decides, and"
+            f" {record} (a picture changed by hand in WhatsApp goes unseen)"
+        )
+        return False
+
+    def _is_me(self, jid: Jid) -> bool:
+        return jid in (self.world.me, self.world.me_lid)
+
+    def _my_standing(self, state: GroupState) -> Member | None:
+        mine = state.members.get(self.world.me)
+        if mine is None and self.world.me_lid is not None:
+            mine = state.members.get(self.world.me_lid)
+        return mine
+
+    def _name(self, jid: Jid) -> str:
+        name = self.directory.get(jid)
+        return f"{name} ({jid.display()})" if name else jid.display()
+
+
+def _refused(
+    group: DesiredGroup, live: LiveGroup | None, errors: list[str], notes: Iterable[str] = ()
+) -> GroupPlan:
+    subject = live.state.subject if live is not None else group.state.subject
+    return GroupPlan(
+        group.key,
+        subject,
+        live.id if live else None,
+        errors=tuple(errors),
+        notes=tuple(notes),
+        live=live,
+        members_before=len(live.state.members) if live else 0,
+    )
+
+
+def _batched(kind: Kind, jids: list[Jid]) -> list[Action]:
+    size = MAX_PARTICIPANTS_PER_CALL
+    return [Action(kind, tuple(jids[i : i + size])) for i in range(0, len(jids), size)]
+
+
+def _source(picture: Picture) -> str:
+    """How a plan names a picture: its URL, or the path the config resolved for it."""
+    if isinstance(picture, LocalPicture):
+        return picture.shown or str(picture.path)
+    return getattr(picture, "url", "")

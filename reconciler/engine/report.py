@@ -1,0 +1,175 @@
+"""What apply did: an outcome for every person and setting of every group, and the summary.
+
+`Outcome` is one person's (or one setting's) fate in one action; a `Step` records it, with
+whether the group, re-read afterwards, shows it (`verified`); `GroupReport` and `ApplyReport`
+gather them, with JSON for `--format json`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reconciler.core.invites import LINK_WARNING
+from reconciler.core.jid import Jid
+from reconciler.engine.plan import Kind
+from reconciler.util.wording import count
+
+
+class Outcome(StrEnum):
+    """What became of one person (or one setting) in one action."""
+
+    DONE = "done"
+    ALREADY = "already done"  # 409 on add/promote/demote, 404 on remove: nothing to change
+    # 403 on add, and an invite was sent: by WhatsApp (its answer says so), or by groupctl
+    # (the group's invite link, by message).
+    INVITED = "invited"
+    NEEDS_INVITE = "needs invite"  # 403 on add: privacy settings; nobody has invited them yet
+    LEFT_RECENTLY = "left recently"  # 408 on add: WhatsApp will not re-add them yet
+    FAILED = "failed"
+    UNKNOWN = "outcome unknown"  # the API took the call but did not say what it did
+    SKIPPED = "skipped"  # not attempted: an earlier step of the group failed or did not add them
+
+
+# Outcomes that leave the person out of the group on purpose, for now: nothing to verify.
+WAITING = frozenset({Outcome.INVITED, Outcome.NEEDS_INVITE, Outcome.LEFT_RECENTLY})
+UNCHECKED = WAITING | {Outcome.SKIPPED}
+SUCCESSES = frozenset(
+    {Outcome.DONE, Outcome.ALREADY, Outcome.INVITED, Outcome.NEEDS_INVITE, Outcome.LEFT_RECENTLY}
+)
+ADDS = frozenset({Kind.ADD, Kind.CREATE})
+# The detail of a person counted as done because the API's answer said nothing per person.
+NO_PER_PERSON_ANSWER = "no per-person answer"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One person's (or one setting's) outcome in one action of one group."""
+
+    group: str  # the config's key
+    kind: Kind
+    outcome: Outcome
+    person: Jid | None = None
+    detail: str = ""
+    # Whether the group, re-read after its changes, shows what the plan meant: None where
+    # nothing was checked (not attempted, the re-read failed, or the person cannot be told
+    # apart from someone WhatsApp shows by another address).
+    verified: bool | None = None
+    invite_link: str | None = None  # for someone who needs an invite: the group's link
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "group": self.group,
+            "action": self.kind.value,
+            "outcome": self.outcome.value,
+            "verified": self.verified,
+        }
+        if self.person is not None:
+            data["person"] = self.person
+        if self.detail:
+            data["detail"] = self.detail
+        if self.invite_link is not None:
+            data["invite_link"] = self.invite_link
+        return data
+
+
+@dataclass
+class GroupReport:
+    key: str
+    subject: str
+    group_id: Jid | None
+    created: Jid | None = None  # the id of a group this run created
+    steps: list[Step] = field(default_factory=list)
+    error: str | None = None  # the failure that stopped the group
+    reread: bool = False  # re-read after its changes, its steps checked against it
+    reread_error: str | None = None  # why it could not be re-read (its steps are unverified)
+    invite_link: str | None = None  # read when someone needed an invite
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(step.outcome in SUCCESSES for step in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "key": self.key,
+            "subject": self.subject,
+            "group_id": self.group_id,
+            "created": self.created,
+            "ok": self.ok,
+            "error": self.error,
+            "reread": self.reread,
+            "reread_error": self.reread_error,
+            "steps": [step.to_json() for step in self.steps],
+        }
+        if self.invite_link is not None:
+            data["invite_link"] = self.invite_link
+            data["invite_link_warning"] = LINK_WARNING
+        return data
+
+
+@dataclass
+class ApplyReport:
+    groups: list[GroupReport] = field(default_factory=list)
+    # Why the whole run stopped early (the session is not connected, or banned), if it did.
+    halted: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.halted is None and all(group.ok for group in self.groups)
+
+    def count(self, outcome: Outcome, kinds: frozenset[Kind] | None = None) -> int:
+        """People with `outcome` (in actions of `kinds`)."""
+        return sum(
+            1
+            for g in self.groups
+            for s in g.steps
+            if s.person is not None and s.outcome == outcome and (kinds is None or s.kind in kinds)
+        )
+
+    def summary(self) -> str:
+        """`Apply: 5 groups, 4 done, 1 failed. People: 3 added, 1 invited, 2 removed.`"""
+        done = sum(1 for g in self.groups if g.ok)
+        failed = len(self.groups) - done
+        people = [
+            (self.count(Outcome.DONE, ADDS), "added"),
+            (self.count(Outcome.INVITED, ADDS), "invited"),
+            (self.count(Outcome.NEEDS_INVITE, ADDS), "needing an invite"),
+            (self.count(Outcome.LEFT_RECENTLY, ADDS), "left recently, not re-added"),
+            (self.count(Outcome.DONE, frozenset({Kind.PROMOTE})), "promoted"),
+            (self.count(Outcome.DONE, frozenset({Kind.DEMOTE})), "demoted"),
+            (self.count(Outcome.DONE, frozenset({Kind.REMOVE})), "removed"),
+            (self.count(Outcome.FAILED), "failed"),
+            (self.count(Outcome.UNKNOWN), "outcome unknown"),
+            (self.count(Outcome.SKIPPED), "skipped"),
+        ]
+        shown = ", ".join(f"{n} {what}" for n, what in people if n) or "no changes to people"
+        return (
+            f"Apply: {count(len(self.groups), 'group')}, {done} done"
+            + (f", {failed} failed" if failed else "")
+            + f". People: {shown}."
+            + self._rereads()
+            + (f"\nApply stopped: {self.halted}" if self.halted else "")
+        )
+
+    def _rereads(self) -> str:
+        """` Re-read: 4 of 5 people as planned; 1 group not re-read.` (empty: none re-read)"""
+        checked = [s for g in self.groups for s in g.steps if s.person and s.verified is not None]
+        unread = sum(1 for g in self.groups if g.reread_error is not None)
+        parts = [
+            f"{sum(1 for s in checked if s.verified)} of {count(len(checked), 'person', 'people')}"
+            " as planned"
+            if checked
+            else "",
+            f"{count(unread, 'group')} not re-read" if unread else "",
+        ]
+        shown = "; ".join(part for part in parts if part)
+        return f" Re-read: {shown}." if shown else ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "halted": self.halted,
+            "summary": self.summary(),
+            "groups": [group.to_json() for group in self.groups],
+        }

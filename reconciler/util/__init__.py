@@ -1,0 +1,1 @@
+"""No domain: atomic files, rates, logging with redaction, the HTTP server, text helpers."""

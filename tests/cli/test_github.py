@@ -1,0 +1,368 @@
+"""GitHub integration: the workflows and the action are valid, and the action's steps, run
+here as GitHub would run them, plan against the simulator and keep one comment updated."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.processes import ServedSim, sim_serve
+
+ROOT = Path(__file__).parent.parent.parent
+WORKFLOWS = sorted((ROOT / "examples" / "workflows").glob("*.yml")) + sorted(
+    (ROOT / ".github" / "workflows").glob("*.yml")
+)
+KEY = "action-key-31c4e9"
+
+
+def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_workflows_are_valid_github_actions_workflows() -> None:
+    assert len(WORKFLOWS) >= 4
+    done = check_jsonschema("vendor.github-workflows", *WORKFLOWS)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_action_is_a_valid_github_action() -> None:
+    done = check_jsonschema("vendor.github-actions", ROOT / "action.yml")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_pre_commit_hook_manifest_is_valid() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-manifest", ".pre-commit-hooks.yaml"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_example_workflows_use_the_action_as_it_is() -> None:
+    inputs = yaml.safe_load((ROOT / "action.yml").read_text())["inputs"]
+    uses = 0
+    for workflow in WORKFLOWS[:3]:
+        for job in yaml.safe_load(workflow.read_text())["jobs"].values():
+            for step in job["steps"]:
+                if step.get("uses", "").endswith("/groupctl@v1"):
+                    uses += 1
+                    assert set(step["with"]) <= set(inputs), workflow.name
+                    assert step["with"]["command"] in ("validate", "diff", "plan", "apply")
+    assert uses == 4
+    apply = yaml.safe_load((ROOT / "examples/workflows/groupctl-apply.yml").read_text())
+    assert apply["concurrency"] == {"group": "groupctl-apply", "cancel-in-progress": False}
+
+
+# -- the action, run here ---------------------------------------------------------------------
+
+
+class FakeGitHub:
+    """Just enough of GitHub's REST API for pull request comments, on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.comments: dict[int, str] = {}
+        self.calls: list[str] = []
+        self.next_id = 1
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self, status: int, data: Any = None) -> None:
+                body = json.dumps(data).encode() if data is not None else b""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _body(self) -> dict[str, Any]:
+                length = int(self.headers.get("Content-Length", 0))
+                return json.loads(self.rfile.read(length)) if length else {}
+
+            def do_GET(self) -> None:
+                outer.calls.append(f"GET {self.path}")
+                listed = [{"id": i, "body": b} for i, b in sorted(outer.comments.items())]
+                self._reply(200, listed)
+
+            def do_POST(self) -> None:
+                outer.calls.append(f"POST {self.path}")
+                outer.comments[outer.next_id] = self._body()["body"]
+                outer.next_id += 1
+                self._reply(201, {})
+
+            def do_PATCH(self) -> None:
+                outer.calls.append(f"PATCH {self.path}")
+                outer.comments[int(self.path.rsplit("/", 1)[1])] = self._body()["body"]
+                self._reply(200, {})
+
+            def do_DELETE(self) -> None:
+                outer.calls.append(f"DELETE {self.path}")
+                del outer.comments[int(self.path.rsplit("/", 1)[1])]
+                self._reply(204)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+class ActionRun:
+    """Runs the composite action's steps as the GitHub runner does: each `run` in bash, its
+    `env` evaluated from the inputs, GITHUB_OUTPUT and GITHUB_PATH honoured."""
+
+    def __init__(self, workdir: Path, temp: Path, github: dict[str, Any]) -> None:
+        self.action = yaml.safe_load((ROOT / "action.yml").read_text())
+        self.workdir, self.temp, self.github = workdir, temp, github
+        self.path: list[str] = []
+
+    def __call__(self, **given: str) -> tuple[dict[str, dict[str, dict[str, str]]], list[str]]:
+        inputs = {
+            name: given.get(name.replace("-", "_"), spec.get("default", ""))
+            for name, spec in self.action["inputs"].items()
+        }
+        steps: dict[str, dict[str, dict[str, str]]] = {}
+        logs: list[str] = []
+        failed = False
+        for step in self.action["runs"]["steps"]:
+            context = {"inputs": inputs, "steps": steps, "github": self.github}
+            condition = step.get("if")
+            if condition and not self._true(condition, context, failed):
+                continue
+            env = {k: self._eval(str(v), context) for k, v in step.get("env", {}).items()}
+            outputs = self.temp / "github-output"
+            outputs.write_text("")
+            (self.temp / "github-path").touch()
+            done = subprocess.run(
+                ["bash", "-c", step["run"]],
+                cwd=self.workdir,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                env={
+                    **{k: v for k, v in os.environ.items() if not k.startswith("TITAN_")},
+                    "PATH": os.pathsep.join([*self.path, os.environ["PATH"]]),
+                    "GITHUB_ACTION_PATH": str(ROOT),
+                    "RUNNER_TEMP": str(self.temp),
+                    "GITHUB_OUTPUT": str(outputs),
+                    "GITHUB_PATH": str(self.temp / "github-path"),
+                    "NO_COLOR": "1",
+                    **env,
+                },
+            )
+            logs.append(done.stdout + done.stderr)
+            self.path = (self.temp / "github-path").read_text().split()[::-1]
+            if "id" in step:
+                steps[step["id"]] = {
+                    "outputs": dict(
+                        line.split("=", 1) for line in outputs.read_text().splitlines() if line
+                    )
+                }
+            failed = failed or done.returncode != 0
+        return steps, logs
+
+    def _eval(self, text: str, context: dict[str, Any]) -> str:
+        return EXPRESSION.sub(lambda m: str(self._value(m.group(1), context)), text)
+
+    def _value(self, expression: str, context: dict[str, Any]) -> Any:
+        for choice in expression.split("||"):
+            value: Any = context
+            for part in choice.strip().split("."):
+                value = value.get(part, "") if isinstance(value, dict) else ""
+            if value:
+                return value
+        return ""
+
+    def _true(self, condition: str, context: dict[str, Any], failed: bool) -> bool:
+        inner = EXPRESSION.sub(lambda m: m.group(1), condition)
+        terms = [term.strip() for term in inner.split("&&")]
+        results = []
+        for term in terms:
+            if term == "always()":
+                results.append(True)
+            elif "==" in term:
+                left, right = (side.strip() for side in term.split("=="))
+                results.append(str(self._value(left, context)) == right.strip("'"))
+            else:
+                results.append(bool(self._value(term, context)))
+        return all(results) and (not failed or "always()" in terms)
+
+
+@pytest.fixture
+def served(groupctl: str, example: Path) -> Iterator[ServedSim]:
+    with sim_serve(groupctl, example / "world.json", key=KEY) as running:
+        yield running
+
+
+@pytest.mark.slow
+def test_the_action_plans_against_the_simulator_and_keeps_one_comment_updated(
+    example: Path, served: ServedSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github = FakeGitHub()
+    (tmp_path / "runner").mkdir()
+    context = {
+        "repository": "acme/groups",
+        "token": "gh-token",
+        "event": {"pull_request": {"number": 7}},
+    }
+    run = ActionRun(example, tmp_path / "runner", context)
+    monkeypatch.setenv("GITHUB_API_URL", github.url)  # as GitHub sets it for every step
+    try:
+        steps, logs = run(
+            command="plan",
+            args="--format markdown",
+            api_url=served.url,
+            api_key=KEY,
+            comment="true",
+        )
+        assert steps["run"]["outputs"]["exit-code"] == "0", logs
+        printed = Path(steps["run"]["outputs"]["output-file"]).read_text()
+        assert printed.startswith("### groupctl plan for `default`")
+        assert list(github.comments.values()) == [f"<!-- groupctl:plan:1 -->\n{printed.rstrip()}"]
+        assert all(KEY not in log for log in logs)
+        # The next push: the same comment is updated, not a second one added.
+        run(
+            command="plan",
+            args="--format markdown",
+            api_url=served.url,
+            api_key=KEY,
+            comment="true",
+        )
+        assert len(github.comments) == 1
+        assert github.calls.count("POST /repos/acme/groups/issues/7/comments") == 1
+        assert any(
+            call.startswith("PATCH /repos/acme/groups/issues/comments/") for call in github.calls
+        )
+        # The diff needs no API key, and comments under its own key.
+        subprocess.run(["git", "init", "-q"], cwd=example, check=True)
+        subprocess.run(["git", "add", "."], cwd=example, check=True)
+        subprocess.run(
+            ["git", "-c", "user.email=t@e", "-c", "user.name=t", "commit", "-qm", "base"],
+            cwd=example,
+            check=True,
+        )
+        config = example / "groups.yaml"
+        config.write_text(
+            config.read_text().replace("members: [team:sales]", "members: [team:sales, lucas]")
+        )
+        steps, logs = run(command="diff", args="--base HEAD --format markdown", comment="true")
+        assert steps["run"]["outputs"]["exit-code"] == "0", logs
+        assert len(github.comments) == 2
+        assert "+ member       lucas" in github.comments[max(github.comments)]
+        # A plan that the brakes stop fails the step, and still comments why.
+        steps, logs = run(
+            command="plan",
+            args="--format markdown --max-removals 1",
+            api_url=served.url,
+            api_key=KEY,
+            comment="true",
+        )
+        assert steps["run"]["outputs"]["exit-code"] == "1"
+        assert "Stopped by the safety brakes" in github.comments[1]
+    finally:
+        github.close()
+
+
+def test_a_long_plan_becomes_several_comments_and_a_shorter_one_deletes_the_rest(
+    tmp_path: Path,
+) -> None:
+    github = FakeGitHub()
+    output = tmp_path / "out.md"
+    env = {
+        **os.environ,
+        "GITHUB_API_URL": github.url,
+        "GH_TOKEN": "gh-token",
+        "GROUPCTL_OUTPUT": str(output),
+        "GROUPCTL_COMMENT_KEY": "plan",
+        "GROUPCTL_PR": "7",
+        "GROUPCTL_REPO": "acme/groups",
+    }
+    separator = "\n\n<!-- groupctl: next comment -->\n\n"
+    for parts in (["one", "two", "three"], ["uno"]):
+        output.write_text(separator.join(parts) + "\n")
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "action" / "comment.py")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        bodies = [github.comments[i] for i in sorted(github.comments)]
+        assert bodies == [f"<!-- groupctl:plan:{n} -->\n{p}" for n, p in enumerate(parts, 1)]
+    github.close()
+
+
+def test_an_unknown_command_is_refused_by_the_action(tmp_path: Path) -> None:
+    outputs = tmp_path / "out"
+    outputs.touch()
+    done = subprocess.run(
+        ["bash", str(ROOT / "action" / "run.sh")],
+        env={**os.environ, "GROUPCTL_COMMAND": "rm", "GITHUB_OUTPUT": str(outputs)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "command must be validate, diff, plan, apply or import, not 'rm'" in done.stdout
+
+
+def test_the_action_masks_every_invite_link_before_the_log_shows_it(
+    groupctl: str, example: Path, tmp_path: Path
+) -> None:
+    outputs = tmp_path / "out"
+    outputs.touch()
+    done = subprocess.run(
+        ["bash", str(ROOT / "action" / "run.sh")],
+        cwd=example,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("TITAN_")},
+            "PATH": os.pathsep.join([str(Path(groupctl).parent), os.environ["PATH"]]),
+            "GROUPCTL_COMMAND": "apply",
+            "GROUPCTL_ARGS": "--auto-approve",
+            "TITAN_API_URL": "sim:world.json",
+            "GITHUB_OUTPUT": str(outputs),
+            "RUNNER_TEMP": str(tmp_path),
+            "NO_COLOR": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    links = set(re.findall(r"https://chat\.whatsapp\.com/[A-Za-z0-9]+", done.stdout))
+    assert links  # the example has someone who needs an invite
+    for link in links:
+        mask = done.stdout.index(f"::add-mask::{link}\n")
+        first_shown = min(
+            i
+            for i in (m.start() for m in re.finditer(re.escape(link), done.stdout))
+            if done.stdout[max(0, i - 12) : i] != "::add-mask::"
+        )
+        assert mask < first_shown

@@ -1,0 +1,193 @@
+"""`groupctl import`: a config from live groups that plans to nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reconciler.config import load
+from reconciler.config.importer import import_groups
+from reconciler.engine.planner import PlanPolicy
+from reconciler.engine.service import plan_config
+from reconciler.engine.statefile import Memory
+from reconciler.sim.app import SimConfig, Simulator
+from reconciler.sim.gateway import ALL_SCOPES
+from reconciler.sim.state import Account, Group, Person, Role, WorldState
+from reconciler.sim.store import WorldStore
+from reconciler.sim.transport import SimTransport
+from reconciler.titan.client import TitanClient
+from tests.support.processes import run_groupctl
+
+ROOT = Path(__file__).parent.parent.parent
+KEY = "import-key-8e1f00"
+BOT = "+14155550100"
+PEOPLE = [f"+1415555{n:04d}" for n in range(101, 113)]
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> WorldState:
+    """A session in 1 to 4 groups, as creator, admin or member; people whose numbers the
+    session may not see (known to it by LID only), and who may sit in several groups."""
+    visible = st.sampled_from(["everyone", "everyone", "admins", "contacts"])
+    people = [Person(phone=BOT)] + [
+        Person(phone=phone, phone_visible_to=draw(visible)) for phone in PEOPLE
+    ]
+    groups = []
+    mine_roles: list[Role] = ["superadmin", "admin", "member"]
+    roles: list[Role] = ["member", "admin"]
+    for n in range(draw(st.integers(1, 4))):
+        mine = draw(st.sampled_from(mine_roles))
+        others = draw(st.dictionaries(st.sampled_from(PEOPLE), st.sampled_from(roles), max_size=8))
+        creator = BOT if mine == "superadmin" else PEOPLE[-1]
+        participants: dict[str, Role] = {BOT: mine, **others}
+        participants[creator] = "superadmin"
+        groups.append(
+            Group(
+                id=f"1203630000000000{n:02d}@g.us",
+                subject=draw(st.sampled_from(["Team", "Ops", "Sales: EMEA", '#1 "fans"'])),
+                description=draw(st.sampled_from(["", "About us", "multi\nline: yes"])),
+                creator=creator,
+                created_at=1_700_000_000 + n,
+                invite_code=f"Code{n:020d}",
+                participants=participants,
+            )
+        )
+    return WorldState(
+        people=people, accounts=[Account(session="default", phone=BOT)], groups=groups
+    )
+
+
+@pytest.fixture(scope="module")
+def scratch() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory() as directory:
+        yield Path(directory)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(world=worlds())
+def test_an_imported_config_plans_to_no_changes(scratch: Path, world: WorldState) -> None:
+    state = scratch / "world.json"
+    state.write_text(world.model_dump_json())
+    simulator = Simulator(WorldStore.open(state), SimConfig(api_keys={KEY: ALL_SCOPES}))
+
+    async def scenario() -> list[str]:
+        async with TitanClient(
+            "http://titan-sim", api_key=KEY, transport=SimTransport(simulator.asgi)
+        ) as client:
+            imported = await import_groups(client, now=NOW)
+            config = scratch / "groups.yaml"
+            config.write_text(imported.text)
+            result = await plan_config(client, load(config), PlanPolicy(), Memory())
+        assert imported.groups == len(world.groups)
+        return [f"{g.key}: {a.kind.value}" for g in result.groups for a in g.actions] + [
+            f"{g.key}: {e}" for g in result.groups for e in g.errors
+        ]
+
+    assert asyncio.run(scenario()) == []
+
+
+def test_import_writes_a_config_that_plans_to_nothing(groupctl: str, example: Path) -> None:
+    done = run_groupctl(
+        groupctl,
+        "import",
+        "--all",
+        "-o",
+        "imported.yaml",
+        "--api",
+        "sim:world.json",
+        cwd=example,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "wrote imported.yaml: 7 groups, 14 people" in done.stderr
+    text = (example / "imported.yaml").read_text()
+    assert text.startswith("# Imported by `groupctl import` from session 'default'")
+    data = yaml.safe_load(text)
+    assert data["groups"]["sales-europe"]["id"] == "120363000000000301@g.us"
+    plan = run_groupctl(
+        groupctl,
+        "plan",
+        "-f",
+        "imported.yaml",
+        "--api",
+        "sim:world.json",
+        "--detailed-exitcode",
+        cwd=example,
+    )
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    again = run_groupctl(
+        groupctl,
+        "import",
+        "--all",
+        "-o",
+        "imported.yaml",
+        "--api",
+        "sim:world.json",
+        cwd=example,
+    )
+    assert again.returncode == 1
+    assert "imported.yaml exists: choose another name, or --overwrite" in again.stderr
+
+
+def test_import_names_people_from_a_directory(groupctl: str, example: Path) -> None:
+    done = run_groupctl(
+        groupctl,
+        "import",
+        "--group",
+        "120363000000000301@g.us",
+        "--people",
+        "groups.yaml",
+        "--api",
+        "sim:world.json",
+        cwd=example,
+    )
+    assert done.returncode == 0, done.stderr
+    group = yaml.safe_load(done.stdout)["groups"]["sales-europe"]
+    assert group["admins"] == ["priya"]
+    assert group["members"] == ["emma", "noah", "p_14155550199"]  # Dan left the company
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "say which groups: --group JID"),
+        (["--all", "--group", "120363000000000301@g.us"], "say which groups"),
+        (["--group", "120363000000000999@g.us"], "not among the groups of session 'default'"),
+        (["--group", "nonsense"], "is not a group JID"),
+    ],
+)
+def test_bad_import_requests_are_clear_errors(
+    groupctl: str, example: Path, args: list[str], message: str
+) -> None:
+    done = run_groupctl(groupctl, "import", *args, "--api", "sim:world.json", cwd=example)
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_import_keeps_what_the_people_directory_knew(groupctl: str, example: Path) -> None:
+    # Engineering shows Kai by LID only; the people file knows Kai's number as well.
+    done = run_groupctl(
+        groupctl,
+        "import",
+        "--group",
+        "120363000000000102@g.us",
+        "--people",
+        "groups.yaml",
+        "--api",
+        "sim:world.json",
+        cwd=example,
+    )
+    assert done.returncode == 0, done.stderr
+    people = yaml.safe_load(done.stdout)["people"]
+    assert people["kai"] == {"phone": "+1 415-555-0150", "lid": "309811562200417@lid"}

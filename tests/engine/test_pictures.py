@@ -1,0 +1,165 @@
+"""Group pictures end to end through the library, with and without a picture getter: Titan
+documents none, so plans go by the state file's record of what apply uploaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from reconciler.core.groups import DesiredState, LocalPicture, UrlPicture
+from reconciler.core.jid import Jid, parse_group_jid
+from reconciler.core.pictures import fingerprint, same_picture
+from reconciler.engine.apply import apply
+from reconciler.engine.plan import Kind, Plan
+from reconciler.engine.planner import PlanPolicy
+from reconciler.engine.service import apply_plan, plan_config
+from reconciler.engine.statefile import Memory
+from reconciler.errors import StalePlanError
+from tests.conftest import MakeSim
+from tests.support.builders import desired, want
+from tests.support.harness import DEFAULT, ENGINEERING, MEMBER, OTHER, Harness
+
+ENG: Jid = parse_group_jid(ENGINEERING)
+# Engineering as the default session sees it (see tests/engine/test_apply.py).
+ENG_NOW = {
+    DEFAULT: "admin",
+    OTHER: "admin",
+    MEMBER: "member",
+    "+14155550101": "member",
+    "+14155550104": "member",
+}
+
+
+# Pictures that look different: a fingerprint sees shapes, not colours.
+LEFT, RIGHT, STRIPES = ((0, 60), (60, 120), (0, 15, 30, 45, 60, 75, 90, 105))
+
+
+def picture_file(directory: Path, white: tuple[int, ...], name: str = "logo.png") -> LocalPicture:
+    """A 120x120 picture, dark but for white vertical bands from each pair of `white`'s x."""
+    image = Image.new("RGB", (120, 120), (20, 30, 90))
+    for start, end in zip(white[::2], white[1::2], strict=True):
+        image.paste((255, 255, 255), (start, 0, end, 120))
+    path = directory / name
+    image.save(path)
+    return LocalPicture(path, shown=name)
+
+
+def eng_with(picture: LocalPicture | UrlPicture) -> DesiredState:
+    return desired(want("eng", "Engineering", ENG_NOW, id=ENGINEERING, picture=picture))
+
+
+async def plan_once(sim: Harness, config: DesiredState, memory: Memory, beside: Path) -> Plan:
+    """A plan of its own run: a new client, which knows nothing of the getter yet."""
+    return await plan_config(
+        sim.client(), config, PlanPolicy(config=str(beside / "groups.yaml")), memory
+    )
+
+
+def picture_actions(plan: Plan) -> list[str | None]:
+    return [a.new for g in plan.groups for a in g.actions if a.kind == Kind.PICTURE]
+
+
+def picture_reads(sim: Harness) -> int:
+    calls = sim.simulator.stats.by_call.items()
+    return sum(n for call, n in calls if call.startswith("GET ") and call.endswith("/picture"))
+
+
+async def test_without_a_getter_apply_records_the_upload_and_the_next_plan_is_empty(
+    sim: Harness, tmp_path: Path
+) -> None:
+    picture = picture_file(tmp_path, LEFT)
+    config = eng_with(picture)
+    state = tmp_path / ".groupctl-state.json"
+    memory = Memory.load(state)
+    first = await plan_once(sim, config, memory, tmp_path)
+    assert picture_actions(first) == ["logo.png"]
+    assert "the state file decides" in first.groups[0].notes[0]
+    report = await apply(first, sim.client(), memory=memory)
+    assert report.ok
+    assert sim.world.state.groups[0].picture is not None  # uploaded
+    saved = Memory.load(state).pictures[ENG]  # on disk
+    assert same_picture(saved.fingerprint, fingerprint(picture.path.read_bytes(), source="x"))
+    again = await plan_once(sim, config, Memory.load(state), tmp_path)
+    assert not again.has_changes
+    assert not [note for g in again.groups for note in g.notes if "picture" in note]
+    assert picture_reads(sim) == 2  # one probe per plan, none by apply
+
+
+async def test_without_a_getter_a_changed_config_picture_is_planned_again(
+    sim: Harness, tmp_path: Path
+) -> None:
+    memory = Memory()
+    first = await plan_once(sim, eng_with(picture_file(tmp_path, LEFT)), memory, tmp_path)
+    await apply(first, sim.client(), memory=memory)
+    changed = eng_with(picture_file(tmp_path, RIGHT))
+    second = await plan_once(sim, changed, memory, tmp_path)
+    assert picture_actions(second) == ["logo.png"]
+    assert "it records another picture, uploaded on" in second.groups[0].notes[0]
+
+
+async def test_without_a_state_file_every_managed_picture_is_planned_once_more(
+    sim: Harness, tmp_path: Path
+) -> None:
+    config = eng_with(picture_file(tmp_path, LEFT))
+    memory = Memory()
+    await apply(await plan_once(sim, config, memory, tmp_path), sim.client(), memory=memory)
+    forgotten = await plan_once(sim, config, Memory(), tmp_path)
+    assert picture_actions(forgotten) == ["logo.png"]
+    assert "it records no picture uploaded to this group" in forgotten.groups[0].notes[0]
+
+
+async def test_a_picture_url_is_recorded_as_the_plan_saw_it(sim: Harness, png_url: str) -> None:
+    config = eng_with(UrlPicture(png_url))
+    memory = Memory()
+    first = await plan_config(sim.client(), config, PlanPolicy(), memory)
+    (planned,) = [a.fingerprint for g in first.groups for a in g.actions if a.fingerprint]
+    await apply(first, sim.client(), memory=memory)
+    assert memory.pictures[ENG].fingerprint == planned
+    again = await plan_config(sim.client(), config, PlanPolicy(), memory)
+    assert not again.has_changes
+
+
+@pytest.mark.parametrize("getter", [False, True], ids=["no-getter", "getter"])
+async def test_a_picture_changed_by_hand_is_put_back_only_where_it_can_be_seen(
+    make_sim: MakeSim, tmp_path: Path, jpeg: bytes, getter: bool
+) -> None:
+    sim = make_sim(picture_getter=getter)
+    config = eng_with(picture_file(tmp_path, LEFT))
+    memory = Memory()
+    await apply(await plan_once(sim, config, memory, tmp_path), sim.client(), memory=memory)
+    await sim.client("other").set_picture(ENG, jpeg=jpeg)  # an admin, by hand
+    after = await plan_once(sim, config, memory, tmp_path)
+    assert picture_actions(after) == (["logo.png"] if getter else [])
+
+
+@pytest.mark.parametrize("getter", [False, True], ids=["no-getter", "getter"])
+async def test_a_saved_plan_is_fresh_until_another_picture_is_uploaded_before_it_is_applied(
+    make_sim: MakeSim, tmp_path: Path, getter: bool
+) -> None:
+    sim = make_sim(picture_getter=getter)
+    memory = Memory()  # the state file, shared by every run
+
+    async def saved_plan(pattern: tuple[int, ...], name: str) -> Plan:
+        config = eng_with(picture_file(tmp_path, pattern, name))
+        return Plan.from_json((await plan_once(sim, config, memory, tmp_path)).to_json())
+
+    for pattern, name in [(LEFT, "left.png"), (RIGHT, "right.png")]:  # nothing in between
+        saved = await saved_plan(pattern, name)
+        assert picture_actions(saved) == [name]
+        assert (await apply_plan(sim.client(), saved, memory, saved=True)).ok
+    right = memory.pictures[ENG].fingerprint
+    saved = await saved_plan(STRIPES, "stripes.png")
+    # Before it is applied, another apply puts the left picture back.
+    await apply_plan(sim.client(), await saved_plan(LEFT, "left.png"), memory, saved=True)
+    left = memory.pictures[ENG].fingerprint
+    with pytest.raises(StalePlanError) as refused:
+        await apply_plan(sim.client(), saved, memory, saved=True)
+    (line,) = refused.value.changes["eng"]
+    if getter:  # the pictures read back: as WhatsApp re-encoded them
+        assert line.startswith("picture: ")
+    else:
+        assert line == (
+            f"picture: 'unreadable, last uploaded {right}' -> 'unreadable, last uploaded {left}'"
+        )
