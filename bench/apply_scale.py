@@ -41,6 +41,7 @@ import httpx
 from PIL import Image
 
 from reconciler.config import load
+from reconciler.core.limits import MAX_PARTICIPANTS_PER_CALL
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.service import apply_plan, plan_config
 from reconciler.engine.statefile import Memory
@@ -50,7 +51,6 @@ from reconciler.sim.state import Account, Person, WorldState
 from reconciler.sim.store import WorldStore
 from reconciler.sim.transport import SimTransport
 from reconciler.titan.client import TitanClient
-from reconciler.titan.models import MAX_PARTICIPANTS_PER_CALL
 from reconciler.util.rates import parse_rate
 
 BOT = "+14155550100"

@@ -25,7 +25,7 @@ from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.report import ApplyReport
 from reconciler.engine.safety import Brakes, assess
 from reconciler.engine.service import apply_plan, check_plan_target, plan_config
-from reconciler.engine.statefile import Memory, default_state_path
+from reconciler.engine.statefile import StateFile, default_state_path
 from reconciler.errors import GroupctlError, SetupError, UnsafePlanError
 from reconciler.render import markdown, text
 from reconciler.render.progress import ApplyProgress, reread_lines
@@ -65,6 +65,7 @@ def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:
             ),
             click.option(
                 "--state-file",
+                "state_path",
                 type=click.Path(dir_okay=False, path_type=Path),
                 help="Where groupctl remembers invitations and recent leavers. Default:"
                 " .groupctl-state.json beside the config.",
@@ -110,7 +111,7 @@ def plan_command(
     max_removals: int,
     force: bool,
     remove_unresolved: bool,
-    state_file: Path | None,
+    state_path: Path | None,
     out: Path | None,
     output_format: str,
     detailed_exitcode: bool,
@@ -120,9 +121,11 @@ def plan_command(
     if mask_phones and output_format == "json":
         raise SetupError("--mask-phones is for text and markdown: the JSON plan is exact data")
     desired, settings = _config(config_path, only, settings)
-    memory = Memory.load(state_file or default_state_path(config_path))
+    state_file = StateFile.load(state_path or default_state_path(config_path))
     brakes = Brakes(max_removals=max_removals)
-    result = _plan(settings, config_path, desired, only, remove_unresolved, memory, brakes, force)
+    result = _plan(
+        settings, config_path, desired, only, remove_unresolved, state_file, brakes, force
+    )
     _show(result, output_format, mask_phones, key=settings.api_key)
     if out is not None:
         try:
@@ -171,7 +174,7 @@ def apply_command(
     max_removals: int,
     force: bool,
     remove_unresolved: bool,
-    state_file: Path | None,
+    state_path: Path | None,
     auto_approve: bool,
     output_format: str,
     write_ids: bool,
@@ -209,14 +212,14 @@ def apply_command(
                     f" ({config_path.absolute()}): run apply where plan ran, or give the"
                     " config's path with -f"
                 )
-    memory = Memory.load(state_file or default_state_path(config_path))
+    state_file = StateFile.load(state_path or default_state_path(config_path))
     if saved is not None:
         settings = settings.for_config(saved.session)
         to_apply = assess(replace(saved, config=str(config_path)), brakes, force=force)
     else:
         desired, settings = _config(config_path, only, settings)
         to_apply = _plan(
-            settings, config_path, desired, only, remove_unresolved, memory, brakes, force
+            settings, config_path, desired, only, remove_unresolved, state_file, brakes, force
         )
     click.echo(text.to_string(to_apply, color=use_color(err=as_json)), nl=False, err=as_json)
     if to_apply.stopped_by_brakes:
@@ -227,10 +230,10 @@ def apply_command(
         return
     if not auto_approve:
         if saved is not None:  # no question about a plan that cannot be applied anyway
-            _run(settings, lambda client: check_fresh(to_apply, client, memory.pictures))
+            _run(settings, lambda client: check_fresh(to_apply, client, state_file.pictures))
         _confirm()
     report = _apply(
-        settings, to_apply, memory, brakes, force, saved=saved is not None, as_json=as_json
+        settings, to_apply, state_file, brakes, force, saved=saved is not None, as_json=as_json
     )
     _report(report, to_apply, output_format)
     created = {g.key: g.created for g in report.groups if g.created is not None}
@@ -258,7 +261,7 @@ def _plan(
     desired: DesiredState,
     only: tuple[str, ...],
     remove_unresolved: bool,
-    memory: Memory,
+    state_file: StateFile,
     brakes: Brakes,
     force: bool,
 ) -> Plan:
@@ -271,7 +274,7 @@ def _plan(
     )
     return _run(
         settings,
-        lambda client: plan_config(client, desired, policy, memory, brakes=brakes, force=force),
+        lambda client: plan_config(client, desired, policy, state_file, brakes=brakes, force=force),
     )
 
 
@@ -288,7 +291,7 @@ def _run(settings: ApiSettings, work: Callable[[TitanClient], Awaitable[T]]) -> 
 def _apply(
     settings: ApiSettings,
     to_apply: Plan,
-    memory: Memory,
+    state_file: StateFile,
     brakes: Brakes,
     force: bool,
     *,
@@ -303,7 +306,7 @@ def _apply(
             return await apply_plan(
                 client,
                 to_apply,
-                memory,
+                state_file,
                 saved=saved,
                 brakes=brakes,
                 force=force,

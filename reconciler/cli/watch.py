@@ -17,7 +17,7 @@ from reconciler.cli.root import cli
 from reconciler.config import load
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.safety import Brakes
-from reconciler.engine.statefile import Memory, default_state_path
+from reconciler.engine.statefile import StateFile, default_state_path
 from reconciler.errors import SetupError
 from reconciler.util.rates import parse_duration
 from reconciler.util.serving import GracefulServer, bind
@@ -77,6 +77,7 @@ from reconciler.watch.registration import Registration, check_url, register
 )
 @click.option(
     "--state-file",
+    "state_path",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where groupctl remembers invitations and recent leavers. Default:"
     " .groupctl-state.json beside the config.",
@@ -92,7 +93,7 @@ def watch(
     self_heal: bool,
     resync_interval: str,
     max_removals: int,
-    state_file: Path | None,
+    state_path: Path | None,
 ) -> None:
     """Listen to Titan's group webhooks and report drift of managed groups within seconds,
     as one JSON log line per group and in Prometheus metrics (/metrics); with --self-heal,
@@ -130,7 +131,7 @@ def watch(
     policy = PlanPolicy(
         session=settings.session or "default", api=settings.shown_api, config=str(config_path)
     )
-    memory = Memory.load(state_file or default_state_path(config_path))
+    state_file = StateFile.load(state_path or default_state_path(config_path))
     try:
         sock = bind(host.strip("[]"), int(port))
     except OSError as exc:
@@ -143,7 +144,7 @@ def watch(
                 client=client,
                 secret=secret,
                 policy=policy,
-                memory=memory,
+                state_file=state_file,
                 options=options,
                 reload=lambda: load(config_path),
             )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pydantic
 
+from reconciler.config.entries import Entry, Merged
 from reconciler.config.model import (
     ConfigFile,
     Defaults,
@@ -24,7 +24,7 @@ from reconciler.config.model import (
     PersonValue,
     TeamValue,
 )
-from reconciler.config.resolve import Entry, Resolver
+from reconciler.config.resolve import Resolver
 from reconciler.config.yamlfile import Path_, YamlDocument, read_yaml
 from reconciler.core.groups import DesiredState
 from reconciler.errors import ConfigError, Location, Problem
@@ -64,23 +64,6 @@ def load(path: Path | str) -> DesiredState:
     if problems:
         raise ConfigError(problems)
     return state
-
-
-@dataclass
-class Merged:
-    """Every file's entries that passed the schema, each with where it came from."""
-
-    session: str | None = None
-    country: str | None = None
-    defaults: Defaults = field(default_factory=Defaults)
-    people: dict[str, Entry[PersonSpec | str | int]] = field(default_factory=dict)
-    teams: dict[str, Entry[list[str]]] = field(default_factory=dict)
-    groups: dict[str, Entry[GroupSpec]] = field(default_factory=dict)
-    settings: dict[str, Location] = field(default_factory=dict)
-    # Where each "person:x", "team:x" and "group:x" is first defined, whether it passed or not:
-    # a second definition is a mistake even when the first one has mistakes of its own.
-    defined: dict[str, Location] = field(default_factory=dict)
-    broken: set[str] = field(default_factory=set)  # the names above whose entry failed
 
 
 def _config_files(path: Path) -> list[Path]:

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from reconciler.core.invites import DEFAULT_INVITE_MESSAGE, check_template
-from reconciler.titan.models import MAX_DESCRIPTION_LENGTH, MAX_SUBJECT_LENGTH
+from reconciler.core.limits import MAX_DESCRIPTION_LENGTH, MAX_SUBJECT_LENGTH
 
 _INVITE_BY_MESSAGE = (
     "true: send the group's invite link as a WhatsApp message to each person WhatsApp will not"

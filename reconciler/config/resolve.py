@@ -11,8 +11,9 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from reconciler.config.entries import Entry, Merged
 from reconciler.config.picturefile import PictureError, checked_file, checked_url
 from reconciler.core.groups import (
     DesiredGroup,
@@ -27,13 +28,11 @@ from reconciler.core.groups import (
 )
 from reconciler.core.invites import DEFAULT_INVITE_MESSAGE
 from reconciler.core.jid import Jid, parse_group_jid, parse_jid, parse_phone
+from reconciler.core.limits import MAX_DESCRIPTION_LENGTH, MAX_GROUP_SIZE, MAX_SUBJECT_LENGTH
 from reconciler.errors import InvalidJidError, Location, Problem
-from reconciler.titan.models import MAX_DESCRIPTION_LENGTH, MAX_GROUP_SIZE, MAX_SUBJECT_LENGTH
 
 if TYPE_CHECKING:
-    from reconciler.config.load import Merged
     from reconciler.config.model import GroupSpec, PersonSpec
-    from reconciler.config.yamlfile import Path_, YamlDocument
 
 TEAM_PREFIX = "team:"
 _T = TypeVar("_T")
@@ -56,19 +55,6 @@ _ADDRESS_HINTS = (
     ("is not a valid LID JID", "is not a valid LID: write its digits, then @lid (123456@lid)"),
     ("is not a valid group JID", "is not a valid group id: write its digits, then @g.us"),
 )
-
-
-@dataclass(frozen=True)
-class Entry(Generic[_T]):
-    """A value of the config with the file and path it came from."""
-
-    value: _T
-    document: YamlDocument
-    path: Path_
-    invalid: frozenset[str] = frozenset()  # keys that failed the schema: left alone
-
-    def where(self, *more: str | int, key: bool = False) -> Location:
-        return self.document.where((*self.path, *more), key=key)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from reconciler.engine.report import (
     Step,
 )
 from reconciler.engine.safety import Brakes, raise_if_unsafe
-from reconciler.engine.statefile import Memory, now_utc
+from reconciler.engine.statefile import StateFile, now_utc
 from reconciler.engine.verify import VERIFIABLE, Reread
 from reconciler.errors import (
     ApiConnectionError,
@@ -57,7 +57,7 @@ async def apply(
     plan: Plan,
     client: TitanClient,
     *,
-    memory: Memory | None = None,
+    state_file: StateFile | None = None,
     brakes: Brakes = Brakes(),
     force: bool = False,
     concurrency: int = 4,
@@ -67,7 +67,7 @@ async def apply(
     any call, if the safety brakes stop it (unless `force`); never raises for a failed call:
     failures are in the report (`ApplyReport.ok`)."""
     raise_if_unsafe(plan, brakes, force=force)
-    memory = memory if memory is not None else Memory()
+    state_file = state_file if state_file is not None else StateFile()
     slots = asyncio.Semaphore(concurrency)
     report = ApplyReport()
     pictures = config_root(Path(plan.config)).resolve()
@@ -80,10 +80,10 @@ async def apply(
     async def run(group: GroupPlan) -> None:
         async with slots:
             outcome = await _GroupRun(
-                group, client, memory, pictures, on_step or _ignore, named=named
+                group, client, state_file, pictures, on_step or _ignore, named=named
             ).run()
         report.groups.append(outcome)
-        memory.save()
+        state_file.save()
 
     # The client stops every call once it finds the session not connected (a circuit
     # breaker): groups not yet started are then not attempted at all, and the report says why.
@@ -105,7 +105,7 @@ class _GroupRun:
         self,
         plan: GroupPlan,
         client: TitanClient,
-        memory: Memory,
+        state_file: StateFile,
         pictures: Path,
         on_step: Listener,
         *,
@@ -113,7 +113,7 @@ class _GroupRun:
     ) -> None:
         self.plan = plan
         self.client = client
-        self.memory = memory
+        self.state_file = state_file
         self.pictures = pictures  # the config's directory, where picture files are
         self.on_step = on_step
         self.report = GroupReport(plan.key, plan.subject, plan.group_id)
@@ -178,10 +178,10 @@ class _GroupRun:
             await self._picture(group, action.new or "", action.fingerprint)
         elif kind == Kind.LEAVE:
             await self.client.leave_group(group)
-            self.memory.forget_group(group)
+            self.state_file.forget_group(group)
         elif kind == Kind.DELETE:
             await self.client.delete_group(group)
-            self.memory.forget_group(group)
+            self.state_file.forget_group(group)
         else:
             await self._people(group, action)
             await self._invites()
@@ -233,7 +233,7 @@ class _GroupRun:
                 )
             await self.client.set_picture(group, jpeg=normalize(data, source=source))
         if uploaded is not None:
-            self.memory.record_picture(group, uploaded, now_utc())
+            self.state_file.record_picture(group, uploaded, now_utc())
 
     async def _people(self, group: Jid, action: Action) -> None:
         members = list(action.members)
@@ -347,9 +347,9 @@ class _GroupRun:
                 Outcome.ALREADY: HIDDEN,
             }.get(outcome)
             if reason is not None:
-                self.memory.record(self.group_id, person, reason, now_utc())
+                self.state_file.record(self.group_id, person, reason, now_utc())
             else:
-                self.memory.forget(self.group_id, person)
+                self.state_file.forget(self.group_id, person)
         self._step(kind, outcome, person, _detail(kind, outcome, result))
 
     async def _invites(self) -> None:
@@ -378,9 +378,9 @@ class _GroupRun:
                     person, link, self.plan.invite_message
                 )
             if reason is None:
-                self.memory.forget(group, person)
+                self.state_file.forget(group, person)
             else:
-                self.memory.record(group, person, reason, now_utc())
+                self.state_file.record(group, person, reason, now_utc())
             self._step(kind, outcome, person, detail + more, invite_link=link)
 
     async def _send_link(

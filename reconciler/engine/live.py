@@ -30,7 +30,7 @@ from reconciler.core.groups import (
 )
 from reconciler.core.jid import Jid
 from reconciler.core.pictures import PictureError, fingerprint
-from reconciler.engine.planner import match_groups
+from reconciler.engine.matching import match_groups
 from reconciler.errors import ApiError, NoPictureGetterError, SetupError
 from reconciler.titan.client import TitanClient
 from reconciler.titan.models import Group

@@ -16,8 +16,8 @@ import pydantic
 from reconciler.core.groups import FetchedPicture, LiveGroup
 from reconciler.core.invites import check_template
 from reconciler.core.jid import Jid, jid_from_api
+from reconciler.core.limits import MAX_PARTICIPANTS_PER_CALL as MAX_PER_CALL
 from reconciler.errors import PlanFileError
-from reconciler.titan.models import MAX_PARTICIPANTS_PER_CALL as MAX_PER_CALL
 from reconciler.util.wording import count
 
 FORMAT_VERSION = 1

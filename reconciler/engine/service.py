@@ -11,7 +11,7 @@ from reconciler.engine.plan import Plan
 from reconciler.engine.planner import PlanPolicy, plan
 from reconciler.engine.report import ApplyReport
 from reconciler.engine.safety import Brakes, assess
-from reconciler.engine.statefile import Memory, now_utc
+from reconciler.engine.statefile import StateFile, now_utc
 from reconciler.errors import SetupError
 from reconciler.titan.client import TitanClient
 
@@ -20,17 +20,17 @@ async def plan_config(
     client: TitanClient,
     desired: DesiredState,
     policy: PlanPolicy,
-    memory: Memory,
+    state_file: StateFile,
     *,
     brakes: Brakes = Brakes(),
     force: bool = False,
 ) -> Plan:
-    """Read live state and plan `desired`, minding the people `memory` says are waiting; the
+    """Read live state and plan `desired`, minding the people `state_file` says are waiting; the
     plan carries the safety brakes' verdict."""
-    live = await fetch(client, desired, only=policy.only, uploaded=memory.pictures)
+    live = await fetch(client, desired, only=policy.only, uploaded=state_file.pictures)
     for group in live.groups.values():
-        memory.prune(group.id, present=group.state.members)
-    planned = plan(desired, live, policy, waiting=memory.waiting(now_utc()))
+        state_file.prune(group.id, present=group.state.members)
+    planned = plan(desired, live, policy, waiting=state_file.waiting(now_utc()))
     return assess(planned, brakes, force=force)
 
 
@@ -51,7 +51,7 @@ def check_plan_target(saved: Plan, *, session: str | None, api: str) -> None:
 async def apply_plan(
     client: TitanClient,
     to_apply: Plan,
-    memory: Memory,
+    state_file: StateFile,
     *,
     saved: bool,
     brakes: Brakes = Brakes(),
@@ -61,9 +61,9 @@ async def apply_plan(
     """Carry out `to_apply` under the safety brakes (UnsafePlanError, from `apply`); a `saved`
     plan first has to be fresh (StalePlanError if not)."""
     if saved:
-        await check_fresh(to_apply, client, memory.pictures)
+        await check_fresh(to_apply, client, state_file.pictures)
     report = await apply(
-        to_apply, client, memory=memory, brakes=brakes, force=force, on_step=on_step
+        to_apply, client, state_file=state_file, brakes=brakes, force=force, on_step=on_step
     )
-    memory.save(now_utc())
+    state_file.save(now_utc())
     return report

@@ -58,36 +58,36 @@ _WAITS = {
 
 
 @dataclass
-class Memory:
-    """The records, by group id and person. Load with `Memory.load`, save with `save`."""
+class StateFile:
+    """The records, by group id and person. Load with `StateFile.load`, save with `save`."""
 
     path: Path | None = None
     records: dict[Jid, dict[Jid, Waiting]] = field(default_factory=dict)
     pictures: dict[Jid, UploadedPicture] = field(default_factory=dict)  # by group id
 
     @classmethod
-    def load(cls, path: Path) -> Memory:
-        memory = cls(path)
+    def load(cls, path: Path) -> StateFile:
+        state_file = cls(path)
         if not path.exists():
-            return memory
+            return state_file
         try:
             data = json.loads(path.read_text())
             for group, people in data["waiting"].items():
-                memory.records[jid_from_api(group)] = {
+                state_file.records[jid_from_api(group)] = {
                     jid_from_api(person): _waiting(
                         entry["reason"], datetime.fromisoformat(entry["since"])
                     )
                     for person, entry in people.items()
                 }
             for group, entry in data.get("pictures", {}).items():  # absent from older files
-                memory.pictures[jid_from_api(group)] = UploadedPicture(
+                state_file.pictures[jid_from_api(group)] = UploadedPicture(
                     _fingerprint(entry["fingerprint"]), datetime.fromisoformat(entry["uploaded"])
                 )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SetupError(
                 f"{path}: not a groupctl state file ({exc}); move it away to start afresh"
             ) from None
-        return memory
+        return state_file
 
     def waiting(self, now: datetime) -> dict[Jid, dict[Jid, Waiting]]:
         """The records that have not expired at `now`."""

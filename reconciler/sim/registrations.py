@@ -17,11 +17,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reconciler.core.webhook_urls import TITAN_RULE, url_problem
 from reconciler.errors import SetupError
 from reconciler.sim.state import SessionName, Webhook, WebhookRetries
 from reconciler.sim.webhooks import WebhookSender
 from reconciler.sim.world import Event, SimError, World
-from reconciler.titan.webhooks import TITAN_RULE, url_problem
 
 # `group.update`, or `*` for every event.
 _EVENT = re.compile(r"\*|[a-z_]+(\.[a-z_]+)*")

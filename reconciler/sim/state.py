@@ -1,6 +1,6 @@
 """The simulator's world file: accounts, people, groups and pictures, as pydantic models.
 
-The same models are the world in memory, so loading and saving are one validated step each.
+The same models are the world in state_file, so loading and saving are one validated step each.
 The format is documented in docs/simulator.md; phone numbers are written as E.164 (`+1415...`).
 """
 
@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from reconciler.titan.models import SESSION_NAME
+from reconciler.core.limits import SESSION_NAME
 
 Role = Literal["member", "admin", "superadmin"]
 Visibility = Literal["everyone", "admins", "contacts"]

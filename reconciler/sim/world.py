@@ -16,6 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.core.jid import JidKind, jid_from_api
+from reconciler.core.limits import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_GROUP_SIZE,
+    MAX_PARTICIPANTS_PER_CALL,
+    MAX_SUBJECT_LENGTH,
+)
 from reconciler.errors import InvalidJidError
 from reconciler.sim.state import (
     Account,
@@ -29,10 +35,6 @@ from reconciler.sim.state import (
     derived_lid,
 )
 from reconciler.titan.models import (
-    MAX_DESCRIPTION_LENGTH,
-    MAX_GROUP_SIZE,
-    MAX_PARTICIPANTS_PER_CALL,
-    MAX_SUBJECT_LENGTH,
     ParticipantStatus,
 )
 

@@ -30,6 +30,7 @@ from tenacity import (
 )
 
 from reconciler.core.jid import Jid
+from reconciler.core.limits import MAX_PARTICIPANTS_PER_CALL, SESSION_NAME
 from reconciler.errors import (
     ApiConnectionError,
     ApiError,
@@ -58,9 +59,7 @@ from reconciler.titan.answers import (
     retry_after,
 )
 from reconciler.titan.models import (
-    MAX_PARTICIPANTS_PER_CALL,
     PARTICIPANTS,
-    SESSION_NAME,
     CreatedGroup,
     Group,
     InviteInfo,

@@ -8,7 +8,6 @@ Titan's, WAHA's and whatsapp-web.js's names for the same field, and addresses ar
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,13 +28,6 @@ from pydantic import (
 )
 
 from reconciler.core.jid import Jid, JidKind, jid_from_api
-
-SESSION_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}")
-MAX_PARTICIPANTS_PER_CALL = 256
-MAX_GROUP_SIZE = 1024
-MAX_SUBJECT_LENGTH = 25
-MAX_DESCRIPTION_LENGTH = 2048
-
 
 # A plan reads the same people again in group after group: each distinct text is turned into
 # a Jid once (errors are not cached), which also lets equal addresses share one string.

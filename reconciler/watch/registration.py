@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from reconciler.core.webhook_urls import TITAN_RULE, url_problem
 from reconciler.errors import ApiError, SetupError
 from reconciler.titan.client import TitanClient
-from reconciler.titan.webhooks import TITAN_RULE, WATCH_EVENTS, WATCH_RETRIES, Webhook, url_problem
+from reconciler.titan.webhooks import WATCH_EVENTS, WATCH_RETRIES, Webhook
 
 WEBHOOK_PATH = "/webhooks/titan"  # where watch takes deliveries
 

@@ -24,10 +24,11 @@ from reconciler.core.groups import DesiredGroup, DesiredState, ListedGroup, Live
 from reconciler.core.jid import Jid
 from reconciler.engine.apply import apply
 from reconciler.engine.live import fetch
+from reconciler.engine.matching import match_groups
 from reconciler.engine.plan import Action, Plan
-from reconciler.engine.planner import PlanPolicy, match_groups, plan
+from reconciler.engine.planner import PlanPolicy, plan
 from reconciler.engine.safety import Brakes, check
-from reconciler.engine.statefile import Memory
+from reconciler.engine.statefile import StateFile
 from reconciler.errors import GroupctlError
 from reconciler.titan.client import TitanClient
 from reconciler.watch.echoes import Echoes
@@ -76,7 +77,7 @@ class Watcher:
         client: TitanClient,
         secret: str,
         policy: PlanPolicy,
-        memory: Memory | None = None,
+        state_file: StateFile | None = None,
         options: WatchOptions = WatchOptions(),
         reload: Callable[[], DesiredState] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -84,7 +85,7 @@ class Watcher:
         self.desired = desired
         self.client = client
         self.policy = policy
-        self.memory = memory if memory is not None else Memory()
+        self.state_file = state_file if state_file is not None else StateFile()
         self.options = options
         self.metrics = Metrics()
         self._secret = secret.encode()
@@ -313,7 +314,7 @@ class Watcher:
         # A group found by its subject stays this entry's group when someone renames it:
         # otherwise a rename would look like a group to create.
         pinned = self._pinned(group)
-        uploaded = self.memory.pictures
+        uploaded = self.state_file.pictures
         live = await fetch(self.client, pinned, only=only, uploaded=uploaded)
         if pinned is not self.desired and pinned.groups[0].id not in live.groups:
             pinned = self.desired  # gone: found by subject again, or to be created
@@ -321,7 +322,7 @@ class Watcher:
         self._bind(live.listed, pinned)
         now = datetime.now(UTC)
         policy = replace(self.policy, only=only)
-        result = plan(pinned, live, policy, waiting=self.memory.waiting(now))
+        result = plan(pinned, live, policy, waiting=self.state_file.waiting(now))
         planned = result.groups[0] if result.groups else None
         if planned is None or not (planned.actions or planned.errors):
             return
@@ -366,8 +367,10 @@ class Watcher:
         delay = self.options.backoff * 2 ** (healing.streak - 1)
         healing.next_allowed = now + min(delay, self.options.backoff_max)
         self._echoes.expect(result, now, live)
-        done = await apply(result, self.client, memory=self.memory, brakes=self.options.brakes)
-        self.memory.save(datetime.now(UTC))
+        done = await apply(
+            result, self.client, state_file=self.state_file, brakes=self.options.brakes
+        )
+        self.state_file.save(datetime.now(UTC))
         for created in (g.created for g in done.groups if g.created is not None):
             self._bound[created] = key
         outcome = "applied" if done.ok else "failed"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.core.limits import MAX_GROUP_SIZE
 from reconciler.errors import BadRequestError, ConflictError, PermissionDeniedError
 from reconciler.sim.state import Group, Role
 from reconciler.sim.world import ADD_REQUEST_SECONDS
 from reconciler.titan.models import (
-    MAX_GROUP_SIZE,
     Participant,
     ParticipantResult,
     ParticipantStatus,

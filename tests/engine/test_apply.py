@@ -12,18 +12,18 @@ from PIL import Image
 
 from reconciler.core.groups import LINK_SENT, NEEDS_INVITE, DesiredState, LocalPicture, UrlPicture
 from reconciler.core.jid import Jid, parse_group_jid, parse_jid
+from reconciler.core.limits import MAX_GROUP_SIZE
 from reconciler.engine.apply import apply
 from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.report import NO_PER_PERSON_ANSWER, ApplyReport, Outcome
 from reconciler.engine.service import plan_config
-from reconciler.engine.statefile import Memory
+from reconciler.engine.statefile import StateFile
 from reconciler.render.progress import expected_steps
 from reconciler.render.report import invite_lines
 from reconciler.sim.gateway import FaultInjector
 from reconciler.sim.state import Role
 from reconciler.titan.client import TitanClient
-from reconciler.titan.models import MAX_GROUP_SIZE
 from tests.conftest import MakeSim
 from tests.support.builders import desired, want
 from tests.support.harness import (
@@ -47,14 +47,14 @@ ENG = ENGINEERING
 async def plan_and_apply(
     sim: Harness,
     config: DesiredState,
-    memory: Memory | None = None,
+    state_file: StateFile | None = None,
     client: TitanClient | None = None,
     policy: PlanPolicy = PlanPolicy(),
 ) -> tuple[Plan, ApplyReport]:
-    memory = memory if memory is not None else Memory()
+    state_file = state_file if state_file is not None else StateFile()
     client = client or sim.client()
-    result = await plan_config(client, config, policy, memory)
-    return result, await apply(result, client, memory=memory)
+    result = await plan_config(client, config, policy, state_file)
+    return result, await apply(result, client, state_file=state_file)
 
 
 def outcomes(report: ApplyReport) -> list[tuple[str, str, str | None, str]]:
@@ -96,9 +96,9 @@ async def test_every_person_gets_an_outcome(sim: Harness) -> None:
 async def test_someone_who_needs_an_invite_gets_the_link_in_the_report_and_no_message(
     sim: Harness,
 ) -> None:
-    memory = Memory()
+    state_file = StateFile()
     config = desired(want("eng", "Engineering", {**ENG_NOW, CAROL: "member"}, id=ENG))
-    _, report = await plan_and_apply(sim, config, memory)
+    _, report = await plan_and_apply(sim, config, state_file)
     (step,) = report.groups[0].steps
     link = f"https://chat.whatsapp.com/{ENGINEERING_CODE}"
     assert (step.outcome, step.invite_link, report.groups[0].invite_link) == (
@@ -109,26 +109,26 @@ async def test_someone_who_needs_an_invite_gets_the_link_in_the_report_and_no_me
     assert step.to_json()["invite_link"] == link
     assert "anyone holding" in report.to_json()["groups"][0]["invite_link_warning"]
     assert "1 needing an invite" in report.summary()
-    assert memory.records[sim_gid(ENG)][jid(CAROL)].reason == NEEDS_INVITE
+    assert state_file.records[sim_gid(ENG)][jid(CAROL)].reason == NEEDS_INVITE
     assert sim.world.state.messages == []
 
 
 async def test_with_invite_by_message_the_link_is_sent_once_then_they_wait(sim: Harness) -> None:
-    memory = Memory()
+    state_file = StateFile()
     template = "Hi! {subject}: {link}"
     config = desired(
         want("eng", "Engineering", {**ENG_NOW, CAROL: "member"}, id=ENG, invite_message=template)
     )
-    _, report = await plan_and_apply(sim, config, memory)
+    _, report = await plan_and_apply(sim, config, state_file)
     (step,) = report.groups[0].steps
     assert step.outcome == Outcome.INVITED
     assert "the invite link was sent to them by message" in step.detail
     (message,) = sim.world.state.messages
     link = f"https://chat.whatsapp.com/{ENGINEERING_CODE}"
     assert (message.chat_id, message.text) == (p(CAROL), f"Hi! Engineering: {link}")
-    assert memory.records[sim_gid(ENG)][jid(CAROL)].reason == LINK_SENT
+    assert state_file.records[sim_gid(ENG)][jid(CAROL)].reason == LINK_SENT
     for _ in range(2):
-        again, second = await plan_and_apply(sim, config, memory)
+        again, second = await plan_and_apply(sim, config, state_file)
         assert not again.has_changes
         assert second.groups == []
         assert "sent the group's invite link by message on" in again.groups[0].notes[0]
@@ -137,24 +137,24 @@ async def test_with_invite_by_message_the_link_is_sent_once_then_they_wait(sim: 
 
 async def test_someone_who_left_recently_is_recorded_not_failed(sim: Harness) -> None:
     await sim.client("member").leave_group(sim_gid(ENG))
-    memory = Memory()
+    state_file = StateFile()
     _, report = await plan_and_apply(
-        sim, desired(want("eng", "Engineering", ENG_NOW, id=ENG)), memory
+        sim, desired(want("eng", "Engineering", ENG_NOW, id=ENG)), state_file
     )
     assert ("eng", "add", p(MEMBER), "left recently") in outcomes(report)
     assert report.ok
-    assert list(memory.records[sim_gid(ENG)]) == [p(MEMBER)]
+    assert list(state_file.records[sim_gid(ENG)]) == [p(MEMBER)]
 
 
 async def test_invited_people_are_not_added_again_while_they_wait(sim: Harness) -> None:
     config = desired(want("eng", "Engineering", {**ENG_NOW, CAROL: "member"}, id=ENG))
-    memory = Memory()
-    await plan_and_apply(sim, config, memory)
-    again, report = await plan_and_apply(sim, config, memory)
+    state_file = StateFile()
+    await plan_and_apply(sim, config, state_file)
+    again, report = await plan_and_apply(sim, config, state_file)
     assert report.groups == []
     assert not again.has_changes
     assert "needs an invite since" in again.groups[0].notes[0]
-    forgotten, _ = await plan_and_apply(sim, config, Memory())  # no record: tried again
+    forgotten, _ = await plan_and_apply(sim, config, StateFile())  # no record: tried again
     assert [a.kind for g in forgotten.groups for a in g.actions] == [Kind.ADD]
 
 
@@ -319,10 +319,10 @@ async def test_a_message_that_failed_is_tried_again_one_that_may_have_gone_is_no
     send: httpx.Response | None, outcome: Outcome, remembered: str | None, detail: str
 ) -> None:
     client, requests = titan_answering(REFUSED, send)
-    memory = Memory()
+    state_file = StateFile()
     planned = adding(CAROL, invite_message="{link}")
     async with client:
-        report = await apply(planned, client, memory=memory)
+        report = await apply(planned, client, state_file=state_file)
     (step,) = report.groups[0].steps
     assert step.outcome == outcome
     assert detail in step.detail
@@ -333,7 +333,7 @@ async def test_a_message_that_failed_is_tried_again_one_that_may_have_gone_is_no
         assert "may not have arrived: ask them before sending" in told
     if outcome == Outcome.FAILED:
         assert "needs an invite to 'Engineering' [eng]: send them https://" in told
-    waiting = memory.records.get(sim_gid(ENG), {}).get(jid(CAROL))
+    waiting = state_file.records.get(sim_gid(ENG), {}).get(jid(CAROL))
     assert (waiting.reason if waiting else None) == remembered
     sent = [r for r in requests if r.url.path == "/api/messages/send"]
     assert len(sent) == 1  # never repeated: a message sent twice cannot be taken back

@@ -22,7 +22,7 @@ from reconciler.core.groups import DesiredState
 from reconciler.engine.apply import apply
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.service import plan_config
-from reconciler.engine.statefile import Memory
+from reconciler.engine.statefile import StateFile
 from reconciler.sim.app import SimConfig, Simulator
 from reconciler.sim.gateway import ALL_SCOPES, FaultInjector, parse_fault_rates
 from reconciler.sim.state import Account, Group, Person, WorldState
@@ -63,14 +63,14 @@ def client_of(sim: Simulator) -> TitanClient:
     )
 
 
-async def run(client: TitanClient, config: DesiredState, memory: Memory) -> None:
-    plan = await plan_config(client, config, EXAMPLE_POLICY, memory)
-    await apply(plan, client, memory=memory)
+async def run(client: TitanClient, config: DesiredState, state_file: StateFile) -> None:
+    plan = await plan_config(client, config, EXAMPLE_POLICY, state_file)
+    await apply(plan, client, state_file=state_file)
 
 
-async def leftover(client: TitanClient, config: DesiredState, memory: Memory) -> list[str]:
+async def leftover(client: TitanClient, config: DesiredState, state_file: StateFile) -> list[str]:
     """What a fresh plan would still do, by group and action kind."""
-    plan = await plan_config(client, config, EXAMPLE_POLICY, memory)
+    plan = await plan_config(client, config, EXAMPLE_POLICY, state_file)
     return [f"{g.key}: {a.kind.value}" for g in plan.groups for a in g.actions]
 
 
@@ -135,10 +135,10 @@ def test_after_apply_a_fresh_plan_has_nothing_left_to_do(
     sim = simulator(scratch / "world.json", world)
 
     async def scenario() -> list[str]:
-        memory = Memory()
+        state_file = StateFile()
         async with client_of(sim) as client:
-            await run(client, config, memory)
-            return await leftover(client, config, memory)
+            await run(client, config, state_file)
+            return await leftover(client, config, state_file)
 
     # Refused groups plan no actions; people needing an invite are waiting, not to add.
     assert asyncio.run(scenario()) == []
@@ -176,12 +176,12 @@ def test_a_flaky_api_converges_without_duplicates_in_50_of_50_seeds(tmp_path: Pa
         async def scenario(
             sim: Simulator = sim, hooks: WebhookSender = hooks, faults: FaultInjector = faults
         ) -> list[str]:
-            memory = Memory()
+            state_file = StateFile()
             async with client_of(sim) as client:
-                await run(client, config, memory)  # may fail in places
-                await run(client, config, memory)  # finishes the job
+                await run(client, config, state_file)  # may fail in places
+                await run(client, config, state_file)  # finishes the job
                 faults.rates = {}
-                left = await leftover(client, config, memory)
+                left = await leftover(client, config, state_file)
             await hooks.close()
             return left
 

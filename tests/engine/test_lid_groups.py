@@ -14,7 +14,7 @@ from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.report import ApplyReport, Outcome
 from reconciler.engine.service import plan_config
-from reconciler.engine.statefile import Memory
+from reconciler.engine.statefile import StateFile
 from reconciler.sim.gateway import FaultInjector
 from reconciler.sim.state import WorldState
 from reconciler.titan.client import RetryPolicy, TitanClient
@@ -115,10 +115,10 @@ async def test_people_whose_numbers_are_hidden_are_changed_by_lid_and_each_is_ve
     )
     wire = Wire(sim)
     async with client_through(sim, wire) as client:
-        memory = Memory()
-        planned = await plan_config(client, config, PlanPolicy(), memory)
-        report = await apply(planned, client, memory=memory)
-        again = await plan_config(client, config, PlanPolicy(), memory)
+        state_file = StateFile()
+        planned = await plan_config(client, config, PlanPolicy(), state_file)
+        report = await apply(planned, client, state_file=state_file)
+        again = await plan_config(client, config, PlanPolicy(), state_file)
     assert sorted(verdicts(report)) == sorted(
         [
             ("add", j(BOB), "done", True),
@@ -235,7 +235,7 @@ async def test_a_group_that_cannot_be_re_read_leaves_its_steps_unverified_and_sa
     sim = make_sim(faults=faults)
     config = desired(want("eng", "Engineering", {DEFAULT: "admin", OTHER: "admin"}, id=ENG))
     client = sim.client()
-    planned = await plan_config(client, config, PlanPolicy(), Memory())
+    planned = await plan_config(client, config, PlanPolicy(), StateFile())
     faults.inject("500", method="GET", path_contains=ENGINEERING)  # the re-read
     report = await apply(planned, client)
     group = report.groups[0]
@@ -248,6 +248,6 @@ async def test_a_group_that_cannot_be_re_read_leaves_its_steps_unverified_and_sa
 
 
 async def plan_and_apply(client: TitanClient, config: DesiredState) -> tuple[Plan, ApplyReport]:
-    memory = Memory()
-    planned = await plan_config(client, config, PlanPolicy(), memory)
-    return planned, await apply(planned, client, memory=memory)
+    state_file = StateFile()
+    planned = await plan_config(client, config, PlanPolicy(), state_file)
+    return planned, await apply(planned, client, state_file=state_file)

@@ -15,7 +15,7 @@ from reconciler.engine.apply import apply
 from reconciler.engine.plan import Kind, Plan
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.service import apply_plan, plan_config
-from reconciler.engine.statefile import Memory
+from reconciler.engine.statefile import StateFile
 from reconciler.errors import StalePlanError
 from tests.conftest import MakeSim
 from tests.support.builders import desired, want
@@ -50,10 +50,12 @@ def eng_with(picture: LocalPicture | UrlPicture) -> DesiredState:
     return desired(want("eng", "Engineering", ENG_NOW, id=ENGINEERING, picture=picture))
 
 
-async def plan_once(sim: Harness, config: DesiredState, memory: Memory, beside: Path) -> Plan:
+async def plan_once(
+    sim: Harness, config: DesiredState, state_file: StateFile, beside: Path
+) -> Plan:
     """A plan of its own run: a new client, which knows nothing of the getter yet."""
     return await plan_config(
-        sim.client(), config, PlanPolicy(config=str(beside / "groups.yaml")), memory
+        sim.client(), config, PlanPolicy(config=str(beside / "groups.yaml")), state_file
     )
 
 
@@ -72,16 +74,16 @@ async def test_without_a_getter_apply_records_the_upload_and_the_next_plan_is_em
     picture = picture_file(tmp_path, LEFT)
     config = eng_with(picture)
     state = tmp_path / ".groupctl-state.json"
-    memory = Memory.load(state)
-    first = await plan_once(sim, config, memory, tmp_path)
+    state_file = StateFile.load(state)
+    first = await plan_once(sim, config, state_file, tmp_path)
     assert picture_actions(first) == ["logo.png"]
     assert "the state file decides" in first.groups[0].notes[0]
-    report = await apply(first, sim.client(), memory=memory)
+    report = await apply(first, sim.client(), state_file=state_file)
     assert report.ok
     assert sim.world.state.groups[0].picture is not None  # uploaded
-    saved = Memory.load(state).pictures[ENG]  # on disk
+    saved = StateFile.load(state).pictures[ENG]  # on disk
     assert same_picture(saved.fingerprint, fingerprint(picture.path.read_bytes(), source="x"))
-    again = await plan_once(sim, config, Memory.load(state), tmp_path)
+    again = await plan_once(sim, config, StateFile.load(state), tmp_path)
     assert not again.has_changes
     assert not [note for g in again.groups for note in g.notes if "picture" in note]
     assert picture_reads(sim) == 2  # one probe per plan, none by apply
@@ -90,11 +92,11 @@ async def test_without_a_getter_apply_records_the_upload_and_the_next_plan_is_em
 async def test_without_a_getter_a_changed_config_picture_is_planned_again(
     sim: Harness, tmp_path: Path
 ) -> None:
-    memory = Memory()
-    first = await plan_once(sim, eng_with(picture_file(tmp_path, LEFT)), memory, tmp_path)
-    await apply(first, sim.client(), memory=memory)
+    state_file = StateFile()
+    first = await plan_once(sim, eng_with(picture_file(tmp_path, LEFT)), state_file, tmp_path)
+    await apply(first, sim.client(), state_file=state_file)
     changed = eng_with(picture_file(tmp_path, RIGHT))
-    second = await plan_once(sim, changed, memory, tmp_path)
+    second = await plan_once(sim, changed, state_file, tmp_path)
     assert picture_actions(second) == ["logo.png"]
     assert "it records another picture, uploaded on" in second.groups[0].notes[0]
 
@@ -103,21 +105,23 @@ async def test_without_a_state_file_every_managed_picture_is_planned_once_more(
     sim: Harness, tmp_path: Path
 ) -> None:
     config = eng_with(picture_file(tmp_path, LEFT))
-    memory = Memory()
-    await apply(await plan_once(sim, config, memory, tmp_path), sim.client(), memory=memory)
-    forgotten = await plan_once(sim, config, Memory(), tmp_path)
+    state_file = StateFile()
+    await apply(
+        await plan_once(sim, config, state_file, tmp_path), sim.client(), state_file=state_file
+    )
+    forgotten = await plan_once(sim, config, StateFile(), tmp_path)
     assert picture_actions(forgotten) == ["logo.png"]
     assert "it records no picture uploaded to this group" in forgotten.groups[0].notes[0]
 
 
 async def test_a_picture_url_is_recorded_as_the_plan_saw_it(sim: Harness, png_url: str) -> None:
     config = eng_with(UrlPicture(png_url))
-    memory = Memory()
-    first = await plan_config(sim.client(), config, PlanPolicy(), memory)
+    state_file = StateFile()
+    first = await plan_config(sim.client(), config, PlanPolicy(), state_file)
     (planned,) = [a.fingerprint for g in first.groups for a in g.actions if a.fingerprint]
-    await apply(first, sim.client(), memory=memory)
-    assert memory.pictures[ENG].fingerprint == planned
-    again = await plan_config(sim.client(), config, PlanPolicy(), memory)
+    await apply(first, sim.client(), state_file=state_file)
+    assert state_file.pictures[ENG].fingerprint == planned
+    again = await plan_config(sim.client(), config, PlanPolicy(), state_file)
     assert not again.has_changes
 
 
@@ -127,10 +131,12 @@ async def test_a_picture_changed_by_hand_is_put_back_only_where_it_can_be_seen(
 ) -> None:
     sim = make_sim(picture_getter=getter)
     config = eng_with(picture_file(tmp_path, LEFT))
-    memory = Memory()
-    await apply(await plan_once(sim, config, memory, tmp_path), sim.client(), memory=memory)
+    state_file = StateFile()
+    await apply(
+        await plan_once(sim, config, state_file, tmp_path), sim.client(), state_file=state_file
+    )
     await sim.client("other").set_picture(ENG, jpeg=jpeg)  # an admin, by hand
-    after = await plan_once(sim, config, memory, tmp_path)
+    after = await plan_once(sim, config, state_file, tmp_path)
     assert picture_actions(after) == (["logo.png"] if getter else [])
 
 
@@ -139,23 +145,23 @@ async def test_a_saved_plan_is_fresh_until_another_picture_is_uploaded_before_it
     make_sim: MakeSim, tmp_path: Path, getter: bool
 ) -> None:
     sim = make_sim(picture_getter=getter)
-    memory = Memory()  # the state file, shared by every run
+    state_file = StateFile()  # the state file, shared by every run
 
     async def saved_plan(pattern: tuple[int, ...], name: str) -> Plan:
         config = eng_with(picture_file(tmp_path, pattern, name))
-        return Plan.from_json((await plan_once(sim, config, memory, tmp_path)).to_json())
+        return Plan.from_json((await plan_once(sim, config, state_file, tmp_path)).to_json())
 
     for pattern, name in [(LEFT, "left.png"), (RIGHT, "right.png")]:  # nothing in between
         saved = await saved_plan(pattern, name)
         assert picture_actions(saved) == [name]
-        assert (await apply_plan(sim.client(), saved, memory, saved=True)).ok
-    right = memory.pictures[ENG].fingerprint
+        assert (await apply_plan(sim.client(), saved, state_file, saved=True)).ok
+    right = state_file.pictures[ENG].fingerprint
     saved = await saved_plan(STRIPES, "stripes.png")
     # Before it is applied, another apply puts the left picture back.
-    await apply_plan(sim.client(), await saved_plan(LEFT, "left.png"), memory, saved=True)
-    left = memory.pictures[ENG].fingerprint
+    await apply_plan(sim.client(), await saved_plan(LEFT, "left.png"), state_file, saved=True)
+    left = state_file.pictures[ENG].fingerprint
     with pytest.raises(StalePlanError) as refused:
-        await apply_plan(sim.client(), saved, memory, saved=True)
+        await apply_plan(sim.client(), saved, state_file, saved=True)
     (line,) = refused.value.changes["eng"]
     if getter:  # the pictures read back: as WhatsApp re-encoded them
         assert line.startswith("picture: ")

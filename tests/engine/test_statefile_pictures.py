@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.core.groups import INVITED, UploadedPicture
 from reconciler.core.jid import parse_jid
-from reconciler.engine.statefile import INVITED_WAIT, Memory
+from reconciler.engine.statefile import INVITED_WAIT, StateFile
 from reconciler.errors import SetupError
 
 GROUP = parse_jid("120363000000000001@g.us")
@@ -22,11 +22,11 @@ NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 def test_an_uploaded_picture_survives_a_save_and_does_not_expire(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
-    memory = Memory(path)
-    memory.record(GROUP, OLIVIA, INVITED, NOW)
-    memory.record_picture(GROUP, "71cc963333968e71", NOW)
-    memory.save(NOW + INVITED_WAIT + timedelta(days=365))
-    again = Memory.load(path)
+    state_file = StateFile(path)
+    state_file.record(GROUP, OLIVIA, INVITED, NOW)
+    state_file.record_picture(GROUP, "71cc963333968e71", NOW)
+    state_file.save(NOW + INVITED_WAIT + timedelta(days=365))
+    again = StateFile.load(path)
     assert again.pictures == {GROUP: UploadedPicture("71cc963333968e71", NOW)}
     assert again.records == {}  # the invitation expired; the picture record stays
 
@@ -34,19 +34,21 @@ def test_an_uploaded_picture_survives_a_save_and_does_not_expire(tmp_path: Path)
 def test_a_later_upload_replaces_the_record_and_leaving_the_group_drops_it(
     tmp_path: Path,
 ) -> None:
-    memory = Memory(tmp_path / "state.json")
-    memory.record_picture(GROUP, "71cc963333968e71", NOW)
-    memory.record_picture(GROUP, "10284d8e96032bc4", NOW + timedelta(hours=1))
-    memory.record_picture(OTHER, "10284d8e96032bc4", NOW)
-    assert memory.pictures[GROUP] == UploadedPicture("10284d8e96032bc4", NOW + timedelta(hours=1))
-    memory.forget_group(GROUP)
-    assert set(memory.pictures) == {OTHER}
+    state_file = StateFile(tmp_path / "state.json")
+    state_file.record_picture(GROUP, "71cc963333968e71", NOW)
+    state_file.record_picture(GROUP, "10284d8e96032bc4", NOW + timedelta(hours=1))
+    state_file.record_picture(OTHER, "10284d8e96032bc4", NOW)
+    assert state_file.pictures[GROUP] == UploadedPicture(
+        "10284d8e96032bc4", NOW + timedelta(hours=1)
+    )
+    state_file.forget_group(GROUP)
+    assert set(state_file.pictures) == {OTHER}
 
 
 def test_a_state_file_from_before_picture_records_loads_with_none(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"version": 1, "waiting": {}}))
-    assert Memory.load(path).pictures == {}
+    assert StateFile.load(path).pictures == {}
 
 
 @pytest.mark.parametrize(
@@ -64,4 +66,4 @@ def test_a_damaged_picture_record_is_a_clear_error(tmp_path: Path, pictures: obj
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"version": 1, "waiting": {}, "pictures": pictures}))
     with pytest.raises(SetupError, match="not a groupctl state file"):
-        Memory.load(path)
+        StateFile.load(path)

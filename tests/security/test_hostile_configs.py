@@ -1,5 +1,5 @@
 """A pull request is untrusted input: a hostile config is refused quickly, with bounded
-memory, and cannot make groupctl read or upload files from outside the config's directory."""
+state_file, and cannot make groupctl read or upload files from outside the config's directory."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.core.webhook_urls import url_problem
 from reconciler.errors import ApiResponseError
 from reconciler.titan.client import TitanClient
-from reconciler.titan.webhooks import url_problem
 
 HOOK = "https://watch.example.com/webhooks/titan"
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reconciler.core.webhook_urls import TITAN_RULE
 from reconciler.errors import PermissionDeniedError, SetupError
 from reconciler.sim.state import WorldState
 from reconciler.titan.client import TitanClient
-from reconciler.titan.webhooks import TITAN_RULE, WATCH_EVENTS
+from reconciler.titan.webhooks import WATCH_EVENTS
 from reconciler.watch.registration import register
 from tests.conftest import MakeSim
 from tests.support.harness import READ_ONLY_KEY, Harness
