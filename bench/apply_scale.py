@@ -5,7 +5,7 @@
 
 A config of GROUPS new groups of MEMBERS members each (ADMINS of them admins, a description on
 each, a picture on every PICTURE-EVERY-th) is planned and applied through the library
-(`reconciler.engine.service.plan_config` then `apply_plan`, as `groupctl apply` does) against the
+(`reconciler.engine.service.plan_now` then `apply_now`, as `groupctl apply` does) against the
 simulator, the client pacing its writes at WRITE-RATE. The simulator runs in-process, as
 `--api sim:PATH` does (its world file saved after every change): what is measured, the calls
 and their pacing, is the client's and the same over a socket (measured: 46.4/s against 45.8/s
@@ -43,8 +43,8 @@ from PIL import Image
 from reconciler.config import load
 from reconciler.core.limits import MAX_PARTICIPANTS_PER_CALL
 from reconciler.engine.planner import PlanPolicy
-from reconciler.engine.service import apply_plan, plan_config
-from reconciler.engine.statefile import Memory
+from reconciler.engine.service import apply_now, plan_now
+from reconciler.engine.statefile import StateFile
 from reconciler.sim.app import SimConfig, Simulator
 from reconciler.sim.gateway import ALL_SCOPES
 from reconciler.sim.state import Account, Person, WorldState
@@ -177,18 +177,18 @@ async def run(args: argparse.Namespace, directory: Path) -> bool:
     rate = parse_rate(args.write_rate)
     desired = load(config)
     policy = PlanPolicy(session="default", api=f"sim:{world_file}", config=str(config))
-    memory = Memory()
+    state_file = StateFile()
     async with TitanClient(
         BASE_URL, api_key=KEY, transport=recorder, write_rate=rate, max_concurrency=8
     ) as client:
         started = time.perf_counter()
-        planned = await plan_config(client, desired, policy, memory)
+        planned = (await plan_now(client, desired, policy, state_file)).plan
         planned_at = time.perf_counter()
-        report = await apply_plan(client, planned, memory, saved=False)
+        report = await apply_now(client, planned, state_file, pictures=None)
         applied_at = time.perf_counter()
         recorder.counting = False
         served = Counter(simulator.stats.by_call)
-        again = await plan_config(client, desired, policy, memory)
+        again = (await plan_now(client, desired, policy, state_file)).plan
 
     minimum = minimum_calls(specs)
     made = Counter(kind for _, kind, _ in recorder.sent)

@@ -4,8 +4,10 @@ One module per family of commands; importing them registers them on the root gro
 """
 
 from reconciler.cli import (  # noqa: F401 - registers the commands
-    plans,
-    review,
+    apply,
+    diff,
+    import_,
+    plan,
     sim,
     status,
     validate,

@@ -6,8 +6,11 @@ account, session `default`, when missing); it accepts whatever API key is given,
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -15,6 +18,8 @@ import httpx
 from reconciler.errors import SetupError
 from reconciler.titan.client import DEFAULT_WRITE_RATE, RECONNECT_WAIT, TitanClient
 from reconciler.util.rates import parse_rate
+
+T = TypeVar("T")
 
 SIM_PREFIX = "sim:"
 SIM_BASE_URL = "http://titan-sim"
@@ -56,6 +61,15 @@ class ApiSettings:
         host = parts.hostname or ""
         host = f"[{host}]" if ":" in host else host
         return parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host).geturl()
+
+    def run(self, work: Callable[[TitanClient], Awaitable[T]]) -> T:
+        """Run `work` with a client for these settings: one event loop, one client session."""
+
+        async def session() -> T:
+            async with self.open_client() as client:
+                return await work(client)
+
+        return asyncio.run(session())
 
     def open_client(self, *, max_concurrency: int = 8) -> TitanClient:
         api, api_key = self.api, self.api_key

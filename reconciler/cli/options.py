@@ -1,4 +1,5 @@
-"""Options several commands share: the connection, logging, and the config path."""
+"""Options several commands share (the connection, logging, the config path, planning), and
+what they are turned into: the config loaded, the run of a plan or apply."""
 
 from __future__ import annotations
 
@@ -7,13 +8,21 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from reconciler.cli.connection import ApiSettings
+from reconciler.config import load
+from reconciler.config.workspace import Workspace
 from reconciler.core.groups import DesiredState
+from reconciler.engine import planfile as plan_files
+from reconciler.engine.plan import Plan
+from reconciler.engine.planner import PlanPolicy
+from reconciler.engine.safety import Brakes
+from reconciler.engine.service import Run, check_plan_target
 from reconciler.errors import SetupError
 from reconciler.titan.client import RECONNECT_WAIT
 from reconciler.util.logs import configure_logging
@@ -135,3 +144,109 @@ def check_group_keys(desired: DesiredState, only: tuple[str, ...]) -> None:
             close = difflib.get_close_matches(key, keys, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise SetupError(f"--group {key!r}: the config has no such group{hint}")
+
+
+@dataclass(frozen=True, slots=True)
+class Planning:
+    """The flags plan and apply share, as one value."""
+
+    only: tuple[str, ...]
+    max_removals: int
+    force: bool
+    remove_unresolved: bool
+    state_path: Path | None
+
+    def run(self, settings: ApiSettings, config_path: Path) -> Run:
+        """What the plan or apply works on."""
+        policy = PlanPolicy(
+            remove_unresolved=self.remove_unresolved,
+            only=frozenset(self.only),
+            session=settings.session or "default",
+            api=settings.shown_api,
+            config=str(config_path),
+        )
+        return Run(
+            Workspace.of(config_path, state_file=self.state_path),
+            policy=policy,
+            brakes=Brakes(max_removals=self.max_removals),
+            force=self.force,
+        )
+
+
+def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds the flags plan and apply share; the command receives `planning: Planning`."""
+
+    @click.option(
+        "--group",
+        "only",
+        multiple=True,
+        metavar="KEY",
+        help="Only this group of the config (repeat for more).",
+    )
+    @click.option(
+        "--max-removals",
+        type=click.IntRange(0),
+        default=20,
+        show_default=True,
+        help="Refuse a plan that removes more members than this in all.",
+    )
+    @click.option("--force", is_flag=True, help="Lift the safety brakes on removals.")
+    @click.option(
+        "--remove-unresolved",
+        is_flag=True,
+        help="Also remove participants known only by a LID that no one in the"
+        " config has (kept by default: they may be people listed by number).",
+    )
+    @click.option(
+        "--state-file",
+        "state_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Where groupctl remembers invitations and recent leavers. Default:"
+        " .groupctl-state.json beside the config.",
+    )
+    @functools.wraps(command)
+    def wrapper(
+        only: tuple[str, ...],
+        max_removals: int,
+        force: bool,
+        remove_unresolved: bool,
+        state_path: Path | None,
+        **kwargs: Any,
+    ) -> Any:
+        planning = Planning(only, max_removals, force, remove_unresolved, state_path)
+        return command(planning=planning, **kwargs)
+
+    return wrapper
+
+
+def load_config(
+    config_path: Path, only: tuple[str, ...], settings: ApiSettings
+) -> tuple[DesiredState, ApiSettings]:
+    """The config (every --group KEY must be in it), and the settings with its session."""
+    desired = load(config_path)
+    check_group_keys(desired, only)
+    return desired, settings.for_config(desired.session)
+
+
+def read_plan(
+    planfile: Path, only: tuple[str, ...], config_path: Path, from_flag: bool, settings: ApiSettings
+) -> tuple[Plan, Path, ApiSettings]:
+    """A saved plan, refused unless it is applied where it was made; the config it was made
+    from (unless -f said another), and the settings with its session."""
+    if only:
+        raise SetupError("--group picks groups to plan now; a saved plan is applied whole")
+    try:
+        text = planfile.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SetupError(f"{planfile}: cannot read the plan: {exc}") from None
+    saved = plan_files.loads(text, source=str(planfile), key=settings.api_key)
+    check_plan_target(saved, session=settings.session, api=settings.shown_api)
+    if saved.config and not from_flag:
+        config_path = Path(saved.config)
+        if not config_path.exists():
+            raise SetupError(
+                f"the plan was made from the config {saved.config}, which is not here"
+                f" ({config_path.absolute()}): run apply where plan ran, or give the"
+                " config's path with -f"
+            )
+    return saved, config_path, settings.for_config(saved.session)

@@ -15,9 +15,10 @@ from reconciler.cli.connection import ApiSettings
 from reconciler.cli.options import api_options, config_option, setup_logging
 from reconciler.cli.root import cli
 from reconciler.config import load
+from reconciler.config.workspace import Workspace
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.safety import Brakes
-from reconciler.engine.statefile import StateFile, default_state_path
+from reconciler.engine.statefile import StateFile
 from reconciler.errors import SetupError
 from reconciler.util.rates import parse_duration
 from reconciler.util.serving import GracefulServer, bind
@@ -131,7 +132,8 @@ def watch(
     policy = PlanPolicy(
         session=settings.session or "default", api=settings.shown_api, config=str(config_path)
     )
-    state_file = StateFile.load(state_path or default_state_path(config_path))
+    workspace = Workspace.of(config_path, state_file=state_path)
+    state_file = StateFile.load(workspace.state_file)
     try:
         sock = bind(host.strip("[]"), int(port))
     except OSError as exc:
@@ -147,6 +149,7 @@ def watch(
                 state_file=state_file,
                 options=options,
                 reload=lambda: load(config_path),
+                pictures=workspace.root,
             )
             if public_url is not None:
                 _tell(await register(client, public_url, secret))

@@ -17,9 +17,9 @@ from pathlib import Path
 from PIL import Image
 
 from reconciler.config import load
+from reconciler.config.workspace import Workspace
 from reconciler.core.groups import DesiredState
 from reconciler.errors import ConfigError, Problem, SetupError
-from reconciler.util.files import config_root
 
 # The files of a config: YAML, and the pictures it may name (any format Pillow reads).
 _NEEDED = frozenset({".yaml", ".yml", *Image.registered_extensions()})
@@ -57,7 +57,7 @@ def _renamed(problem: Problem, prefix: str, shown: str) -> Problem:
 @contextmanager
 def _extracted(rev: str, config: Path) -> Iterator[tuple[Path | None, str]]:
     """(the config extracted, the directory it is in: the repository's top) or (None, "")."""
-    root = config_root(config).absolute()
+    root = Workspace.of(config).root
     top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
     commit = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", what=rev).strip()
     inside = Path(os.path.relpath(root.resolve(), top.resolve()))

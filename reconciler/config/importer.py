@@ -1,4 +1,4 @@
-"""`groupctl import`: a config written from live groups, so that teams start from what they
+"""`groupctl import`: a config written from live groups (read by `engine.service`), so that
 have. Planning the result against the same groups shows no changes: each group is bound by
 `id`, its members and admins listed as they are, its creator among the admins.
 
@@ -10,7 +10,6 @@ keeps the one it has.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,9 +21,6 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from reconciler.core.groups import DesiredState, LiveGroup, Member
 from reconciler.core.jid import Jid
-from reconciler.engine.live import fetch_group
-from reconciler.errors import SetupError
-from reconciler.titan.client import TitanClient
 from reconciler.util.wording import count
 
 
@@ -37,30 +33,18 @@ class Imported:
     people: int
 
 
-async def import_groups(
-    client: TitanClient,
+def write_config(
+    groups: Sequence[LiveGroup],
     *,
-    only: Sequence[Jid] = (),
+    session: str,
+    me: set[Jid | None],
+    created: Mapping[Jid, int | None],
     known: DesiredState | None = None,
     api: str = "",
     now: datetime,
 ) -> Imported:
-    """A config of the session's groups (`only` these, when given; else all of them)."""
-    session = await client.wait_until_connected()
-    if session.phone is None:
-        raise SetupError(f"Titan does not say which account session {session.name!r} is")
-    me = {session.phone, session.lid}
-    listed = await client.list_groups()
-    ids = [group.id for group in listed]
-    missing = [gid for gid in only if gid not in ids]
-    if missing:
-        raise SetupError(
-            f"{', '.join(missing)}: not among the groups of session {session.name!r}"
-            " (groupctl import --all lists them all)"
-        )
-    chosen = list(dict.fromkeys(only)) if only else ids
-    groups = await asyncio.gather(*(fetch_group(client, g, with_picture=False) for g in chosen))
-    created = {group.id: group.created_at for group in listed}
+    """The config of `groups`, as read from `session` (whose own addresses are `me`);
+    `created`: when each group was created, where Titan says."""
     # Who is who across groups: someone shown by LID in one group and by number (with that
     # LID) in another is one person, named once.
     numbers = {
@@ -72,7 +56,7 @@ async def import_groups(
     names = _Names(known.directory if known else {}, numbers)
     config = CommentedMap()
     config["version"] = 1
-    config["session"] = session.name
+    config["session"] = session
     people = CommentedMap()
     entries = CommentedMap()
     keys: set[str] = set()
@@ -89,7 +73,7 @@ async def import_groups(
     config["people"] = people
     config["groups"] = entries
     config.yaml_set_start_comment(
-        f"Imported by `groupctl import` from session {session.name!r}"
+        f"Imported by `groupctl import` from session {session!r}"
         + (f" at {api}" if api else "")
         + f" on {now:%Y-%m-%d %H:%M} UTC: {count(len(groups), 'group')},"
         f" {count(len(people), 'person', 'people')}.\n"

@@ -25,10 +25,10 @@ from reconciler.config.model import (
     TeamValue,
 )
 from reconciler.config.resolve import Resolver
+from reconciler.config.workspace import Workspace
 from reconciler.config.yamlfile import Path_, YamlDocument, read_yaml
 from reconciler.core.groups import DesiredState
 from reconciler.errors import ConfigError, Location, Problem
-from reconciler.util.files import config_root
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 _NOUNS = {"people": "person", "teams": "team", "groups": "group"}
@@ -60,7 +60,7 @@ def load(path: Path | str) -> DesiredState:
         problems += document.problems
         if document.data is not None or not document.problems:
             _check_file(document, merged, problems)
-    state = Resolver(merged, problems, root=config_root(Path(path)).resolve()).resolve()
+    state = Resolver(merged, problems, root=Workspace.of(path).root).resolve()
     if problems:
         raise ConfigError(problems)
     return state

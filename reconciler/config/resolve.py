@@ -305,7 +305,7 @@ class Resolver:
                 max_removal_percent=limits.max_removal_percent if limits else None,
                 invite_message=self._invite_message(spec),
             ),
-            source=str(entry.where(key=True)),
+            source=entry.where(key=True),
         )
 
     def _invite_message(self, spec: GroupSpec) -> str | None:

@@ -23,8 +23,8 @@ def write_ids(desired: DesiredState, created: Mapping[str, Jid]) -> list[Path]:
     """Add `id:` to each created group's entry, in the file that defines it; the files changed."""
     by_file: dict[Path, dict[str, Jid]] = {}
     for group in desired.groups:
-        if group.key in created and group.id is None:
-            file = Path(group.source.rsplit(":", 2)[0])
+        if group.key in created and group.id is None and group.source is not None:
+            file = Path(group.source.file)
             by_file.setdefault(file, {})[group.key] = created[group.key]
     for file, ids in by_file.items():
         _write(file, ids)

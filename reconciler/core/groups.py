@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from reconciler.core.jid import Jid
+from reconciler.errors import Location
 
 MembersPolicy = Literal["exact", "additive"]
 Ensure = Literal["present", "absent"]
@@ -129,7 +130,7 @@ class DesiredGroup:
     id: Jid | None
     state: GroupState
     policy: Policy = field(default_factory=Policy)
-    source: str = ""  # file:line of the entry, for messages
+    source: Location | None = None  # where the entry is in the config
 
 
 @dataclass(frozen=True, slots=True)

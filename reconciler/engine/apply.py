@@ -48,7 +48,6 @@ from reconciler.errors import (
 )
 from reconciler.titan.client import TitanClient
 from reconciler.titan.models import NOT_REPORTED, ParticipantResult, ParticipantStatus
-from reconciler.util.files import config_root
 
 Listener = Callable[[Step], None]
 
@@ -58,6 +57,7 @@ async def apply(
     client: TitanClient,
     *,
     state_file: StateFile | None = None,
+    pictures: Path | None = None,
     brakes: Brakes = Brakes(),
     force: bool = False,
     concurrency: int = 4,
@@ -65,12 +65,12 @@ async def apply(
 ) -> ApplyReport:
     """Carry out every group of `plan` that is not refused. Raises UnsafePlanError, before
     any call, if the safety brakes stop it (unless `force`); never raises for a failed call:
-    failures are in the report (`ApplyReport.ok`)."""
+    failures are in the report (`ApplyReport.ok`). `pictures`: the directory the plan's
+    picture files are in (the config's root); a plan that names a file needs it."""
     raise_if_unsafe(plan, brakes, force=force)
     state_file = state_file if state_file is not None else StateFile()
     slots = asyncio.Semaphore(concurrency)
     report = ApplyReport()
-    pictures = config_root(Path(plan.config)).resolve()
     named = frozenset(plan.directory)
     for group in plan.groups:  # before any call: a plan file is not trusted further
         for action in group.actions:
@@ -106,7 +106,7 @@ class _GroupRun:
         plan: GroupPlan,
         client: TitanClient,
         state_file: StateFile,
-        pictures: Path,
+        pictures: Path | None,
         on_step: Listener,
         *,
         named: frozenset[Jid] = frozenset(),
@@ -413,8 +413,13 @@ class _GroupRun:
         self.on_step(step)
 
 
-def picture_path(root: Path, source: str) -> Path:
+def picture_path(root: Path | None, source: str) -> Path:
     """The picture file a plan names, which must be inside the config's directory `root`."""
+    if root is None:
+        raise PlanFileError(
+            f"the plan names the picture {source}, and apply was given no config directory"
+            " to find it in"
+        )
     path = (root / source).resolve()
     if not path.is_relative_to(root):
         raise PlanFileError(

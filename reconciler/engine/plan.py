@@ -1,26 +1,19 @@
-"""A plan as data: small typed actions per group, a summary, and a versioned, checksummed JSON
-form that `apply PLANFILE` can trust (or refuse)."""
+"""A plan as data: small typed actions per group, a summary, and snapshots of the live groups it
+was made from (the plan file, sealed and checked, is `engine.planfile`)."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
-
-import pydantic
+from typing import Any
 
 from reconciler.core.groups import FetchedPicture, LiveGroup
 from reconciler.core.invites import check_template
 from reconciler.core.jid import Jid, jid_from_api
-from reconciler.core.limits import MAX_PARTICIPANTS_PER_CALL as MAX_PER_CALL
-from reconciler.errors import PlanFileError
 from reconciler.util.wording import count
-
-FORMAT_VERSION = 1
 
 
 class Kind(StrEnum):
@@ -304,143 +297,6 @@ class Plan:
         name = self.directory.get(jid)
         return f"{name} ({shown})" if name else shown
 
-    # -- the plan file ---------------------------------------------------------------------
-
-    def data(self, *, key: str | None = None) -> dict[str, Any]:
-        """The plan as JSON-able data, sealed with a checksum of everything else in it: an
-        HMAC keyed from the API `key` when there is one (see `checksum`). Its directory names
-        the people of its actions and snapshots (to say who changed, if any did)."""
-        groups = [group.to_json() for group in self.groups]
-        people = {
-            jid
-            for g in self.groups
-            for a in g.actions
-            for addresses in a.addresses().values()
-            for jid in addresses
-        }
-        people |= {
-            address
-            for group in groups
-            for member in (group["snapshot"] or {}).get("members", ())
-            for address in member[:2]
-            if address
-        }
-        body: dict[str, Any] = {
-            "format_version": FORMAT_VERSION,
-            "session": self.session,
-            "api": self.api,
-            "config": self.config,
-            "summary": self.summary.sentence(),
-            "unmanaged": self.unmanaged,
-            "directory": {
-                jid: self.directory[jid] for jid in sorted(people) if jid in self.directory
-            },
-            "groups": groups,
-            "safety": {"brakes": list(self.brakes), "forced": self.forced},
-        }
-        return {**body, "checksum": checksum(body, key=key)}
-
-    def to_json(self, *, key: str | None = None) -> str:
-        return json.dumps(self.data(key=key), indent=2, ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, text: str, *, source: str = "the plan file", key: str | None = None) -> Plan:
-        """Read a plan file, refusing one that is not exactly as it was made (with `key`, the
-        API key apply uses: a plan sealed without one, or with another, is refused too)."""
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise PlanFileError(f"{source} is not JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise PlanFileError(f"{source} is not a groupctl plan")
-        version = data.get("format_version")
-        if version != FORMAT_VERSION:
-            raise PlanFileError(
-                f"{source} has format version {version!r}; this groupctl reads"
-                f" version {FORMAT_VERSION}: make a new plan"
-            )
-        body = {name: value for name, value in data.items() if name != "checksum"}
-        if data.get("checksum") != checksum(body, key=key):
-            sealed = str(data.get("checksum", ""))
-            if key is not None and sealed.startswith("sha256:"):
-                why = "it was made without an API key, and apply has one"
-            elif key is None and sealed.startswith("hmac-sha256:"):
-                why = "it was made with an API key: apply with the same key"
-            else:
-                why = "it was changed after it was made, or made with another API key"
-            raise PlanFileError(f"{source} is refused: {why}. Make a new plan")
-        try:
-            _PlanFile.model_validate(data)
-        except pydantic.ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise PlanFileError(
-                f"{source} is not a valid groupctl plan: {where}: {first['msg']}"
-            ) from None
-        try:
-            groups = tuple(GroupPlan.from_json(group) for group in data["groups"])
-            directory = {jid_from_api(jid): name for jid, name in data["directory"].items()}
-            return cls(
-                groups=groups,
-                unmanaged=data["unmanaged"],
-                session=data["session"],
-                api=data["api"],
-                config=data["config"],
-                directory=directory,
-                brakes=tuple(data["safety"]["brakes"]),
-                forced=data["safety"]["forced"],
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PlanFileError(f"{source} is not a valid groupctl plan ({exc})") from None
-
-
-class _File(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
-
-
-class _ActionFile(_File):
-    kind: Literal[tuple(kind.value for kind in Kind)]  # type: ignore[valid-type]
-    members: list[str] = pydantic.Field(default_factory=list, max_length=MAX_PER_CALL)
-    via: dict[str, list[str]] = pydantic.Field(default_factory=dict, max_length=MAX_PER_CALL)
-    old: str | None = None
-    new: str | None = None
-    fingerprint: str | None = None
-
-
-class _GroupFile(_File):
-    key: str
-    subject: str
-    group_id: str | None
-    actions: list[_ActionFile]
-    errors: list[str]
-    notes: list[str]
-    snapshot: dict[str, Any] | None
-    fingerprint: str | None
-    members_before: int = pydantic.Field(ge=0)
-    max_removals: int | None = pydantic.Field(ge=0)
-    max_removal_percent: float | int | None = pydantic.Field(ge=0, le=100)
-    invite_message: str | None = None
-
-
-class _SafetyFile(_File):
-    brakes: list[str]
-    forced: bool
-
-
-class _PlanFile(_File):
-    """The shape of a plan file: checked before anything in it is used."""
-
-    format_version: int
-    session: str
-    api: str
-    config: str
-    summary: str
-    unmanaged: int = pydantic.Field(ge=0)
-    directory: dict[str, str]
-    groups: list[_GroupFile]
-    safety: _SafetyFile
-    checksum: str
-
 
 def snapshot_of(live: LiveGroup) -> dict[str, Any]:
     """A live group as plain data: what a plan was computed from, to detect drift later."""
@@ -473,15 +329,3 @@ def snapshot_fingerprint(snapshot: Mapping[str, Any]) -> str:
     """A short hash of a live group's snapshot: equal snapshots, equal fingerprints."""
     canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def checksum(body: Mapping[str, Any], *, key: str | None = None) -> str:
-    """The seal of a plan file. With the API key, an HMAC-SHA256 under a key derived from it:
-    whoever can change a plan file between review and apply cannot make a valid one without
-    the API key (and the HMAC reveals nothing of it). Without a key (the simulator), a plain
-    SHA-256, which catches mistakes, not forgers."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    if key:
-        secret = hashlib.sha256(f"groupctl plan seal, v1: {key}".encode()).digest()
-        return "hmac-sha256:" + hmac.new(secret, canonical.encode(), hashlib.sha256).hexdigest()
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

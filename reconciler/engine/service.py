@@ -1,22 +1,54 @@
-"""The two things groupctl does, end to end, for the CLI (and any other caller):
-plan the config against live state; apply a plan, checking a saved one is still fresh."""
+"""The one road to plan and to apply, for the CLI and for watch alike.
+
+`plan_now` reads live state and plans (the brakes' verdict in the plan, the state file's
+waiting list minded and pruned); `apply_now` carries a plan out and records what happened in
+the state file. `plan_config` and `apply_config` are the commands' whole runs on top of them:
+a saved plan or a plan made now, its freshness checked once, the question asked through a
+callback, apply, the state file saved, and the new groups' ids written into the config. Both
+take one client, so a run is one client session; both take the clock, so every record of a
+run has one time.
+"""
 
 from __future__ import annotations
 
-from reconciler.core.groups import DesiredState
+import asyncio
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from reconciler.config import load
+from reconciler.config.importer import Imported, write_config
+from reconciler.config.workspace import Workspace
+from reconciler.config.write_ids import write_ids
+from reconciler.core.groups import DesiredState, LiveState
+from reconciler.core.jid import Jid
 from reconciler.engine.apply import Listener, apply
 from reconciler.engine.freshness import check_fresh
-from reconciler.engine.live import fetch
+from reconciler.engine.live import fetch, fetch_group
 from reconciler.engine.plan import Plan
 from reconciler.engine.planner import PlanPolicy, plan
 from reconciler.engine.report import ApplyReport
 from reconciler.engine.safety import Brakes, assess
 from reconciler.engine.statefile import StateFile, now_utc
-from reconciler.errors import SetupError
+from reconciler.errors import SetupError, UnsafePlanError
 from reconciler.titan.client import TitanClient
 
+Clock = Callable[[], datetime]
+# What shows apply's progress: given the plan, a context that yields the listener of its steps.
+Progress = Callable[[Plan], AbstractContextManager[Listener | None]]
 
-async def plan_config(
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A plan, and the live state it was made from (watch keeps it to know its own echoes)."""
+
+    plan: Plan
+    live: LiveState
+
+
+async def plan_now(
     client: TitanClient,
     desired: DesiredState,
     policy: PlanPolicy,
@@ -24,14 +56,41 @@ async def plan_config(
     *,
     brakes: Brakes = Brakes(),
     force: bool = False,
-) -> Plan:
-    """Read live state and plan `desired`, minding the people `state_file` says are waiting; the
-    plan carries the safety brakes' verdict."""
+    now: Clock = now_utc,
+) -> Planned:
+    """Read live state and plan `desired`, minding the people the state file says are waiting
+    (records of people no longer in a group are dropped); the plan carries the brakes' verdict."""
     live = await fetch(client, desired, only=policy.only, uploaded=state_file.pictures)
     for group in live.groups.values():
         state_file.prune(group.id, present=group.state.members)
-    planned = plan(desired, live, policy, waiting=state_file.waiting(now_utc()))
-    return assess(planned, brakes, force=force)
+    planned = plan(desired, live, policy, waiting=state_file.waiting(now()))
+    return Planned(assess(planned, brakes, force=force), live)
+
+
+async def apply_now(
+    client: TitanClient,
+    to_apply: Plan,
+    state_file: StateFile,
+    *,
+    pictures: Path | None,
+    brakes: Brakes = Brakes(),
+    force: bool = False,
+    on_step: Listener | None = None,
+    now: Clock = now_utc,
+) -> ApplyReport:
+    """Carry out `to_apply` under the brakes (UnsafePlanError before any call if they stop it)
+    and save what it recorded. `pictures`: the config's directory, where picture files are."""
+    report = await apply(
+        to_apply,
+        client,
+        state_file=state_file,
+        pictures=pictures,
+        brakes=brakes,
+        force=force,
+        on_step=on_step,
+    )
+    state_file.save(now())
+    return report
 
 
 def check_plan_target(saved: Plan, *, session: str | None, api: str) -> None:
@@ -48,22 +107,128 @@ def check_plan_target(saved: Plan, *, session: str | None, api: str) -> None:
         )
 
 
-async def apply_plan(
-    client: TitanClient,
-    to_apply: Plan,
-    state_file: StateFile,
-    *,
-    saved: bool,
-    brakes: Brakes = Brakes(),
-    force: bool = False,
-    on_step: Listener | None = None,
-) -> ApplyReport:
-    """Carry out `to_apply` under the safety brakes (UnsafePlanError, from `apply`); a `saved`
-    plan first has to be fresh (StalePlanError if not)."""
-    if saved:
-        await check_fresh(to_apply, client, state_file.pictures)
-    report = await apply(
-        to_apply, client, state_file=state_file, brakes=brakes, force=force, on_step=on_step
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What a plan or apply run works on, and the brakes it works under."""
+
+    workspace: Workspace
+    policy: PlanPolicy = PlanPolicy()
+    brakes: Brakes = Brakes()
+    force: bool = False
+    now: Clock = now_utc
+
+
+async def plan_config(client: TitanClient, run: Run, desired: DesiredState) -> Plan:
+    """`groupctl plan`: the plan of `desired` now (nothing is written)."""
+    state_file = StateFile.load(run.workspace.state_file)
+    planned = await plan_now(
+        client, desired, run.policy, state_file, brakes=run.brakes, force=run.force, now=run.now
     )
-    state_file.save(now_utc())
-    return report
+    return planned.plan
+
+
+@dataclass
+class Applied:
+    """What `apply_config` did: the plan it showed, and what came of it."""
+
+    plan: Plan
+    report: ApplyReport | None = None  # None: nothing was applied (no changes, or declined)
+    declined: bool = False
+    ids_written: list[Path] = field(default_factory=list)  # config files that got new ids
+
+
+async def apply_config(
+    client: TitanClient,
+    run: Run,
+    *,
+    desired: DesiredState | None = None,
+    saved: Plan | None = None,
+    write_created_ids: bool = False,
+    show: Callable[[Plan], None] = lambda plan: None,
+    confirm: Callable[[Plan], bool] | None = None,
+    progress: Progress | None = None,
+) -> Applied:
+    """`groupctl apply`: a `saved` plan (checked fresh, once, before anything else happens),
+    or the plan of `desired` made now; `show`n; stopped by the brakes (UnsafePlanError);
+    `confirm`ed when there is someone to ask; applied with `progress`; the state file saved;
+    with `write_created_ids`, the new groups' ids written into the config."""
+    if (desired is None) == (saved is None):
+        raise ValueError("apply_config takes a config to plan now, or a saved plan")
+    state_file = StateFile.load(run.workspace.state_file)
+    if saved is not None:
+        to_apply = assess(saved, run.brakes, force=run.force)
+    else:
+        assert desired is not None
+        to_apply = (
+            await plan_now(
+                client,
+                desired,
+                run.policy,
+                state_file,
+                brakes=run.brakes,
+                force=run.force,
+                now=run.now,
+            )
+        ).plan
+    show(to_apply)
+    if to_apply.stopped_by_brakes:
+        raise UnsafePlanError(to_apply.brakes)
+    if not to_apply.has_changes:
+        return Applied(to_apply)
+    if saved is not None:
+        await check_fresh(to_apply, client, state_file.pictures)
+    if confirm is not None and not confirm(to_apply):
+        return Applied(to_apply, declined=True)
+    with (progress or _no_progress)(to_apply) as on_step:
+        report = await apply_now(
+            client,
+            to_apply,
+            state_file,
+            pictures=run.workspace.root,
+            brakes=run.brakes,
+            force=run.force,
+            on_step=on_step,
+            now=run.now,
+        )
+    created = {g.key: g.created for g in report.groups if g.created is not None}
+    written: list[Path] = []
+    if write_created_ids and created:
+        written = write_ids(desired or load(run.workspace.config), created)
+    return Applied(to_apply, report, ids_written=written)
+
+
+def _no_progress(plan: Plan) -> AbstractContextManager[Listener | None]:
+    return nullcontext(None)
+
+
+async def import_groups(
+    client: TitanClient,
+    *,
+    only: Sequence[Jid] = (),
+    known: DesiredState | None = None,
+    api: str = "",
+    now: datetime,
+) -> Imported:
+    """`groupctl import`: a config of the session's groups (`only` these, when given)."""
+    session = await client.wait_until_connected()
+    if session.phone is None:
+        raise SetupError(f"Titan does not say which account session {session.name!r} is")
+    listed = await client.list_groups()
+    ids = [group.id for group in listed]
+    missing = [gid for gid in only if gid not in ids]
+    if missing:
+        raise SetupError(
+            f"{', '.join(missing)}: not among the groups of session {session.name!r}"
+            " (groupctl import --all lists them all)"
+        )
+    chosen = list(dict.fromkeys(only)) if only else ids
+    groups = await asyncio.gather(*(fetch_group(client, g, with_picture=False) for g in chosen))
+    return write_config(
+        groups,
+        session=session.name,
+        me={session.phone, session.lid},
+        created={group.id: group.created_at for group in listed},
+        known=known,
+        api=api,
+        now=now,
+    )

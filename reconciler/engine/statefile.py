@@ -42,9 +42,8 @@ from reconciler.core.groups import (
 )
 from reconciler.core.jid import Jid, jid_from_api
 from reconciler.errors import SetupError
-from reconciler.util.files import config_root, replace_atomically
+from reconciler.util.files import replace_atomically
 
-STATE_FILE = ".groupctl-state.json"
 INVITED_WAIT = timedelta(days=7)
 LEFT_WAIT = timedelta(days=1)
 HIDDEN_WAIT = timedelta(days=7)
@@ -161,8 +160,3 @@ def _fingerprint(value: object) -> str:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-def default_state_path(config: Path) -> Path:
-    """`.groupctl-state.json` in the config's directory (the config itself, if a directory)."""
-    return config_root(config) / STATE_FILE

@@ -38,9 +38,3 @@ def replace_atomically(path: Path, data: bytes) -> None:
             os.fsync(directory_fd)
         finally:
             os.close(directory_fd)
-
-
-def config_root(config: Path) -> Path:
-    """The directory a config's relative paths start from: the config itself when it is a
-    directory of YAML files, else the directory of the file."""
-    return config if config.is_dir() else config.parent

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -22,13 +22,12 @@ from starlette.routing import Route
 
 from reconciler.core.groups import DesiredGroup, DesiredState, ListedGroup, LiveState
 from reconciler.core.jid import Jid
-from reconciler.engine.apply import apply
-from reconciler.engine.live import fetch
 from reconciler.engine.matching import match_groups
 from reconciler.engine.plan import Action, Plan
-from reconciler.engine.planner import PlanPolicy, plan
-from reconciler.engine.safety import Brakes, check
-from reconciler.engine.statefile import StateFile
+from reconciler.engine.planner import PlanPolicy
+from reconciler.engine.safety import Brakes
+from reconciler.engine.service import Clock, Planned, apply_now, plan_now
+from reconciler.engine.statefile import StateFile, now_utc
 from reconciler.errors import GroupctlError
 from reconciler.titan.client import TitanClient
 from reconciler.watch.echoes import Echoes
@@ -80,7 +79,9 @@ class Watcher:
         state_file: StateFile | None = None,
         options: WatchOptions = WatchOptions(),
         reload: Callable[[], DesiredState] | None = None,
+        pictures: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
+        now: Clock = now_utc,
     ) -> None:
         self.desired = desired
         self.client = client
@@ -90,7 +91,9 @@ class Watcher:
         self.metrics = Metrics()
         self._secret = secret.encode()
         self._reload = reload
-        self._clock = clock
+        self.pictures = pictures  # the config's directory, where picture files are
+        self._clock = clock  # for backoff and pacing
+        self._now = now  # for the state file's records
         self._bound: dict[Jid, str] = {}  # live group id -> the config's key
         # Group keys to check; None: read the session (a `session.status` without a status,
         # or a paused watch asking whether the session is back).
@@ -310,19 +313,16 @@ class Watcher:
         if group is None:
             return  # no longer in the config
         self.metrics.checks.inc()
-        only = frozenset({key})
         # A group found by its subject stays this entry's group when someone renames it:
         # otherwise a rename would look like a group to create.
         pinned = self._pinned(group)
-        uploaded = self.state_file.pictures
-        live = await fetch(self.client, pinned, only=only, uploaded=uploaded)
-        if pinned is not self.desired and pinned.groups[0].id not in live.groups:
+        policy = replace(self.policy, only=frozenset({key}))
+        found = await self._plan(pinned, policy)
+        if pinned is not self.desired and pinned.groups[0].id not in found.live.groups:
             pinned = self.desired  # gone: found by subject again, or to be created
-            live = await fetch(self.client, pinned, only=only, uploaded=uploaded)
-        self._bind(live.listed, pinned)
-        now = datetime.now(UTC)
-        policy = replace(self.policy, only=only)
-        result = plan(pinned, live, policy, waiting=self.state_file.waiting(now))
+            found = await self._plan(pinned, policy)
+        self._bind(found.live.listed, pinned)
+        result, live = found.plan, found.live
         planned = result.groups[0] if result.groups else None
         if planned is None or not (planned.actions or planned.errors):
             return
@@ -357,25 +357,38 @@ class Watcher:
             self.metrics.heals.labels(key, "deferred").inc()
             report("heal_deferred", group=key, in_seconds=round(healing.next_allowed - now, 1))
             return
-        reasons = check(result, self.options.brakes)
-        if reasons:
+        if result.stopped_by_brakes:
             self.metrics.heals.labels(key, "refused").inc()
-            report("heal_refused", group=key, reasons=reasons)
+            report("heal_refused", group=key, reasons=list(result.brakes))
             return
         healing.streak = healing.streak + 1 if now - healing.last < self.options.quiet else 1
         healing.last = now
         delay = self.options.backoff * 2 ** (healing.streak - 1)
         healing.next_allowed = now + min(delay, self.options.backoff_max)
         self._echoes.expect(result, now, live)
-        done = await apply(
-            result, self.client, state_file=self.state_file, brakes=self.options.brakes
+        done = await apply_now(
+            self.client,
+            result,
+            self.state_file,
+            pictures=self.pictures,
+            brakes=self.options.brakes,
+            now=self._now,
         )
-        self.state_file.save(datetime.now(UTC))
         for created in (g.created for g in done.groups if g.created is not None):
             self._bound[created] = key
         outcome = "applied" if done.ok else "failed"
         self.metrics.heals.labels(key, outcome).inc()
         report(f"heal_{outcome}", group=key, summary=done.summary())
+
+    async def _plan(self, desired: DesiredState, policy: PlanPolicy) -> Planned:
+        return await plan_now(
+            self.client,
+            desired,
+            policy,
+            self.state_file,
+            brakes=self.options.brakes,
+            now=self._now,
+        )
 
     def _pinned(self, group: DesiredGroup) -> DesiredState:
         """The config with `group` bound to the live group it was found as before, if it has

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.engine.plan import Plan
+from reconciler.engine import planfile
 from reconciler.sim.state import WorldState
 from tests.support.processes import ServedSim, run_groupctl, sim_serve
 
@@ -136,7 +136,7 @@ def test_a_saved_plan_applies_exactly_its_actions_not_the_config_of_now(
     groupctl: str, example: Path, served: ServedSim
 ) -> None:
     assert groupctl_in(groupctl, example, served, "plan", "--out", "p.json").returncode == 0
-    saved = Plan.from_json((example / "p.json").read_text(), key=KEY)
+    saved = planfile.loads((example / "p.json").read_text(), key=KEY)
     config = example / "groups.yaml"  # changed after the plan was reviewed
     config.write_text(
         config.read_text().replace("members: [team:sales]", "members: [team:sales, lucas]")

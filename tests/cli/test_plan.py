@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.engine.plan import Plan
+from reconciler.engine import planfile
 from reconciler.sim.state import Account, Group, Person, WorldState
 from tests.support.processes import run_groupctl, sim_serve
 
@@ -200,7 +200,7 @@ def test_the_plan_file_is_the_json_plan_and_holds_no_key(groupctl: str, example:
     assert done.returncode == 0, done.stderr
     saved = (example / "p.json").read_text()
     assert json.loads(done.stdout) == json.loads(saved)
-    plan = Plan.from_json(saved, key=SECRET)
+    plan = planfile.loads(saved, key=SECRET)
     assert plan.api == served.url
     assert {g.key for g in plan.groups} == {
         "announcements",

@@ -14,9 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.config import load
-from reconciler.config.importer import import_groups
 from reconciler.engine.planner import PlanPolicy
-from reconciler.engine.service import plan_config
+from reconciler.engine.service import import_groups, plan_now
 from reconciler.engine.statefile import StateFile
 from reconciler.sim.app import SimConfig, Simulator
 from reconciler.sim.gateway import ALL_SCOPES
@@ -88,7 +87,7 @@ def test_an_imported_config_plans_to_no_changes(scratch: Path, world: WorldState
             imported = await import_groups(client, now=NOW)
             config = scratch / "groups.yaml"
             config.write_text(imported.text)
-            result = await plan_config(client, load(config), PlanPolicy(), StateFile())
+            result = (await plan_now(client, load(config), PlanPolicy(), StateFile())).plan
         assert imported.groups == len(world.groups)
         return [f"{g.key}: {a.kind.value}" for g in result.groups for a in g.actions] + [
             f"{g.key}: {e}" for g in result.groups for e in g.errors

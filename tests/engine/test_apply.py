@@ -17,7 +17,7 @@ from reconciler.engine.apply import apply
 from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.report import NO_PER_PERSON_ANSWER, ApplyReport, Outcome
-from reconciler.engine.service import plan_config
+from reconciler.engine.service import plan_now
 from reconciler.engine.statefile import StateFile
 from reconciler.render.progress import expected_steps
 from reconciler.render.report import invite_lines
@@ -50,11 +50,12 @@ async def plan_and_apply(
     state_file: StateFile | None = None,
     client: TitanClient | None = None,
     policy: PlanPolicy = PlanPolicy(),
+    pictures: Path | None = None,
 ) -> tuple[Plan, ApplyReport]:
     state_file = state_file if state_file is not None else StateFile()
     client = client or sim.client()
-    result = await plan_config(client, config, policy, state_file)
-    return result, await apply(result, client, state_file=state_file)
+    result = (await plan_now(client, config, policy, state_file)).plan
+    return result, await apply(result, client, state_file=state_file, pictures=pictures)
 
 
 def outcomes(report: ApplyReport) -> list[tuple[str, str, str | None, str]]:
@@ -208,14 +209,14 @@ async def test_a_local_picture_is_sent_as_a_square_jpeg_of_at_most_640(
     picture = LocalPicture(path, shown="wide.png")  # as the config beside it names it
     config = desired(want("eng", "Engineering", ENG_NOW, id=ENG, picture=picture))
     beside = PlanPolicy(config=str(tmp_path / "groups.yaml"))
-    result, report = await plan_and_apply(sim, config, policy=beside)
+    result, report = await plan_and_apply(sim, config, policy=beside, pictures=tmp_path)
     assert [a.kind for a in result.groups[0].actions] == [Kind.PICTURE]
     assert report.ok
     stored = sim.world.picture_jpeg(sim.world.state.groups[0])
     assert stored is not None
     with Image.open(io.BytesIO(stored)) as image:
         assert (image.format, image.size) == ("JPEG", (640, 640))
-    again, _ = await plan_and_apply(sim, config, policy=beside)
+    again, _ = await plan_and_apply(sim, config, policy=beside, pictures=tmp_path)
     assert not again.has_changes  # the same picture, re-encoded: no new upload
 
 

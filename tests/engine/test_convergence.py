@@ -21,7 +21,7 @@ from reconciler.config import load
 from reconciler.core.groups import DesiredState
 from reconciler.engine.apply import apply
 from reconciler.engine.planner import PlanPolicy
-from reconciler.engine.service import plan_config
+from reconciler.engine.service import plan_now
 from reconciler.engine.statefile import StateFile
 from reconciler.sim.app import SimConfig, Simulator
 from reconciler.sim.gateway import ALL_SCOPES, FaultInjector, parse_fault_rates
@@ -64,13 +64,13 @@ def client_of(sim: Simulator) -> TitanClient:
 
 
 async def run(client: TitanClient, config: DesiredState, state_file: StateFile) -> None:
-    plan = await plan_config(client, config, EXAMPLE_POLICY, state_file)
-    await apply(plan, client, state_file=state_file)
+    plan = (await plan_now(client, config, EXAMPLE_POLICY, state_file)).plan
+    await apply(plan, client, state_file=state_file, pictures=ROOT / "examples")
 
 
 async def leftover(client: TitanClient, config: DesiredState, state_file: StateFile) -> list[str]:
     """What a fresh plan would still do, by group and action kind."""
-    plan = await plan_config(client, config, EXAMPLE_POLICY, state_file)
+    plan = (await plan_now(client, config, EXAMPLE_POLICY, state_file)).plan
     return [f"{g.key}: {a.kind.value}" for g in plan.groups for a in g.actions]
 
 

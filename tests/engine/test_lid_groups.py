@@ -13,7 +13,7 @@ from reconciler.engine.apply import apply
 from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.report import ApplyReport, Outcome
-from reconciler.engine.service import plan_config
+from reconciler.engine.service import plan_now
 from reconciler.engine.statefile import StateFile
 from reconciler.sim.gateway import FaultInjector
 from reconciler.sim.state import WorldState
@@ -116,9 +116,9 @@ async def test_people_whose_numbers_are_hidden_are_changed_by_lid_and_each_is_ve
     wire = Wire(sim)
     async with client_through(sim, wire) as client:
         state_file = StateFile()
-        planned = await plan_config(client, config, PlanPolicy(), state_file)
+        planned = (await plan_now(client, config, PlanPolicy(), state_file)).plan
         report = await apply(planned, client, state_file=state_file)
-        again = await plan_config(client, config, PlanPolicy(), state_file)
+        again = (await plan_now(client, config, PlanPolicy(), state_file)).plan
     assert sorted(verdicts(report)) == sorted(
         [
             ("add", j(BOB), "done", True),
@@ -235,7 +235,7 @@ async def test_a_group_that_cannot_be_re_read_leaves_its_steps_unverified_and_sa
     sim = make_sim(faults=faults)
     config = desired(want("eng", "Engineering", {DEFAULT: "admin", OTHER: "admin"}, id=ENG))
     client = sim.client()
-    planned = await plan_config(client, config, PlanPolicy(), StateFile())
+    planned = (await plan_now(client, config, PlanPolicy(), StateFile())).plan
     faults.inject("500", method="GET", path_contains=ENGINEERING)  # the re-read
     report = await apply(planned, client)
     group = report.groups[0]
@@ -249,5 +249,5 @@ async def test_a_group_that_cannot_be_re_read_leaves_its_steps_unverified_and_sa
 
 async def plan_and_apply(client: TitanClient, config: DesiredState) -> tuple[Plan, ApplyReport]:
     state_file = StateFile()
-    planned = await plan_config(client, config, PlanPolicy(), state_file)
+    planned = (await plan_now(client, config, PlanPolicy(), state_file)).plan
     return planned, await apply(planned, client, state_file=state_file)

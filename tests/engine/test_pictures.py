@@ -11,10 +11,13 @@ from PIL import Image
 from reconciler.core.groups import DesiredState, LocalPicture, UrlPicture
 from reconciler.core.jid import Jid, parse_group_jid
 from reconciler.core.pictures import fingerprint, same_picture
+from reconciler.engine import planfile
 from reconciler.engine.apply import apply
+from reconciler.engine.freshness import check_fresh
 from reconciler.engine.plan import Kind, Plan
 from reconciler.engine.planner import PlanPolicy
-from reconciler.engine.service import apply_plan, plan_config
+from reconciler.engine.report import ApplyReport
+from reconciler.engine.service import apply_now, plan_now
 from reconciler.engine.statefile import StateFile
 from reconciler.errors import StalePlanError
 from tests.conftest import MakeSim
@@ -54,9 +57,17 @@ async def plan_once(
     sim: Harness, config: DesiredState, state_file: StateFile, beside: Path
 ) -> Plan:
     """A plan of its own run: a new client, which knows nothing of the getter yet."""
-    return await plan_config(
-        sim.client(), config, PlanPolicy(config=str(beside / "groups.yaml")), state_file
-    )
+    policy = PlanPolicy(config=str(beside / "groups.yaml"))
+    return (await plan_now(sim.client(), config, policy, state_file)).plan
+
+
+async def apply_saved(
+    sim: Harness, saved: Plan, state_file: StateFile, beside: Path
+) -> ApplyReport:
+    """A saved plan applied as `groupctl apply PLANFILE` does: checked fresh, then applied."""
+    client = sim.client()
+    await check_fresh(saved, client, state_file.pictures)
+    return await apply_now(client, saved, state_file, pictures=beside)
 
 
 def picture_actions(plan: Plan) -> list[str | None]:
@@ -78,7 +89,7 @@ async def test_without_a_getter_apply_records_the_upload_and_the_next_plan_is_em
     first = await plan_once(sim, config, state_file, tmp_path)
     assert picture_actions(first) == ["logo.png"]
     assert "the state file decides" in first.groups[0].notes[0]
-    report = await apply(first, sim.client(), state_file=state_file)
+    report = await apply(first, sim.client(), state_file=state_file, pictures=tmp_path)
     assert report.ok
     assert sim.world.state.groups[0].picture is not None  # uploaded
     saved = StateFile.load(state).pictures[ENG]  # on disk
@@ -94,7 +105,7 @@ async def test_without_a_getter_a_changed_config_picture_is_planned_again(
 ) -> None:
     state_file = StateFile()
     first = await plan_once(sim, eng_with(picture_file(tmp_path, LEFT)), state_file, tmp_path)
-    await apply(first, sim.client(), state_file=state_file)
+    await apply(first, sim.client(), state_file=state_file, pictures=tmp_path)
     changed = eng_with(picture_file(tmp_path, RIGHT))
     second = await plan_once(sim, changed, state_file, tmp_path)
     assert picture_actions(second) == ["logo.png"]
@@ -106,9 +117,8 @@ async def test_without_a_state_file_every_managed_picture_is_planned_once_more(
 ) -> None:
     config = eng_with(picture_file(tmp_path, LEFT))
     state_file = StateFile()
-    await apply(
-        await plan_once(sim, config, state_file, tmp_path), sim.client(), state_file=state_file
-    )
+    planned = await plan_once(sim, config, state_file, tmp_path)
+    await apply(planned, sim.client(), state_file=state_file, pictures=tmp_path)
     forgotten = await plan_once(sim, config, StateFile(), tmp_path)
     assert picture_actions(forgotten) == ["logo.png"]
     assert "it records no picture uploaded to this group" in forgotten.groups[0].notes[0]
@@ -117,11 +127,11 @@ async def test_without_a_state_file_every_managed_picture_is_planned_once_more(
 async def test_a_picture_url_is_recorded_as_the_plan_saw_it(sim: Harness, png_url: str) -> None:
     config = eng_with(UrlPicture(png_url))
     state_file = StateFile()
-    first = await plan_config(sim.client(), config, PlanPolicy(), state_file)
+    first = (await plan_now(sim.client(), config, PlanPolicy(), state_file)).plan
     (planned,) = [a.fingerprint for g in first.groups for a in g.actions if a.fingerprint]
     await apply(first, sim.client(), state_file=state_file)
     assert state_file.pictures[ENG].fingerprint == planned
-    again = await plan_config(sim.client(), config, PlanPolicy(), state_file)
+    again = (await plan_now(sim.client(), config, PlanPolicy(), state_file)).plan
     assert not again.has_changes
 
 
@@ -132,9 +142,8 @@ async def test_a_picture_changed_by_hand_is_put_back_only_where_it_can_be_seen(
     sim = make_sim(picture_getter=getter)
     config = eng_with(picture_file(tmp_path, LEFT))
     state_file = StateFile()
-    await apply(
-        await plan_once(sim, config, state_file, tmp_path), sim.client(), state_file=state_file
-    )
+    planned = await plan_once(sim, config, state_file, tmp_path)
+    await apply(planned, sim.client(), state_file=state_file, pictures=tmp_path)
     await sim.client("other").set_picture(ENG, jpeg=jpeg)  # an admin, by hand
     after = await plan_once(sim, config, state_file, tmp_path)
     assert picture_actions(after) == (["logo.png"] if getter else [])
@@ -149,19 +158,19 @@ async def test_a_saved_plan_is_fresh_until_another_picture_is_uploaded_before_it
 
     async def saved_plan(pattern: tuple[int, ...], name: str) -> Plan:
         config = eng_with(picture_file(tmp_path, pattern, name))
-        return Plan.from_json((await plan_once(sim, config, state_file, tmp_path)).to_json())
+        return planfile.loads(planfile.dumps(await plan_once(sim, config, state_file, tmp_path)))
 
     for pattern, name in [(LEFT, "left.png"), (RIGHT, "right.png")]:  # nothing in between
         saved = await saved_plan(pattern, name)
         assert picture_actions(saved) == [name]
-        assert (await apply_plan(sim.client(), saved, state_file, saved=True)).ok
+        assert (await apply_saved(sim, saved, state_file, tmp_path)).ok
     right = state_file.pictures[ENG].fingerprint
     saved = await saved_plan(STRIPES, "stripes.png")
     # Before it is applied, another apply puts the left picture back.
-    await apply_plan(sim.client(), await saved_plan(LEFT, "left.png"), state_file, saved=True)
+    await apply_saved(sim, await saved_plan(LEFT, "left.png"), state_file, tmp_path)
     left = state_file.pictures[ENG].fingerprint
     with pytest.raises(StalePlanError) as refused:
-        await apply_plan(sim.client(), saved, state_file, saved=True)
+        await apply_saved(sim, saved, state_file, tmp_path)
     (line,) = refused.value.changes["eng"]
     if getter:  # the pictures read back: as WhatsApp re-encoded them
         assert line.startswith("picture: ")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.core.groups import NEEDS_INVITE, UrlPicture, Waiting
+from reconciler.engine import planfile
 from reconciler.engine.plan import Plan
 from reconciler.engine.planner import PlanPolicy, plan
 from reconciler.engine.safety import Brakes, assess
@@ -95,7 +96,7 @@ def test_markdown() -> None:
 
 
 def test_json() -> None:
-    golden("plan.json", rich_plan().to_json() + "\n")
+    golden("plan.json", planfile.dumps(rich_plan()) + "\n")
     assert json.loads((GOLDEN / "plan.json").read_text())["format_version"] == 1
 
 
@@ -175,7 +176,7 @@ def test_the_brakes_verdict_is_in_every_rendering() -> None:
     comment = markdown.render(stopped)[0]
     assert "Stopped by the safety brakes" in comment
     assert "more than --max-removals 0" in comment
-    saved = json.loads(stopped.to_json())["safety"]
+    saved = json.loads(planfile.dumps(stopped))["safety"]
     assert saved["forced"] is False
     assert saved["brakes"][0].startswith("it removes")
     forced = assess(rich_plan(), Brakes(max_removals=0), force=True)

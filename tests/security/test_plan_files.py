@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.engine.plan import Plan, checksum
+from reconciler.engine import planfile
+from reconciler.engine.plan import Plan
+from reconciler.engine.planfile import checksum
 from reconciler.errors import PlanFileError
 from tests.support.processes import ServedSim, run_groupctl, sim_serve
 
@@ -124,10 +126,10 @@ def test_a_validly_sealed_plan_still_cannot_upload_a_file_outside_the_config(
 
 def test_a_plan_sealed_with_a_key_is_read_only_with_that_key() -> None:
     plan = Plan(groups=())
-    text = plan.to_json(key="k-one-0123456")
-    assert Plan.from_json(text, key="k-one-0123456").groups == ()
+    text = planfile.dumps(plan, key="k-one-0123456")
+    assert planfile.loads(text, key="k-one-0123456").groups == ()
     with pytest.raises(PlanFileError, match="made with another API key"):
-        Plan.from_json(text, key="k-two-0123456")
+        planfile.loads(text, key="k-two-0123456")
     with pytest.raises(PlanFileError, match="made with an API key: apply with the same key"):
-        Plan.from_json(text)
+        planfile.loads(text)
     assert "k-one-0123456" not in text

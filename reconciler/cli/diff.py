@@ -1,31 +1,23 @@
-"""Adoption and review: `groupctl import` (a config from live groups) and `groupctl diff`
-(what a change of the config changes, without the API)."""
+"""`groupctl diff`: what a change of the config changes, without the API."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.cli.connection import ApiSettings
-from reconciler.cli.options import api_options, config_option, use_color
+from reconciler.cli.options import config_option, use_color
 from reconciler.cli.root import cli
 from reconciler.config import load
 from reconciler.config.diff import ConfigDiff, diff
 from reconciler.config.gitrev import loaded_at
-from reconciler.config.importer import Imported, import_groups
-from reconciler.core.jid import parse_group_jid
 from reconciler.errors import SetupError
 from reconciler.render import diff as render_diff
 from reconciler.render.markdown import SEPARATOR
-from reconciler.util.files import replace_atomically
-from reconciler.util.wording import count
 
 
 @cli.command("diff")
@@ -99,65 +91,3 @@ def _print_text(result: ConfigDiff, old: str, new: str, mask_phones: bool) -> No
     for line, style in render_diff.lines(result, mask_phones=mask_phones):
         text.append(line + "\n", style=style)
     console.print(text, end="")
-
-
-@cli.command("import")
-@api_options
-@click.option(
-    "--group", "groups", multiple=True, metavar="JID", help="Import this group (repeat for more)."
-)
-@click.option("--all", "all_groups", is_flag=True, help="Import every group of the session.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the config here (default: print it).",
-)
-@click.option(
-    "--people",
-    "people_path",
-    type=click.Path(exists=True, path_type=Path),
-    help="A config (file or directory) whose people: name the numbers met.",
-)
-@click.option("--overwrite", is_flag=True, help="Replace the --output file if it exists.")
-def import_command(
-    settings: ApiSettings,
-    groups: tuple[str, ...],
-    all_groups: bool,
-    output: Path | None,
-    people_path: Path | None,
-    overwrite: bool,
-) -> None:
-    """Write a config from live groups: people, ids, subjects, descriptions, members and
-    admins, so that a plan of it shows no changes. Start managing existing groups with it.
-
-    \b
-      groupctl import --all -o groups.yaml
-      groupctl import --group 120363012345678901@g.us --people groups.yaml
-    """
-    if bool(groups) == all_groups:
-        raise SetupError("say which groups: --group JID (repeat for more), or --all")
-    if output is not None and output.exists() and not overwrite:
-        raise SetupError(f"{output} exists: choose another name, or --overwrite")
-    only = [parse_group_jid(group) for group in groups]
-    known = load(people_path) if people_path is not None else None
-
-    async def run() -> Imported:
-        async with settings.open_client() as client:
-            return await import_groups(
-                client, only=only, known=known, api=settings.shown_api, now=datetime.now(UTC)
-            )
-
-    imported = asyncio.run(run())
-    if output is None:
-        click.echo(imported.text, nl=False)
-        return
-    try:
-        replace_atomically(output, imported.text.encode())
-    except OSError as exc:
-        raise SetupError(f"{output}: cannot write the config: {exc.strerror}") from None
-    click.echo(
-        f"wrote {output}: {count(imported.groups, 'group')},"
-        f" {count(imported.people, 'person', 'people')}",
-        err=True,
-    )

@@ -1,0 +1,75 @@
+"""`groupctl apply`: carry out the config's plan, or a saved one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from reconciler.cli import options
+from reconciler.cli.connection import ApiSettings
+from reconciler.cli.output import asker, plan_shower, progress_shower, show_applied
+from reconciler.cli.root import cli
+from reconciler.engine.service import apply_config
+
+_PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@cli.command("apply")
+@click.argument("planfile", required=False, type=_PATH)
+@options.config_option
+@options.api_options
+@options.planning_options
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed in CI).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: print the report of what was done as JSON (the plan and progress go to stderr).",
+)
+@click.option("--write-ids", is_flag=True, help="Write created groups' id: into the config.")
+@click.pass_context
+def apply_command(
+    ctx: click.Context,
+    planfile: Path | None,
+    settings: ApiSettings,
+    config_path: Path,
+    planning: options.Planning,
+    auto_approve: bool,
+    output_format: str,
+    write_ids: bool,
+) -> None:
+    """Carry out the plan: the config's (planned now), or a saved PLANFILE. The plan is shown
+    first; on a terminal, apply asks before changing anything.
+
+    A saved plan is applied only where it was made (same API address and session) and only
+    if every group it changes is still as the plan saw it; otherwise it is refused, showing
+    what changed. Its pictures, state file and --write-ids use the config it was made from,
+    unless -f says otherwise.
+    """
+    confirm = None if auto_approve else asker("Apply these changes?")
+    desired = saved = None
+    if planfile is not None:
+        from_flag = ctx.get_parameter_source("config_path") is not ParameterSource.DEFAULT
+        saved, config_path, settings = options.read_plan(
+            planfile, planning.only, config_path, from_flag, settings
+        )
+    else:
+        desired, settings = options.load_config(config_path, planning.only, settings)
+    as_json = output_format == "json"
+    applied = settings.run(
+        lambda client: apply_config(
+            client,
+            planning.run(settings, config_path),
+            desired=desired,
+            saved=saved,
+            write_created_ids=write_ids,
+            show=plan_shower(as_json),
+            confirm=confirm,
+            progress=progress_shower(as_json),
+        )
+    )
+    show_applied(applied, output_format)

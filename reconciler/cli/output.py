@@ -1,0 +1,107 @@
+"""What plan and apply print: the plan in its formats, apply's report, and the refusals that
+make the exit code 1."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+
+from reconciler.cli.options import use_color
+from reconciler.engine import planfile
+from reconciler.engine.apply import Listener
+from reconciler.engine.plan import Plan
+from reconciler.engine.report import ApplyReport
+from reconciler.engine.service import Applied, Progress
+from reconciler.errors import GroupctlError, SetupError
+from reconciler.render import markdown, text
+from reconciler.render.progress import ApplyProgress, reread_lines
+from reconciler.render.report import invite_lines
+from reconciler.util.untrusted import one_line
+from reconciler.util.wording import count
+
+
+def show_plan(result: Plan, output_format: str, mask_phones: bool, *, key: str | None) -> None:
+    """The plan on stdout: text, Markdown (comments split for GitHub) or the sealed JSON."""
+    if output_format == "json":
+        click.echo(planfile.dumps(result, key=key))
+    elif output_format == "markdown":
+        click.echo(markdown.SEPARATOR.join(markdown.render(result, mask_phones=mask_phones)))
+    else:
+        click.echo(text.to_string(result, color=use_color(), mask_phones=mask_phones), nl=False)
+
+
+def show_report(report: ApplyReport, applied: Plan, output_format: str) -> None:
+    """What apply did: groups created and failed, what the re-reads verified, invites."""
+    if output_format == "json":
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        return
+    for group in report.groups:
+        if group.created is not None:
+            click.echo(f"created {group.subject!r} [{group.key}]: {group.created}")
+        if group.error is not None:
+            click.echo(f"failed {group.subject!r} [{group.key}]: {one_line(group.error)}", err=True)
+        for line in reread_lines(applied, group):
+            click.echo(line, err=group.reread_error is not None)
+    for line in invite_lines(applied, report):
+        click.echo(line)
+    click.echo(report.summary())
+
+
+def refuse_if_refused(result: Plan) -> None:
+    """Exit 1 when the plan refused groups (said why when it was shown)."""
+    if result.refused:
+        raise GroupctlError(f"{count(len(result.refused), 'group')} refused: see why above")
+
+
+def plan_shower(as_json: bool) -> Callable[[Plan], None]:
+    """How apply shows the plan before anything happens: as text, on stderr when stdout is
+    for the JSON report."""
+    return lambda plan: click.echo(
+        text.to_string(plan, color=use_color(err=as_json)), nl=False, err=as_json
+    )
+
+
+def asker(question: str) -> Callable[[Plan], bool]:
+    """The question apply asks before changing anything; refused at once where nobody can
+    answer it (CI), before any work."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise SetupError(
+            "apply asks before changing anything, and nobody can answer here:"
+            " review the plan, then run with --auto-approve"
+        )
+    return lambda plan: click.confirm(question, default=False, err=True)
+
+
+def progress_shower(as_json: bool) -> Progress:
+    """Apply's progress: live on a terminal, line by line in a log, on stderr with --format
+    json."""
+    terminal = sys.stderr.isatty() and not as_json
+    stream = sys.stderr if as_json or terminal else sys.stdout
+
+    @contextmanager
+    def shown(plan: Plan) -> Iterator[Listener]:
+        with ApplyProgress(plan, stream, terminal=terminal) as progress:
+            yield progress.step
+
+    return shown
+
+
+def show_applied(applied: Applied, output_format: str) -> None:
+    """The end of apply: its report, ids written, and exit 1 for what did not go through."""
+    as_json = output_format == "json"
+    if applied.report is None:
+        click.echo("Nothing applied." if applied.declined else "Nothing to apply.", err=as_json)
+    else:
+        show_report(applied.report, applied.plan, output_format)
+    if applied.ids_written:
+        files = ", ".join(map(str, applied.ids_written))
+        click.echo(f"wrote the new groups' ids into {files}", err=True)
+    refuse_if_refused(applied.plan)
+    if applied.report is not None and applied.report.halted is not None:
+        raise GroupctlError(f"apply stopped: {applied.report.halted}")
+    if applied.report is not None and not applied.report.ok:
+        raise GroupctlError("some changes failed: see above; run apply again to finish")

@@ -1,0 +1,79 @@
+"""`groupctl plan`: what apply would change, in order."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.cli.connection import ApiSettings
+from reconciler.cli.options import (
+    Planning,
+    api_options,
+    config_option,
+    load_config,
+    planning_options,
+)
+from reconciler.cli.output import refuse_if_refused, show_plan
+from reconciler.cli.root import cli
+from reconciler.engine import planfile
+from reconciler.engine.service import plan_config
+from reconciler.errors import SetupError, UnsafePlanError
+from reconciler.util.files import replace_atomically
+
+
+@cli.command("plan")
+@config_option
+@api_options
+@planning_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PLANFILE",
+    help="Also save the plan, for `groupctl apply PLANFILE`.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="markdown: for a pull request comment (split with <!-- groupctl: next"
+    " comment --> when longer than GitHub allows).",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0: no changes; 2: changes; 3: changes that remove, demote, leave or"
+    " delete; 1: error.",
+)
+@click.option(
+    "--mask-phones", is_flag=True, help="text and markdown: show only the last 4 digits of numbers."
+)
+def plan_command(
+    settings: ApiSettings,
+    config_path: Path,
+    planning: Planning,
+    out: Path | None,
+    output_format: str,
+    detailed_exitcode: bool,
+    mask_phones: bool,
+) -> None:
+    """Show what apply would change, in order: read live state, compare with the config."""
+    if mask_phones and output_format == "json":
+        raise SetupError("--mask-phones is for text and markdown: the JSON plan is exact data")
+    desired, settings = load_config(config_path, planning.only, settings)
+    run = planning.run(settings, config_path)
+    result = settings.run(lambda client: plan_config(client, run, desired))
+    show_plan(result, output_format, mask_phones, key=settings.api_key)
+    if out is not None:
+        try:
+            replace_atomically(out, planfile.dumps(result, key=settings.api_key).encode())
+        except OSError as exc:
+            raise SetupError(f"{out}: cannot write the plan: {exc.strerror}") from None
+    if result.stopped_by_brakes:
+        raise UnsafePlanError(result.brakes)
+    refuse_if_refused(result)
+    if detailed_exitcode:
+        sys.exit(3 if result.is_destructive else 2 if result.has_changes else 0)

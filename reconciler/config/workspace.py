@@ -1,0 +1,25 @@
+"""Where a run's files are, worked out once at the edge and then passed around as one value:
+the config (a YAML file or a directory of them), the directory its relative paths start from
+(pictures), and the state file beside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+STATE_FILE = ".groupctl-state.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    config: Path  # as given (messages show it so)
+    root: Path  # absolute: a directory config itself, else the file's directory
+    state_file: Path
+
+    @classmethod
+    def of(cls, config: Path | str, *, state_file: Path | None = None) -> Workspace:
+        """The workspace of `config`; the state file is `state_file`, else the default beside
+        the config."""
+        config = Path(config)
+        base = config if config.is_dir() else config.parent
+        return cls(config, base.resolve(), state_file or base / STATE_FILE)

@@ -1,0 +1,167 @@
+"""The plan file: a plan as versioned JSON, sealed so that `apply PLANFILE` can trust it or refuse
+it. The seal is keyed from the API key (see `checksum`); nothing else of a plan ever sees it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import pydantic
+
+from reconciler.core.jid import jid_from_api
+from reconciler.core.limits import MAX_PARTICIPANTS_PER_CALL as MAX_PER_CALL
+from reconciler.engine.plan import GroupPlan, Kind, Plan
+from reconciler.errors import PlanFileError
+
+FORMAT_VERSION = 1
+
+
+def data(plan: Plan, *, key: str | None = None) -> dict[str, Any]:
+    """The plan as JSON-able data, sealed with a checksum of everything else in it: an
+    HMAC keyed from the API `key` when there is one (see `checksum`). Its directory names
+    the people of its actions and snapshots (to say who changed, if any did)."""
+    groups = [group.to_json() for group in plan.groups]
+    people = {
+        jid
+        for g in plan.groups
+        for a in g.actions
+        for addresses in a.addresses().values()
+        for jid in addresses
+    }
+    people |= {
+        address
+        for group in groups
+        for member in (group["snapshot"] or {}).get("members", ())
+        for address in member[:2]
+        if address
+    }
+    body: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "session": plan.session,
+        "api": plan.api,
+        "config": plan.config,
+        "summary": plan.summary.sentence(),
+        "unmanaged": plan.unmanaged,
+        "directory": {jid: plan.directory[jid] for jid in sorted(people) if jid in plan.directory},
+        "groups": groups,
+        "safety": {"brakes": list(plan.brakes), "forced": plan.forced},
+    }
+    return {**body, "checksum": checksum(body, key=key)}
+
+
+def dumps(plan: Plan, *, key: str | None = None) -> str:
+    """The plan file's text (see `data`)."""
+    return json.dumps(data(plan, key=key), indent=2, ensure_ascii=False)
+
+
+def loads(text: str, *, source: str = "the plan file", key: str | None = None) -> Plan:
+    """Read a plan file, refusing one that is not exactly as it was made (with `key`, the
+    API key apply uses: a plan sealed without one, or with another, is refused too)."""
+    try:
+        found = json.loads(text)
+    except ValueError as exc:
+        raise PlanFileError(f"{source} is not JSON: {exc}") from None
+    if not isinstance(found, dict):
+        raise PlanFileError(f"{source} is not a groupctl plan")
+    version = found.get("format_version")
+    if version != FORMAT_VERSION:
+        raise PlanFileError(
+            f"{source} has format version {version!r}; this groupctl reads"
+            f" version {FORMAT_VERSION}: make a new plan"
+        )
+    body = {name: value for name, value in found.items() if name != "checksum"}
+    if found.get("checksum") != checksum(body, key=key):
+        sealed = str(found.get("checksum", ""))
+        if key is not None and sealed.startswith("sha256:"):
+            why = "it was made without an API key, and apply has one"
+        elif key is None and sealed.startswith("hmac-sha256:"):
+            why = "it was made with an API key: apply with the same key"
+        else:
+            why = "it was changed after it was made, or made with another API key"
+        raise PlanFileError(f"{source} is refused: {why}. Make a new plan")
+    try:
+        _PlanFile.model_validate(found)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise PlanFileError(
+            f"{source} is not a valid groupctl plan: {where}: {first['msg']}"
+        ) from None
+    try:
+        groups = tuple(GroupPlan.from_json(group) for group in found["groups"])
+        directory = {jid_from_api(jid): name for jid, name in found["directory"].items()}
+        return Plan(
+            groups=groups,
+            unmanaged=found["unmanaged"],
+            session=found["session"],
+            api=found["api"],
+            config=found["config"],
+            directory=directory,
+            brakes=tuple(found["safety"]["brakes"]),
+            forced=found["safety"]["forced"],
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanFileError(f"{source} is not a valid groupctl plan ({exc})") from None
+
+
+class _File(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
+
+
+class _ActionFile(_File):
+    kind: Literal[tuple(kind.value for kind in Kind)]  # type: ignore[valid-type]
+    members: list[str] = pydantic.Field(default_factory=list, max_length=MAX_PER_CALL)
+    via: dict[str, list[str]] = pydantic.Field(default_factory=dict, max_length=MAX_PER_CALL)
+    old: str | None = None
+    new: str | None = None
+    fingerprint: str | None = None
+
+
+class _GroupFile(_File):
+    key: str
+    subject: str
+    group_id: str | None
+    actions: list[_ActionFile]
+    errors: list[str]
+    notes: list[str]
+    snapshot: dict[str, Any] | None
+    fingerprint: str | None
+    members_before: int = pydantic.Field(ge=0)
+    max_removals: int | None = pydantic.Field(ge=0)
+    max_removal_percent: float | int | None = pydantic.Field(ge=0, le=100)
+    invite_message: str | None = None
+
+
+class _SafetyFile(_File):
+    brakes: list[str]
+    forced: bool
+
+
+class _PlanFile(_File):
+    """The shape of a plan file: checked before anything in it is used."""
+
+    format_version: int
+    session: str
+    api: str
+    config: str
+    summary: str
+    unmanaged: int = pydantic.Field(ge=0)
+    directory: dict[str, str]
+    groups: list[_GroupFile]
+    safety: _SafetyFile
+    checksum: str
+
+
+def checksum(body: Mapping[str, Any], *, key: str | None = None) -> str:
+    """The seal of a plan file. With the API key, an HMAC-SHA256 under a key derived from it:
+    whoever can change a plan file between review and apply cannot make a valid one without
+    the API key (and the HMAC reveals nothing of it). Without a key (the simulator), a plain
+    SHA-256, which catches mistakes, not forgers."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if key:
+        secret = hashlib.sha256(f"groupctl plan seal, v1: {key}".encode()).digest()
+        return "hmac-sha256:" + hmac.new(secret, canonical.encode(), hashlib.sha256).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
