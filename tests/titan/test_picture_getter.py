@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from reconciler.errors import NoPictureGetterError, PermissionDeniedError, ServerError
-from reconciler.titan.client import RetryPolicy
-from tests.titan.test_client import ENG, Script, client_for, error, ok
+from reconciler.titan.retries import RetryPolicy
+from tests.titan.scripted import ENG, Script, client_for, error, ok
 
 
 @pytest.mark.parametrize("status", [404, 405])

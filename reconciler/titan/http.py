@@ -1,0 +1,371 @@
+"""One call to Titan over HTTP, and its answer or failure as our errors.
+
+`TitanHttp.send` is the only way a call reaches the wire: writes are paced, calls at once are
+bounded, each is counted, and a session found gone stops it unsent. Its answer is read whole,
+within a deadline and a size, and turned into data or an `ApiError` naming the call. The API key
+lives only in the request's Authorization header; it, and any other secret a call carries, is
+taken out of whatever an API or proxy echoes back before anything is read from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import pydantic
+from aiolimiter import AsyncLimiter
+
+from reconciler.core.limits import SESSION_NAME
+from reconciler.errors import (
+    ApiConnectionError,
+    ApiError,
+    ApiResponseError,
+    OutcomeUnknownError,
+    SetupError,
+    api_error_class,
+)
+from reconciler.titan.answers import (
+    AnswerTooLargeError,
+    describe_transport_error,
+    error_text,
+    hint,
+    only_correlation_id,
+    parse_json,
+    read_bounded,
+    retry_after,
+)
+from reconciler.titan.session_guard import SessionGuard
+from reconciler.util.logs import HIDDEN, MIN_SECRET_LENGTH
+from reconciler.util.rates import Rate
+from reconciler.util.untrusted import one_line
+
+log = logging.getLogger("reconciler.titan")
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+CLIENT_TOKEN_PREFIX = "titan_ct_"  # noqa: S105 - a prefix, not a secret
+# An answer larger than this is not what Titan sends: not read further.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+_T = TypeVar("_T")
+
+
+@dataclass(slots=True)
+class CallStats:
+    """What the client did: HTTP requests sent (retries included) and retries among them."""
+
+    requests: int = 0
+    writes: int = 0
+    retries: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+class _BearerAuth(httpx.Auth):
+    def __init__(self, api_key: str) -> None:
+        self._header = f"Bearer {api_key}"
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(<hidden>)"
+
+
+class Secrets:
+    """The API key and the other secrets calls carry (webhook keys), and their removal from
+    anything an API or proxy may echo back: an error, a code, a participant's address."""
+
+    def __init__(self, api_key: str) -> None:
+        self._known = [api_key]
+
+    def add(self, secret: str) -> None:
+        self._known.append(secret)
+
+    def redact(self, text: str) -> str:
+        """`text` without any secret."""
+        for secret in self._known:
+            if len(secret) >= MIN_SECRET_LENGTH:
+                text = text.replace(secret, HIDDEN)
+        return text
+
+    def redact_bytes(self, content: bytes) -> bytes:
+        for secret in self._known:
+            raw = secret.encode()
+            if len(secret) >= MIN_SECRET_LENGTH and raw in content:
+                content = content.replace(raw, HIDDEN.encode())
+        return content
+
+    def redact_json(self, value: Any) -> Any:
+        """`value` (decoded JSON) with every secret taken out of every string in it."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, list):
+            return [self.redact_json(item) for item in value]
+        if isinstance(value, dict):
+            return {self.redact(str(k)): self.redact_json(v) for k, v in value.items()}
+        return value
+
+
+class TitanHttp:
+    """Calls to one Titan session over one `httpx.AsyncClient`, sent one attempt at a time.
+
+    A call's `path` is relative to the session (`/groups`, or `""` for the session itself)
+    unless it starts with `/api/` (messages and webhooks are key-wide)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str,
+        session: str,
+        transport: httpx.AsyncBaseTransport | None,
+        timeout: float,
+        write_rate: Rate | None,
+        max_concurrency: int,
+        stats: CallStats,
+        guard: SessionGuard,
+    ) -> None:
+        # Refused before anything is built: the name goes into every path, the key into every
+        # request.
+        if not SESSION_NAME.fullmatch(session):
+            raise SetupError(
+                f"{session!r} is not a valid session name: letters, digits, '.', '_' and '-',"
+                " starting with a letter or digit, at most 64 characters"
+            )
+        if not api_key:
+            raise SetupError("the API key is empty")
+        if api_key.startswith(CLIENT_TOKEN_PREFIX):
+            raise SetupError(
+                "the API key is a Titan client token (titan_ct_...), which cannot call the"
+                " groups API: create an API key with the groups:read and groups:manage scopes"
+                " in the Titan dashboard"
+            )
+        self.base_url = base_url
+        self._prefix = f"/api/sessions/{quote(session, safe='')}"
+        self._stats = stats
+        self.secrets = Secrets(api_key)
+        self._guard = guard
+        self._deadline = timeout  # for a whole answer, however slowly its bytes come
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            transport=transport,
+            auth=_BearerAuth(api_key),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": "groupctl"},
+        )
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._writes = AsyncLimiter(1, write_rate.interval) if write_rate else None
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def url(self, path: str) -> str:
+        """The URL path a call's `path` is sent to."""
+        return path if path.startswith("/api/") else self._prefix + path
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: dict[str, str] | None,
+        attempt: int,
+        *,
+        paced: bool = True,
+    ) -> Any:
+        """Send one attempt of a call and return its answer's data, or raise an ApiError."""
+        url = self.url(path)
+        if path:  # the session itself is read even when halted: that is how it is checked
+            self._guard.stop_if_halted(method, url)
+        if method != "GET" and paced and self._writes is not None:
+            await self._writes.acquire()
+            self._guard.stop_if_halted(method, url)  # it may have stopped while this waited
+        async with self._slots:
+            started = time.perf_counter()
+            self._stats.requests += 1
+            self._stats.writes += method != "GET"
+            failure: ApiError | None = None
+            request = self._client.build_request(method, url, json=body, params=params)
+            try:
+                response = await read_bounded(
+                    self._client, request, limit=MAX_ANSWER_BYTES, deadline=self._deadline
+                )
+            except httpx.TransportError as exc:
+                failure = ApiConnectionError(
+                    request_sent=not isinstance(exc, _NOT_SENT),
+                    timed_out=isinstance(exc, httpx.TimeoutException),
+                    method=method,
+                    path=url,
+                    message=self.secrets.redact(describe_transport_error(exc, self.base_url)),
+                    attempts=attempt,
+                )
+            except TimeoutError:
+                failure = ApiConnectionError(
+                    request_sent=True,
+                    timed_out=True,
+                    method=method,
+                    path=url,
+                    message=f"{self.base_url} did not finish answering within {self._deadline:g} s",
+                    attempts=attempt,
+                )
+            except AnswerTooLargeError as exc:
+                failure = ApiResponseError(
+                    method=method, path=url, status=exc.status, message=str(exc), attempts=attempt
+                )
+        # Raised outside the except block: the httpx error holds the request, headers and key
+        # included, and must not ride along as __context__.
+        if failure is not None:
+            await self._guard.after_failure(path, failure)
+            raise failure
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        status = response.status_code
+        self._stats.by_status[status] = self._stats.by_status.get(status, 0) + 1
+        log.info(
+            "%s %s -> %d (%.0f ms%s)",
+            method,
+            url,
+            status,
+            elapsed_ms,
+            f", attempt {attempt}" if attempt > 1 else "",
+        )
+        if log.isEnabledFor(logging.DEBUG):  # decoding and redacting every answer costs
+            shown = str(self.secrets.redact_json(body))
+            log.debug(
+                "request body: %.2000s; answer: %.2000s", shown, self.secrets.redact(response.text)
+            )
+        try:
+            answer = self._read_answer(method, url, response, attempt)
+        except ApiError as exc:
+            await self._guard.after_failure(path, exc)
+            raise
+        self._guard.call_succeeded()
+        return answer
+
+    def _read_answer(self, method: str, url: str, response: httpx.Response, attempt: int) -> Any:
+        status = response.status_code
+        # An API or proxy may echo the request back anywhere in an answer (an error, a code, a
+        # participant's address): the key is taken out before anything is read from it.
+        content = self.secrets.redact_bytes(response.content)
+        if 200 <= status < 300:
+            if not content and status != 202:
+                return None
+            try:
+                payload = parse_json(content) if content else None
+                if b"\\" in content:  # JSON escapes could spell a secret the bytes do not show
+                    payload = self.secrets.redact_json(payload)
+            except ValueError:
+                raise ApiResponseError(
+                    method=method,
+                    path=url,
+                    status=status,
+                    attempts=attempt,
+                    message="the answer is not JSON",
+                ) from None
+            if isinstance(payload, dict) and "data" in payload:
+                payload = payload["data"]
+            if status == 202 or only_correlation_id(payload):
+                correlation = payload.get("correlationId") if isinstance(payload, dict) else None
+                raise OutcomeUnknownError(
+                    method=method,
+                    path=url,
+                    status=status,
+                    attempts=attempt,
+                    message="Titan accepted the call without doing it yet"
+                    + (
+                        f" (correlation id {one_line(str(correlation), limit=80)})"
+                        if correlation
+                        else ""
+                    )
+                    + ": its outcome is unknown; the next plan shows whether it took effect",
+                )
+            return payload
+        if 300 <= status < 400:
+            # Never followed: the key must not travel to wherever the redirect points.
+            raise ApiResponseError(
+                method=method,
+                path=url,
+                status=status,
+                attempts=attempt,
+                message="unexpected redirect; groupctl follows none (check the API address)",
+            )
+        message, docs = error_text(content, response.reason_phrase)
+        message = self.secrets.redact(message)
+        message = one_line(message) + hint(status, method, url, message)
+        raise api_error_class(status)(
+            method=method,
+            path=url,
+            status=status,
+            message=message,
+            docs=docs,
+            attempts=attempt,
+            retry_after=retry_after(response),
+        )
+
+    def parse(self, validate: Callable[[Any], _T], data: Any, method: str, path: str) -> _T:
+        """`validate(data)`, or an ApiResponseError naming the call and the field at fault."""
+        try:
+            return validate(data)
+        except pydantic.ValidationError as exc:
+            raise self.shape_error(method, path, exc) from None
+
+    def shape_error(
+        self, method: str, path: str, exc: pydantic.ValidationError
+    ) -> ApiResponseError:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the answer"
+        return ApiResponseError(
+            method=method,
+            path=self.url(path),
+            status=200,
+            message=f"unexpected answer shape at {where}: {first['msg']}",
+        )
+
+    async def download(self, url: str, *, max_bytes: int) -> bytes:
+        """The bytes at `url`. The key goes along only to the API's own origin; anywhere else
+        gets no key."""
+        own = httpx.URL(url).join("/") == self._client.base_url.join("/")
+        response: httpx.Response | None = None
+        failure = ""
+        status: int | None = None
+        async with self._slots:
+            try:
+                if own:
+                    request = self._client.build_request("GET", url)
+                    response = await read_bounded(
+                        self._client, request, limit=max_bytes, deadline=self._deadline
+                    )
+                else:
+                    async with httpx.AsyncClient(timeout=self._client.timeout) as plain:
+                        response = await read_bounded(
+                            plain,
+                            plain.build_request("GET", url),
+                            limit=max_bytes,
+                            deadline=self._deadline,
+                            follow_redirects=True,
+                        )
+            except httpx.HTTPError as exc:
+                failure = f"cannot download it: {exc or type(exc).__name__}"
+            except TimeoutError:
+                failure = f"cannot download it: no whole answer within {self._deadline:g} s"
+            except AnswerTooLargeError as exc:
+                failure, status = f"cannot download it: {exc}", exc.status
+        if response is None:  # raised here, so the httpx error (and its request) stays behind
+            if status is not None:  # it answered, too much
+                raise ApiResponseError(method="GET", path=url, status=status, message=failure)
+            raise ApiConnectionError(
+                request_sent=True, method="GET", path=url, message=self.secrets.redact(failure)
+            )
+        if not response.is_success:
+            raise ApiResponseError(
+                method="GET",
+                path=url,
+                status=response.status_code,
+                message=f"cannot download it: HTTP {response.status_code}",
+            )
+        return response.content
