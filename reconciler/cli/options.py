@@ -146,6 +146,15 @@ def check_group_keys(desired: DesiredState, only: tuple[str, ...]) -> None:
             raise SetupError(f"--group {key!r}: the config has no such group{hint}")
 
 
+state_file_option = click.option(
+    "--state-file",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where groupctl remembers invitations and recent leavers. Default:"
+    " .groupctl-state.json beside the config.",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Planning:
     """The flags plan and apply share, as one value."""
@@ -197,13 +206,7 @@ def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Also remove participants known only by a LID that no one in the"
         " config has (kept by default: they may be people listed by number).",
     )
-    @click.option(
-        "--state-file",
-        "state_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Where groupctl remembers invitations and recent leavers. Default:"
-        " .groupctl-state.json beside the config.",
-    )
+    @state_file_option
     @functools.wraps(command)
     def wrapper(
         only: tuple[str, ...],

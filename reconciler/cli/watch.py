@@ -12,7 +12,12 @@ import click
 import uvicorn
 
 from reconciler.cli.connection import ApiSettings
-from reconciler.cli.options import api_options, config_option, setup_logging
+from reconciler.cli.options import (
+    api_options,
+    config_option,
+    setup_logging,
+    state_file_option,
+)
 from reconciler.cli.root import cli
 from reconciler.config import load
 from reconciler.config.workspace import Workspace
@@ -76,13 +81,7 @@ from reconciler.watch.registration import Registration, check_url, register
     show_default=True,
     help="The safety brake for each heal; a heal the brakes stop is reported, not forced.",
 )
-@click.option(
-    "--state-file",
-    "state_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where groupctl remembers invitations and recent leavers. Default:"
-    " .groupctl-state.json beside the config.",
-)
+@state_file_option
 def watch(
     settings: ApiSettings,
     config_path: Path,

@@ -1,2 +1,27 @@
-"""The reconciler: live read, matching, planner, plan and plan file, safety, freshness of saved
-plans, apply and its report, the state file, and the one service module."""
+"""The reconciler.
+
+- `service`: the one road to plan and to apply, for the CLI and for watch.
+- `live`: the live read; `matching`: which live group is which entry.
+- `planner`: `plan(desired, live, policy)`, pure; `plan`: the plan as data;
+  `planfile`: the sealed plan file; `safety`: the brakes; `freshness`: is a saved plan
+  still right.
+- `apply`: carry a plan out; `report`: what it did; `verify`: does a re-read group show it.
+- `statefile`: what groupctl remembers between runs (invitations, leavers, pictures).
+
+Its modules are imported one by one (nothing is loaded with the package).
+"""
+
+__all__ = [
+    "apply",
+    "freshness",
+    "live",
+    "matching",
+    "plan",
+    "planfile",
+    "planner",
+    "report",
+    "safety",
+    "service",
+    "statefile",
+    "verify",
+]

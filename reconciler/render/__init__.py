@@ -1,2 +1,10 @@
-"""Plans for people: `text` for terminals and logs, `markdown` for pull request comments,
-`json` for machines. Renderers turn a Plan into text; only they and cli.py write output."""
+"""What people read; every string a config or WhatsApp supplies is escaped here.
+
+- `text`: plans for terminals and logs; `markdown`: plans for pull request comments.
+- `progress`: apply's progress and what its re-reads verified; `report`: invite lines.
+- `diff`: config diffs; `people`: how a person is named (or masked).
+
+Its modules are imported one by one (nothing is loaded with the package).
+"""
+
+__all__ = ["diff", "markdown", "people", "progress", "report", "text"]
