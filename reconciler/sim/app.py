@@ -11,7 +11,6 @@ import asyncio
 import base64
 import binascii
 import io
-import json
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -37,22 +36,22 @@ from reconciler.sim.gateway import (
     SimStats,
     SlidingWindow,
 )
-from reconciler.sim.state import Account, Group, SessionStatus, StatusReason
-from reconciler.sim.store import WorldStore
-from reconciler.sim.webhooks import WebhookSender
-from reconciler.sim.world import Event, Outcome, SimError, World
-from reconciler.titan.models import (
+from reconciler.sim.requests import (
     CreateGroupRequest,
     JoinRequest,
     ParticipantsRequest,
     PictureRequest,
     SendTextRequest,
     ValueRequest,
+    read_body,
 )
+from reconciler.sim.state import Account, Group, SessionStatus, StatusReason
+from reconciler.sim.store import WorldStore
+from reconciler.sim.webhooks import WebhookSender
+from reconciler.sim.world import Event, Outcome, SimError, World
 
 MAX_PICTURE_BYTES = 5 * 1024 * 1024
 WEBHOOK_FLUSH_SECONDS = 5.0  # at shutdown, for deliveries still queued
-_Body = TypeVar("_Body", bound=pydantic.BaseModel)
 _T = TypeVar("_T")
 
 
@@ -242,7 +241,7 @@ class Simulator:
         )
 
     async def create_group(self, request: Request) -> Response:
-        body = await _body(request, CreateGroupRequest)
+        body = await read_body(request, CreateGroupRequest)
 
         def create(world: World, account: Account) -> dict[str, Any]:
             group, outcomes = world.create_group(account, body.name, body.participants, self._now())
@@ -261,17 +260,17 @@ class Simulator:
         return _ok({"success": True})
 
     async def set_subject(self, request: Request) -> Response:
-        gid, body = request.path_params["group_id"], await _body(request, ValueRequest)
+        gid, body = request.path_params["group_id"], await read_body(request, ValueRequest)
         self._write(request, lambda world, account: world.set_subject(account, gid, body.value))
         return _ok({"success": True})
 
     async def set_description(self, request: Request) -> Response:
-        gid, body = request.path_params["group_id"], await _body(request, ValueRequest)
+        gid, body = request.path_params["group_id"], await read_body(request, ValueRequest)
         self._write(request, lambda world, account: world.set_description(account, gid, body.value))
         return _ok({"success": True})
 
     async def set_picture(self, request: Request) -> Response:
-        gid, body = request.path_params["group_id"], await _body(request, PictureRequest)
+        gid, body = request.path_params["group_id"], await read_body(request, PictureRequest)
         # Refuse non-admins before fetching anything on their behalf.
         self._read(
             request, lambda world, account: world.check_admin(account, gid, "change the picture")
@@ -300,7 +299,7 @@ class Simulator:
     async def set_status(self, request: Request) -> Response:
         """Test control, outside the API: the session changes state as Titan would report it
         (`session.status` webhooks included)."""
-        body = await _body(request, _StatusChange)
+        body = await read_body(request, _StatusChange)
         with self.store.change() as world:
             account = world.account(request.path_params["session"])
             world.set_status(account, body.status, body.statusReason)
@@ -311,7 +310,7 @@ class Simulator:
     # -- webhooks --------------------------------------------------------------------------
 
     async def create_webhook(self, request: Request) -> Response:
-        body = await _body(request, registrations.WebhookRequest)
+        body = await read_body(request, registrations.WebhookRequest)
         allow_local = self.config.allow_local_webhooks
         with self.store.change() as world:
             hook, key = registrations.create(world, body, now=self._now(), allow_local=allow_local)
@@ -345,7 +344,8 @@ class Simulator:
         """A route that changes participants and answers per participant."""
 
         async def route(request: Request) -> Response:
-            gid, body = request.path_params["group_id"], await _body(request, ParticipantsRequest)
+            gid = request.path_params["group_id"]
+            body = await read_body(request, ParticipantsRequest)
             outcomes = self._write(
                 request, lambda world, account: change(world, account, gid, body.participants)
             )
@@ -385,14 +385,14 @@ class Simulator:
         return _ok(self._read(request, preview))
 
     async def join(self, request: Request) -> Response:
-        body = await _body(request, JoinRequest)
+        body = await read_body(request, JoinRequest)
         group = self._write(request, lambda world, account: world.join(account, body.code))
         return _ok({"id": group.id})
 
     # -- messages --------------------------------------------------------------------------
 
     async def send_text(self, request: Request) -> Response:
-        body = await _body(request, SendTextRequest)
+        body = await read_body(request, SendTextRequest)
         with self.store.change() as world:
             account = world.connected_account(body.session)
             message = world.send_text(account, body.chatId, body.text, self._now())
@@ -439,26 +439,6 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return _error(exc.status_code, exc.detail)
-
-
-async def _body(request: Request, model: type[_Body]) -> _Body:
-    try:
-        data = json.loads(await request.body())
-    except ValueError:
-        raise SimError(400, "the request body is not valid JSON") from None
-    try:
-        body = model.model_validate(data)
-    except pydantic.ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, error['loc'])) or 'body'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise SimError(400, f"invalid request body: {problems}") from None
-    # Titan takes the session in the body or not at all; a different one is a mistake.
-    named, path_session = getattr(body, "session", None), request.path_params.get("session")
-    if named is not None and path_session is not None and named != path_session:
-        raise SimError(400, f"the body's session {named!r} is not the path's {path_session!r}")
-    return body
 
 
 def _group_json(
