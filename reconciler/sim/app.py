@@ -45,10 +45,12 @@ from reconciler.sim.requests import (
     ValueRequest,
     read_body,
 )
+from reconciler.sim.rules import groups, invites, messages, participants
+from reconciler.sim.rules.participants import Outcome
 from reconciler.sim.state import Account, Group, SessionStatus, StatusReason
 from reconciler.sim.store import WorldStore
 from reconciler.sim.webhooks import WebhookSender
-from reconciler.sim.world import Event, Outcome, SimError, World
+from reconciler.sim.world import Event, SimError, World
 
 MAX_PICTURE_BYTES = 5 * 1024 * 1024
 WEBHOOK_FLUSH_SECONDS = 5.0  # at shutdown, for deliveries still queued
@@ -115,21 +117,25 @@ class Simulator:
             Route(
                 f"{group}/participants",
                 self._participant_change(
-                    lambda world, account, gid, jids: world.add(account, gid, jids, self._now())
+                    lambda world, account, gid, jids: participants.add(
+                        world, account, gid, jids, self._now()
+                    )
                 ),
                 methods=["POST"],
             ),
             Route(
-                f"{group}/participants", self._participant_change(World.remove), methods=["DELETE"]
+                f"{group}/participants",
+                self._participant_change(participants.remove),
+                methods=["DELETE"],
             ),
             Route(
                 f"{group}/participants/promote",
-                self._participant_change(World.promote),
+                self._participant_change(participants.promote),
                 methods=["POST"],
             ),
             Route(
                 f"{group}/participants/demote",
-                self._participant_change(World.demote),
+                self._participant_change(participants.demote),
                 methods=["POST"],
             ),
             Route(f"{group}/invite", self.get_invite, methods=["GET"]),
@@ -244,39 +250,45 @@ class Simulator:
         body = await read_body(request, CreateGroupRequest)
 
         def create(world: World, account: Account) -> dict[str, Any]:
-            group, outcomes = world.create_group(account, body.name, body.participants, self._now())
+            group, outcomes = groups.create_group(
+                world, account, body.name, body.participants, self._now()
+            )
             return {**_group_json(world, account, group), "results": _results(outcomes)}
 
         return _ok(self._write(request, create), status=201)
 
     async def leave(self, request: Request) -> Response:
         gid = request.path_params["group_id"]
-        self._write(request, lambda world, account: world.leave(account, gid, self._now()))
+        self._write(request, lambda world, account: groups.leave(world, account, gid, self._now()))
         return _ok({"success": True})
 
     async def delete_group(self, request: Request) -> Response:
         gid = request.path_params["group_id"]
-        self._write(request, lambda world, account: world.delete(account, gid))
+        self._write(request, lambda world, account: groups.delete(world, account, gid))
         return _ok({"success": True})
 
     async def set_subject(self, request: Request) -> Response:
         gid, body = request.path_params["group_id"], await read_body(request, ValueRequest)
-        self._write(request, lambda world, account: world.set_subject(account, gid, body.value))
+        self._write(
+            request, lambda world, account: groups.set_subject(world, account, gid, body.value)
+        )
         return _ok({"success": True})
 
     async def set_description(self, request: Request) -> Response:
         gid, body = request.path_params["group_id"], await read_body(request, ValueRequest)
-        self._write(request, lambda world, account: world.set_description(account, gid, body.value))
+        self._write(
+            request, lambda world, account: groups.set_description(world, account, gid, body.value)
+        )
         return _ok({"success": True})
 
     async def set_picture(self, request: Request) -> Response:
         gid, body = request.path_params["group_id"], await read_body(request, PictureRequest)
         # Refuse non-admins before fetching anything on their behalf.
         self._read(
-            request, lambda world, account: world.check_admin(account, gid, "change the picture")
+            request, lambda world, account: world.group_as_admin(account, gid, "change the picture")
         )
         jpeg = await _download_image(body.url) if body.url else _decode_jpeg(body.base64 or "")
-        self._write(request, lambda world, account: world.set_picture(account, gid, jpeg))
+        self._write(request, lambda world, account: groups.set_picture(world, account, gid, jpeg))
         return _ok({"success": True})
 
     async def get_picture(self, request: Request) -> Response:
@@ -358,13 +370,21 @@ class Simulator:
     async def get_invite(self, request: Request) -> Response:
         gid = request.path_params["group_id"]
         return _ok(
-            {"code": self._read(request, lambda world, account: world.invite_code(account, gid))}
+            {
+                "code": self._read(
+                    request, lambda world, account: invites.invite_code(world, account, gid)
+                )
+            }
         )
 
     async def revoke_invite(self, request: Request) -> Response:
         gid = request.path_params["group_id"]
         return _ok(
-            {"code": self._write(request, lambda world, account: world.revoke_invite(account, gid))}
+            {
+                "code": self._write(
+                    request, lambda world, account: invites.revoke_invite(world, account, gid)
+                )
+            }
         )
 
     async def preview_invite(self, request: Request) -> Response:
@@ -386,7 +406,7 @@ class Simulator:
 
     async def join(self, request: Request) -> Response:
         body = await read_body(request, JoinRequest)
-        group = self._write(request, lambda world, account: world.join(account, body.code))
+        group = self._write(request, lambda world, account: invites.join(world, account, body.code))
         return _ok({"id": group.id})
 
     # -- messages --------------------------------------------------------------------------
@@ -395,7 +415,7 @@ class Simulator:
         body = await read_body(request, SendTextRequest)
         with self.store.change() as world:
             account = world.connected_account(body.session)
-            message = world.send_text(account, body.chatId, body.text, self._now())
+            message = messages.send_text(world, account, body.chatId, body.text, self._now())
             world.count_write(account)
             sender = world.person(account.phone)
         return _ok(
