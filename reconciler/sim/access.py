@@ -11,7 +11,7 @@ from typing import TypeVar
 from starlette.requests import Request
 
 from reconciler.sim.registrations import Deliveries
-from reconciler.sim.state import Account
+from reconciler.sim.state import Account, Group
 from reconciler.sim.store import WorldStore
 from reconciler.sim.webhooks import WebhookSender
 from reconciler.sim.world import World
@@ -40,6 +40,13 @@ class WorldAccess:
         """What `view` sees as the path's session, which must be connected."""
         world = self.store.world()
         return view(world, world.connected_account(request.path_params["session"]))
+
+    def read_group(self, request: Request, view: Callable[[World, Account, Group], _T]) -> _T:
+        """What `view` sees of the path's group, as the path's session (one of its members)."""
+        gid = request.path_params["group_id"]
+        return self.read(
+            request, lambda world, account: view(world, account, world.group(account, gid))
+        )
 
     def write(self, request: Request, change: Callable[[World, Account], _T]) -> _T:
         """`change` done as the path's session, which must be connected; one write more."""

@@ -56,13 +56,7 @@ class GroupRoutes:
         )
 
     async def get_group(self, request: Request) -> Response:
-        gid = request.path_params["group_id"]
-        return ok(
-            self.access.read(
-                request,
-                lambda world, account: group_json(world, account, world.group(account, gid)),
-            )
-        )
+        return ok(self.access.read_group(request, group_json))
 
     async def create_group(self, request: Request) -> Response:
         body = await read_body(request, CreateGroupRequest)
@@ -118,8 +112,7 @@ class GroupRoutes:
     async def get_picture(self, request: Request) -> Response:
         if not (self.picture_getter or self.access.store.world().state.settings.picture_getter):
             raise HTTPException(404)  # as the router answers a route it does not have
-        gid = request.path_params["group_id"]
-        key = self.access.read(request, lambda world, account: world.group(account, gid).picture)
+        key = self.access.read_group(request, lambda world, account, group: group.picture)
         root = str(request.base_url).rstrip("/")
         url = root + PICTURE_FILE_PATH.format(key=key) if key else None
         return ok({"url": url})

@@ -41,13 +41,7 @@ class ParticipantRoutes:
         ]
 
     async def list_participants(self, request: Request) -> Response:
-        gid = request.path_params["group_id"]
-        return ok(
-            self.access.read(
-                request,
-                lambda world, account: participants_json(world, account, world.group(account, gid)),
-            )
-        )
+        return ok(self.access.read_group(request, participants_json))
 
     def _change(self, change: _Change) -> Callable[[Request], Awaitable[Response]]:
         """A route that changes participants and answers per participant."""

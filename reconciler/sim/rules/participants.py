@@ -22,7 +22,11 @@ ADD_REQUEST_SECONDS = 3 * 86400
 
 
 class ParticipantStatus(IntEnum):
-    """The per-participant codes WhatsApp sends for add, remove, promote and demote."""
+    """The per-participant codes WhatsApp sends for add, remove, promote and demote.
+
+    The simulator's own, from titan-api.md: were it the client's, a wrong code there would be
+    on both sides of the contract tests.
+    """
 
     DONE = 200
     # On add: the person's privacy settings forbid being added. WhatsApp answers with an
