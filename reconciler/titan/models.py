@@ -2,7 +2,8 @@
 
 Responses are parsed tolerantly (titan-api.md marks several shapes as inferred): aliases cover
 Titan's, WAHA's and whatsapp-web.js's names for the same field, and addresses are normalized to
-`Jid`. Requests are strict: the simulator validates incoming bodies with the same models.
+`Jid`. Request bodies are plain dicts built by the client; the simulator checks them against
+its own models, written from titan-api.md.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AliasChoices,
@@ -440,50 +441,3 @@ class CreatedGroup(ApiModel):
 
     group: Group
     results: tuple[ParticipantResult, ...] = ()
-
-
-# Requests: strict, because groupctl writes them and the simulator must refuse what Titan would.
-
-
-class RequestModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-    # api-reference/groups puts the session in write bodies; the seed page leaves it out.
-    session: str | None = None
-
-
-class CreateGroupRequest(RequestModel):
-    name: str
-    participants: list[str]
-
-
-class ParticipantsRequest(RequestModel):
-    participants: list[str]
-
-
-class ValueRequest(RequestModel):
-    value: str
-
-
-class PictureRequest(RequestModel):
-    url: str | None = None
-    base64: str | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one_source(self) -> PictureRequest:
-        if (self.url is None) == (self.base64 is None):
-            raise ValueError("give exactly one of 'url' or 'base64'")
-        return self
-
-
-class JoinRequest(RequestModel):
-    code: str
-
-
-class SendTextRequest(RequestModel):
-    """`POST /api/messages/send`: the path names no session, so the body must."""
-
-    session: str
-    chatId: str  # noqa: N815 - Titan's name
-    type: Literal["text"]
-    text: str

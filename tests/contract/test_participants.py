@@ -6,8 +6,8 @@ import pytest
 
 from reconciler.core.limits import MAX_GROUP_SIZE
 from reconciler.errors import BadRequestError, ConflictError, PermissionDeniedError
+from reconciler.sim.rules.participants import ADD_REQUEST_SECONDS
 from reconciler.sim.state import Group, Role
-from reconciler.sim.world import ADD_REQUEST_SECONDS
 from reconciler.titan.models import (
     Participant,
     ParticipantResult,

@@ -9,7 +9,6 @@ from reconciler.titan.models import (
     NOT_REPORTED,
     PARTICIPANTS,
     Group,
-    PictureRequest,
     parse_participant_results,
 )
 from tests.support.harness import ALICE, BOB, jid
@@ -237,13 +236,6 @@ def test_group_times_may_be_iso_strings_and_names_may_be_subjects() -> None:
         {"id": "1@g.us", "subject": "Eng", "creation": "2024-01-15T10:40:00Z"}
     )
     assert (group.name, group.created_at, group.participants) == ("Eng", 1705315200, None)
-
-
-def test_a_picture_request_takes_exactly_one_source() -> None:
-    PictureRequest.model_validate({"url": "https://x/y.jpg"})
-    for wrong in ({}, {"url": "https://x", "base64": "AAAA"}):
-        with pytest.raises(pydantic.ValidationError, match="exactly one"):
-            PictureRequest.model_validate(wrong)
 
 
 def test_an_entry_seen_again_is_read_the_same_and_shared() -> None:
