@@ -2,6 +2,28 @@
 
 The CLI catches only `GroupctlError` and prints its message; anything else escaping is a bug.
 Each error carries what a person needs to fix the problem and never the API key.
+
+    GroupctlError
+    ├── ConfigError            every Problem of the config, each at its file:line:col
+    ├── SetupError             the run cannot start as asked:
+    │   ├── UsageError           flags and arguments
+    │   ├── FileAccessError      a file that cannot be read or written as it is
+    │   └── SettingsError        API address or key, session, git, where a plan was made
+    ├── PictureError           a picture that cannot be used (also a ValueError)
+    ├── InvalidJidError        a number or JID that cannot be read (also a ValueError)
+    ├── PlanFileError          a plan file that is not exactly as it was made
+    ├── UnsafePlanError        the safety brakes stop the plan
+    ├── StalePlanError         a saved plan's groups changed since it was made
+    └── ApiError               a call to Titan, with method, path and status
+        ├── BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
+        │   ConflictError, RateLimitedError, ServerError
+        ├── SessionNotReadyError ── SessionBannedError
+        ├── OutcomeUnknownError, CreateUncertainError   it may or may not have happened
+        ├── ApiConnectionError, ApiResponseError
+        └── NoPictureGetterError
+
+A person who answers "no" to apply's question has not met an error: apply says "Nothing
+applied." and exits 0.
 """
 
 from __future__ import annotations
@@ -48,7 +70,28 @@ class ConfigError(GroupctlError):
 
 
 class SetupError(GroupctlError):
-    """groupctl is not configured well enough to run (API address, key, session, flags)."""
+    """The run cannot start as asked; raised as one of the three kinds below."""
+
+
+class UsageError(SetupError):
+    """Flags or arguments that do not go together or cannot be read (`--group` a config does
+    not have, `20/minute`, `--tls-cert` without `--tls-key`, no terminal to ask on)."""
+
+
+class FileAccessError(SetupError):
+    """A file groupctl needs cannot be read or written as it is (a plan, the state file, a
+    world file, the config it writes ids into)."""
+
+
+class SettingsError(SetupError):
+    """The surroundings are wrong for the run: the API address or key, the session, git, or
+    a saved plan made against another API or session."""
+
+
+class PictureError(GroupctlError, ValueError):
+    """A picture that cannot be used: a config's URL or file, or bytes that are no image.
+
+    Also a `ValueError`, like `InvalidJidError`."""
 
 
 class InvalidJidError(GroupctlError, ValueError):

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from reconciler.errors import SetupError
-from reconciler.titan.client import DEFAULT_WRITE_RATE, RECONNECT_WAIT, TitanClient
+from reconciler.errors import SettingsError, UsageError
+from reconciler.titan.client import DEFAULT_WRITE_RATE, TitanClient
+from reconciler.titan.session_guard import RECONNECT_WAIT
 from reconciler.util.rates import parse_rate
 
 T = TypeVar("T")
@@ -74,12 +75,12 @@ class ApiSettings:
     def open_client(self, *, max_concurrency: int = 8) -> TitanClient:
         api, api_key = self.api, self.api_key
         if not api:
-            raise SetupError(NO_API)
+            raise SettingsError(NO_API)
         explicit_rate = parse_rate(self.write_rate) if self.write_rate is not None else None
         if api.startswith(SIM_PREFIX):
             path = api.removeprefix(SIM_PREFIX)
             if not path:
-                raise SetupError("sim: needs a world file path, e.g. sim:world.json")
+                raise UsageError("sim: needs a world file path, e.g. sim:world.json")
             # Imported here: a run against a real Titan needs none of the simulator.
             from reconciler.sim.app import SimConfig, Simulator
             from reconciler.sim.gateway import ALL_SCOPES
@@ -101,7 +102,7 @@ class ApiSettings:
             )
         else:
             if not api_key:
-                raise SetupError(NO_KEY)
+                raise SettingsError(NO_KEY)
             client = TitanClient(
                 api.rstrip("/"),
                 api_key=api_key,
@@ -115,8 +116,8 @@ class ApiSettings:
 
 
 def _check_address(api: str) -> None:
-    """An http(s) address httpx can use, without Titan's /api: or SetupError saying so."""
-    not_an_address = SetupError(
+    """An http(s) address httpx can use, without Titan's /api: or SettingsError saying so."""
+    not_an_address = SettingsError(
         f"{api!r} is not an API address: give an http(s) URL such as"
         " https://api.titan.io, or sim:PATH for the built-in simulator"
     )
@@ -130,7 +131,7 @@ def _check_address(api: str) -> None:
         raise not_an_address
     if parts.path.rstrip("/").endswith("/api"):
         # Every Titan path starts with /api/sessions: the address stops before /api.
-        raise SetupError(
+        raise SettingsError(
             f"{api!r} ends in /api: give the address without it, e.g."
             f" {parts.scheme}://{parts.netloc}{parts.path.rstrip('/').removesuffix('/api')}"
         )

@@ -15,7 +15,7 @@ from reconciler.cli.root import cli
 from reconciler.config import load
 from reconciler.config.diff import ConfigDiff, diff
 from reconciler.config.gitrev import loaded_at
-from reconciler.errors import SetupError
+from reconciler.errors import UsageError
 from reconciler.render import diff as render_diff
 from reconciler.render.markdown import SEPARATOR
 
@@ -61,9 +61,9 @@ def diff_command(
       groupctl diff old.yaml new.yaml             # two files
     """
     if configs and (base or len(configs) != 2):
-        raise SetupError("compare two configs (OLD NEW), or one with itself at --base GITREV")
+        raise UsageError("compare two configs (OLD NEW), or one with itself at --base GITREV")
     if not configs and not base:
-        raise SetupError("say what to compare: --base GITREV (e.g. origin/main), or OLD NEW")
+        raise UsageError("say what to compare: --base GITREV (e.g. origin/main), or OLD NEW")
     if configs:
         old_label, new_label = str(configs[0]), str(configs[1])
         result = diff(load(configs[0]), load(configs[1]))

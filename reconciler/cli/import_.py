@@ -13,7 +13,7 @@ from reconciler.cli.root import cli
 from reconciler.config import load
 from reconciler.core.jid import parse_group_jid
 from reconciler.engine.service import import_groups
-from reconciler.errors import SetupError
+from reconciler.errors import FileAccessError, UsageError
 from reconciler.util.files import replace_atomically
 from reconciler.util.wording import count
 
@@ -53,9 +53,9 @@ def import_command(
       groupctl import --group 120363012345678901@g.us --people groups.yaml
     """
     if bool(groups) == all_groups:
-        raise SetupError("say which groups: --group JID (repeat for more), or --all")
+        raise UsageError("say which groups: --group JID (repeat for more), or --all")
     if output is not None and output.exists() and not overwrite:
-        raise SetupError(f"{output} exists: choose another name, or --overwrite")
+        raise UsageError(f"{output} exists: choose another name, or --overwrite")
     only = [parse_group_jid(group) for group in groups]
     known = load(people_path) if people_path is not None else None
 
@@ -70,7 +70,7 @@ def import_command(
     try:
         replace_atomically(output, imported.text.encode())
     except OSError as exc:
-        raise SetupError(f"{output}: cannot write the config: {exc.strerror}") from None
+        raise FileAccessError(f"{output}: cannot write the config: {exc.strerror}") from None
     click.echo(
         f"wrote {output}: {count(imported.groups, 'group')},"
         f" {count(imported.people, 'person', 'people')}",

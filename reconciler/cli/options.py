@@ -23,8 +23,8 @@ from reconciler.engine.plan import Plan
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.safety import Brakes
 from reconciler.engine.service import Run, check_plan_target
-from reconciler.errors import SetupError
-from reconciler.titan.client import RECONNECT_WAIT
+from reconciler.errors import FileAccessError, UsageError
+from reconciler.titan.session_guard import RECONNECT_WAIT
 from reconciler.util.logs import configure_logging
 
 
@@ -143,7 +143,7 @@ def check_group_keys(desired: DesiredState, only: tuple[str, ...]) -> None:
         if key not in keys:
             close = difflib.get_close_matches(key, keys, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise SetupError(f"--group {key!r}: the config has no such group{hint}")
+            raise UsageError(f"--group {key!r}: the config has no such group{hint}")
 
 
 state_file_option = click.option(
@@ -237,17 +237,17 @@ def read_plan(
     """A saved plan, refused unless it is applied where it was made; the config it was made
     from (unless -f said another), and the settings with its session."""
     if only:
-        raise SetupError("--group picks groups to plan now; a saved plan is applied whole")
+        raise UsageError("--group picks groups to plan now; a saved plan is applied whole")
     try:
         text = planfile.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SetupError(f"{planfile}: cannot read the plan: {exc}") from None
+        raise FileAccessError(f"{planfile}: cannot read the plan: {exc}") from None
     saved = plan_files.loads(text, source=str(planfile), key=settings.api_key)
     check_plan_target(saved, session=settings.session, api=settings.shown_api)
     if saved.config and not from_flag:
         config_path = Path(saved.config)
         if not config_path.exists():
-            raise SetupError(
+            raise FileAccessError(
                 f"the plan was made from the config {saved.config}, which is not here"
                 f" ({config_path.absolute()}): run apply where plan ran, or give the"
                 " config's path with -f"

@@ -16,7 +16,7 @@ from reconciler.engine.apply import Listener
 from reconciler.engine.plan import Plan
 from reconciler.engine.report import ApplyReport
 from reconciler.engine.service import Applied, Progress
-from reconciler.errors import GroupctlError, SetupError
+from reconciler.errors import GroupctlError, UsageError
 from reconciler.render import markdown, text
 from reconciler.render.progress import ApplyProgress, reread_lines
 from reconciler.render.report import invite_lines
@@ -69,7 +69,7 @@ def asker(question: str) -> Callable[[Plan], bool]:
     """The question apply asks before changing anything; refused at once where nobody can
     answer it (CI), before any work."""
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        raise SetupError(
+        raise UsageError(
             "apply asks before changing anything, and nobody can answer here:"
             " review the plan, then run with --auto-approve"
         )

@@ -19,7 +19,7 @@ from reconciler.cli.output import refuse_if_refused, show_plan
 from reconciler.cli.root import cli
 from reconciler.engine import planfile
 from reconciler.engine.service import plan_config
-from reconciler.errors import SetupError, UnsafePlanError
+from reconciler.errors import FileAccessError, UnsafePlanError, UsageError
 from reconciler.util.files import replace_atomically
 
 
@@ -62,7 +62,7 @@ def plan_command(
 ) -> None:
     """Show what apply would change, in order: read live state, compare with the config."""
     if mask_phones and output_format == "json":
-        raise SetupError("--mask-phones is for text and markdown: the JSON plan is exact data")
+        raise UsageError("--mask-phones is for text and markdown: the JSON plan is exact data")
     desired, settings = load_config(config_path, planning.only, settings)
     run = planning.run(settings, config_path)
     result = settings.run(lambda client: plan_config(client, run, desired))
@@ -71,7 +71,7 @@ def plan_command(
         try:
             replace_atomically(out, planfile.dumps(result, key=settings.api_key).encode())
         except OSError as exc:
-            raise SetupError(f"{out}: cannot write the plan: {exc.strerror}") from None
+            raise FileAccessError(f"{out}: cannot write the plan: {exc.strerror}") from None
     if result.stopped_by_brakes:
         raise UnsafePlanError(result.brakes)
     refuse_if_refused(result)

@@ -11,7 +11,7 @@ from reconciler.cli.connection import ApiSettings
 from reconciler.cli.options import api_options, config_option
 from reconciler.cli.root import cli
 from reconciler.config import load
-from reconciler.errors import SetupError
+from reconciler.errors import SettingsError
 from reconciler.titan.sessions import describe
 from reconciler.util.untrusted import one_line
 
@@ -47,7 +47,7 @@ def status(settings: ApiSettings, config_path: Path) -> None:
             click.echo(f"API:      {settings.shown_api}")
             click.echo(f"Session:  {info.name}: {info.status}{reason}, as {account}{name}")
             if not info.connected:
-                raise SetupError(describe(info.name, info.status, info.status_reason))
+                raise SettingsError(describe(info.name, info.status, info.status_reason))
             scopes = await client.check_scopes()
             for scope, check in scopes.items():
                 state = {True: "ok", False: "MISSING", None: "NOT CHECKED"}[check.present]
@@ -59,7 +59,7 @@ def status(settings: ApiSettings, config_path: Path) -> None:
             s for s, check in scopes.items() if check.present is False and s not in OPTIONAL_SCOPES
         ]
         if missing:
-            raise SetupError(
+            raise SettingsError(
                 f"the API key lacks {', '.join(missing)}: give it these scopes in the Titan"
                 " dashboard (or create a new key with them)"
             )

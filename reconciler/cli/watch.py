@@ -24,7 +24,7 @@ from reconciler.config.workspace import Workspace
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.safety import Brakes
 from reconciler.engine.statefile import StateFile
-from reconciler.errors import SetupError
+from reconciler.errors import FileAccessError, SettingsError, UsageError
 from reconciler.util.rates import parse_duration
 from reconciler.util.serving import GracefulServer, bind
 from reconciler.watch import Watcher, WatchOptions
@@ -108,7 +108,7 @@ def watch(
     """
     secret = os.environ.get(webhook_secret_env)
     if not secret:
-        raise SetupError(
+        raise SettingsError(
             f"no webhook secret: set {webhook_secret_env} to the secret Titan signs webhooks"
             " with (unsigned deliveries are refused, so watch needs it)"
         )
@@ -119,7 +119,7 @@ def watch(
     settings = settings.for_config(desired.session)
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or int(port) > 65535:
-        raise SetupError(f"--listen {listen!r}: give HOST:PORT, e.g. 127.0.0.1:8080")
+        raise UsageError(f"--listen {listen!r}: give HOST:PORT, e.g. 127.0.0.1:8080")
     tls = _tls_files(tls_cert, tls_key)
     if public_url is not None:
         check_url(public_url)  # before anything is started
@@ -136,7 +136,7 @@ def watch(
     try:
         sock = bind(host.strip("[]"), int(port))
     except OSError as exc:
-        raise SetupError(f"cannot listen on {listen}: {exc.strerror}") from None
+        raise SettingsError(f"cannot listen on {listen}: {exc.strerror}") from None
 
     async def serve() -> None:
         async with settings.open_client() as client:
@@ -185,13 +185,13 @@ def _tls_files(cert: Path | None, key: Path | None) -> tuple[str, str] | None:
     if cert is None and key is None:
         return None
     if cert is None or key is None:
-        raise SetupError("--tls-cert and --tls-key go together: give both, or neither")
+        raise UsageError("--tls-cert and --tls-key go together: give both, or neither")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
         # An encrypted key would make OpenSSL ask for its passphrase: refused instead.
         context.load_cert_chain(cert, key, password=lambda: b"")
     except (ssl.SSLError, OSError) as exc:
-        raise SetupError(
+        raise FileAccessError(
             f"--tls-cert {cert} / --tls-key {key}: not a usable certificate and unencrypted"
             f" private key in PEM ({exc.strerror or exc})"
         ) from None

@@ -19,7 +19,7 @@ from PIL import Image
 from reconciler.config import load
 from reconciler.config.workspace import Workspace
 from reconciler.core.groups import DesiredState
-from reconciler.errors import ConfigError, Problem, SetupError
+from reconciler.errors import ConfigError, FileAccessError, Problem, SettingsError, UsageError
 
 # The files of a config: YAML, and the pictures it may name (any format Pillow reads).
 _NEEDED = frozenset({".yaml", ".yml", *Image.registered_extensions()})
@@ -33,7 +33,7 @@ def loaded_at(rev: str, config: Path) -> Iterator[DesiredState]:
     an empty config if it did not exist then. Its files (pictures) exist until the context
     ends. Problems name their place as `REV:path:line`."""
     if rev.startswith("-"):
-        raise SetupError(f"{rev!r} is not a git revision (it would be read as an option)")
+        raise UsageError(f"{rev!r} is not a git revision (it would be read as an option)")
     with _extracted(rev, config) as (extracted, directory):
         if extracted is None:
             yield DesiredState(groups=())
@@ -98,18 +98,20 @@ def _git_bytes(where: Path, *args: str, what: str | None = None) -> bytes:
     done = _run(where, *args)
     if done.returncode != 0:
         if what is not None:
-            raise SetupError(f"{what!r} is not a git revision here (a commit, branch or tag)")
+            raise UsageError(f"{what!r} is not a git revision here (a commit, branch or tag)")
         message = done.stderr.decode(errors="replace").strip().splitlines()
-        raise SetupError(f"git {args[0]} failed in {where}: {message[-1] if message else ''}")
+        raise SettingsError(f"git {args[0]} failed in {where}: {message[-1] if message else ''}")
     if len(done.stdout) > MAX_ARCHIVE_BYTES:
-        raise SetupError(f"the config's directory is over {MAX_ARCHIVE_BYTES >> 20} MiB in git")
+        raise FileAccessError(
+            f"the config's directory is over {MAX_ARCHIVE_BYTES >> 20} MiB in git"
+        )
     return done.stdout
 
 
 def _run(where: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     git = shutil.which("git")
     if git is None:
-        raise SetupError("--base needs git, and git is not installed here")
+        raise SettingsError("--base needs git, and git is not installed here")
     try:
         # An argument list, no shell; load_at refuses a revision that git would read as an
         # option.
@@ -117,4 +119,4 @@ def _run(where: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
             [git, "-C", str(where), *args], capture_output=True, check=False, timeout=120
         )
     except subprocess.TimeoutExpired:
-        raise SetupError(f"git {args[0]} took too long") from None
+        raise SettingsError(f"git {args[0]} took too long") from None

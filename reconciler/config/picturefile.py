@@ -14,9 +14,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
-
-class PictureError(ValueError):
-    """Why a picture cannot be used, worded for the person who wrote it."""
+from reconciler.errors import PictureError
 
 
 def checked_url(url: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from reconciler.config.entries import Entry, Merged
-from reconciler.config.picturefile import PictureError, checked_file, checked_url
+from reconciler.config.picturefile import checked_file, checked_url
 from reconciler.core.groups import (
     DesiredGroup,
     DesiredState,
@@ -29,7 +29,7 @@ from reconciler.core.groups import (
 from reconciler.core.invites import DEFAULT_INVITE_MESSAGE
 from reconciler.core.jid import Jid, parse_group_jid, parse_jid, parse_phone
 from reconciler.core.limits import MAX_DESCRIPTION_LENGTH, MAX_GROUP_SIZE, MAX_SUBJECT_LENGTH
-from reconciler.errors import InvalidJidError, Location, Problem
+from reconciler.errors import InvalidJidError, Location, PictureError, Problem
 
 if TYPE_CHECKING:
     from reconciler.config.model import GroupSpec, PersonSpec

@@ -15,7 +15,7 @@ from ruamel.yaml.error import YAMLError
 
 from reconciler.core.groups import DesiredState
 from reconciler.core.jid import Jid
-from reconciler.errors import SetupError
+from reconciler.errors import FileAccessError
 from reconciler.util.files import replace_atomically
 
 
@@ -45,7 +45,7 @@ def _write(file: Path, ids: Mapping[str, Jid]) -> None:
             lines[line] = lines[line][:column] + insert + lines[line][column:]
         replace_atomically(file, "".join(lines).encode())
     except (OSError, KeyError, TypeError, YAMLError) as exc:
-        raise SetupError(f"{file}: cannot write the new groups' ids: {exc}") from None
+        raise FileAccessError(f"{file}: cannot write the new groups' ids: {exc}") from None
 
 
 def _insertion(groups: CommentedMap, key: str, group_id: Jid) -> tuple[int, int, str]:

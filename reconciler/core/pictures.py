@@ -15,16 +15,12 @@ import io
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from reconciler.errors import GroupctlError
+from reconciler.errors import PictureError
 
 MAX_SIDE = 640
 JPEG_QUALITY = 85
 SAME_PICTURE_BITS = 6
 MAX_PICTURE_BYTES = 5 * 1024 * 1024
-
-
-class PictureError(GroupctlError):
-    """A picture that cannot be read as an image."""
 
 
 def normalize(data: bytes, *, source: str) -> bytes:

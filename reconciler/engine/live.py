@@ -29,9 +29,9 @@ from reconciler.core.groups import (
     standing,
 )
 from reconciler.core.jid import Jid
-from reconciler.core.pictures import PictureError, fingerprint
+from reconciler.core.pictures import fingerprint
 from reconciler.engine.matching import match_groups
-from reconciler.errors import ApiError, NoPictureGetterError, SetupError
+from reconciler.errors import ApiError, NoPictureGetterError, PictureError, SettingsError
 from reconciler.titan.client import TitanClient
 from reconciler.titan.models import Group
 
@@ -48,7 +48,7 @@ async def fetch(
     session = await client.wait_until_connected()
     summaries = await client.list_groups()
     if session.phone is None:
-        raise SetupError(
+        raise SettingsError(
             f"Titan does not say which WhatsApp account session {session.name!r}"
             f" is (status {session.status}): is the session paired with a phone?"
         )

@@ -32,7 +32,7 @@ from reconciler.engine.planner import PlanPolicy, plan
 from reconciler.engine.report import ApplyReport
 from reconciler.engine.safety import Brakes, assess
 from reconciler.engine.statefile import StateFile, now_utc
-from reconciler.errors import SetupError, UnsafePlanError
+from reconciler.errors import SettingsError, UnsafePlanError, UsageError
 from reconciler.titan.client import TitanClient
 
 Clock = Callable[[], datetime]
@@ -96,12 +96,12 @@ async def apply_now(
 def check_plan_target(saved: Plan, *, session: str | None, api: str) -> None:
     """A saved plan is applied only where it was made: same API address, same session."""
     if saved.api != api:
-        raise SetupError(
+        raise SettingsError(
             f"the plan was made against {saved.api or 'an unknown API'}, not {api}:"
             " make a new plan here"
         )
     if session is not None and saved.session != session:
-        raise SetupError(
+        raise SettingsError(
             f"the plan was made for session {saved.session!r}, not {session!r}:"
             " make a new plan for this session"
         )
@@ -212,12 +212,12 @@ async def import_groups(
     """`groupctl import`: a config of the session's groups (`only` these, when given)."""
     session = await client.wait_until_connected()
     if session.phone is None:
-        raise SetupError(f"Titan does not say which account session {session.name!r} is")
+        raise SettingsError(f"Titan does not say which account session {session.name!r} is")
     listed = await client.list_groups()
     ids = [group.id for group in listed]
     missing = [gid for gid in only if gid not in ids]
     if missing:
-        raise SetupError(
+        raise UsageError(
             f"{', '.join(missing)}: not among the groups of session {session.name!r}"
             " (groupctl import --all lists them all)"
         )

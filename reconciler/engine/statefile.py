@@ -41,7 +41,7 @@ from reconciler.core.groups import (
     Waiting,
 )
 from reconciler.core.jid import Jid, jid_from_api
-from reconciler.errors import SetupError
+from reconciler.errors import FileAccessError
 from reconciler.util.files import replace_atomically
 
 INVITED_WAIT = timedelta(days=7)
@@ -83,7 +83,7 @@ class StateFile:
                     _fingerprint(entry["fingerprint"]), datetime.fromisoformat(entry["uploaded"])
                 )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise SetupError(
+            raise FileAccessError(
                 f"{path}: not a groupctl state file ({exc}); move it away to start afresh"
             ) from None
         return state_file
@@ -145,7 +145,9 @@ class StateFile:
         try:
             replace_atomically(self.path, (json.dumps(data, indent=2) + "\n").encode())
         except OSError as exc:
-            raise SetupError(f"{self.path}: cannot save groupctl's state: {exc.strerror}") from None
+            raise FileAccessError(
+                f"{self.path}: cannot save groupctl's state: {exc.strerror}"
+            ) from None
 
 
 def _waiting(reason: str, since: datetime) -> Waiting:

@@ -22,7 +22,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reconciler.errors import SetupError
+from reconciler.errors import UsageError
 from reconciler.util.rates import Rate
 
 log = logging.getLogger("reconciler.sim")
@@ -114,7 +114,7 @@ def parse_fault_rates(text: str) -> dict[str, float]:
         rates = {"": -1.0}
     unknown = set(rates) - set(FAULT_KINDS)
     if unknown or any(rate < 0 for rate in rates.values()) or sum(rates.values()) > 1:
-        raise SetupError(
+        raise UsageError(
             f"{text!r} is not a fault rate: give a share of requests such as 0.1, or per kind"
             f" such as 500=0.05,lost=0.02 (kinds: {', '.join(FAULT_KINDS)}; total at most 1)"
         )

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.core.webhook_urls import TITAN_RULE, url_problem
-from reconciler.errors import SetupError
+from reconciler.errors import UsageError
 from reconciler.sim.state import SessionName, Webhook, WebhookRetries
 from reconciler.sim.webhooks import WebhookSender
 from reconciler.sim.world import Event, SimError, World
@@ -58,7 +58,7 @@ def create(
         raise SimError(400, f"{problem}: {TITAN_RULE}")
     try:  # even allowed, it must be somewhere a delivery can go
         WebhookSender(body.url, "")
-    except SetupError as exc:
+    except UsageError as exc:
         raise SimError(400, str(exc)) from None
     for event in body.events:
         if not _EVENT.fullmatch(event):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import uvicorn
 
-from reconciler.errors import SetupError
+from reconciler.errors import UsageError
 from reconciler.sim.app import SimConfig, Simulator
 from reconciler.sim.gateway import (
     ALL_SCOPES,
@@ -49,10 +49,10 @@ def build_simulator(
 ) -> Simulator:
     """A simulator configured as `groupctl sim serve`'s flags say."""
     if webhook_url and not webhook_secret:
-        raise SetupError("--webhook-url needs --webhook-secret (or TITAN_WEBHOOK_SECRET)")
+        raise UsageError("--webhook-url needs --webhook-secret (or TITAN_WEBHOOK_SECRET)")
     keys = {api_key: ALL_SCOPES}
     if read_only_key == api_key:
-        raise SetupError("--read-only-key must differ from --api-key")
+        raise UsageError("--read-only-key must differ from --api-key")
     if read_only_key:
         keys[read_only_key] = frozenset({READ_SCOPE, SESSIONS_SCOPE})
     rates = parse_fault_rates(fault_rate)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pydantic
 
-from reconciler.errors import SetupError
+from reconciler.errors import FileAccessError
 from reconciler.sim.state import WorldState, default_world
 from reconciler.sim.world import World
 from reconciler.util.files import replace_atomically
@@ -43,7 +43,7 @@ class WorldStore:
         store = cls(Path(path))
         if not store.path.exists():
             if not create:
-                raise SetupError(f"{store.path}: no such world file")
+                raise FileAccessError(f"{store.path}: no such world file")
             with store._locked():
                 if not store.path.exists():
                     store._world = World(default_world())
@@ -82,7 +82,9 @@ class WorldStore:
                 raw = handle.read()
             stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
         except OSError as exc:
-            raise SetupError(f"{self.path}: cannot read the world file: {exc.strerror}") from None
+            raise FileAccessError(
+                f"{self.path}: cannot read the world file: {exc.strerror}"
+            ) from None
         try:
             state = WorldState.model_validate_json(raw)
         except pydantic.ValidationError as exc:
@@ -90,7 +92,7 @@ class WorldStore:
                 f"{'.'.join(map(str, error['loc'])) or 'file'}: {error['msg']}"
                 for error in exc.errors()[:5]
             )
-            raise SetupError(f"{self.path}: not a valid world file: {problems}") from None
+            raise FileAccessError(f"{self.path}: not a valid world file: {problems}") from None
         self._world = World(state)
         self._stamp = stamp
 
@@ -98,7 +100,9 @@ class WorldStore:
         try:
             self._write()
         except OSError as exc:
-            raise SetupError(f"{self.path}: cannot save the world file: {exc.strerror}") from None
+            raise FileAccessError(
+                f"{self.path}: cannot save the world file: {exc.strerror}"
+            ) from None
 
     def _write(self) -> None:
         assert self._world is not None
@@ -114,7 +118,9 @@ class WorldStore:
         try:
             directory = os.open(self.path.parent, os.O_RDONLY)
         except OSError as exc:
-            raise SetupError(f"{self.path}: cannot use its directory: {exc.strerror}") from None
+            raise FileAccessError(
+                f"{self.path}: cannot use its directory: {exc.strerror}"
+            ) from None
         try:
             fcntl.flock(directory, fcntl.LOCK_EX)
             yield

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from reconciler.errors import SetupError
+from reconciler.errors import UsageError
 from reconciler.sim.world import Event
 
 log = logging.getLogger("reconciler.sim.webhooks")
@@ -69,7 +69,7 @@ class WebhookSender:
         except (httpx.InvalidURL, ValueError):
             valid = False
         if not valid:
-            raise SetupError(f"{url!r} is not a webhook URL: give http(s)://host[:port]/path")
+            raise UsageError(f"{url!r} is not a webhook URL: give http(s)://host[:port]/path")
         self.url = url
         self._secret = secret
         self._attempts = attempts

@@ -9,14 +9,11 @@ the key and this Titan allow. `models` and `webhooks` are the payloads: tolerant
 
 from __future__ import annotations
 
-from reconciler.titan.client import (
-    DEFAULT_WRITE_RATE,
-    RECONNECT_WAIT,
-    CallStats,
-    RetryPolicy,
-    ScopeCheck,
-    TitanClient,
-)
+from reconciler.titan.client import DEFAULT_WRITE_RATE, TitanClient
+from reconciler.titan.http import CallStats
+from reconciler.titan.retries import RetryPolicy
+from reconciler.titan.scopes import ScopeCheck
+from reconciler.titan.session_guard import RECONNECT_WAIT
 
 __all__ = [
     "DEFAULT_WRITE_RATE",

@@ -28,8 +28,7 @@ from reconciler.errors import (
     PermissionDeniedError,
     SessionNotReadyError,
 )
-from reconciler.titan.http import CallStats as CallStats  # re-exported
-from reconciler.titan.http import TitanHttp
+from reconciler.titan.http import CallStats, TitanHttp
 from reconciler.titan.models import (
     PARTICIPANTS,
     CreatedGroup,
@@ -42,12 +41,9 @@ from reconciler.titan.models import (
 )
 from reconciler.titan.picture_getter import PictureGetter
 from reconciler.titan.recovery import GroupCreation
-from reconciler.titan.retries import Retrier, retryable, surely_not_applied
-from reconciler.titan.retries import RetryPolicy as RetryPolicy  # re-exported
-from reconciler.titan.scopes import ScopeCheck as ScopeCheck  # re-exported
-from reconciler.titan.scopes import check_scopes
-from reconciler.titan.session_guard import RECONNECT_WAIT as RECONNECT_WAIT  # re-exported
-from reconciler.titan.session_guard import SessionGuard
+from reconciler.titan.retries import Retrier, RetryPolicy, retryable, surely_not_applied
+from reconciler.titan.scopes import ScopeCheck, check_scopes
+from reconciler.titan.session_guard import RECONNECT_WAIT, SessionGuard
 from reconciler.titan.webhooks import Webhook
 from reconciler.util.rates import Rate
 

@@ -27,7 +27,7 @@ from reconciler.errors import (
     ApiError,
     ApiResponseError,
     OutcomeUnknownError,
-    SetupError,
+    SettingsError,
     api_error_class,
 )
 from reconciler.titan.answers import (
@@ -133,14 +133,14 @@ class TitanHttp:
         # Refused before anything is built: the name goes into every path, the key into every
         # request.
         if not SESSION_NAME.fullmatch(session):
-            raise SetupError(
+            raise SettingsError(
                 f"{session!r} is not a valid session name: letters, digits, '.', '_' and '-',"
                 " starting with a letter or digit, at most 64 characters"
             )
         if not api_key:
-            raise SetupError("the API key is empty")
+            raise SettingsError("the API key is empty")
         if api_key.startswith(CLIENT_TOKEN_PREFIX):
-            raise SetupError(
+            raise SettingsError(
                 "the API key is a Titan client token (titan_ct_...), which cannot call the"
                 " groups API: create an API key with the groups:read and groups:manage scopes"
                 " in the Titan dashboard"

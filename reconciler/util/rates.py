@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from reconciler.errors import SetupError
+from reconciler.errors import UsageError
 
 _SECONDS = {("s", "sec", "second"): 1.0, ("m", "min", "minute"): 60.0, ("h", "hour"): 3600.0}
 # Every spelling, plurals included ("mins", "hours"); "ms" is none of them.
@@ -44,7 +44,7 @@ def parse_rate(text: str) -> Rate | None:
         return None
     match = _RATE.fullmatch(text.lower())
     if not match or match.group(2) not in _UNITS or float(match.group(1)) <= 0:
-        raise SetupError(
+        raise UsageError(
             f"{text!r} is not a rate: write it as N/s, N/min or N/h (e.g. 20/min), or 'unlimited'"
         )
     return Rate(float(match.group(1)), _UNITS[match.group(2)])
@@ -57,5 +57,5 @@ def parse_duration(text: str) -> float:
     """`"30s"`, `"15m"`, `"1h"`, `"2 hours"` in seconds."""
     match = _DURATION.fullmatch(text.lower())
     if not match or match.group(2) not in _UNITS or float(match.group(1)) <= 0:
-        raise SetupError(f"{text!r} is not a duration: write it as 30s, 15m or 1h")
+        raise UsageError(f"{text!r} is not a duration: write it as 30s, 15m or 1h")
     return float(match.group(1)) * _UNITS[match.group(2)]

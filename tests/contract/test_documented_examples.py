@@ -21,7 +21,8 @@ import pytest
 from reconciler.core.jid import jid_from_api, parse_jid
 from reconciler.errors import ApiResponseError, BadRequestError, OutcomeUnknownError
 from reconciler.sim.state import Account, Group, Person, WorldState
-from reconciler.titan.client import RetryPolicy, TitanClient
+from reconciler.titan.client import TitanClient
+from reconciler.titan.retries import RetryPolicy
 from tests.conftest import MakeSim
 
 BOT = "+15550000001"

@@ -29,7 +29,8 @@ from reconciler.sim.state import Account, Group, Person, WorldState
 from reconciler.sim.store import WorldStore
 from reconciler.sim.transport import SimTransport
 from reconciler.sim.webhooks import WebhookSender
-from reconciler.titan.client import RetryPolicy, TitanClient
+from reconciler.titan.client import TitanClient
+from reconciler.titan.retries import RetryPolicy
 from tests.support.builders import desired, want
 from tests.support.processes import run_groupctl, sim_serve
 

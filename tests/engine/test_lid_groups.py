@@ -17,7 +17,8 @@ from reconciler.engine.service import plan_now
 from reconciler.engine.statefile import StateFile
 from reconciler.sim.gateway import FaultInjector
 from reconciler.sim.state import WorldState
-from reconciler.titan.client import RetryPolicy, TitanClient
+from reconciler.titan.client import TitanClient
+from reconciler.titan.retries import RetryPolicy
 from tests.conftest import MakeSim
 from tests.support.builders import desired, want
 from tests.support.harness import (

@@ -10,7 +10,7 @@ import pytest
 from reconciler.core.groups import INVITED, LEFT_RECENTLY, LINK_SENT, NEEDS_INVITE
 from reconciler.core.jid import parse_jid
 from reconciler.engine.statefile import INVITED_WAIT, LEFT_WAIT, StateFile
-from reconciler.errors import SetupError
+from reconciler.errors import FileAccessError
 
 GROUP = parse_jid("120363000000000001@g.us")
 OLIVIA = parse_jid("+14155550111")
@@ -87,5 +87,5 @@ def test_someone_seen_in_the_group_is_forgotten(tmp_path: Path) -> None:
 def test_a_damaged_state_file_is_a_clear_error(tmp_path: Path, text: str) -> None:
     path = tmp_path / "state.json"
     path.write_text(text)
-    with pytest.raises(SetupError, match="not a groupctl state file"):
+    with pytest.raises(FileAccessError, match="not a groupctl state file"):
         StateFile.load(path)

@@ -12,7 +12,7 @@ import pytest
 from reconciler.core.groups import INVITED, UploadedPicture
 from reconciler.core.jid import parse_jid
 from reconciler.engine.statefile import INVITED_WAIT, StateFile
-from reconciler.errors import SetupError
+from reconciler.errors import FileAccessError
 
 GROUP = parse_jid("120363000000000001@g.us")
 OTHER = parse_jid("120363000000000002@g.us")
@@ -65,5 +65,5 @@ def test_a_state_file_from_before_picture_records_loads_with_none(tmp_path: Path
 def test_a_damaged_picture_record_is_a_clear_error(tmp_path: Path, pictures: object) -> None:
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"version": 1, "waiting": {}, "pictures": pictures}))
-    with pytest.raises(SetupError, match="not a groupctl state file"):
+    with pytest.raises(FileAccessError, match="not a groupctl state file"):
         StateFile.load(path)

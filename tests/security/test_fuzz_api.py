@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from reconciler.core.jid import parse_group_jid, parse_jid
 from reconciler.errors import ApiError
-from reconciler.titan.client import RetryPolicy, TitanClient
+from reconciler.titan.client import TitanClient
+from reconciler.titan.retries import RetryPolicy
 
 GROUP = parse_group_jid("120363000000000001@g.us")
 ALICE = parse_jid("+14155550101")

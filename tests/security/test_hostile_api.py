@@ -19,8 +19,9 @@ from reconciler.core.jid import parse_group_jid, parse_jid
 from reconciler.engine.apply import apply
 from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
 from reconciler.errors import ApiConnectionError, ApiError, ApiResponseError
-from reconciler.titan.client import RetryPolicy, TitanClient
+from reconciler.titan.client import TitanClient
 from reconciler.titan.http import MAX_ANSWER_BYTES
+from reconciler.titan.retries import RetryPolicy
 
 KEY = "hostile-api-key-0c3e77"
 GROUP = parse_group_jid("120363000000000001@g.us")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.errors import ApiConnectionError, RateLimitedError, ServerError, SetupError
+from reconciler.errors import ApiConnectionError, RateLimitedError, ServerError, UsageError
 from reconciler.sim.gateway import FAULT_KINDS, FaultInjector, parse_fault_rates
-from reconciler.titan.client import RetryPolicy
+from reconciler.titan.retries import RetryPolicy
 from tests.conftest import MakeSim
 from tests.support.harness import ENGINEERING, gid
 
@@ -96,7 +96,7 @@ def test_fault_rates_are_parsed_in_both_forms() -> None:
     assert sum(even.values()) == pytest.approx(0.1)
     assert parse_fault_rates("500=0.05,lost=0.02") == {"500": 0.05, "lost": 0.02}
     for wrong in ("lots", "teapot=0.1", "500=0.8,503=0.5", "-0.1"):
-        with pytest.raises(SetupError, match="not a fault rate"):
+        with pytest.raises(UsageError, match="not a fault rate"):
             parse_fault_rates(wrong)
 
 

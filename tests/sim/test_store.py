@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.errors import SetupError
+from reconciler.errors import FileAccessError
 from reconciler.sim.state import WorldState
 from reconciler.sim.store import WorldStore
 from tests.support.harness import DEFAULT, ENGINEERING, standard_world
@@ -26,7 +26,7 @@ def test_a_missing_file_becomes_a_world_with_the_default_session(tmp_path: Path)
 
 
 def test_a_missing_file_is_an_error_when_creating_is_not_allowed(tmp_path: Path) -> None:
-    with pytest.raises(SetupError, match=r"no\.json: no such world file"):
+    with pytest.raises(FileAccessError, match=r"no\.json: no such world file"):
         WorldStore.open(tmp_path / "no.json", create=False)
 
 
@@ -90,7 +90,7 @@ def test_a_broken_world_file_is_reported_with_its_path(
 ) -> None:
     path = tmp_path / "broken.json"
     path.write_text(content)
-    with pytest.raises(SetupError, match=r"broken\.json") as refused:
+    with pytest.raises(FileAccessError, match=r"broken\.json") as refused:
         WorldStore.open(path)
     assert problem in str(refused.value)
 
@@ -111,7 +111,7 @@ def test_an_unreadable_world_file_says_why(tmp_path: Path) -> None:
         path.mkdir()  # root reads any file; a directory still cannot be read as one
     else:
         path.chmod(0)
-    with pytest.raises(SetupError, match="cannot read the world file"):
+    with pytest.raises(FileAccessError, match="cannot read the world file"):
         WorldStore.open(path)
 
 

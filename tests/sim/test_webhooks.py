@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.errors import SetupError
+from reconciler.errors import UsageError
 from reconciler.sim.webhooks import WebhookSender
 from tests.conftest import MakeSim
 from tests.support.harness import (
@@ -164,7 +164,7 @@ async def test_people_appear_in_payloads_as_jidrefs_as_each_session_sees_them(
 
 def test_a_webhook_url_that_cannot_work_is_refused_up_front() -> None:
     for url in ("http://127.0.0.1:99999/h", "ftp://x/h", "not a url", "http:///nohost"):
-        with pytest.raises(SetupError, match="is not a webhook URL"):
+        with pytest.raises(UsageError, match="is not a webhook URL"):
             WebhookSender(url, SECRET)
 
 

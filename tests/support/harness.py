@@ -29,7 +29,8 @@ from reconciler.sim.state import Account, Group, Person, WorldState
 from reconciler.sim.store import WorldStore
 from reconciler.sim.transport import SimTransport
 from reconciler.sim.world import World
-from reconciler.titan.client import RetryPolicy, TitanClient
+from reconciler.titan.client import TitanClient
+from reconciler.titan.retries import RetryPolicy
 from reconciler.util.serving import bind
 
 KEY = "test-key-5f2b9c1e"

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from reconciler.errors import NotFoundError, PermissionDeniedError, SetupError
+from reconciler.errors import NotFoundError, PermissionDeniedError, SettingsError
 from reconciler.titan.client import TitanClient
 from reconciler.titan.retries import RetryPolicy
 from reconciler.util.rates import Rate
@@ -61,9 +61,9 @@ async def test_unwrapped_bodies_and_waha_shapes_are_accepted() -> None:
 
 
 def test_bad_session_names_and_empty_keys_are_refused_up_front() -> None:
-    with pytest.raises(SetupError, match="not a valid session name"):
+    with pytest.raises(SettingsError, match="not a valid session name"):
         TitanClient("https://titan.test", api_key=SECRET, session="../admin")
-    with pytest.raises(SetupError, match="empty"):
+    with pytest.raises(SettingsError, match="empty"):
         TitanClient("https://titan.test", api_key="")
 
 
@@ -89,7 +89,7 @@ async def test_every_group_write_with_a_body_names_the_session() -> None:
 
 
 def test_a_client_token_is_refused_before_any_call() -> None:
-    with pytest.raises(SetupError, match="client token"):
+    with pytest.raises(SettingsError, match="client token"):
         TitanClient("https://titan.test", api_key="titan_ct_abcdef0123456789")
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.errors import SetupError
+from reconciler.errors import UsageError
 from reconciler.util.rates import Rate, parse_duration, parse_rate
 
 
@@ -28,7 +28,7 @@ def test_unlimited_is_none(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["fast", "10", "10/week", "0/s", "-1/s", "/s", "10/ms", "1/ss"])
 def test_nonsense_is_refused_with_the_expected_form(text: str) -> None:
-    with pytest.raises(SetupError, match="N/s, N/min or N/h"):
+    with pytest.raises(UsageError, match="N/s, N/min or N/h"):
         parse_rate(text)
 
 
@@ -46,5 +46,5 @@ def test_durations(text: str, seconds: float) -> None:
 
 @pytest.mark.parametrize("text", ["15", "0m", "-1m", "5 parsecs", "m"])
 def test_what_is_not_a_duration(text: str) -> None:
-    with pytest.raises(SetupError, match="is not a duration"):
+    with pytest.raises(UsageError, match="is not a duration"):
         parse_duration(text)
