@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from reconciler.core.groups import HIDDEN, INVITED, LEFT_RECENTLY, LINK_SENT, NEEDS_INVITE
@@ -22,10 +23,10 @@ from reconciler.core.invites import invite_link, invite_text
 from reconciler.core.jid import Jid
 from reconciler.core.pictures import fingerprint, normalize, same_picture
 from reconciler.engine.live import fetch_group
+from reconciler.engine.outcomes import detail_of, maybe_sent, outcome_of
 from reconciler.engine.plan import PARTICIPANT_KINDS, Action, GroupPlan, Kind, Plan
 from reconciler.engine.report import (
     ADDS,
-    NO_PER_PERSON_ANSWER,
     SUCCESSES,
     UNCHECKED,
     ApplyReport,
@@ -37,13 +38,10 @@ from reconciler.engine.safety import Brakes, raise_if_unsafe
 from reconciler.engine.statefile import StateFile, now_utc
 from reconciler.engine.verify import VERIFIABLE, Reread
 from reconciler.errors import (
-    ApiConnectionError,
-    ApiResponseError,
     CreateUncertainError,
     GroupctlError,
     OutcomeUnknownError,
     PlanFileError,
-    ServerError,
     SessionNotReadyError,
 )
 from reconciler.titan.client import TitanClient
@@ -62,11 +60,13 @@ async def apply(
     force: bool = False,
     concurrency: int = 4,
     on_step: Listener | None = None,
+    now: Callable[[], datetime] = now_utc,
 ) -> ApplyReport:
     """Carry out every group of `plan` that is not refused. Raises UnsafePlanError, before
     any call, if the safety brakes stop it (unless `force`); never raises for a failed call:
     failures are in the report (`ApplyReport.ok`). `pictures`: the directory the plan's
-    picture files are in (the config's root); a plan that names a file needs it."""
+    picture files are in (the config's root); a plan that names a file needs it. `now`: the
+    clock of the state file's records."""
     raise_if_unsafe(plan, brakes, force=force)
     state_file = state_file if state_file is not None else StateFile()
     slots = asyncio.Semaphore(concurrency)
@@ -80,7 +80,7 @@ async def apply(
     async def run(group: GroupPlan) -> None:
         async with slots:
             outcome = await _GroupRun(
-                group, client, state_file, pictures, on_step or _ignore, named=named
+                group, client, state_file, pictures, on_step or _ignore, named=named, now=now
             ).run()
         report.groups.append(outcome)
         state_file.save()
@@ -110,12 +110,14 @@ class _GroupRun:
         on_step: Listener,
         *,
         named: frozenset[Jid] = frozenset(),
+        now: Callable[[], datetime] = now_utc,
     ) -> None:
         self.plan = plan
         self.client = client
         self.state_file = state_file
         self.pictures = pictures  # the config's directory, where picture files are
         self.on_step = on_step
+        self.now = now
         self.report = GroupReport(plan.key, plan.subject, plan.group_id)
         self.group_id = plan.group_id
         # People this run did not get into the group, and why (invited, left recently, failed).
@@ -233,7 +235,7 @@ class _GroupRun:
                 )
             await self.client.set_picture(group, jpeg=normalize(data, source=source))
         if uploaded is not None:
-            self.state_file.record_picture(group, uploaded, now_utc())
+            self.state_file.record_picture(group, uploaded, self.now())
 
     async def _people(self, group: Jid, action: Action) -> None:
         members = list(action.members)
@@ -333,7 +335,7 @@ class _GroupRun:
             self.report.error = None
 
     def _person(self, kind: Kind, person: Jid, result: ParticipantResult) -> None:
-        outcome = _outcome(kind, result)
+        outcome = outcome_of(kind, result)
         if kind in ADDS and self.group_id is not None:
             if outcome not in (Outcome.DONE, Outcome.ALREADY):
                 self.not_added[person] = outcome
@@ -347,10 +349,10 @@ class _GroupRun:
                 Outcome.ALREADY: HIDDEN,
             }.get(outcome)
             if reason is not None:
-                self.state_file.record(self.group_id, person, reason, now_utc())
+                self.state_file.record(self.group_id, person, reason, self.now())
             else:
                 self.state_file.forget(self.group_id, person)
-        self._step(kind, outcome, person, _detail(kind, outcome, result))
+        self._step(kind, outcome, person, detail_of(kind, outcome, result))
 
     async def _invites(self) -> None:
         """Report everyone WhatsApp would not add for their privacy settings, with the group's
@@ -370,7 +372,7 @@ class _GroupRun:
             problem = f"; the invite link could not be read: {exc}"
         self.report.invite_link = link
         for kind, person, result in pending:
-            detail = _detail(kind, Outcome.NEEDS_INVITE, result) + problem
+            detail = detail_of(kind, Outcome.NEEDS_INVITE, result) + problem
             outcome, more = Outcome.NEEDS_INVITE, ""
             reason: str | None = NEEDS_INVITE
             if self.plan.invite_message is not None:
@@ -380,7 +382,7 @@ class _GroupRun:
             if reason is None:
                 self.state_file.forget(group, person)
             else:
-                self.state_file.record(group, person, reason, now_utc())
+                self.state_file.record(group, person, reason, self.now())
             self._step(kind, outcome, person, detail + more, invite_link=link)
 
     async def _send_link(
@@ -394,7 +396,7 @@ class _GroupRun:
         try:
             await self.client.send_text(person, text)
         except GroupctlError as exc:
-            if _maybe_sent(exc):  # not sent again before the wait is over: better than twice
+            if maybe_sent(exc):  # not sent again before the wait is over: better than twice
                 return Outcome.UNKNOWN, LINK_SENT, f"; the message may have been sent: {exc}"
             return Outcome.FAILED, None, f"; the message with the invite link failed: {exc}"
         return Outcome.INVITED, LINK_SENT, "; the invite link was sent to them by message"
@@ -431,43 +433,3 @@ def picture_path(root: Path | None, source: str) -> Path:
 def _is_url(source: str) -> bool:
     # Titan fetches it, not groupctl: nothing on this machine is read for a URL.
     return source.startswith(("https://", "http://"))
-
-
-# WhatsApp's per-person codes, by action (None: any action). 403 on add: see `_outcome`.
-_OUTCOMES: dict[tuple[Kind | None, int], Outcome] = {
-    (None, ParticipantStatus.DONE): Outcome.DONE,
-    (Kind.ADD, ParticipantStatus.ALREADY): Outcome.ALREADY,
-    (Kind.ADD, ParticipantStatus.RECENTLY_LEFT): Outcome.LEFT_RECENTLY,
-    (Kind.PROMOTE, ParticipantStatus.ALREADY): Outcome.ALREADY,
-    (Kind.DEMOTE, ParticipantStatus.ALREADY): Outcome.ALREADY,
-    (Kind.REMOVE, ParticipantStatus.NOT_PARTICIPANT): Outcome.ALREADY,
-}
-# What a code means for an add, said in the report whatever the API's own words.
-_MEANINGS: dict[int, str] = {
-    ParticipantStatus.NOT_PARTICIPANT: "not on WhatsApp",
-    ParticipantStatus.COMMUNITY: "cannot be added to a community's group",
-    ParticipantStatus.GROUP_FULL: "the group is full",
-}
-
-
-def _outcome(kind: Kind, result: ParticipantResult) -> Outcome:
-    status = result.status
-    if kind in ADDS and status == ParticipantStatus.NEEDS_INVITE:
-        # Nothing reaches the person unless the answer says an invite was sent.
-        return Outcome.INVITED if result.invite_sent else Outcome.NEEDS_INVITE
-    return _OUTCOMES.get((kind, status)) or _OUTCOMES.get((None, status)) or Outcome.FAILED
-
-
-def _detail(kind: Kind, outcome: Outcome, result: ParticipantResult) -> str:
-    if outcome == Outcome.DONE:
-        return "" if result.per_person else NO_PER_PERSON_ANSWER
-    meaning = _MEANINGS.get(result.status) if kind in ADDS else None
-    words = [w for w in (meaning, result.message) if w] or [outcome.value]
-    return f"{result.status}: " + ": ".join(words)
-
-
-def _maybe_sent(error: GroupctlError) -> bool:
-    """Whether a message whose call failed may have gone out all the same."""
-    if isinstance(error, ApiConnectionError):
-        return error.request_sent
-    return isinstance(error, OutcomeUnknownError | ServerError | ApiResponseError)

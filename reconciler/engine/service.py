@@ -88,6 +88,7 @@ async def apply_now(
         brakes=brakes,
         force=force,
         on_step=on_step,
+        now=now,
     )
     state_file.save(now())
     return report
