@@ -45,7 +45,7 @@ from reconciler.errors import (
     SessionNotReadyError,
 )
 from reconciler.titan.client import TitanClient
-from reconciler.titan.models import NOT_REPORTED, ParticipantResult, ParticipantStatus
+from reconciler.titan.results import NOT_REPORTED, ParticipantResult, ParticipantStatus
 
 Listener = Callable[[Step], None]
 

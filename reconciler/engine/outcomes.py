@@ -12,7 +12,7 @@ from reconciler.errors import (
     OutcomeUnknownError,
     ServerError,
 )
-from reconciler.titan.models import ParticipantResult, ParticipantStatus
+from reconciler.titan.results import ParticipantResult, ParticipantStatus
 
 # WhatsApp's per-person codes, by action (None: any action). 403 on add: see `outcome_of`.
 _OUTCOMES: dict[tuple[Kind | None, int], Outcome] = {

@@ -4,7 +4,8 @@
 errors (`answers` reads the answer); `retries` repeats what is safe to repeat; `session_guard`
 stops the calls of a session that is gone (`sessions` says what each status means); `recovery`
 finds the group a create whose answer was lost made; `scopes` and `picture_getter` probe what
-the key and this Titan allow. `models` and `webhooks` are the payloads: tolerant responses.
+the key and this Titan allow. `models`, `results` and `webhooks` are the payloads: tolerant
+responses.
 """
 
 from __future__ import annotations

@@ -29,18 +29,10 @@ from reconciler.errors import (
     SessionNotReadyError,
 )
 from reconciler.titan.http import CallStats, TitanHttp
-from reconciler.titan.models import (
-    PARTICIPANTS,
-    CreatedGroup,
-    Group,
-    InviteInfo,
-    Participant,
-    ParticipantResult,
-    SessionInfo,
-    parse_participant_results,
-)
+from reconciler.titan.models import PARTICIPANTS, Group, InviteInfo, Participant, SessionInfo
 from reconciler.titan.picture_getter import PictureGetter
 from reconciler.titan.recovery import GroupCreation
+from reconciler.titan.results import CreatedGroup, ParticipantResult, parse_participant_results
 from reconciler.titan.retries import Retrier, RetryPolicy, retryable, surely_not_applied
 from reconciler.titan.scopes import ScopeCheck, check_scopes
 from reconciler.titan.session_guard import RECONNECT_WAIT, SessionGuard

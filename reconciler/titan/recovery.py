@@ -15,13 +15,8 @@ from typing import Any, Protocol
 from reconciler.core.jid import Jid
 from reconciler.errors import ApiConnectionError, ApiError, CreateUncertainError
 from reconciler.titan.http import TitanHttp
-from reconciler.titan.models import (
-    CreatedGroup,
-    Group,
-    ParticipantResult,
-    SessionInfo,
-    parse_participant_results,
-)
+from reconciler.titan.models import Group, SessionInfo
+from reconciler.titan.results import CreatedGroup, ParticipantResult, parse_participant_results
 from reconciler.titan.retries import surely_not_applied
 
 log = logging.getLogger("reconciler.titan")

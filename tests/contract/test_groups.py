@@ -10,7 +10,7 @@ from reconciler.errors import (
     PermissionDeniedError,
     SessionNotReadyError,
 )
-from reconciler.titan.models import ParticipantStatus
+from reconciler.titan.results import ParticipantStatus
 from tests.support.harness import (
     ALICE,
     BOB,

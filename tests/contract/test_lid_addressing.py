@@ -4,7 +4,7 @@ find a member to remove, promote or demote only by the LID, and a phone JID answ
 from __future__ import annotations
 
 from reconciler.sim.state import WorldState
-from reconciler.titan.models import ParticipantResult, ParticipantStatus
+from reconciler.titan.results import ParticipantResult, ParticipantStatus
 from tests.conftest import MakeSim
 from tests.support.harness import (
     ALICE,

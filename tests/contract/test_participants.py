@@ -8,11 +8,8 @@ from reconciler.core.limits import MAX_GROUP_SIZE
 from reconciler.errors import BadRequestError, ConflictError, PermissionDeniedError
 from reconciler.sim.rules.participants import ADD_REQUEST_SECONDS
 from reconciler.sim.state import Group, Role
-from reconciler.titan.models import (
-    Participant,
-    ParticipantResult,
-    ParticipantStatus,
-)
+from reconciler.titan.models import Participant
+from reconciler.titan.results import ParticipantResult, ParticipantStatus
 from tests.conftest import MakeSim
 from tests.support.harness import (
     ALICE,

@@ -5,12 +5,8 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from reconciler.titan.models import (
-    NOT_REPORTED,
-    PARTICIPANTS,
-    Group,
-    parse_participant_results,
-)
+from reconciler.titan.models import PARTICIPANTS, Group
+from reconciler.titan.results import NOT_REPORTED, parse_participant_results
 from tests.support.harness import ALICE, BOB, jid
 
 A, B = jid(ALICE), jid(BOB)
