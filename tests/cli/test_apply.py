@@ -4,6 +4,9 @@ saved plans are applied exactly or refused when stale, and nothing is asked of n
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -330,3 +333,64 @@ def test_in_a_lid_addressed_group_hidden_people_are_changed_verified_and_settled
         "+14155550164": "member",
         "+14155550165": "member",
     }
+
+
+def answer_on_a_terminal(
+    groupctl: str, example: Path, served: ServedSim, answer: str
+) -> tuple[int, str]:
+    """`groupctl apply` on a terminal (a pty), answering its question with `answer`."""
+    primary, secondary = pty.openpty()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TITAN_", "GROUPCTL_"))},
+        "NO_COLOR": "1",
+        "TITAN_API_URL": served.url,
+        "TITAN_API_KEY": KEY,
+        "TITAN_WRITE_RATE": "unlimited",
+    }
+    process = subprocess.Popen(
+        [groupctl, "apply"],
+        cwd=example,
+        env=env,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    seen = b""
+    answered = False
+    while True:
+        ready, _, _ = select.select([primary], [], [], 120)
+        assert ready, f"no output for 120 s; so far: {seen.decode(errors='replace')}"
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the process closed the terminal: it is done
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if not answered and b"Apply these changes? [y/N]:" in seen:
+            os.write(primary, answer.encode() + b"\n")
+            answered = True
+    os.close(primary)
+    return process.wait(timeout=120), seen.decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_answering_no_on_a_terminal_applies_nothing_and_is_no_error(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    before = (example / "world.json").read_bytes()
+    code, output = answer_on_a_terminal(groupctl, example, served, "n")
+    assert code == 0, output
+    assert "Plan: " in output
+    assert "Nothing applied." in output
+    assert "error" not in output
+    assert (example / "world.json").read_bytes() == before
+
+
+def test_answering_yes_on_a_terminal_applies_the_plan(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    code, output = answer_on_a_terminal(groupctl, example, served, "y")
+    assert code == 0, output
+    assert "created 'Infra On-Call' [oncall]: 120363" in output
+    assert "Infra On-Call" in subjects(example)
