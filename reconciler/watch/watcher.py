@@ -23,12 +23,13 @@ from starlette.routing import Route
 from reconciler.core.groups import DesiredGroup, DesiredState, ListedGroup, LiveState
 from reconciler.core.jid import Jid
 from reconciler.engine.matching import match_groups
-from reconciler.engine.plan import Action, Plan
+from reconciler.engine.plan import Plan
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.safety import Brakes
 from reconciler.engine.service import Clock, Planned, apply_now, plan_now
 from reconciler.engine.statefile import StateFile, now_utc
 from reconciler.errors import GroupctlError
+from reconciler.render.watch import described_action
 from reconciler.titan.client import TitanClient
 from reconciler.watch.echoes import Echoes
 from reconciler.watch.events import (
@@ -332,7 +333,7 @@ class Watcher:
             group=key,
             group_id=planned.group_id,
             subject=planned.subject,
-            changes=[_described(result, action) for action in planned.actions],
+            changes=[described_action(result, action) for action in planned.actions],
             refused=list(planned.errors),
         )
         if not (self.options.self_heal and planned.actions and not planned.errors):
@@ -418,13 +419,3 @@ class Watcher:
                 else:
                     bound.pop(group.key, None)
         self._bound = {gid: key for key, gid in bound.items()}
-
-
-def _described(result: Plan, action: Action) -> str:
-    """`add olivia (+1 415-555-0111)`, `subject 'Hacked' -> 'Sales EMEA'`, `leave`."""
-    kind = action.kind.value
-    if action.members:
-        return f"{kind} {', '.join(result.name(jid) for jid in action.members)}"
-    if action.old is not None:
-        return f"{kind} {action.old!r} -> {action.new!r}"
-    return f"{kind} {action.new!r}" if action.new is not None else kind
