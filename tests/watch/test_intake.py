@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from reconciler.watch import WatchOptions
-from tests.watch.test_watcher import ALICE, TEAM, Clock, Setup, running, signed
+from tests.support.watching import ALICE, TEAM, Clock, Setup, running, signed
 
 ALICE_REF = {"phoneNumber": ALICE, "lid": "204355791230411@lid", "mode": "pn"}
 
