@@ -18,7 +18,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler.errors import GroupctlError
-from reconciler.titan.client import TitanClient
 from reconciler.watch.bindings import Bindings
 from reconciler.watch.echoes import Echoes
 from reconciler.watch.events import (
@@ -44,7 +43,6 @@ class Routes:
         *,
         secret: str,
         worker: Worker,
-        client: TitanClient,
         session: SessionState,
         bindings: Bindings,
         echoes: Echoes,
@@ -53,7 +51,6 @@ class Routes:
     ) -> None:
         self._secret = secret.encode()
         self._worker = worker
-        self._client = client
         self._session = session
         self._bindings = bindings
         self._echoes = echoes
@@ -134,9 +131,8 @@ class Routes:
             checked, problem = self._healthy
             if self._session.stopped is None and self._clock() - checked > _HEALTH_CHECK_EVERY:
                 try:
-                    info = await self._client.get_session(refresh=True)
+                    await self._worker.read_session()
                     problem = None
-                    self._worker.session_seen(info.status, info.status_reason)
                 except GroupctlError as exc:
                     problem = str(exc)
                 self._healthy = (self._clock(), problem)

@@ -88,7 +88,6 @@ class Watcher:
         routes = Routes(
             secret=secret,
             worker=self._worker,
-            client=client,
             session=self.session,
             bindings=bindings,
             echoes=echoes,
@@ -119,11 +118,8 @@ class Watcher:
 
     @property
     def stopping(self) -> bool:
+        """Whether the worker was told to stop (served, at shutdown)."""
         return self._worker.stopping
-
-    @stopping.setter
-    def stopping(self, stopping: bool) -> None:
-        self._worker.stopping = stopping
 
     @property
     def busy(self) -> bool:

@@ -139,6 +139,11 @@ class Worker:
             self._client.reset_halt()
             self.resync_now()
 
+    async def read_session(self) -> None:
+        """Read the session's state from Titan now (a GroupctlError when it cannot be read)."""
+        info = await self._client.get_session(refresh=True)
+        self.session_seen(info.status, info.status_reason)
+
     # -- the loop ---------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -172,8 +177,7 @@ class Worker:
             self.busy = True
             try:
                 if key is None:
-                    info = await self._client.get_session(refresh=True)
-                    self.session_seen(info.status, info.status_reason)
+                    await self.read_session()
                 else:
                     await self._check(key)
             except GroupctlError as exc:
