@@ -1,5 +1,6 @@
-"""Over HTTP: every documented shape of a delivery is taken, and one that is not a readable
-Titan event is refused (400) before any API call."""
+"""Over HTTP, before any API call: a delivery unsigned, too large, replayed or malformed is
+refused; every documented shape of a delivery is taken, and one that is not a readable Titan
+event is refused (400)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 
 import httpx
 
-from reconciler.watch import WatchOptions
-from tests.watch.test_watcher import ALICE, TEAM, Clock, Setup, running, signed
+from reconciler.sim.webhooks import envelope
+from reconciler.watch import MAX_BODY, WatchOptions
+from tests.support.watching import ALICE, TEAM, Clock, Setup, running, signed
 
 ALICE_REF = {"phoneNumber": ALICE, "lid": "204355791230411@lid", "mode": "pn"}
 
@@ -54,3 +56,45 @@ async def test_deliveries_are_taken_in_every_documented_shape_and_refused_otherw
                 assert await post(body) == 202
                 assert setup.count("groupctl_group_checks_total") == checks + 1  # re-read
         assert setup.count("groupctl_webhooks_total", result="malformed") == len(refused)
+
+
+def event(**payload: Any) -> bytes:
+    return envelope("group.participant", {"id": TEAM, **payload}, "default")
+
+
+async def test_unsigned_oversized_replayed_or_malformed_deliveries_make_no_api_call(
+    tmp_path: Path,
+) -> None:
+    async with running(Setup(tmp_path, WatchOptions(self_heal=True), Clock())) as setup:
+        requests = setup.sim.stats.requests
+        body = event(left=[ALICE.removeprefix("+") + "@s.whatsapp.net"])
+        good = signed(body)
+        cases: list[tuple[bytes, dict[str, str], int]] = [
+            (body, {}, 401),  # no signature
+            (body, signed(body, "another-secret"), 401),  # wrong secret
+            (body, {"X-Webhook-Signature": good["X-Webhook-Signature"][:-8]}, 401),  # truncated
+            (body, {"X-Webhook-Signature": "md5=" + "0" * 32}, 401),  # not sha256
+            (body[:-1], good, 401),  # the body changed after signing
+            (b"x" * (10 * 1024 * 1024), signed(b"x" * (10 * 1024 * 1024)), 413),  # 10 MB
+            (b"{not json", signed(b"{not json"), 400),
+            (b'["a list"]', signed(b'["a list"]'), 400),
+        ]
+        transport = httpx.ASGITransport(app=setup.watcher.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://watch.test") as http:
+            for content, headers, status in cases:
+                answer = await http.post("/webhooks/titan", content=content, headers=headers)
+                assert answer.status_code == status, (content[:40], headers)
+            assert setup.sim.stats.requests == requests  # none of them reached the API
+            first = await http.post("/webhooks/titan", content=body, headers=good)
+            await setup.watcher.idle()
+            assert first.status_code == 202
+            after_first = setup.sim.stats.requests
+            assert after_first > requests  # a valid one does: the group is re-read
+            replay = await http.post("/webhooks/titan", content=body, headers=good)
+            await setup.watcher.idle()
+            assert (replay.status_code, replay.json()) == (200, {"status": "duplicate"})
+            assert setup.sim.stats.requests == after_first
+        assert setup.count("groupctl_webhooks_total", result="bad_signature") == 5
+        assert setup.count("groupctl_webhooks_total", result="too_large") == 1
+        assert setup.count("groupctl_webhooks_total", result="malformed") == 2
+        assert MAX_BODY < 10 * 1024 * 1024

@@ -9,7 +9,7 @@ from reconciler.core.jid import parse_group_jid
 from reconciler.watch import WatchOptions
 from tests.engine.test_pictures import LEFT, picture_file
 from tests.support.builders import desired, want
-from tests.watch.test_watcher import TEAM, TEAM_NOW, Clock, Setup, running
+from tests.support.watching import TEAM, TEAM_NOW, Clock, Setup, running
 
 
 async def test_a_picture_is_uploaded_once_and_later_heals_leave_it_alone(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from reconciler.core.jid import parse_group_jid
 from reconciler.sim.transport import SimTransport
 from reconciler.sim.webhooks import envelope
 from reconciler.watch import WatchOptions
-from tests.watch.test_watcher import ALICE, ALICE_JID, TEAM, Clock, Setup, running, signed
+from tests.support.watching import ALICE, ALICE_JID, TEAM, Clock, Setup, running, signed
 
 GROUP = parse_group_jid(TEAM)
 HEAL = WatchOptions(self_heal=True)

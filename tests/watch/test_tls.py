@@ -13,7 +13,7 @@ import pytest
 import trustme
 
 from tests.support.processes import run_groupctl, sim_serve, start_groupctl
-from tests.watch.test_watcher import LUCAS, eventually, free_port
+from tests.support.watching import LUCAS, eventually, free_port
 
 KEY, SECRET = "tls-key-4e1d2c", "tls-secret-0a9b8c"
 

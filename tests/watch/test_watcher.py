@@ -1,8 +1,8 @@
-"""`groupctl watch`: signed webhooks only, drift reported, healed once, with backoff."""
+"""`groupctl watch` as a whole: a reload of the config; as a real process, drift reported and
+healed once, and no start without the webhook secret."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -10,8 +10,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,225 +17,29 @@ import httpx
 import pytest
 
 from reconciler.config import load
-from reconciler.core.groups import DesiredState
-from reconciler.core.jid import parse_group_jid, parse_jid
-from reconciler.engine.planner import PlanPolicy
-from reconciler.sim.app import SimConfig, Simulator
-from reconciler.sim.gateway import ALL_SCOPES
 from reconciler.sim.state import WorldState
-from reconciler.sim.store import WorldStore
-from reconciler.sim.transport import SimTransport
-from reconciler.sim.webhooks import WebhookSender, envelope, sign
-from reconciler.titan.client import TitanClient
-from reconciler.util.serving import bind
-from reconciler.watch import MAX_BODY, Watcher, WatchOptions
-from tests.support.builders import desired, want
+from reconciler.watch import WatchOptions
 from tests.support.processes import sim_serve, start_groupctl
-
-ROOT = Path(__file__).parent.parent.parent
-KEY = "watch-key-4b9e21"
-SECRET = "watch-secret-77d0c3"
-BOT, ALICE, BOB = "+14155550100", "+14155550101", "+14155550102"
-TEAM = "120363000000000001@g.us"
-ALICE_JID = parse_jid(ALICE)
-TEAM_NOW = {ALICE: "member", BOB: "admin"}
+from tests.support.watching import LUCAS, TEAM, Clock, Setup, eventually, free_port, running
 
 
-def world() -> WorldState:
-    return WorldState.model_validate(
-        {
-            "people": [{"phone": BOT}, {"phone": ALICE}, {"phone": BOB}],
-            "accounts": [{"session": "default", "phone": BOT}, {"session": "bob", "phone": BOB}],
-            "groups": [
-                {
-                    "id": TEAM,
-                    "subject": "Team",
-                    "creator": BOT,
-                    "created_at": 1,
-                    "invite_code": "TeamInviteCode00000001",
-                    "participants": {BOT: "superadmin", BOB: "admin", ALICE: "member"},
-                }
-            ],
-        }
-    )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Setup:
-    """A watcher and a simulator in this process: the simulator's signed webhooks go
-    straight into the watcher's app."""
-
-    def __init__(
-        self,
-        tmp_path: Path,
-        options: WatchOptions,
-        clock: Callable[[], float],
-        reload: Callable[[], DesiredState] | None = None,
-        config: DesiredState | None = None,
-    ) -> None:
-        path = tmp_path / "world.json"
-        path.write_text(world().model_dump_json())
-        self.hooks = WebhookSender(
-            "http://watch.test/webhooks/titan",
-            SECRET,
-            transport=httpx.ASGITransport(app=self._app),
-        )
-        simulated = SimConfig(api_keys={KEY: ALL_SCOPES}, webhooks=self.hooks)
-        self.sim = Simulator(WorldStore.open(path), simulated)
-        self.client = self.session("default")
-        self.bob = self.session("bob")
-        self.worker: asyncio.Task[None] | None = None  # while running
-        self.watcher = Watcher(
-            desired=config or desired(want("team", "Team", TEAM_NOW, id=TEAM)),
-            client=self.client,
-            secret=SECRET,
-            policy=PlanPolicy(),
-            options=options,
-            reload=reload,
-            clock=clock,
-        )
-
-    async def _app(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.watcher.app(scope, receive, send)
-
-    def session(self, name: str) -> TitanClient:
-        return TitanClient(
-            "http://titan-sim",
-            api_key=KEY,
-            session=name,
-            transport=SimTransport(self.sim.asgi),
-            write_rate=None,
-        )
-
-    async def settle(self) -> None:
-        """Until every webhook is delivered and every queued group checked (a heal sends
-        more webhooks: they are delivered and handled too)."""
-        for _ in range(10):
-            await self.hooks.close()
-            await self.watcher.idle()
-            if self.hooks._queue.empty():
-                return
-        raise AssertionError("the watcher and the simulator never settled")
-
-    def count(self, metric: str, **labels: str) -> float:
-        value = self.watcher.metrics.registry.get_sample_value(metric, labels)
-        return value or 0.0
-
-    def participants(self) -> dict[str, str]:
-        return dict(self.sim.store.world().state.groups[0].participants)
-
-
-@asynccontextmanager
-async def running(setup: Setup) -> AsyncIterator[Setup]:
-    worker = setup.worker = asyncio.create_task(setup.watcher.work())
-    try:
-        setup.watcher.tick()  # the first resync: learns which live group is which
-        await setup.settle()
-        yield setup
-    finally:
-        worker.cancel()
-        await setup.client.aclose()
-        await setup.bob.aclose()
-
-
-def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
-    return {"X-Webhook-Signature": sign(secret, body), "Content-Type": "application/json"}
-
-
-def event(**payload: Any) -> bytes:
-    return envelope("group.participant", {"id": TEAM, **payload}, "default")
-
-
-async def test_unsigned_oversized_replayed_or_malformed_deliveries_make_no_api_call(
-    tmp_path: Path,
-) -> None:
-    async with running(Setup(tmp_path, WatchOptions(self_heal=True), Clock())) as setup:
-        requests = setup.sim.stats.requests
-        body = event(left=[ALICE.removeprefix("+") + "@s.whatsapp.net"])
-        good = signed(body)
-        cases: list[tuple[bytes, dict[str, str], int]] = [
-            (body, {}, 401),  # no signature
-            (body, signed(body, "another-secret"), 401),  # wrong secret
-            (body, {"X-Webhook-Signature": good["X-Webhook-Signature"][:-8]}, 401),  # truncated
-            (body, {"X-Webhook-Signature": "md5=" + "0" * 32}, 401),  # not sha256
-            (body[:-1], good, 401),  # the body changed after signing
-            (b"x" * (10 * 1024 * 1024), signed(b"x" * (10 * 1024 * 1024)), 413),  # 10 MB
-            (b"{not json", signed(b"{not json"), 400),
-            (b'["a list"]', signed(b'["a list"]'), 400),
-        ]
-        transport = httpx.ASGITransport(app=setup.watcher.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://watch.test") as http:
-            for content, headers, status in cases:
-                answer = await http.post("/webhooks/titan", content=content, headers=headers)
-                assert answer.status_code == status, (content[:40], headers)
-            assert setup.sim.stats.requests == requests  # none of them reached the API
-            first = await http.post("/webhooks/titan", content=body, headers=good)
-            await setup.watcher.idle()
-            assert first.status_code == 202
-            after_first = setup.sim.stats.requests
-            assert after_first > requests  # a valid one does: the group is re-read
-            replay = await http.post("/webhooks/titan", content=body, headers=good)
-            await setup.watcher.idle()
-            assert (replay.status_code, replay.json()) == (200, {"status": "duplicate"})
-            assert setup.sim.stats.requests == after_first
-        assert setup.count("groupctl_webhooks_total", result="bad_signature") == 5
-        assert setup.count("groupctl_webhooks_total", result="too_large") == 1
-        assert setup.count("groupctl_webhooks_total", result="malformed") == 2
-        assert MAX_BODY < 10 * 1024 * 1024
-
-
-async def test_drift_is_healed_once_and_its_own_webhooks_cause_no_second_round(
-    tmp_path: Path,
-) -> None:
-    async with running(Setup(tmp_path, WatchOptions(self_heal=True), Clock())) as setup:
-        await setup.bob.remove_participants(parse_group_jid(TEAM), [ALICE_JID])
-        await setup.bob.set_subject(parse_group_jid(TEAM), "Renamed")
-        await setup.settle()
-        assert setup.participants()[ALICE] == "member"
-        assert setup.sim.store.world().state.groups[0].subject == "Team"
-        heals = setup.count("groupctl_heals_total", group="team", result="applied")
-        assert heals == 1
-        assert setup.count("groupctl_webhooks_total", result="own_change") >= 2
-
-
-async def test_without_self_heal_drift_is_reported_and_left(
+async def test_a_reload_takes_the_new_config_and_a_broken_one_is_refused(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("INFO", logger="reconciler.watch")
-    async with running(Setup(tmp_path, WatchOptions(), Clock())) as setup:
-        await setup.bob.remove_participants(parse_group_jid(TEAM), [ALICE_JID])
-        await setup.settle()
-        assert ALICE not in setup.participants()
-        drift = [json.loads(r.getMessage()) for r in caplog.records if '"drift"' in r.getMessage()]
-        assert len(drift) == 1
-        assert drift[0]["group"] == "team"
-        assert drift[0]["changes"] == ["add +1 415-555-0101"]
-        assert setup.count("groupctl_drift_total", group="team") == 1
-
-
-async def test_a_group_that_keeps_drifting_is_healed_with_backoff(tmp_path: Path) -> None:
-    clock = Clock()
-    options = WatchOptions(self_heal=True, backoff=2.0, backoff_max=3600.0)
-    async with running(Setup(tmp_path, options, clock)) as setup:
-        for _ in range(60):  # someone removes Alice again every second, for a minute
-            if ALICE in setup.participants():
-                await setup.bob.remove_participants(parse_group_jid(TEAM), [ALICE_JID])
-            await setup.settle()
-            clock.now += 1
-            setup.watcher.tick()
-            await setup.settle()
-        applied = setup.count("groupctl_heals_total", group="team", result="applied")
-        deferred = setup.count("groupctl_heals_total", group="team", result="deferred")
-    # Heals at 0, 2, 6, 14, 30 and 62 s at most: not 60 of them.
-    assert 4 <= applied <= 6
-    assert deferred > 0
+    config = tmp_path / "groups.yaml"
+    config.write_text("version: 1\ngroups:\n  team: {subject: Team, id: '" + TEAM + "'}\n")
+    setup = Setup(tmp_path, WatchOptions(), Clock(), reload=lambda: load(config))
+    async with running(setup):
+        config.write_text(config.read_text() + "  more: {subject: More}\n")
+        setup.watcher.reload()
+        assert [g.key for g in setup.watcher.desired.groups] == ["team", "more"]
+        config.write_text("version: 1\ngroups:\n  team: {subject: ''}\n")
+        setup.watcher.reload()
+        assert [g.key for g in setup.watcher.desired.groups] == ["team", "more"]  # kept
+    events = [json.loads(r.getMessage())["event"] for r in caplog.records]
+    assert events.count("reloaded") == 1
+    assert events.count("reload_failed") == 1
 
 
 # -- as real processes ---------------------------------------------------------------------------
@@ -273,25 +75,9 @@ class Lines:
                 self._ready.wait(left)
 
 
-def free_port() -> int:
-    sock = bind("127.0.0.1", 0)
-    port: int = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
 def metric(url: str, name: str) -> float:
     text = httpx.get(f"{url}/metrics", timeout=5).text
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
-
-
-def eventually(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll an observable condition (not a sleep standing in for one) until it holds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -364,9 +150,6 @@ def test_watch_reports_drift_and_heals_it_once(groupctl: str, example: Path) -> 
             watch.communicate(timeout=20)  # closes its pipes
 
 
-LUCAS = "14155550110@s.whatsapp.net"
-
-
 def announcements(example: Path) -> tuple[str, bool]:
     state = WorldState.model_validate_json((example / "world.json").read_text())
     group = next(g for g in state.groups if g.id == "120363000000000101@g.us")
@@ -385,67 +168,3 @@ def test_watch_needs_the_webhook_secret(groupctl: str, example: Path) -> None:
     )
     assert done.returncode == 1
     assert "no webhook secret: set TITAN_WEBHOOK_SECRET" in done.stderr
-
-
-async def test_a_reload_takes_the_new_config_and_a_broken_one_is_refused(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level("INFO", logger="reconciler.watch")
-    config = tmp_path / "groups.yaml"
-    config.write_text("version: 1\ngroups:\n  team: {subject: Team, id: '" + TEAM + "'}\n")
-    setup = Setup(tmp_path, WatchOptions(), Clock(), reload=lambda: load(config))
-    async with running(setup):
-        config.write_text(config.read_text() + "  more: {subject: More}\n")
-        setup.watcher.reload()
-        assert [g.key for g in setup.watcher.desired.groups] == ["team", "more"]
-        config.write_text("version: 1\ngroups:\n  team: {subject: ''}\n")
-        setup.watcher.reload()
-        assert [g.key for g in setup.watcher.desired.groups] == ["team", "more"]  # kept
-    events = [json.loads(r.getMessage())["event"] for r in caplog.records]
-    assert events.count("reloaded") == 1
-    assert events.count("reload_failed") == 1
-
-
-async def test_a_group_found_by_subject_and_renamed_is_renamed_back_not_created_again(
-    tmp_path: Path,
-) -> None:
-    clock = Clock()
-    config = desired(
-        want("ops", "Ops", {}),  # checked first at a resync, with every binding redone
-        want("team", "Team", TEAM_NOW),  # no id: found by its subject
-    )
-    setup = Setup(tmp_path, WatchOptions(self_heal=True), clock, config=config)
-    async with running(setup):
-        await setup.bob.set_subject(parse_group_jid(TEAM), "Renamed")
-        clock.now += WatchOptions().resync_interval
-        setup.watcher.tick()  # a resync comes first: ops, then team
-        await setup.settle()
-        groups = setup.sim.store.world().state.groups
-        assert [g.subject for g in groups] == ["Team"]  # renamed back, and no second Team
-        refused = setup.count("groupctl_heals_total", group="ops", result="refused")
-        assert refused >= 1  # ops is not there: creating it is left to apply
-
-
-async def test_a_bug_in_one_check_is_reported_and_the_worker_goes_on(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    def broken(request: httpx.Request) -> httpx.Response:
-        raise RuntimeError("a bug somewhere below")
-
-    client = TitanClient("http://titan.test", api_key=KEY, transport=httpx.MockTransport(broken))
-    watcher = Watcher(
-        desired=desired(want("team", "Team", TEAM_NOW, id=TEAM), want("ops", "Ops", {})),
-        client=client,
-        secret=SECRET,
-        policy=PlanPolicy(),
-        clock=Clock(),
-    )
-    caplog.set_level("INFO", logger="reconciler.watch")
-    worker = asyncio.create_task(watcher.work())
-    watcher.tick()
-    await watcher.idle()
-    assert not worker.done()  # both groups were tried, and it waits for more
-    failed = [r for r in caplog.records if '"check_failed"' in r.getMessage()]
-    assert [json.loads(r.getMessage())["group"] for r in failed] == ["team", "ops"]
-    worker.cancel()
-    await client.aclose()

@@ -1,0 +1,20 @@
+"""How `groupctl watch` behaves: self-heal or not, how often everything is checked again, the
+brakes a heal is held to, and the pacing of heals and session reads (times in seconds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.engine.safety import Brakes
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    self_heal: bool = False
+    resync_interval: float = 15 * 60.0
+    brakes: Brakes = Brakes()
+    backoff: float = 2.0  # seconds before a group healed once may be healed again...
+    backoff_max: float = 3600.0  # ...doubling each time it drifts again, up to this
+    quiet: float = 3600.0  # a group left alone this long starts again from `backoff`
+    echo_window: float = 300.0  # how long the webhooks of its own changes are expected
+    session_poll: float = 60.0  # while paused, the session is read this often (at most)

@@ -1,0 +1,234 @@
+"""The worker of `groupctl watch`: a queue of groups to check, what is due when (a resync of
+every group, deferred heals, a read of the session while it is not connected), and the check
+of one group: re-read and plan it through the engine's service, report its drift, heal it.
+
+One worker checks one group at a time, so that two heals of a group never overlap and the API
+sees watch as one careful client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import replace
+
+from reconciler.core.groups import DesiredState
+from reconciler.engine.planner import PlanPolicy
+from reconciler.engine.service import Clock, Planned, plan_now
+from reconciler.engine.statefile import StateFile
+from reconciler.errors import GroupctlError
+from reconciler.render.watch import described_action
+from reconciler.titan.client import TitanClient
+from reconciler.watch.bindings import Bindings
+from reconciler.watch.healing import Healer
+from reconciler.watch.metrics import Metrics
+from reconciler.watch.options import WatchOptions
+from reconciler.watch.reporting import log, report
+from reconciler.watch.session import SessionState
+
+
+class CheckQueue:
+    """Group keys waiting to be checked, each at most once however often it is asked for;
+    None stands for a read of the session (a `session.status` without a status, or a paused
+    watch asking whether the session is back)."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._queued: set[str | None] = set()
+
+    def __len__(self) -> int:
+        return self._queue.qsize()
+
+    def put(self, key: str | None) -> None:
+        if key not in self._queued:
+            self._queued.add(key)
+            self._queue.put_nowait(key)
+
+    async def take(self) -> str | None:
+        """The next to check; from now on it may be queued again."""
+        key = await self._queue.get()
+        self._queued.discard(key)
+        return key
+
+    def done(self) -> None:
+        """The one taken last has been checked."""
+        self._queue.task_done()
+
+    async def join(self) -> None:
+        """Wait until every queued one has been checked."""
+        await self._queue.join()
+
+
+class Worker:
+    """Checks the groups of `desired` one at a time, as they are queued and as they are due."""
+
+    def __init__(
+        self,
+        *,
+        desired: DesiredState,
+        client: TitanClient,
+        policy: PlanPolicy,
+        state_file: StateFile,
+        options: WatchOptions,
+        session: SessionState,
+        bindings: Bindings,
+        healer: Healer,
+        metrics: Metrics,
+        clock: Callable[[], float],
+        now: Clock,
+    ) -> None:
+        self.desired = desired
+        self._client = client
+        self._policy = policy
+        self._state_file = state_file
+        self._options = options
+        self._session = session
+        self._bindings = bindings
+        self._healer = healer
+        self._metrics = metrics
+        self._clock = clock  # for resyncs and pacing
+        self._now = now  # for the state file's records
+        self.queue = CheckQueue()
+        self._next_resync = float("-inf")
+        self.stopping = False
+        self.busy = False  # a group is being checked (or healed) right now
+        self._task: asyncio.Task[None] | None = None  # when started
+
+    # -- what to check, and when ------------------------------------------------------------
+
+    def check_soon(self, key: str) -> None:
+        self.queue.put(key)
+
+    def read_session_soon(self) -> None:
+        self.queue.put(None)
+
+    def tick(self) -> None:
+        """Queue what is due: every group at a resync, deferred heals whose time came. Paused,
+        only the session is read (is it back?); banned, nothing."""
+        if self._session.stopped is not None:
+            return
+        now = self._clock()
+        if now >= self._next_resync:
+            if self._session.paused:
+                self._next_resync = now + min(
+                    self._options.resync_interval, self._options.session_poll
+                )
+                self.read_session_soon()
+                return
+            self._next_resync = now + self._options.resync_interval
+            self._metrics.resyncs.inc()
+            for group in self.desired.groups:
+                self.check_soon(group.key)
+        if self._session.paused:
+            return
+        for key in self._healer.due(now):
+            self.check_soon(key)
+
+    def resync_now(self) -> None:
+        """Check every group now (the config or the session's groups changed)."""
+        self._next_resync = float("-inf")
+        self.tick()
+
+    def session_seen(self, status: str, reason: str | None) -> None:
+        """The session was found in `status`, by a webhook, /healthz or a call."""
+        change = self._session.seen(status, reason)
+        if change == "paused":  # is it back? asked soon, whatever a webhook says
+            self._next_resync = min(self._next_resync, self._clock() + self._options.session_poll)
+        elif change == "resumed":  # calls go out again, and every group is checked
+            self._client.reset_halt()
+            self.resync_now()
+
+    async def read_session(self) -> None:
+        """Read the session's state from Titan now (a GroupctlError when it cannot be read)."""
+        info = await self._client.get_session(refresh=True)
+        self.session_seen(info.status, info.status_reason)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run `work()` in a task of its own (while served)."""
+        self._task = asyncio.create_task(self.work())
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the started worker has stopped (it should not before `stop()`)."""
+        return self._task is not None and self._task.done()
+
+    async def stop(self) -> None:
+        """Stop the started worker; the group in progress is finished first."""
+        self.stopping = True
+        if self._task is None:
+            return
+        if not self.busy:
+            self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def idle(self) -> None:
+        """Wait until every queued group has been checked."""
+        await self.queue.join()
+
+    async def work(self) -> None:
+        """Check queued groups one at a time until `stopping` (the group in progress is
+        finished first)."""
+        while not self.stopping:
+            key = await self.queue.take()
+            self.busy = True
+            try:
+                if key is None:
+                    await self.read_session()
+                else:
+                    await self._check(key)
+            except GroupctlError as exc:
+                report("check_failed", group=key, error=str(exc))
+            except Exception as exc:  # a bug: said loudly, but one group must not stop watch
+                log.exception("checking %s failed unexpectedly", key)
+                report("check_failed", group=key, error=f"{type(exc).__name__}: {exc}")
+            finally:
+                halted = self._client.halted
+                if halted is not None:  # the client found the session not connected
+                    self.session_seen(halted.session_status, halted.status_reason)
+                self.busy = False
+                self.queue.done()
+
+    # -- one group --------------------------------------------------------------------------
+
+    async def _check(self, key: str) -> None:
+        group = next((g for g in self.desired.groups if g.key == key), None)
+        if group is None:
+            return  # no longer in the config
+        self._metrics.checks.inc()
+        # A group found by its subject stays this entry's group when someone renames it:
+        # otherwise a rename would look like a group to create.
+        pinned = self._bindings.pinned(self.desired, group)
+        policy = replace(self._policy, only=frozenset({key}))
+        found = await self._plan(pinned, policy)
+        if pinned is not self.desired and pinned.groups[0].id not in found.live.groups:
+            pinned = self.desired  # gone: found by subject again, or to be created
+            found = await self._plan(pinned, policy)
+        self._bindings.bind(found.live.listed, pinned)
+        planned = found.plan.groups[0] if found.plan.groups else None
+        if planned is None or not (planned.actions or planned.errors):
+            return
+        self._metrics.drift.labels(key).inc()
+        report(
+            "drift",
+            group=key,
+            group_id=planned.group_id,
+            subject=planned.subject,
+            changes=[described_action(found.plan, action) for action in planned.actions],
+            refused=list(planned.errors),
+        )
+        if self._options.self_heal and planned.actions and not planned.errors:
+            await self._healer.heal(key, found)
+
+    async def _plan(self, desired: DesiredState, policy: PlanPolicy) -> Planned:
+        return await plan_now(
+            self._client,
+            desired,
+            policy,
+            self._state_file,
+            brakes=self._options.brakes,
+            now=self._now,
+        )
