@@ -3,8 +3,9 @@
 - `text`: plans for terminals and logs; `markdown`: plans for pull request comments.
 - `progress`: apply's progress and what its re-reads verified; `report`: invite lines.
 - `diff`: config diffs; `people`: how a person is named (or masked).
+- `watch`: how watch words a planned action in its drift reports.
 
 Its modules are imported one by one (nothing is loaded with the package).
 """
 
-__all__ = ["diff", "markdown", "people", "progress", "report", "text"]
+__all__ = ["diff", "markdown", "people", "progress", "report", "text", "watch"]

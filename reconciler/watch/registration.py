@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 
 from reconciler.core.webhook_urls import TITAN_RULE, url_problem
-from reconciler.errors import ApiError, SetupError
+from reconciler.errors import ApiError, UsageError
 from reconciler.titan.client import TitanClient
 from reconciler.titan.webhooks import WATCH_EVENTS, WATCH_RETRIES, Webhook
 
@@ -31,10 +31,10 @@ class Registration:
 
 
 def check_url(url: str) -> None:
-    """SetupError unless Titan would deliver to `url`."""
+    """UsageError unless Titan would deliver to `url`."""
     problem = url_problem(url)
     if problem is not None:
-        raise SetupError(f"--register {problem}: {TITAN_RULE}")
+        raise UsageError(f"--register {problem}: {TITAN_RULE}")
 
 
 async def register(client: TitanClient, url: str, secret: str) -> Registration:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from reconciler.core.webhook_urls import TITAN_RULE
-from reconciler.errors import PermissionDeniedError, SetupError
+from reconciler.errors import PermissionDeniedError, UsageError
 from reconciler.sim.state import WorldState
 from reconciler.titan.client import TitanClient
 from reconciler.titan.webhooks import WATCH_EVENTS
@@ -69,7 +69,7 @@ async def test_a_webhook_for_every_session_counts_one_for_another_does_not(sim: 
     ],
 )
 async def test_a_url_titan_would_refuse_is_refused_before_any_call(sim: Harness, url: str) -> None:
-    with pytest.raises(SetupError, match="public HTTPS") as refused:
+    with pytest.raises(UsageError, match="public HTTPS") as refused:
         await register(sim.client(), url, SECRET)
     assert TITAN_RULE in str(refused.value)
     assert sim.simulator.stats.requests == 0
