@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from reconciler.core.groups import DesiredState, LocalPicture, UrlPicture
 from reconciler.core.jid import Jid, parse_group_jid
@@ -23,6 +22,7 @@ from reconciler.errors import StalePlanError
 from tests.conftest import MakeSim
 from tests.support.builders import desired, want
 from tests.support.harness import DEFAULT, ENGINEERING, MEMBER, OTHER, Harness
+from tests.support.pictures import LEFT, RIGHT, STRIPES, picture_file
 
 ENG: Jid = parse_group_jid(ENGINEERING)
 # Engineering as the default session sees it (see tests/engine/test_apply.py).
@@ -33,20 +33,6 @@ ENG_NOW = {
     "+14155550101": "member",
     "+14155550104": "member",
 }
-
-
-# Pictures that look different: a fingerprint sees shapes, not colours.
-LEFT, RIGHT, STRIPES = ((0, 60), (60, 120), (0, 15, 30, 45, 60, 75, 90, 105))
-
-
-def picture_file(directory: Path, white: tuple[int, ...], name: str = "logo.png") -> LocalPicture:
-    """A 120x120 picture, dark but for white vertical bands from each pair of `white`'s x."""
-    image = Image.new("RGB", (120, 120), (20, 30, 90))
-    for start, end in zip(white[::2], white[1::2], strict=True):
-        image.paste((255, 255, 255), (start, 0, end, 120))
-    path = directory / name
-    image.save(path)
-    return LocalPicture(path, shown=name)
 
 
 def eng_with(picture: LocalPicture | UrlPicture) -> DesiredState:

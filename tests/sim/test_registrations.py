@@ -11,8 +11,8 @@ import pytest
 
 from reconciler.sim.webhooks import WebhookSender, sign
 from tests.conftest import MakeSim
-from tests.sim.test_webhooks import Receiver
 from tests.support.harness import BOB, ENGINEERING, READ_ONLY_KEY, Harness, gid, jid, standard_world
+from tests.support.receiver import Receiver
 
 HOOK = "https://watch.example.com/webhooks/titan"
 KEY_A, KEY_B = "hmac-key-a-0123456789", "hmac-key-b-9876543210"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Any
 
 import httpx
 import pytest
@@ -24,26 +23,10 @@ from tests.support.harness import (
     gid,
     jid,
 )
+from tests.support.receiver import Receiver
 
 SECRET = "whsec-test-1234"
 ENG = gid(ENGINEERING)
-
-
-class Receiver:
-    """A webhook endpoint that records deliveries and can fail the first few."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.fail_first = fail_first
-        self.deliveries: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.deliveries.append(request)
-        if len(self.deliveries) <= self.fail_first:
-            return httpx.Response(500)
-        return httpx.Response(200)
-
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(request.content) for request in self.deliveries]
 
 
 def seen_by_number(sim: Harness, phone: str) -> dict[str, str]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from reconciler.core.jid import parse_group_jid
 from reconciler.watch import WatchOptions
-from tests.engine.test_pictures import LEFT, picture_file
 from tests.support.builders import desired, want
+from tests.support.pictures import LEFT, picture_file
 from tests.support.watching import TEAM, TEAM_NOW, Clock, Setup, running
 
 
