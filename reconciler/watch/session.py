@@ -48,16 +48,12 @@ class SessionState:
         if self.stopped is not None:
             return None  # only a restart lifts a ban
         decision = verdict(self.status, reason)
+        why = describe(self.name, self.status, reason)
         if decision is SessionVerdict.BANNED:
-            self.stopped = describe(self.name, self.status, reason)
-            self.paused = True
-            self._metrics.healing_paused.set(1)
-            report(
+            self.stopped = why
+            self._pause(
                 "healing_stopped",
-                level=logging.ERROR,
-                session=self.name,
-                status=self.status,
-                reason=reason,
+                logging.ERROR,
                 error=f"{self.stopped}; watch heals nothing more until it is restarted",
             )
             return None
@@ -70,17 +66,15 @@ class SessionState:
             return "resumed"
         if self.paused:
             return None
+        self._pause("healing_paused", logging.WARNING, advice=why)
+        return "paused"
+
+    def _pause(self, event: str, level: int, **said: str) -> None:
         self.paused = True
         self._metrics.healing_paused.set(1)
         report(
-            "healing_paused",
-            level=logging.WARNING,
-            session=self.name,
-            status=self.status,
-            reason=reason,
-            advice=describe(self.name, self.status, reason),
+            event, level=level, session=self.name, status=self.status, reason=self.reason, **said
         )
-        return "paused"
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "statusReason": self.reason}
