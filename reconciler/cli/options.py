@@ -167,19 +167,42 @@ class Planning:
 
     def run(self, settings: ApiSettings, config_path: Path) -> Run:
         """What the plan or apply works on."""
-        policy = PlanPolicy(
+        return make_run(
+            settings,
+            config_path,
+            self.state_path,
+            only=self.only,
             remove_unresolved=self.remove_unresolved,
-            only=frozenset(self.only),
-            session=settings.session or "default",
-            api=settings.shown_api,
-            config=str(config_path),
-        )
-        return Run(
-            Workspace.of(config_path, state_file=self.state_path),
-            policy=policy,
             brakes=Brakes(max_removals=self.max_removals),
             force=self.force,
         )
+
+
+def make_run(
+    settings: ApiSettings,
+    config_path: Path,
+    state_path: Path | None,
+    *,
+    only: tuple[str, ...] = (),
+    remove_unresolved: bool = False,
+    brakes: Brakes = Brakes(),
+    force: bool = False,
+) -> Run:
+    """What a plan, apply or watch works on: the workspace, the policy (with where the plan
+    is made, for its record), the brakes."""
+    policy = PlanPolicy(
+        remove_unresolved=remove_unresolved,
+        only=frozenset(only),
+        session=settings.session or "default",
+        api=settings.shown_api,
+        config=str(config_path),
+    )
+    return Run(
+        Workspace.of(config_path, state_file=state_path),
+        policy=policy,
+        brakes=brakes,
+        force=force,
+    )
 
 
 def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -4,6 +4,7 @@ make the exit code 1."""
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -73,7 +74,17 @@ def asker(question: str) -> Callable[[Plan], bool]:
             "apply asks before changing anything, and nobody can answer here:"
             " review the plan, then run with --auto-approve"
         )
-    return lambda plan: click.confirm(question, default=False, err=True)
+
+    def ask(plan: Plan) -> bool:
+        # Asked inside the run's event loop, which turns Ctrl-C into a cancellation that
+        # `input()` never sees: Python's own handler makes Ctrl-C stop the question at once.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            return click.confirm(question, default=False, err=True)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    return ask
 
 
 def progress_shower(as_json: bool) -> Progress:
@@ -100,6 +111,10 @@ def show_applied(applied: Applied, output_format: str) -> None:
     if applied.ids_written:
         files = ", ".join(map(str, applied.ids_written))
         click.echo(f"wrote the new groups' ids into {files}", err=True)
+    if applied.ids_error is not None:
+        raise GroupctlError(
+            f"applied, but the new groups' ids were not written: {applied.ids_error}"
+        )
     refuse_if_refused(applied.plan)
     if applied.report is not None and applied.report.halted is not None:
         raise GroupctlError(f"apply stopped: {applied.report.halted}")

@@ -15,13 +15,12 @@ from reconciler.cli.connection import ApiSettings
 from reconciler.cli.options import (
     api_options,
     config_option,
+    make_run,
     setup_logging,
     state_file_option,
 )
 from reconciler.cli.root import cli
 from reconciler.config import load
-from reconciler.config.workspace import Workspace
-from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.safety import Brakes
 from reconciler.engine.statefile import StateFile
 from reconciler.errors import FileAccessError, SettingsError, UsageError
@@ -123,16 +122,11 @@ def watch(
     tls = _tls_files(tls_cert, tls_key)
     if public_url is not None:
         check_url(public_url)  # before anything is started
+    run = make_run(settings, config_path, state_path, brakes=Brakes(max_removals=max_removals))
     options = WatchOptions(
-        self_heal=self_heal,
-        resync_interval=parse_duration(resync_interval),
-        brakes=Brakes(max_removals=max_removals),
+        self_heal=self_heal, resync_interval=parse_duration(resync_interval), brakes=run.brakes
     )
-    policy = PlanPolicy(
-        session=settings.session or "default", api=settings.shown_api, config=str(config_path)
-    )
-    workspace = Workspace.of(config_path, state_file=state_path)
-    state_file = StateFile.load(workspace.state_file)
+    state_file = StateFile.load(run.workspace.state_file)
     try:
         sock = bind(host.strip("[]"), int(port))
     except OSError as exc:
@@ -144,11 +138,11 @@ def watch(
                 desired=desired,
                 client=client,
                 secret=secret,
-                policy=policy,
+                policy=run.policy,
                 state_file=state_file,
                 options=options,
                 reload=lambda: load(config_path),
-                pictures=workspace.root,
+                pictures=run.workspace.root,
             )
             if public_url is not None:
                 _tell(await register(client, public_url, secret))

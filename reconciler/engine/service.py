@@ -3,10 +3,10 @@
 `plan_now` reads live state and plans (the brakes' verdict in the plan, the state file's
 waiting list minded and pruned); `apply_now` carries a plan out and records what happened in
 the state file. `plan_config` and `apply_config` are the commands' whole runs on top of them:
-a saved plan or a plan made now, its freshness checked once, the question asked through a
-callback, apply, the state file saved, and the new groups' ids written into the config. Both
-take one client, so a run is one client session; both take the clock, so every record of a
-run has one time.
+a saved plan or a plan made now, a saved plan's freshness checked (before the question, and
+after it), the question asked through a callback, apply, the state file saved, and the new
+groups' ids written into the config. Both take one client, so a run is one client session;
+both take the clock, so every record of a run has one time.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from reconciler.engine.planner import PlanPolicy, plan
 from reconciler.engine.report import ApplyReport
 from reconciler.engine.safety import Brakes, assess
 from reconciler.engine.statefile import StateFile, now_utc
-from reconciler.errors import SettingsError, UnsafePlanError, UsageError
+from reconciler.errors import GroupctlError, SettingsError, UnsafePlanError, UsageError
 from reconciler.titan.client import TitanClient
 
 Clock = Callable[[], datetime]
@@ -136,6 +136,7 @@ class Applied:
     report: ApplyReport | None = None  # None: nothing was applied (no changes, or declined)
     declined: bool = False
     ids_written: list[Path] = field(default_factory=list)  # config files that got new ids
+    ids_error: GroupctlError | None = None  # why the new ids could not be written
 
 
 async def apply_config(
@@ -149,10 +150,12 @@ async def apply_config(
     confirm: Callable[[Plan], bool] | None = None,
     progress: Progress | None = None,
 ) -> Applied:
-    """`groupctl apply`: a `saved` plan (checked fresh, once, before anything else happens),
-    or the plan of `desired` made now; `show`n; stopped by the brakes (UnsafePlanError);
-    `confirm`ed when there is someone to ask; applied with `progress`; the state file saved;
-    with `write_created_ids`, the new groups' ids written into the config."""
+    """`groupctl apply`: a `saved` plan or the plan of `desired` made now; `show`n; stopped
+    by the brakes (UnsafePlanError); a saved plan checked fresh (StalePlanError) before the
+    question and again after it, since a person may take their time; `confirm`ed when there
+    is someone to ask; applied with `progress`; the state file saved; with
+    `write_created_ids`, the new groups' ids written into the config (a failure to write
+    them is in `Applied.ids_error`: the report of what was done comes first)."""
     if (desired is None) == (saved is None):
         raise ValueError("apply_config takes a config to plan now, or a saved plan")
     state_file = StateFile.load(run.workspace.state_file)
@@ -176,10 +179,13 @@ async def apply_config(
         raise UnsafePlanError(to_apply.brakes)
     if not to_apply.has_changes:
         return Applied(to_apply)
-    if saved is not None:
+    if saved is not None:  # no question about a plan that cannot be applied anyway
         await check_fresh(to_apply, client, state_file.pictures)
-    if confirm is not None and not confirm(to_apply):
-        return Applied(to_apply, declined=True)
+    if confirm is not None:
+        if not confirm(to_apply):
+            return Applied(to_apply, declined=True)
+        if saved is not None:  # a person took their time: is it still as they saw it?
+            await check_fresh(to_apply, client, state_file.pictures)
     with (progress or _no_progress)(to_apply) as on_step:
         report = await apply_now(
             client,
@@ -191,11 +197,15 @@ async def apply_config(
             on_step=on_step,
             now=run.now,
         )
+    applied = Applied(to_apply, report)
     created = {g.key: g.created for g in report.groups if g.created is not None}
-    written: list[Path] = []
     if write_created_ids and created:
-        written = write_ids(desired or load(run.workspace.config), created)
-    return Applied(to_apply, report, ids_written=written)
+        # Apply is done: a config that cannot take the ids must not hide its report.
+        try:
+            applied.ids_written = write_ids(desired or load(run.workspace.config), created)
+        except GroupctlError as exc:
+            applied.ids_error = exc
+    return applied
 
 
 def _no_progress(plan: Plan) -> AbstractContextManager[Listener | None]:

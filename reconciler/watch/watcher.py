@@ -44,10 +44,10 @@ class Watcher:
         client: TitanClient,
         secret: str,
         policy: PlanPolicy,
+        pictures: Path | None,
         state_file: StateFile | None = None,
         options: WatchOptions = WatchOptions(),
         reload: Callable[[], DesiredState] | None = None,
-        pictures: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         now: Clock = now_utc,
     ) -> None:
@@ -96,8 +96,7 @@ class Watcher:
         )
         self.app = Starlette(routes=routes.all, lifespan=self._lifespan)
 
-    # Kept by the parts that use them (the worker checks the config's groups, the healer
-    # uploads pictures from their directory), read and set here.
+    # Kept by the worker, which checks the config's groups; read and set here (SIGHUP).
 
     @property
     def desired(self) -> DesiredState:
@@ -106,25 +105,6 @@ class Watcher:
     @desired.setter
     def desired(self, desired: DesiredState) -> None:
         self._worker.desired = desired
-
-    @property
-    def pictures(self) -> Path | None:
-        """The config's directory, where picture files are."""
-        return self._healer.pictures
-
-    @pictures.setter
-    def pictures(self, pictures: Path | None) -> None:
-        self._healer.pictures = pictures
-
-    @property
-    def stopping(self) -> bool:
-        """Whether the worker was told to stop (served, at shutdown)."""
-        return self._worker.stopping
-
-    @property
-    def busy(self) -> bool:
-        """Whether a group is being checked (or healed) right now."""
-        return self._worker.busy
 
     def tick(self) -> None:
         """Queue what is due: every group at a resync, deferred heals whose time came. Paused,

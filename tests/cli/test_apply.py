@@ -8,8 +8,9 @@ import os
 import pty
 import select
 import shutil
+import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -336,9 +337,15 @@ def test_in_a_lid_addressed_group_hidden_people_are_changed_verified_and_settled
 
 
 def answer_on_a_terminal(
-    groupctl: str, example: Path, served: ServedSim, answer: str
+    groupctl: str,
+    example: Path,
+    served: ServedSim,
+    answer: str,
+    *args: str,
+    meanwhile: Callable[[], object] = lambda: None,
 ) -> tuple[int, str]:
-    """`groupctl apply` on a terminal (a pty), answering its question with `answer`."""
+    """`groupctl apply` on a terminal (a pty), answering its question with `answer` (or, for
+    "^C", pressing Ctrl-C: the terminal sends SIGINT). `meanwhile` runs while it asks."""
     primary, secondary = pty.openpty()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TITAN_", "GROUPCTL_"))},
@@ -348,7 +355,7 @@ def answer_on_a_terminal(
         "TITAN_WRITE_RATE": "unlimited",
     }
     process = subprocess.Popen(
-        [groupctl, "apply"],
+        [groupctl, "apply", *args],
         cwd=example,
         env=env,
         stdin=secondary,
@@ -369,7 +376,11 @@ def answer_on_a_terminal(
             break
         seen += chunk
         if not answered and b"Apply these changes? [y/N]:" in seen:
-            os.write(primary, answer.encode() + b"\n")
+            meanwhile()
+            if answer == "^C":
+                process.send_signal(signal.SIGINT)
+            else:
+                os.write(primary, answer.encode() + b"\n")
             answered = True
     os.close(primary)
     return process.wait(timeout=120), seen.decode(errors="replace").replace("\r\n", "\n")
@@ -394,3 +405,52 @@ def test_answering_yes_on_a_terminal_applies_the_plan(
     assert code == 0, output
     assert "created 'Infra On-Call' [oncall]: 120363" in output
     assert "Infra On-Call" in subjects(example)
+
+
+def test_ctrl_c_at_the_question_stops_at_once_and_applies_nothing(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    before = (example / "world.json").read_bytes()
+    code, output = answer_on_a_terminal(groupctl, example, served, "^C")
+    assert code == 1, output
+    assert "Aborted!" in output
+    assert "applying" not in output
+    assert (example / "world.json").read_bytes() == before
+
+
+def test_ids_that_cannot_be_written_do_not_hide_the_report_of_what_was_done(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    assert groupctl_in(groupctl, example, served, "plan", "--out", "p.json").returncode == 0
+    config = example / "groups.yaml"
+    config.write_text(config.read_text() + "\nbroken: [\n")  # edited since the plan
+    done = groupctl_in(
+        groupctl, example, served, "apply", "p.json", "--auto-approve", "--write-ids"
+    )
+    assert done.returncode == 1
+    assert "created 'Infra On-Call' [oncall]: 120363" in done.stdout
+    assert "Apply: " in done.stdout
+    assert "error: applied, but the new groups' ids were not written:" in done.stderr
+    assert "groups.yaml" in done.stderr
+
+
+def test_a_saved_plan_that_goes_stale_while_apply_asks_is_refused_after_the_answer(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    assert groupctl_in(groupctl, example, served, "plan", "--out", "p.json").returncode == 0
+
+    def maria_removes_lucas() -> None:
+        answer = httpx.request(
+            "DELETE",
+            f"{served.url}/api/sessions/maria/groups/{ANNOUNCEMENTS}/participants",
+            json={"participants": [LUCAS]},
+            headers={"Authorization": f"Bearer {KEY}"},
+        )
+        assert answer.json()["data"]["results"][0]["status"] == 200
+
+    code, output = answer_on_a_terminal(
+        groupctl, example, served, "y", "p.json", meanwhile=maria_removes_lucas
+    )
+    assert code == 1, output
+    assert "the plan is stale: 1 group changed since it was made" in output
+    assert "Infra On-Call" not in subjects(example)

@@ -95,6 +95,7 @@ class Setup:
             client=self.client,
             secret=SECRET,
             policy=PlanPolicy(),
+            pictures=tmp_path,  # the config's directory: picture files beside it
             options=options,
             reload=reload,
             clock=clock,

@@ -17,7 +17,6 @@ async def test_a_picture_is_uploaded_once_and_later_heals_leave_it_alone(tmp_pat
     # No backoff: the second heal comes at once, as any later one would.
     options = WatchOptions(self_heal=True, backoff=0.0)
     setup = Setup(tmp_path, options, Clock(), config=config)
-    setup.watcher.pictures = tmp_path  # the config's directory: pictures beside it
     async with running(setup) as watched:
         assert watched.sim.store.world().state.groups[0].picture is not None  # healed at resync
         await watched.bob.set_subject(parse_group_jid(TEAM), "Renamed")

@@ -55,6 +55,7 @@ async def test_a_bug_in_one_check_is_reported_and_the_worker_goes_on(
         client=client,
         secret=SECRET,
         policy=PlanPolicy(),
+        pictures=None,
         clock=Clock(),
     )
     caplog.set_level("INFO", logger="reconciler.watch")
