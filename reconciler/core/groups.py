@@ -7,6 +7,7 @@ the config and a participant from the API compare equal when they are the same p
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -223,3 +224,9 @@ class LiveState:
     groups: Mapping[Jid, LiveGroup]
     pictures: Mapping[Picture, str] = field(default_factory=dict)
     picture_problems: Mapping[Picture, str] = field(default_factory=dict)  # unreadable ones
+
+
+def same_subject(subject: str) -> str:
+    """A subject as compared: Unicode NFC, so that "é" typed as one character or as "e" and
+    a combining accent is one subject, as WhatsApp shows it."""
+    return unicodedata.normalize("NFC", subject)

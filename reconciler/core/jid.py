@@ -27,17 +27,20 @@ class JidKind(StrEnum):
 # Other spellings of the same server, as written by WAHA and whatsapp-web.js.
 _SERVER_ALIASES = {"c.us": JidKind.PHONE, "s.whatsapp.net": JidKind.PHONE}
 _USER_PATTERNS = {
-    JidKind.PHONE: re.compile(r"\d{6,15}"),
-    JidKind.LID: re.compile(r"\d{1,20}"),
-    JidKind.GROUP: re.compile(r"\d{1,20}(-\d{1,20})?"),
+    JidKind.PHONE: re.compile(r"\d{6,15}", re.ASCII),
+    JidKind.LID: re.compile(r"\d{1,20}", re.ASCII),
+    JidKind.GROUP: re.compile(r"\d{1,20}(-\d{1,20})?", re.ASCII),
 }
 # A device suffix ("14155550101:12@s.whatsapp.net") names a device of the same person.
-_DEVICE_SUFFIX = re.compile(r":\d+$")
-_PHONE_CHARACTERS = re.compile(r"[\d\s+().\-/]+")
+_DEVICE_SUFFIX = re.compile(r":\d+$", re.ASCII)
+# Digits are ASCII only (\d would take "٤١٥" too); spaces may be any, as pasted numbers have.
+_PHONE_CHARACTERS = re.compile(r"[0-9\s+().\-/]+")
 _SEPARATORS = re.compile(r"[\s().\-/]")
 _PHONE_SERVER = "s.whatsapp.net"
-_CANONICAL = re.compile(r"\d{6,15}@s\.whatsapp\.net|\d{1,20}@lid|\d{1,20}(?:-\d{1,20})?@g\.us")
-_PLUS_DIGITS = re.compile(r"\+\d{6,15}")
+_CANONICAL = re.compile(
+    r"\d{6,15}@s\.whatsapp\.net|\d{1,20}@lid|\d{1,20}(?:-\d{1,20})?@g\.us", re.ASCII
+)
+_PLUS_DIGITS = re.compile(r"\+\d{6,15}", re.ASCII)
 
 _IMPOSSIBLE_REASONS = {
     phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from reconciler.core.groups import DesiredState, ListedGroup
+from reconciler.core.groups import DesiredState, ListedGroup, same_subject
 from reconciler.core.jid import Jid
 
 
@@ -20,14 +20,19 @@ class Matching:
 
 
 def match_groups(desired: DesiredState, listed: Iterable[ListedGroup]) -> Matching:
-    """A group with `id` is that group; without, the one live group of exactly its subject."""
+    """A group with `id` is that group; without, the one live group of exactly its subject
+    (compared as Unicode NFC, so a subject typed with combining accents is the same)."""
     listed = tuple(listed)
     ids = {entry.id for entry in listed}
     claimed = {group.id for group in desired.groups if group.id is not None}
     by_subject: dict[str, list[Jid]] = {}
+    claimed_subjects: dict[str, Jid] = {}
     for entry in listed:
         if entry.id not in claimed:
-            by_subject.setdefault(entry.subject, []).append(entry.id)
+            by_subject.setdefault(same_subject(entry.subject), []).append(entry.id)
+        else:
+            claimed_subjects.setdefault(same_subject(entry.subject), entry.id)
+    claimed_by = {group.id: group.key for group in desired.groups if group.id is not None}
     bound: dict[str, Jid | None] = {}
     errors: dict[str, str] = {}
     for group in desired.groups:
@@ -42,7 +47,18 @@ def match_groups(desired: DesiredState, listed: Iterable[ListedGroup]) -> Matchi
             else:
                 bound[group.key] = None  # absent, and already gone
             continue
-        found = by_subject.get(group.state.subject, [])
+        subject = same_subject(group.state.subject)
+        found = by_subject.get(subject, [])
+        taken = claimed_subjects.get(subject)
+        if not found and taken is not None and group.policy.protect:
+            # Its group went to another entry's id: creating a second one would not be the
+            # group this protected entry keeps.
+            errors[group.key] = (
+                f"the live group of its subject, {taken}, is the group of"
+                f" {claimed_by[taken]!r} by id: give this entry its own id:, or change one"
+                " of the two"
+            )
+            continue
         if len(found) > 1:
             errors[group.key] = (
                 f"{len(found)} live groups have the subject {group.state.subject!r}"

@@ -23,9 +23,10 @@ from reconciler.core.groups import (
     Picture,
     UploadedPicture,
     Waiting,
+    same_subject,
 )
 from reconciler.core.jid import Jid
-from reconciler.core.limits import MAX_PARTICIPANTS_PER_CALL
+from reconciler.core.limits import MAX_GROUP_SIZE, MAX_PARTICIPANTS_PER_CALL
 from reconciler.core.pictures import same_picture
 from reconciler.engine.matching import match_groups
 from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
@@ -107,6 +108,17 @@ class _GroupPlanner:
         desired = self.desired
         if desired.policy.ensure == "absent":
             return self._absent()
+        seats = 1 + sum(1 for jid in desired.state.members if not self._is_me(jid))
+        if seats > MAX_GROUP_SIZE:  # the session's own seat counts too
+            return _refused(
+                desired,
+                self.live,
+                [
+                    f"it would have {seats} members with the session's own account, and"
+                    f" WhatsApp allows at most {MAX_GROUP_SIZE}: list at most"
+                    f" {MAX_GROUP_SIZE - 1} people besides the session"
+                ],
+            )
         planned = self._create() if self.live is None else self._update(self.live)
         return replace(planned, actions=tuple(self._with_addresses(a) for a in planned.actions))
 
@@ -183,7 +195,7 @@ class _GroupPlanner:
     def _update(self, live: LiveGroup) -> GroupPlan:
         desired, now = self.desired.state, live.state
         actions: list[Action] = []
-        if desired.subject != now.subject:
+        if same_subject(desired.subject) != same_subject(now.subject):
             actions.append(Action(Kind.SUBJECT, old=now.subject, new=desired.subject))
         if desired.description is not None and desired.description != (now.description or ""):
             actions.append(
