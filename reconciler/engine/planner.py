@@ -246,6 +246,14 @@ class _GroupPlanner:
         extra = now.members.keys() - desired.members.keys()
         promote = sorted((desired.admins - now.admins) & now.members.keys())
         demote: list[Jid] = []
+        mine = self._my_standing(now)
+        as_member = [j for j in desired.members if self._is_me(j) and j not in desired.admins]
+        if exact and as_member and mine is not None and mine.admin:
+            # By its number or by its LID alike: the session keeps its rights to the end.
+            self.errors.append(
+                "the config lists the session's own account as a plain member;"
+                " groupctl never demotes itself"
+            )
         if exact:
             for address in sorted((now.admins - desired.admins) & desired.members.keys()):
                 self._demote(address, now.members[address], demote)
@@ -319,11 +327,8 @@ class _GroupPlanner:
 
     def _demote(self, address: Jid, standing: Member, demote: list[Jid]) -> None:
         if self._is_me(address):
-            self.errors.append(
-                "the config lists the session's own account as a plain member;"
-                " groupctl never demotes itself"
-            )
-        elif standing.super_admin:
+            return  # refused in `_members`, whichever of its addresses the config lists
+        if standing.super_admin:
             self.errors.append(
                 f"{self._name(address)} created the group and cannot be"
                 " demoted: list them in admins:"

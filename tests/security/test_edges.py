@@ -13,7 +13,7 @@ from reconciler.core.limits import MAX_GROUP_SIZE
 from reconciler.engine.plan import Kind
 from reconciler.engine.planner import plan
 from reconciler.errors import GroupctlError
-from tests.support.builders import ME, desired, have, live, want
+from tests.support.builders import ME, ME_LID, A, desired, have, live, want
 
 GROUP = "120363000000000001@g.us"
 OTHER = "120363000000000002@g.us"
@@ -58,7 +58,8 @@ def test_the_sessions_own_seat_counts_toward_whatsapps_group_size() -> None:
     people = [f"+1415555{n:04d}" for n in range(2000, 2000 + MAX_GROUP_SIZE)]
     full = desired(want("big", "Big", dict.fromkeys(people, "member")))
     (refused,) = plan(full, live()).groups
-    assert refused.errors and f"at most {MAX_GROUP_SIZE}" in refused.errors[0]
+    assert refused.errors
+    assert f"at most {MAX_GROUP_SIZE}" in refused.errors[0]
     assert not refused.actions
     fits = desired(want("big", "Big", dict.fromkeys(people[:-1], "member")))
     (planned,) = plan(fits, live()).groups
@@ -76,3 +77,20 @@ def test_a_protected_entry_whose_group_another_entry_claims_by_id_is_refused() -
     assert by_key["team"].errors
     assert "'team-by-id' by id" in by_key["team"].errors[0]
     assert not by_key["team"].actions  # not planned as a second group to create
+
+
+@pytest.mark.parametrize("listed_as", [ME, ME_LID], ids=["by-number", "by-lid"])
+@pytest.mark.parametrize("shown_with_lid", [True, False], ids=["lid-shown", "lid-hidden"])
+def test_the_session_listed_as_a_plain_member_is_refused_by_either_address(
+    listed_as: str, shown_with_lid: bool
+) -> None:
+    lids = {ME: ME_LID} if shown_with_lid else None
+    config = desired(want("g", "G", {listed_as: "member", A: "member"}, id=GROUP))
+    (refused,) = plan(
+        config, live(have(GROUP, "G", {ME: "superadmin", A: "member"}, lids=lids))
+    ).groups
+    assert refused.errors == (
+        "the config lists the session's own account as a plain member;"
+        " groupctl never demotes itself",
+    )
+    assert not refused.actions
