@@ -55,12 +55,13 @@ def load(path: Path | str) -> DesiredState:
     """Read, check and resolve the config at `path` (a YAML file or a directory of them)."""
     problems: list[Problem] = []
     merged = Merged()
+    root = Workspace.of(path).root
     for file in _config_files(Path(path)):
-        document = read_yaml(file, str(file))
+        document = read_yaml(file, str(file), root=root)
         problems += document.problems
         if document.data is not None or not document.problems:
             _check_file(document, merged, problems)
-    state = Resolver(merged, problems, root=Workspace.of(path).root).resolve()
+    state = Resolver(merged, problems, root=root).resolve()
     if problems:
         raise ConfigError(problems)
     return state

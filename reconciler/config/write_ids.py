@@ -13,29 +13,32 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
+from reconciler.config.yamlfile import MAX_FILE_BYTES
 from reconciler.core.groups import DesiredState
 from reconciler.core.jid import Jid
 from reconciler.errors import FileAccessError
-from reconciler.util.files import replace_atomically
+from reconciler.util.files import inside, read_regular, replace_atomically
 
 
-def write_ids(desired: DesiredState, created: Mapping[str, Jid]) -> list[Path]:
-    """Add `id:` to each created group's entry, in the file that defines it; the files changed."""
+def write_ids(desired: DesiredState, created: Mapping[str, Jid], *, root: Path) -> list[Path]:
+    """Add `id:` to each created group's entry, in the file that defines it; the files changed.
+    Each must be a regular file inside the config's directory `root` (no symlink out of it)."""
     by_file: dict[Path, dict[str, Jid]] = {}
     for group in desired.groups:
         if group.key in created and group.id is None and group.source is not None:
             file = Path(group.source.file)
             by_file.setdefault(file, {})[group.key] = created[group.key]
     for file, ids in by_file.items():
-        _write(file, ids)
+        _write(file, ids, root)
     return sorted(by_file)
 
 
-def _write(file: Path, ids: Mapping[str, Jid]) -> None:
+def _write(file: Path, ids: Mapping[str, Jid], root: Path) -> None:
     """Insert one `id:` line (or item, in a flow mapping) per group, touching nothing else: a
     dump of the whole file would re-indent and re-wrap what people wrote their own way."""
     try:
-        text = file.read_text(encoding="utf-8")
+        inside(file, root)
+        text = read_regular(file, limit=MAX_FILE_BYTES).decode("utf-8")
         groups = YAML().load(text)["groups"]  # round-trip: it knows where each key stands
         lines = text.splitlines(keepends=True)
         # Bottom up, so that an insertion does not move the places still to edit.
@@ -44,7 +47,7 @@ def _write(file: Path, ids: Mapping[str, Jid]) -> None:
         ):
             lines[line] = lines[line][:column] + insert + lines[line][column:]
         replace_atomically(file, "".join(lines).encode())
-    except (OSError, KeyError, TypeError, YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, KeyError, TypeError, YAMLError) as exc:
         raise FileAccessError(f"{file}: cannot write the new groups' ids: {exc}") from None
 
 

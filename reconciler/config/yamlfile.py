@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from reconciler.errors import Location, Problem
+from reconciler.util.files import NotConfinedError, inside, read_regular
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
@@ -51,25 +52,32 @@ class YamlDocument:
         return Location(self.file, 1, 1)
 
 
-def read_yaml(path: Path, shown: str | None = None) -> YamlDocument:
-    """Parse `path` safely; `shown` is how the file is named in messages."""
+def read_yaml(path: Path, shown: str | None = None, *, root: Path | None = None) -> YamlDocument:
+    """Parse `path` safely; `shown` is how the file is named in messages. The file must be a
+    regular file of at most MAX_FILE_BYTES, and inside `root` (the config's directory) when
+    given: a symlink out of it, a FIFO or a device is a problem, never read."""
     document = YamlDocument(shown or str(path))
+
+    def cannot(message: str) -> YamlDocument:
+        document.problems.append(Problem(Location(document.file, 1, 1), message))
+        return document
+
     try:
+        if root is not None:
+            inside(path, root)
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            document.problems.append(
-                Problem(
-                    Location(document.file, 1, 1),
-                    f"the file is {size:,} bytes; groupctl reads files up to {MAX_FILE_BYTES:,}:"
-                    " split the config into several files in a directory",
-                )
+            return cannot(
+                f"the file is {size:,} bytes; groupctl reads files up to {MAX_FILE_BYTES:,}:"
+                " split the config into several files in a directory"
             )
-            return document
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path, limit=MAX_FILE_BYTES).decode("utf-8")
+    except NotConfinedError as exc:
+        return cannot(f"not read: {exc}; a config is regular files in its directory")
     except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        document.problems.append(Problem(Location(document.file, 1, 1), f"cannot read: {reason}"))
-        return document
+        return cannot(
+            f"cannot read: {exc.strerror if isinstance(exc, OSError) else 'not UTF-8 text'}"
+        )
     return parse_yaml(text, document.file)
 
 

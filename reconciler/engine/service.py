@@ -202,7 +202,9 @@ async def apply_config(
     if write_created_ids and created:
         # Apply is done: a config that cannot take the ids must not hide its report.
         try:
-            applied.ids_written = write_ids(desired or load(run.workspace.config), created)
+            applied.ids_written = write_ids(
+                desired or load(run.workspace.config), created, root=run.workspace.root
+            )
         except GroupctlError as exc:
             applied.ids_error = exc
     return applied

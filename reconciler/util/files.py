@@ -1,4 +1,5 @@
-"""Writing files so that a crash leaves the old one or the new one, never half of either."""
+"""Files, safely: writes that a crash leaves old or new, never half of either; reads and
+writes confined to a directory and to regular files of a bounded size."""
 
 from __future__ import annotations
 
@@ -38,3 +39,46 @@ def replace_atomically(path: Path, data: bytes) -> None:
             os.fsync(directory_fd)
         finally:
             os.close(directory_fd)
+
+
+class NotConfinedError(OSError):
+    """A file groupctl will not read or write: outside its directory, or not a regular file.
+    An OSError, so callers that report unreadable files report this one the same way."""
+
+
+def inside(path: Path, root: Path) -> Path:
+    """`path` with symlinks followed, if that is inside `root` (itself resolved); else
+    NotConfinedError. A config's files, its state file and the files --write-ids edits must
+    not lead out of the config's directory: a pull request could point one at /etc."""
+    real, top = Path(os.path.realpath(path)), Path(os.path.realpath(root))
+    if not real.is_relative_to(top):
+        raise NotConfinedError(f"it leads out of {top} (to {real})")
+    return real
+
+
+def read_regular(path: Path, *, limit: int) -> bytes:
+    """The bytes of `path`, which must be a regular file of at most `limit` bytes: a FIFO
+    would block for ever and /dev/zero never ends, so neither is read. Raises OSError."""
+    # O_NONBLOCK: opening a FIFO with no writer must not hang before fstat can refuse it.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotConfinedError("it is not a regular file")
+        if info.st_size > limit:
+            raise NotConfinedError(f"it is {info.st_size:,} bytes; groupctl reads up to {limit:,}")
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # it grew while being read
+        raise NotConfinedError(f"it is over {limit:,} bytes; groupctl reads up to {limit:,}")
+    return data
+
+
+def check_regular_or_absent(path: Path) -> None:
+    """Before writing `path`: it is absent, or a regular file (not a FIFO, a device or a
+    directory). Raises OSError."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(info.st_mode):
+        raise NotConfinedError("it is not a regular file")

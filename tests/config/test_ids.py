@@ -42,7 +42,7 @@ def test_only_the_id_is_added_whatever_the_layout(
 ) -> None:
     path = tmp_path / "groups.yaml"
     path.write_text(before)
-    assert write_ids(load(path), {"team": NEW}) == [path]
+    assert write_ids(load(path), {"team": NEW}, root=tmp_path) == [path]
     after = path.read_text()
     diff = [
         line
@@ -59,6 +59,6 @@ def test_several_groups_in_one_file_each_get_their_id(tmp_path: Path) -> None:
         "version: 1\ngroups:\n  a:\n    subject: A\n  b: {subject: B}\n  c:\n    subject: C\n"
     )
     other = parse_group_jid("120363000000000998@g.us")
-    write_ids(load(path), {"a": NEW, "c": other})
+    write_ids(load(path), {"a": NEW, "c": other}, root=tmp_path)
     ids = {group.key: group.id for group in load(path).groups}
     assert ids == {"a": NEW, "b": None, "c": other}
