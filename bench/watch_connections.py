@@ -23,7 +23,6 @@ import contextlib
 import os
 import resource
 import shutil
-import socket
 import ssl
 import statistics
 import subprocess
@@ -93,37 +92,19 @@ def tls_files(directory: Path) -> Trust:
 def serving(groupctl: str, example: Path, trust: Trust | None) -> Iterator[tuple[str, int]]:
     """`groupctl watch` (reporting only) over `groupctl sim serve`: its URL and process id,
     once it answers /healthz 200 (its first read of Titan done)."""
-    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TITAN_", "GROUPCTL_"))},
         "TITAN_API_KEY": KEY,
         "TITAN_WEBHOOK_SECRET": SECRET,
         "NO_COLOR": "1",
     }
-    sim = subprocess.Popen(
-        [groupctl, "sim", "serve", "--port", "0", "--state", str(example / "world.json")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    sim = start([groupctl, "sim", "serve", "--port", "0", "--state", "world.json"], example, env)
     watch: subprocess.Popen[str] | None = None
     try:
-        assert sim.stdout is not None
-        env["TITAN_API_URL"] = sim.stdout.readline().split()[-1]  # "... listening on URL"
+        env["TITAN_API_URL"] = listening(sim)
         tls = ("--tls-cert", str(trust.cert), "--tls-key", str(trust.key)) if trust else ()
-        watch = subprocess.Popen(
-            [groupctl, "watch", "--listen", f"127.0.0.1:{port}", *tls],
-            cwd=example,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert watch.stdout is not None
-        if "listening" not in watch.stdout.readline():
-            raise SystemExit("watch did not start")
-        url = f"{'https' if trust else 'http'}://127.0.0.1:{port}"
+        watch = start([groupctl, "watch", "--listen", "127.0.0.1:0", *tls], example, env)
+        url = listening(watch)
         verify: ssl.SSLContext | bool = trust.context if trust else True
         deadline = time.monotonic() + STARTUP
         while httpx.get(f"{url}/healthz", timeout=STARTUP, verify=verify).status_code != 200:
@@ -136,6 +117,21 @@ def serving(groupctl: str, example: Path, trust: Trust | None) -> Iterator[tuple
             if process is not None and process.poll() is None:
                 process.terminate()
                 process.communicate(timeout=30)
+
+
+def start(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+
+
+def listening(process: subprocess.Popen[str]) -> str:
+    """The URL a server process says it listens on, in its first line."""
+    assert process.stdout is not None
+    first = process.stdout.readline()  # "... listening on URL"
+    if "listening on" not in first:
+        raise SystemExit(f"{process.args!r} did not start")
+    return first.split()[-1]
 
 
 @dataclass
@@ -240,13 +236,6 @@ def report(args: argparse.Namespace, found: Findings, before: int, peak: int) ->
     print(f"  during the attack: /healthz {found.health}; a signed delivery {found.delivery}")
     print(f"  after the attack: a signed delivery {found.after}")
     print(f"watch's peak RSS (VmHWM): {before / 1024:.1f} MiB before, {peak / 1024:.1f} MiB after")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 if __name__ == "__main__":

@@ -24,29 +24,30 @@ def session_reads(setup: Setup) -> int:
     return setup.sim.stats.by_call["GET /api/sessions/default"]
 
 
+async def ticked(setup: Setup) -> int:
+    """A tick, as the ticker makes every second while served, and the read it started (if one
+    was due) done: how many times the session has been read."""
+    setup.watcher.health.tick()
+    await setup.watcher.health.settled()
+    return session_reads(setup)
+
+
 async def test_titan_is_read_every_10_s_and_never_because_healthz_is_asked(
     tmp_path: Path,
 ) -> None:
     clock = Clock()
     async with running(Setup(tmp_path, WatchOptions(), clock)) as setup:
-        health = setup.watcher.health
         reads = session_reads(setup)
         status, answer = await healthz(setup)
         assert (status, answer["error"]) == (503, "starting: Titan not read yet")
-        health.tick()  # as the ticker does, every second while served
-        await health.settled()
-        assert session_reads(setup) == reads + 1
+        assert await ticked(setup) == reads + 1
         for _ in range(20):
             assert (await healthz(setup))[0] == 200
         assert session_reads(setup) == reads + 1  # asking costs no call
         clock.now += CHECK_EVERY - 0.1
-        health.tick()
-        await health.settled()
-        assert session_reads(setup) == reads + 1
+        assert await ticked(setup) == reads + 1
         clock.now += 0.1
-        health.tick()
-        await health.settled()
-        assert session_reads(setup) == reads + 2  # at least every 10 s
+        assert await ticked(setup) == reads + 2  # at least every 10 s
         assert CHECK_EVERY <= 10
 
 
@@ -55,9 +56,8 @@ async def test_a_read_unanswered_for_5_s_is_unhealthy_while_it_goes_on(
 ) -> None:
     clock = Clock()
     async with running(Setup(tmp_path, WatchOptions(), clock)) as setup:
+        await ticked(setup)
         health = setup.watcher.health
-        health.tick()
-        await health.settled()
         health.tick()  # not due: nothing started
         clock.now += CHECK_EVERY
         health.tick()  # started; it gets no answer until this test lets it run
@@ -79,8 +79,7 @@ async def test_a_session_found_disconnected_by_the_background_read_pauses_healin
             account = world.account("default")
             account.status, account.status_reason = "DISCONNECTED", "MANUAL_STOP"
         assert not setup.watcher.session.paused
-        setup.watcher.health.tick()
-        await setup.watcher.health.settled()
+        await ticked(setup)
         assert setup.watcher.session.paused
         status, answer = await healthz(setup)
         assert (status, answer["status"], answer["session"]["status"]) == (
