@@ -25,7 +25,7 @@ from reconciler.engine.safety import Brakes
 from reconciler.engine.statefile import StateFile
 from reconciler.errors import FileAccessError, SettingsError, UsageError
 from reconciler.util.rates import parse_duration
-from reconciler.util.serving import GracefulServer, bind
+from reconciler.util.serving import GracefulServer, bind, head_deadline, small_tls_reads
 from reconciler.watch import Watcher, WatchOptions
 from reconciler.watch.registration import Registration, check_url, register
 
@@ -74,6 +74,14 @@ from reconciler.watch.registration import Registration, check_url, register
     help="Check every managed group this often too (webhooks can be lost): 30s, 15m, 1h.",
 )
 @click.option(
+    "--read-timeout",
+    default="10s",
+    show_default=True,
+    metavar="DURATION",
+    help="A request's head, then a delivery's body, must each arrive within this; a slower"
+    " connection is closed (a delivery: 408).",
+)
+@click.option(
     "--max-removals",
     type=click.IntRange(0),
     default=20,
@@ -91,6 +99,7 @@ def watch(
     webhook_secret_env: str,
     self_heal: bool,
     resync_interval: str,
+    read_timeout: str,
     max_removals: int,
     state_path: Path | None,
 ) -> None:
@@ -120,15 +129,22 @@ def watch(
     if not host or not port.isdigit() or int(port) > 65535:
         raise UsageError(f"--listen {listen!r}: give HOST:PORT, e.g. 127.0.0.1:8080")
     tls = _tls_files(tls_cert, tls_key)
+    if tls:
+        small_tls_reads()
     if public_url is not None:
         check_url(public_url)  # before anything is started
     run = make_run(settings, config_path, state_path, brakes=Brakes(max_removals=max_removals))
     options = WatchOptions(
-        self_heal=self_heal, resync_interval=parse_duration(resync_interval), brakes=run.brakes
+        self_heal=self_heal,
+        resync_interval=parse_duration(resync_interval),
+        brakes=run.brakes,
+        read_timeout=parse_duration(read_timeout),
     )
     state_file = StateFile.load(run.workspace.state_file)
     try:
-        sock = bind(host.strip("[]"), int(port))
+        # 16 KiB (32 KiB in all on Linux): what one delivery's peer can push before watch reads
+        # it. Deliveries are small; a full window still carries 256 KiB in 8 round trips.
+        sock = bind(host.strip("[]"), int(port), receive_buffer=16 * 1024)
     except OSError as exc:
         raise SettingsError(f"cannot listen on {listen}: {exc.strerror}") from None
 
@@ -149,6 +165,7 @@ def watch(
             server = GracefulServer(
                 uvicorn.Config(
                     watcher.app,
+                    http=head_deadline(options.read_timeout),
                     log_config=None,
                     access_log=False,
                     lifespan="on",

@@ -1,11 +1,12 @@
 """`groupctl watch`: listen to Titan's group webhooks, report drift at once, optionally heal it.
 
 A webhook is trusted only with a valid `X-Webhook-Signature` (HMAC-SHA256 of the raw body),
-read only up to a size, and acted on once per event id. An event about a managed group puts
-the group in a queue; one worker takes groups from it one at a time: re-reads the group, plans
-it, reports drift as one JSON log line and in metrics, and with self-heal applies its plan
-under the same brakes and guards as `apply` (a refused plan is reported, never forced). It
-plans and applies through `reconciler.engine.service`, the one road the CLI takes too.
+read only up to a size, within a deadline and a few at once, sent within a replay window, and
+acted on once per event id. An event about a managed group puts the group in a queue; one
+worker takes groups from it one at a time: re-reads the group, plans it, reports drift as one
+JSON log line and in metrics, and with self-heal applies its plan under the same brakes and
+guards as `apply` (a refused plan is reported, never forced). It plans and applies through
+`reconciler.engine.service`, the one road the CLI takes too.
 
 It does not fight itself: the changes it makes come back as webhooks, and those are recognized
 as its own and dropped. A group that keeps drifting is healed with exponential backoff, not in
@@ -17,7 +18,8 @@ stops it until restart. Time comes from an injected clock; `tick()` does what is
 believed a delivery and `events` read it), `worker` (the queue, what is due when, the check of
 one group), `healing` (whether a drifted group is written to now, with backoff), `bindings`
 (which live group is which entry), `echoes` (its own changes' webhooks), `session` (the
-session's state), `metrics`, `reporting` (the JSON lines; their wording of a planned action is
+session's state), `health` (/healthz, from reads of the session in the background),
+`metrics`, `reporting` (the JSON lines; their wording of a planned action is
 `reconciler.render.watch`) and `options`. `registration` is `--register`: the webhook Titan
 delivers to watch, created once.
 """

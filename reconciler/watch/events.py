@@ -6,11 +6,16 @@ JIDRef `{"id": "…@g.us"}`, and each person a JID string or a JIDRef
 `{"phoneNumber": "+55…", "lid": "…", "mode": "pn" | "lid"}` (the number may be missing, or
 written as a JID; the LID may come with or without `@lid`). A group event that cannot be read
 this way is malformed, and refused before any API call.
+
+The envelope's `timestamp` (when Titan sent it) has no documented form: an ISO 8601 time (UTC
+when it names no zone), or a Unix time in seconds or milliseconds, as a number or digits. A
+delivery without one is read all the same; one that cannot be read as a time is malformed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.core.jid import Jid, JidKind, jid_from_api
@@ -44,12 +49,14 @@ Change = tuple[str, Person | str]
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A delivery, read. `group` and `changes` for group events; `status` and `status_reason`
-    for `session.status` (None when its payload does not say: the session must be read)."""
+    """A delivery, read. `sent_at` when the envelope says; `group` and `changes` for group
+    events; `status` and `status_reason` for `session.status` (None when its payload does not
+    say: the session must be read)."""
 
     id: str
     name: str | None
     session: str | None
+    sent_at: datetime | None = None
     group: Jid | None = None
     changes: tuple[Change, ...] = ()
     joined_by_invite: bool = False  # the session itself joined the group
@@ -71,6 +78,7 @@ def read_event(data: Any) -> Event:
         id=data["id"],
         name=name if isinstance(name, str) else None,
         session=session if isinstance(session, str) else None,
+        sent_at=sent_at(data.get("timestamp")),
     )
     payload = data["payload"] if data.get("payload") is not None else data.get("data")
     if event.name in GROUP_EVENTS:
@@ -83,6 +91,27 @@ def read_event(data: Any) -> Event:
             status_reason=reason if isinstance(reason, str) and reason else None,
         )
     return event
+
+
+_MILLISECONDS = 100_000_000_000  # a Unix time above this is in milliseconds (seconds: year 5138)
+
+
+def sent_at(value: Any) -> datetime | None:
+    """When an envelope's `timestamp` says the delivery was sent, in UTC."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, str) and not value.isdigit():
+            when = datetime.fromisoformat(value)
+            return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
+            seconds = float(value)
+            if seconds > _MILLISECONDS:
+                seconds /= 1000
+            return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):  # not a time, or none a computer can hold
+        pass
+    raise MalformedEventError(f"the timestamp {str(value)[:40]!r} is not a time")
 
 
 def _group_event(event: Event, payload: Any) -> Event:

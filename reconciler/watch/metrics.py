@@ -18,6 +18,11 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        self.reading = Gauge(
+            "groupctl_webhooks_reading",
+            "Deliveries being read now (the rest are answered 503 while all slots are taken).",
+            registry=self.registry,
+        )
         self.checks = Counter(
             "groupctl_group_checks", "Groups re-read and re-planned.", registry=self.registry
         )

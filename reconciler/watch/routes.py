@@ -1,15 +1,14 @@
 """The HTTP side of `groupctl watch`: POST /webhooks/titan, GET /metrics and GET /healthz.
 
-A delivery is believed only when it is small enough, signed and new (see `intake.py`); then its
-event is triaged: a change to a managed group queues the group for the worker, unless it is the
-echo of watch's own change; a `session.status` pauses or resumes healing. Every delivery is
-answered at once and counted by what became of it; the work happens in the worker.
+A delivery is believed only when it is read in time, small enough, signed, recent and new (see
+`intake.py`); then its event is triaged: a change to a managed group queues the group for the
+worker, unless it is the echo of watch's own change; a `session.status` pauses or resumes
+healing. Every delivery is answered at once and counted by what became of it; the work happens
+in the worker. /healthz says what `health.py` knows, without calling Titan.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -17,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reconciler.errors import GroupctlError
+from reconciler.engine.service import Clock
 from reconciler.watch.bindings import Bindings
 from reconciler.watch.echoes import Echoes
 from reconciler.watch.events import (
@@ -27,12 +26,22 @@ from reconciler.watch.events import (
     MalformedEventError,
     read_event,
 )
-from reconciler.watch.intake import MAX_BODY, SIGNATURE_HEADER, SeenIds, read_body, signed
+from reconciler.watch.health import Health
+from reconciler.watch.intake import (
+    MAX_DELIVERIES,
+    SIGNATURE_HEADER,
+    RefusedError,
+    SeenIds,
+    Slots,
+    check_sent,
+    parse_json,
+    read_body,
+    signed,
+)
 from reconciler.watch.metrics import Metrics
+from reconciler.watch.options import WatchOptions
 from reconciler.watch.session import SessionState
 from reconciler.watch.worker import Worker
-
-_HEALTH_CHECK_EVERY = 10.0  # seconds: at most one API call per this, however often asked
 
 
 class Routes:
@@ -42,46 +51,62 @@ class Routes:
         self,
         *,
         secret: str,
+        options: WatchOptions,
         worker: Worker,
+        health: Health,
         session: SessionState,
         bindings: Bindings,
         echoes: Echoes,
         metrics: Metrics,
         clock: Callable[[], float],
+        now: Clock,
     ) -> None:
         self._secret = secret.encode()
+        self._options = options
         self._worker = worker
+        self._health = health
         self._session = session
         self._bindings = bindings
         self._echoes = echoes
         self._metrics = metrics
-        self._clock = clock
+        self._clock = clock  # for echoes
+        self._now = now  # for the replay window: Titan's timestamps are wall-clock times
+        self._slots = Slots(metrics.reading)
         self._seen = SeenIds()
-        self._healthy: tuple[float, str | None] = (float("-inf"), None)
-        self._health_check = asyncio.Lock()
         self.all = [
             Route("/webhooks/titan", self._webhook, methods=["POST"]),
             Route("/metrics", self._metrics_page, methods=["GET"]),
-            Route("/healthz", self._health, methods=["GET"]),
+            Route("/healthz", self._healthz, methods=["GET"]),
         ]
 
     # -- webhooks ---------------------------------------------------------------------------
 
     async def _webhook(self, request: Request) -> Response:
-        body = await read_body(request)
-        if body is None:
-            return self._refuse(413, "too_large", f"the body is over {MAX_BODY} bytes")
-        if not signed(self._secret, request.headers.get(SIGNATURE_HEADER), body):
-            return self._refuse(401, "bad_signature", "missing or wrong X-Webhook-Signature")
+        # A slot first: what anonymous peers can make watch hold is bounded by the slots.
+        if not self._slots.take():
+            busy = f"over {MAX_DELIVERIES} deliveries at once: try again"
+            return self._refuse(RefusedError(503, "busy", busy))
         try:
-            event = read_event(json.loads(body))
-        except (ValueError, RecursionError):  # nested too deeply is no event either
-            return self._refuse(400, "malformed", "the body is not JSON")
-        except MalformedEventError as exc:
-            return self._refuse(400, "malformed", str(exc))
+            event = await self._believed(request)
+        except RefusedError as refused:
+            return self._refuse(refused)
+        finally:
+            self._slots.give_back()
         if self._seen.seen(event.id):
             return self._answer(200, "duplicate")
         return self._answer(*self._triage(event))
+
+    async def _believed(self, request: Request) -> Event:
+        """The delivery's event, once it is read, signed, readable and recent (RefusedError)."""
+        body = await read_body(request, within=self._options.read_timeout)
+        if not signed(self._secret, request.headers.get(SIGNATURE_HEADER), body):
+            raise RefusedError(401, "bad_signature", "missing or wrong X-Webhook-Signature")
+        try:
+            event = read_event(parse_json(body))
+        except MalformedEventError as exc:
+            raise RefusedError(400, "malformed", str(exc)) from None
+        check_sent(event.sent_at, self._now(), self._options.replay_window)
+        return event
 
     def _triage(self, event: Event) -> tuple[int, str]:
         """What becomes of a believed event: its answer's status, and the result counted."""
@@ -110,9 +135,13 @@ class Routes:
         self._worker.check_soon(key)
         return 202, "queued"
 
-    def _refuse(self, status: int, result: str, message: str) -> Response:
-        self._metrics.webhooks.labels(result).inc()
-        return JSONResponse({"error": message}, status_code=status)
+    def _refuse(self, refused: RefusedError) -> Response:
+        self._metrics.webhooks.labels(refused.result).inc()
+        # Closed after the answer: a body left unread must not keep the connection open, and
+        # a peer that was refused gets no second request on it.
+        return JSONResponse(
+            {"error": refused.message}, status_code=refused.status, headers={"Connection": "close"}
+        )
 
     def _answer(self, status: int, result: str) -> Response:
         self._metrics.webhooks.labels(result).inc()
@@ -124,24 +153,6 @@ class Routes:
         self._metrics.queue.set(len(self._worker.queue))
         return Response(generate_latest(self._metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def _health(self, request: Request) -> Response:
-        if self._worker.stopped:
-            return JSONResponse({"status": "unavailable", "error": "the worker stopped"}, 503)
-        async with self._health_check:
-            checked, problem = self._healthy
-            if self._session.stopped is None and self._clock() - checked > _HEALTH_CHECK_EVERY:
-                try:
-                    await self._worker.read_session()
-                    problem = None
-                except GroupctlError as exc:
-                    problem = str(exc)
-                self._healthy = (self._clock(), problem)
-        session = self._session.as_json()
-        if self._session.stopped is not None:
-            error = f"healing stopped: {self._session.stopped}"
-            return JSONResponse({"status": "unavailable", "error": error, "session": session}, 503)
-        if problem is not None:
-            return JSONResponse({"status": "unavailable", "error": problem}, status_code=503)
-        state = "paused" if self._session.paused else "ok"
-        groups = len(self._worker.desired.groups)
-        return JSONResponse({"status": state, "groups": groups, "session": session})
+    async def _healthz(self, request: Request) -> Response:
+        status, body = self._health.answer()
+        return JSONResponse(body, status_code=status)

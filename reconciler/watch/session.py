@@ -1,11 +1,11 @@
 """What watch knows of its session's state, and what that allows.
 
-Titan reports every change of a session's state (`session.status` webhooks); /healthz reads the
-session too, and a call the client stopped because the session was found not connected says
-the same. While the session is not CONNECTED, healing pauses: drift is still reported, but
-nothing is written. CONNECTED again, healing resumes. A TEMPORARY_BAN stops healing for good,
-until watch is restarted by someone who knows the ban is over: writing to a banned account is
-what makes bans longer.
+Titan reports every change of a session's state (`session.status` webhooks); watch reads the
+session every 10 s too (for /healthz), and a call the client stopped because the session was
+found not connected says the same. While the session is not CONNECTED, healing pauses: drift
+is still reported, but nothing is written. CONNECTED again, healing resumes. A TEMPORARY_BAN
+stops healing for good, until watch is restarted by someone who knows the ban is over: writing
+to a banned account is what makes bans longer.
 """
 
 from __future__ import annotations

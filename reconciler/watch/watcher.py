@@ -1,7 +1,8 @@
 """The watcher: what `groupctl watch` serves and runs, composed of the routes (`routes.py`),
 the worker and its queue (`worker.py`), the heals (`healing.py`), the bindings of live groups
-to config entries (`bindings.py`), the echoes of its own changes (`echoes.py`) and the
-session's state (`session.py`); here too, served, the ticker and SIGHUP's reload."""
+to config entries (`bindings.py`), the echoes of its own changes (`echoes.py`), the session's
+state (`session.py`) and its health (`health.py`); here too, served, the ticker and SIGHUP's
+reload."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from reconciler.titan.client import TitanClient
 from reconciler.watch.bindings import Bindings
 from reconciler.watch.echoes import Echoes
 from reconciler.watch.healing import Healer
+from reconciler.watch.health import Health
 from reconciler.watch.metrics import Metrics
 from reconciler.watch.options import WatchOptions
 from reconciler.watch.reporting import report
@@ -35,7 +37,8 @@ __all__ = ["WatchOptions", "Watcher"]
 
 class Watcher:
     """The state of `groupctl watch`. `app` serves the webhooks, `/metrics` and `/healthz`;
-    `work()` is the worker; `tick()` queues what is due (resyncs, deferred heals)."""
+    `work()` is the worker; `tick()` queues what is due (resyncs, deferred heals); `health`
+    reads the session for /healthz when its ticks (served, every second) say it is due."""
 
     def __init__(
         self,
@@ -85,14 +88,18 @@ class Watcher:
             clock=clock,
             now=now,
         )
+        self.health = Health(worker=self._worker, session=self.session, clock=clock)
         routes = Routes(
             secret=secret,
+            options=options,
             worker=self._worker,
+            health=self.health,
             session=self.session,
             bindings=bindings,
             echoes=echoes,
             metrics=self.metrics,
             clock=clock,
+            now=now,
         )
         self.app = Starlette(routes=routes.all, lifespan=self._lifespan)
 
@@ -134,8 +141,9 @@ class Watcher:
 
     @asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        """Served (uvicorn runs this): the worker and a ticker run beside the routes; SIGHUP
-        reloads the config; at shutdown the group in progress is finished first."""
+        """Served (uvicorn runs this): the worker and a ticker (of the queue and of /healthz's
+        reads) run beside the routes; SIGHUP reloads the config; at shutdown the group in
+        progress is finished first."""
         self._worker.start()
         ticker = asyncio.create_task(self._ticking())
         loop = asyncio.get_running_loop()
@@ -145,9 +153,11 @@ class Watcher:
         finally:
             loop.remove_signal_handler(signal.SIGHUP)
             ticker.cancel()
+            await self.health.stop()
             await self._worker.stop()
 
     async def _ticking(self) -> None:
         while True:
             self.tick()
+            self.health.tick()
             await asyncio.sleep(1)

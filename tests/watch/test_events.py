@@ -3,6 +3,7 @@ id as a string or `{"id"}`, `payload` or `data`; anything else is malformed."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -143,6 +144,38 @@ def test_a_signature_header_beyond_ascii_is_no_signature_not_a_crash() -> None:
 def test_an_event_id_too_long_to_remember_is_refused() -> None:
     with pytest.raises(MalformedEventError, match="over 256 characters"):
         read_event({"id": "e" * 257, "event": "group.update", "payload": {"id": "1@g.us"}})
+
+
+NOON = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "sent"),
+    [
+        ("2026-06-01T12:00:00Z", NOON),  # as the simulator (and Titan's pages) write it
+        ("2026-06-01T12:00:00.000Z", NOON),
+        ("2026-06-01T14:00:00+02:00", NOON),
+        ("2026-06-01T12:00:00", NOON),  # no zone: UTC
+        ("2026-06-01 12:00:00", NOON),
+        (NOON.timestamp(), NOON),  # Unix seconds
+        (int(NOON.timestamp() * 1000), NOON),  # Unix milliseconds
+        (str(int(NOON.timestamp())), NOON),
+        (None, None),  # not said: taken, its id still remembered
+    ],
+)
+def test_the_time_a_delivery_was_sent_is_read_in_every_likely_form(
+    timestamp: Any, sent: datetime | None
+) -> None:
+    event = read_event({**participant("14155550101@s.whatsapp.net"), "timestamp": timestamp})
+    assert event.sent_at == sent
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["yesterday", "2026-13-01T00:00:00Z", True, [1], 1e300, float("nan")]
+)
+def test_a_timestamp_that_is_no_time_is_malformed(timestamp: Any) -> None:
+    with pytest.raises(MalformedEventError, match="is not a time"):
+        read_event({**participant("14155550101@s.whatsapp.net"), "timestamp": timestamp})
 
 
 def test_a_null_payload_beside_data_reads_the_data() -> None:

@@ -51,6 +51,9 @@ async def deliver(setup: Setup, event: str, payload: Any, session: str = "defaul
 
 
 async def health(setup: Setup) -> tuple[int, dict[str, Any]]:
+    """/healthz's answer, after the background read of the session that is due, if one is."""
+    setup.watcher.health.tick()
+    await setup.watcher.health.settled()
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=setup.watcher.app), base_url="http://watch.test"
     ) as http:

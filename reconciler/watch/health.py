@@ -1,0 +1,92 @@
+"""What `/healthz` says: whether watch works, from reads of the session made in the background.
+
+While watch is served, its ticker has Titan read (the session: `Worker.read_session`) at least
+every CHECK_EVERY seconds, whether or not anyone asks, so a session that disconnects or a Titan
+that stops answering shows within seconds, and healing pauses at once even when Titan's
+`session.status` webhook is lost. /healthz never calls Titan itself: asking it costs no call
+and never waits, however often it is asked and however slow Titan is. A read still unanswered
+after ANSWER_WITHIN seconds is itself a failure ("no answer for N s"), reported while it goes
+on (the client's retries of a Titan that has gone away take longer than that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from reconciler.errors import GroupctlError
+from reconciler.watch.reporting import log
+from reconciler.watch.session import SessionState
+from reconciler.watch.worker import Worker
+
+CHECK_EVERY = 10.0  # seconds: Titan is read at least this often, and at most once in this
+ANSWER_WITHIN = 5.0  # seconds: Titan answers a read of the session in well under one
+
+
+class Health:
+    """The last read of the session, and the one under way."""
+
+    def __init__(
+        self, *, worker: Worker, session: SessionState, clock: Callable[[], float]
+    ) -> None:
+        self._worker = worker
+        self._session = session
+        self._clock = clock
+        self._started = float("-inf")  # when the last read started
+        self._problem: str | None = "starting: Titan not read yet"  # of the last read
+        self._reading: asyncio.Task[None] | None = None
+
+    @property
+    def _under_way(self) -> bool:
+        return self._reading is not None and not self._reading.done()
+
+    def tick(self) -> None:
+        """Start a read of the session when one is due (none under way, the last started
+        CHECK_EVERY seconds ago or more). Banned, nothing is read (see `session.py`)."""
+        if self._session.stopped is not None or self._under_way:
+            return
+        if self._clock() - self._started >= CHECK_EVERY:
+            self._started = self._clock()
+            self._reading = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            await self._worker.read_session()
+            self._problem = None
+        except GroupctlError as exc:
+            self._problem = str(exc)
+        except Exception as exc:  # a bug: said loudly, and watch is not healthy with it
+            log.exception("reading the session for /healthz failed unexpectedly")
+            self._problem = f"{type(exc).__name__}: {exc}"
+
+    async def settled(self) -> None:
+        """Wait for the read under way, if any."""
+        if self._reading is not None:
+            await self._reading
+
+    async def stop(self) -> None:
+        """Give up the read under way (watch is stopping)."""
+        if self._reading is not None:
+            self._reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reading
+
+    def answer(self) -> tuple[int, dict[str, Any]]:
+        """/healthz's status and body, from what is known now."""
+        if self._worker.stopped:
+            return 503, {"status": "unavailable", "error": "the worker stopped"}
+        session = self._session.as_json()
+        if self._session.stopped is not None:
+            error = f"healing stopped: {self._session.stopped}"
+            return 503, {"status": "unavailable", "error": error, "session": session}
+        waited = self._clock() - self._started
+        if self._under_way and waited > ANSWER_WITHIN:
+            error = f"Titan has not answered a read of the session for {waited:.0f} s"
+            return 503, {"status": "unavailable", "error": error}
+        if self._problem is not None:
+            return 503, {"status": "unavailable", "error": self._problem}
+        state = "paused" if self._session.paused else "ok"
+        groups = len(self._worker.desired.groups)
+        return 200, {"status": state, "groups": groups, "session": session}
