@@ -55,7 +55,7 @@ def load(path: Path | str) -> DesiredState:
     """Read, check and resolve the config at `path` (a YAML file or a directory of them)."""
     problems: list[Problem] = []
     merged = Merged()
-    for file in _config_files(Path(path)):
+    for file in config_files(Path(path)):
         document = read_yaml(file, str(file))
         problems += document.problems
         if document.data is not None or not document.problems:
@@ -66,7 +66,8 @@ def load(path: Path | str) -> DesiredState:
     return state
 
 
-def _config_files(path: Path) -> list[Path]:
+def config_files(path: Path) -> list[Path]:
+    """The files a config is read from: `path` itself, or the YAML files in that directory."""
     if path.is_dir():
         found = _yaml_files_in(path)
         if not found:
