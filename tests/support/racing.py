@@ -100,7 +100,8 @@ def race(groupctl: str, workdir: Path, *, latency_ms: int = 150) -> Trial:
             trial.codes.append(run.returncode)
             trial.waited += "waiting up to" in err
             if run.returncode != 0:
-                trial.errors.append(f"apply exited {run.returncode}: {err[-2000:]}")
+                said = [line for line in err.splitlines() if line.startswith(("error", "failed"))]
+                trial.errors.append(f"apply exited {run.returncode}: {' / '.join(said)}")
             if out.strip():
                 trial.applied += 1
                 _read_report(json.loads(out), trial)
