@@ -8,10 +8,14 @@ Each error carries what a person needs to fix the problem and never the API key.
     ├── SetupError             the run cannot start as asked:
     │   ├── UsageError           flags and arguments
     │   ├── FileAccessError      a file that cannot be read or written as it is
-    │   └── SettingsError        API address or key, session, git, where a plan was made
+    │   ├── SettingsError        API address or key, session, git, where a plan was made
+    │   └── RunLockedError       another run holds the lock beside the state file
     ├── PictureError           a picture that cannot be used (also a ValueError)
     ├── InvalidJidError        a number or JID that cannot be read (also a ValueError)
     ├── PlanFileError          a plan file that is not exactly as it was made
+    │   ├── ExpiredPlanError     made longer ago than --max-plan-age (or in the future)
+    │   ├── OutdatedPlanError    the config changed since it was made
+    │   └── ReplayedPlanError    applied once already
     ├── UnsafePlanError        the safety brakes stop the plan
     ├── StalePlanError         a saved plan's groups changed since it was made
     └── ApiError               a call to Titan, with method, path and status
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from reconciler.util.wording import count
 
@@ -70,7 +75,7 @@ class ConfigError(GroupctlError):
 
 
 class SetupError(GroupctlError):
-    """The run cannot start as asked; raised as one of the three kinds below."""
+    """The run cannot start as asked; raised as one of the four kinds below."""
 
 
 class UsageError(SetupError):
@@ -88,6 +93,21 @@ class SettingsError(SetupError):
     a saved plan made against another API or session."""
 
 
+class RunLockedError(SetupError):
+    """Another run (an apply, a heal of watch) holds the lock that keeps two runs from
+    changing the same groups at once; `holder` says which, as its lock file does."""
+
+    def __init__(self, path: Path, holder: str, *, waited: float) -> None:
+        self.path = path
+        self.holder = holder
+        how_long = f" for the {waited:g} s this run waited" if waited > 0 else ""
+        super().__init__(
+            f"another groupctl run holds {path}{how_long}: {holder}. Two runs at once could"
+            " create a group twice or invite someone twice. It lets go when that run ends:"
+            " run again then, or wait for it with --lock-timeout SECONDS"
+        )
+
+
 class PictureError(GroupctlError, ValueError):
     """A picture that cannot be used: a config's URL or file, or bytes that are no image.
 
@@ -103,6 +123,19 @@ class InvalidJidError(GroupctlError, ValueError):
 
 class PlanFileError(GroupctlError):
     """A plan file that cannot be used: unreadable, of another version, or altered."""
+
+
+class ExpiredPlanError(PlanFileError):
+    """A saved plan made longer ago than apply accepts (--max-plan-age), or later than now."""
+
+
+class OutdatedPlanError(PlanFileError):
+    """A saved plan whose config files changed since it was made: it no longer shows what
+    the reviewed config says."""
+
+
+class ReplayedPlanError(PlanFileError):
+    """A saved plan that was applied already: a plan is applied once."""
 
 
 class UnsafePlanError(GroupctlError):

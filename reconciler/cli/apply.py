@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -31,6 +33,8 @@ _PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
     help="json: print the report of what was done as JSON (the plan and progress go to stderr).",
 )
 @click.option("--write-ids", is_flag=True, help="Write created groups' id: into the config.")
+@options.lock_timeout_option
+@options.max_plan_age_option
 @click.pass_context
 def apply_command(
     ctx: click.Context,
@@ -41,6 +45,8 @@ def apply_command(
     auto_approve: bool,
     output_format: str,
     write_ids: bool,
+    lock_timeout: float,
+    max_plan_age: timedelta,
 ) -> None:
     """Carry out the plan: the config's (planned now), or a saved PLANFILE. The plan is shown
     first; on a terminal, apply asks before changing anything.
@@ -48,7 +54,11 @@ def apply_command(
     A saved plan is applied only where it was made (same API address and session) and only
     if every group it changes is still as the plan saw it; otherwise it is refused, showing
     what changed. Its pictures, state file and --write-ids use the config it was made from,
-    unless -f says otherwise.
+    unless -f says otherwise. A saved plan is applied once, within --max-plan-age of being
+    made, and only while the config is as it was made from.
+
+    One apply at a time: apply holds a lock beside the state file from planning to its last
+    save, and waits up to --lock-timeout for another run to let go.
     """
     confirm = None if auto_approve else asker("Apply these changes?")
     desired = saved = None
@@ -60,16 +70,27 @@ def apply_command(
     else:
         desired, settings = options.load_config(config_path, planning.only, settings)
     as_json = output_format == "json"
+    run = replace(
+        planning.run(settings, config_path), lock_timeout=lock_timeout, max_plan_age=max_plan_age
+    )
+
+    def waiting(holder: str) -> None:
+        click.echo(
+            f"waiting up to {lock_timeout:g} s (--lock-timeout) for another run: {holder}",
+            err=True,
+        )
+
     applied = settings.run(
         lambda client: apply_config(
             client,
-            planning.run(settings, config_path),
+            run,
             desired=desired,
             saved=saved,
             write_created_ids=write_ids,
             show=plan_shower(as_json),
             confirm=confirm,
             progress=progress_shower(as_json),
+            on_lock_wait=waiting,
         )
     )
     show_applied(applied, output_format)

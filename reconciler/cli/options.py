@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,12 @@ from reconciler.engine import planfile as plan_files
 from reconciler.engine.plan import Plan
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.safety import Brakes
-from reconciler.engine.service import Run, check_plan_target
+from reconciler.engine.service import LOCK_TIMEOUT, Run, check_plan_target
+from reconciler.engine.statefile import LONGEST_PLAN_AGE
 from reconciler.errors import FileAccessError, UsageError
 from reconciler.titan.session_guard import RECONNECT_WAIT
 from reconciler.util.logs import configure_logging
+from reconciler.util.rates import parse_duration
 
 
 def setup_logging(verbose: bool, debug: bool, secrets: list[str | None]) -> None:
@@ -152,6 +155,35 @@ state_file_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where groupctl remembers invitations and recent leavers. Default:"
     " .groupctl-state.json beside the config.",
+)
+
+
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=LOCK_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another run on the same state file (an apply, a heal of"
+    " watch) to end; 0: fail at once.",
+)
+
+
+def _plan_age(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    age = timedelta(seconds=parse_duration(value))
+    if age > LONGEST_PLAN_AGE:
+        longest = LONGEST_PLAN_AGE.total_seconds() / 3600
+        raise click.BadParameter(f"at most {longest:g}h: the state file remembers plans as long")
+    return age
+
+
+max_plan_age_option = click.option(
+    "--max-plan-age",
+    default="24h",
+    show_default=True,
+    metavar="DURATION",
+    callback=_plan_age,
+    help="Refuse a saved plan made longer ago than this (e.g. 30m, 24h; at most 168h).",
 )
 
 

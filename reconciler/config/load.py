@@ -56,7 +56,7 @@ def load(path: Path | str) -> DesiredState:
     problems: list[Problem] = []
     merged = Merged()
     root = Workspace.of(path).root
-    for file in _config_files(Path(path)):
+    for file in config_files(Path(path)):
         document = read_yaml(file, str(file), root=root)
         problems += document.problems
         if document.data is not None or not document.problems:
@@ -67,7 +67,8 @@ def load(path: Path | str) -> DesiredState:
     return state
 
 
-def _config_files(path: Path) -> list[Path]:
+def config_files(path: Path) -> list[Path]:
+    """The files a config is read from: `path` itself, or the YAML files in that directory."""
     if path.is_dir():
         found = _yaml_files_in(path)
         if not found:

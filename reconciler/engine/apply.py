@@ -8,6 +8,12 @@ done. People who need an invite get the group's invite link in the report, and b
 the group asks for it (invite_by_message). People who were not added are left out of the
 group's later promotions. Invites and recent leavers are remembered (see `engine.statefile`),
 so the next plan does not add them again at once, nor sends the link twice.
+
+Just before a create, the group list is read again: a group of that subject that appeared
+since the plan was made is not doubled. One that this session's account created since then
+(another run of the same config, on another machine: runs on one state file wait for each
+other) is bound to, and the people that run did not get in are left to it; any other stops
+the group, since the next plan must say which is which.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from reconciler.errors import (
     SessionNotReadyError,
 )
 from reconciler.titan.client import TitanClient
+from reconciler.titan.models import Group
 from reconciler.titan.results import NOT_REPORTED, ParticipantResult, ParticipantStatus
 
 Listener = Callable[[Step], None]
@@ -80,7 +87,14 @@ async def apply(
     async def run(group: GroupPlan) -> None:
         async with slots:
             outcome = await _GroupRun(
-                group, client, state_file, pictures, on_step or _ignore, named=named, now=now
+                group,
+                client,
+                state_file,
+                pictures,
+                on_step or _ignore,
+                named=named,
+                now=now,
+                planned_at=plan.created,
             ).run()
         report.groups.append(outcome)
         state_file.save()
@@ -111,8 +125,10 @@ class _GroupRun:
         *,
         named: frozenset[Jid] = frozenset(),
         now: Callable[[], datetime] = now_utc,
+        planned_at: datetime | None = None,
     ) -> None:
         self.plan = plan
+        self.planned_at = planned_at  # when the plan was made: a create binds to a later group
         self.client = client
         self.state_file = state_file
         self.pictures = pictures  # the config's directory, where picture files are
@@ -128,6 +144,9 @@ class _GroupRun:
         self.named = named  # addresses the config gives people: nobody else hides behind them
         # WhatsApp's refusals for privacy settings, reported once the invite link is known.
         self.needing_invite: list[tuple[Kind, Jid, ParticipantResult]] = []
+        # Who was in the group another run created, when this run bound to it (None: not
+        # bound): the others are that run's to add, not this one's (no one asked twice).
+        self.bound_to: frozenset[Jid] | None = None
 
     async def run(self) -> GroupReport:
         halted = self.client.halted
@@ -191,8 +210,13 @@ class _GroupRun:
         self._step(kind, Outcome.DONE, detail=action.new or "")
 
     async def _create(self, action: Action) -> None:
+        subject = action.new or ""
+        meanwhile = await self._created_meanwhile(subject)
+        if meanwhile is not None:
+            self._bind(meanwhile, action)
+            return
         try:
-            created = await self.client.create_group(action.new or "", action.members)
+            created = await self.client.create_group(subject, action.members)
         except CreateUncertainError as exc:
             raise GroupctlError(f"{exc}") from None
         self.group_id = self.report.created = created.group.id
@@ -215,6 +239,53 @@ class _GroupRun:
                     person,
                     "not in the new group; the next plan adds them again",
                 )
+
+    async def _created_meanwhile(self, subject: str) -> Group | None:
+        """A group named `subject` that appeared since the plan was made: one this session's
+        account created since then, to bind to; GroupctlError for any other (the group is not
+        created: a second group of that subject would make every later plan refuse it)."""
+        appeared = sorted(g.id for g in await self.client.list_groups() if g.name == subject)
+        if not appeared:
+            return None
+        if self.planned_at is not None:
+            since = self.planned_at.timestamp()
+            found = await self.client.own_group_created_since(subject, since)
+            if found is not None:
+                return found
+        raise GroupctlError(
+            f"a group named {subject!r} appeared since the plan was made"
+            f" ({', '.join(appeared)}), not created by this session since then: not created"
+            " again. Make a new plan: it matches that group, or says why it cannot"
+        )
+
+    def _bind(self, group: Group, action: Action) -> None:
+        """Another run created the group since the plan: this run goes on with it."""
+        self.group_id = group.id
+        self._step(
+            Kind.CREATE,
+            Outcome.ALREADY,
+            detail=f"{group.id}: created by another run since the plan was made; not created again",
+        )
+        present = {p.phone for p in group.participants or () if p.phone} | {
+            p.lid for p in group.participants or () if p.lid
+        }
+        self.bound_to = frozenset(present)
+        for person in action.members:
+            self._left_to_the_other_run(Kind.CREATE, person)
+
+    def _left_to_the_other_run(self, kind: Kind, person: Jid) -> None:
+        assert self.bound_to is not None
+        if person in self.bound_to:
+            self._step(kind, Outcome.ALREADY, person, "in the group another run created")
+            return
+        self.not_added[person] = Outcome.SKIPPED
+        self._step(
+            kind,
+            Outcome.SKIPPED,
+            person,
+            "not in the group another run created: not asked again by this run (that run"
+            " asked them); the next plan shows whether they still need adding",
+        )
 
     async def _picture(self, group: Jid, source: str, planned: str | None) -> None:
         """Upload the picture, and record what was uploaded: where Titan cannot show group
@@ -239,6 +310,10 @@ class _GroupRun:
 
     async def _people(self, group: Jid, action: Action) -> None:
         members = list(action.members)
+        if action.kind == Kind.ADD and self.bound_to is not None:
+            for person in members:
+                self._left_to_the_other_run(action.kind, person)
+            return
         if action.kind == Kind.PROMOTE:
             for person in [m for m in members if m in self.not_added]:
                 members.remove(person)

@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -252,6 +253,14 @@ class Plan:
     # whether --force lifted them.
     brakes: tuple[str, ...] = ()
     forced: bool = False
+    # When it was made (None: by code that is not a run), and the config files it was made
+    # from, by name with their SHA-256: a saved plan is applied only while it is recent and
+    # the config is still what it was made from (`reconciler.engine.validity`).
+    created: datetime | None = None
+    config_files: Mapping[str, str] = field(default_factory=dict)
+    # The seal of the plan file it was read from (None: made in this run), by which the state
+    # file records that it was applied.
+    checksum: str | None = None
 
     @property
     def summary(self) -> Summary:

@@ -1,5 +1,9 @@
 """The plan file: a plan as versioned JSON, sealed so that `apply PLANFILE` can trust it or refuse
-it. The seal is keyed from the API key (see `checksum`); nothing else of a plan ever sees it."""
+it. The seal is keyed from the API key (see `checksum`); nothing else of a plan ever sees it.
+
+Version 2 seals when the plan was made and the hashes of the config files it was made from, so
+that apply can refuse a plan that is old, of another config, or applied before (see
+`reconciler.engine.validity`); a version 1 file says neither, and is refused."""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import pydantic
 
@@ -16,7 +21,7 @@ from reconciler.core.limits import MAX_PARTICIPANTS_PER_CALL as MAX_PER_CALL
 from reconciler.engine.plan import GroupPlan, Kind, Plan
 from reconciler.errors import PlanFileError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def data(plan: Plan, *, key: str | None = None) -> dict[str, Any]:
@@ -43,6 +48,8 @@ def data(plan: Plan, *, key: str | None = None) -> dict[str, Any]:
         "session": plan.session,
         "api": plan.api,
         "config": plan.config,
+        "created": plan.created.isoformat() if plan.created is not None else None,
+        "config_files": dict(sorted(plan.config_files.items())),
         "summary": plan.summary.sentence(),
         "unmanaged": plan.unmanaged,
         "directory": {jid: plan.directory[jid] for jid in sorted(people) if jid in plan.directory},
@@ -67,6 +74,12 @@ def loads(text: str, *, source: str = "the plan file", key: str | None = None) -
     if not isinstance(found, dict):
         raise PlanFileError(f"{source} is not a groupctl plan")
     version = found.get("format_version")
+    if version == 1:
+        raise PlanFileError(
+            f"{source} was made by an older groupctl (format version 1), which sealed neither"
+            " when the plan was made nor the config it was made from, so it cannot be checked"
+            " for age or replay: make a new plan"
+        )
     if version != FORMAT_VERSION:
         raise PlanFileError(
             f"{source} has format version {version!r}; this groupctl reads"
@@ -102,9 +115,21 @@ def loads(text: str, *, source: str = "the plan file", key: str | None = None) -
             directory=directory,
             brakes=tuple(found["safety"]["brakes"]),
             forced=found["safety"]["forced"],
+            created=_created(found["created"]),
+            config_files=found["config_files"],
+            checksum=found["checksum"],
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanFileError(f"{source} is not a valid groupctl plan ({exc})") from None
+
+
+def _created(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    created = datetime.fromisoformat(value)  # a ValueError: the plan file is refused
+    if created.tzinfo is None:
+        raise ValueError(f"created: {value!r} has no time zone")
+    return created
 
 
 class _File(pydantic.BaseModel):
@@ -147,6 +172,8 @@ class _PlanFile(_File):
     session: str
     api: str
     config: str
+    created: str | None
+    config_files: dict[str, Annotated[str, pydantic.StringConstraints(pattern="^[0-9a-f]{64}$")]]
     summary: str
     unmanaged: int = pydantic.Field(ge=0)
     directory: dict[str, str]

@@ -3,10 +3,15 @@
 `plan_now` reads live state and plans (the brakes' verdict in the plan, the state file's
 waiting list minded and pruned); `apply_now` carries a plan out and records what happened in
 the state file. `plan_config` and `apply_config` are the commands' whole runs on top of them:
-a saved plan or a plan made now, a saved plan's freshness checked (before the question, and
-after it), the question asked through a callback, apply, the state file saved, and the new
-groups' ids written into the config. Both take one client, so a run is one client session;
-both take the clock, so every record of a run has one time.
+a saved plan or a plan made now, a saved plan's validity (recent, of the config as it is, not
+applied before) and freshness checked (before the question, and after it), the question asked
+through a callback, apply, the state file saved, and the new groups' ids written into the
+config. Both take one client, so a run is one client session; both take the clock, so every
+record of a run has one time.
+
+An apply holds the lock beside the state file from planning to its last save (`Run.
+lock_timeout` says how long it waits for another run to let go): two applies at once would
+plan the same creates and invitations, and both carry them out.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from reconciler.config import load
@@ -31,11 +36,16 @@ from reconciler.engine.plan import Plan
 from reconciler.engine.planner import PlanPolicy, plan
 from reconciler.engine.report import ApplyReport
 from reconciler.engine.safety import Brakes, assess
-from reconciler.engine.statefile import StateFile, now_utc
+from reconciler.engine.statefile import StateFile, lock_for, now_utc
+from reconciler.engine.validity import MAX_PLAN_AGE, check_valid, config_hashes
 from reconciler.errors import GroupctlError, SettingsError, UnsafePlanError, UsageError
 from reconciler.titan.client import TitanClient
 
 Clock = Callable[[], datetime]
+# How long an apply waits, by default, for another run on the same state file to end: long
+# enough for a heal of watch (a few writes) or a small apply to finish, short enough that a
+# run started by mistake next to a long one says so within the minute.
+LOCK_TIMEOUT = 60.0
 # What shows apply's progress: given the plan, a context that yields the listener of its steps.
 Progress = Callable[[Plan], AbstractContextManager[Listener | None]]
 
@@ -59,11 +69,14 @@ async def plan_now(
     now: Clock = now_utc,
 ) -> Planned:
     """Read live state and plan `desired`, minding the people the state file says are waiting
-    (records of people no longer in a group are dropped); the plan carries the brakes' verdict."""
+    (records of people no longer in a group are dropped; what another run saved meanwhile is
+    read first); the plan carries the brakes' verdict and the time it was made."""
+    state_file.refresh()
     live = await fetch(client, desired, only=policy.only, uploaded=state_file.pictures)
     for group in live.groups.values():
         state_file.prune(group.id, present=group.state.members)
-    planned = plan(desired, live, policy, waiting=state_file.waiting(now()))
+    made = now()
+    planned = replace(plan(desired, live, policy, waiting=state_file.waiting(made)), created=made)
     return Planned(assess(planned, brakes, force=force), live)
 
 
@@ -117,15 +130,20 @@ class Run:
     brakes: Brakes = Brakes()
     force: bool = False
     now: Clock = now_utc
+    lock_timeout: float = LOCK_TIMEOUT  # seconds apply waits for another run (0: not at all)
+    max_plan_age: timedelta = MAX_PLAN_AGE  # the oldest saved plan apply accepts
 
 
 async def plan_config(client: TitanClient, run: Run, desired: DesiredState) -> Plan:
-    """`groupctl plan`: the plan of `desired` now (nothing is written)."""
+    """`groupctl plan`: the plan of `desired` now (nothing is written), with the hashes of the
+    config's files, which apply checks before it applies the plan saved."""
+    # Hashed before any call: a config edited while the plan is made then refuses the plan.
+    config_files = config_hashes(run.workspace.config)
     state_file = StateFile.load(run.workspace.state_file)
     planned = await plan_now(
         client, desired, run.policy, state_file, brakes=run.brakes, force=run.force, now=run.now
     )
-    return planned.plan
+    return replace(planned.plan, config_files=config_files)
 
 
 @dataclass
@@ -149,43 +167,76 @@ async def apply_config(
     show: Callable[[Plan], None] = lambda plan: None,
     confirm: Callable[[Plan], bool] | None = None,
     progress: Progress | None = None,
+    on_lock_wait: Callable[[str], None] | None = None,
 ) -> Applied:
     """`groupctl apply`: a `saved` plan or the plan of `desired` made now; `show`n; stopped
-    by the brakes (UnsafePlanError); a saved plan checked fresh (StalePlanError) before the
-    question and again after it, since a person may take their time; `confirm`ed when there
-    is someone to ask; applied with `progress`; the state file saved; with
-    `write_created_ids`, the new groups' ids written into the config (a failure to write
-    them is in `Applied.ids_error`: the report of what was done comes first)."""
+    by the brakes (UnsafePlanError); a saved plan refused unless it is valid (recent, of the
+    config as it is now, never applied: see `engine.validity`) and fresh (StalePlanError),
+    checked before the question and again after it, since a person may take their time;
+    `confirm`ed when there is someone to ask; applied with `progress`; the state file saved;
+    with `write_created_ids`, the new groups' ids written into the config (a failure to write
+    them is in `Applied.ids_error`: the report of what was done comes first).
+
+    All of it holds the state file's lock (RunLockedError when another run keeps it past
+    `run.lock_timeout`; `on_lock_wait` hears who holds it when the wait begins)."""
     if (desired is None) == (saved is None):
         raise ValueError("apply_config takes a config to plan now, or a saved plan")
-    state_file = StateFile.load(run.workspace.state_file)
-    if saved is not None:
-        to_apply = assess(saved, run.brakes, force=run.force)
-    else:
-        assert desired is not None
-        to_apply = (
-            await plan_now(
-                client,
-                desired,
-                run.policy,
-                state_file,
-                brakes=run.brakes,
-                force=run.force,
-                now=run.now,
+    lock = lock_for(run.workspace.state_file, holder="groupctl apply")
+    async with lock.held(run.lock_timeout, on_wait=on_lock_wait):
+        state_file = StateFile.load(run.workspace.state_file)
+        if saved is not None:
+            check_valid(
+                saved,
+                state_file=state_file,
+                config=run.workspace.config,
+                now=run.now(),
+                max_age=run.max_plan_age,
             )
-        ).plan
-    show(to_apply)
-    if to_apply.stopped_by_brakes:
-        raise UnsafePlanError(to_apply.brakes)
-    if not to_apply.has_changes:
-        return Applied(to_apply)
-    if saved is not None:  # no question about a plan that cannot be applied anyway
-        await check_fresh(to_apply, client, state_file.pictures)
-    if confirm is not None:
-        if not confirm(to_apply):
-            return Applied(to_apply, declined=True)
-        if saved is not None:  # a person took their time: is it still as they saw it?
+            to_apply = assess(saved, run.brakes, force=run.force)
+        else:
+            assert desired is not None
+            to_apply = (
+                await plan_now(
+                    client,
+                    desired,
+                    run.policy,
+                    state_file,
+                    brakes=run.brakes,
+                    force=run.force,
+                    now=run.now,
+                )
+            ).plan
+        show(to_apply)
+        if to_apply.stopped_by_brakes:
+            raise UnsafePlanError(to_apply.brakes)
+        if not to_apply.has_changes:
+            return Applied(to_apply)
+        if saved is not None:  # no question about a plan that cannot be applied anyway
             await check_fresh(to_apply, client, state_file.pictures)
+        if confirm is not None:
+            if not confirm(to_apply):
+                return Applied(to_apply, declined=True)
+            if saved is not None:  # a person took their time: is it still as they saw it?
+                await check_fresh(to_apply, client, state_file.pictures)
+        if saved is not None and saved.checksum is not None and saved.created is not None:
+            # Saved before the first change: a run that stops half-way applied it too.
+            state_file.record_applied(saved.checksum, made=saved.created, now=run.now())
+            state_file.save()
+        return await _carry_out(
+            client, run, to_apply, state_file, desired, write_created_ids, progress
+        )
+
+
+async def _carry_out(
+    client: TitanClient,
+    run: Run,
+    to_apply: Plan,
+    state_file: StateFile,
+    desired: DesiredState | None,
+    write_created_ids: bool,
+    progress: Progress | None,
+) -> Applied:
+    """The end of `apply_config`: apply with progress, then write the new groups' ids."""
     with (progress or _no_progress)(to_apply) as on_step:
         report = await apply_now(
             client,

@@ -17,19 +17,30 @@ Titan documents no way to read a group's picture: where it has none, plans compa
 config's picture with this record instead (see `reconciler.engine.planner`), and without the file
 every managed picture is planned, and uploaded, once more.
 
+Apply records, too, each saved plan it applied (by its seal, with when it was made and
+applied), so that a plan is applied once: see `engine.validity`.
+
 The file sits beside the config (`.groupctl-state.json`), or where --state-file says. In CI,
 keep it between runs (commit it, or cache it); without it, plan shows those people as to add
 again, and apply invites them once more: noisy, never wrong.
+
+Two runs at once (an apply, watch's heals) keep apart by the lock beside the file (`lock_for`),
+held from planning to the last save. A run that keeps the file open across locks (watch) still
+must not lose what another saved meanwhile: `save` reads the file again and writes what it
+found with this run's changes on top, and `refresh` takes the other run's records in early.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from reconciler.core.groups import (
     HIDDEN,
@@ -43,6 +54,7 @@ from reconciler.core.groups import (
 from reconciler.core.jid import Jid, jid_from_api
 from reconciler.errors import FileAccessError
 from reconciler.util.files import replace_atomically
+from reconciler.util.lock import FileLock
 
 INVITED_WAIT = timedelta(days=7)
 LEFT_WAIT = timedelta(days=1)
@@ -54,6 +66,24 @@ _WAITS = {
     LEFT_RECENTLY: LEFT_WAIT,
     HIDDEN: HIDDEN_WAIT,
 }
+# No saved plan older than this is applied, whatever --max-plan-age says (see
+# `engine.validity`): the record of an applied plan is kept as long, then dropped.
+LONGEST_PLAN_AGE = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedPlan:
+    """A saved plan apply carried out: when it was made, and when it was applied."""
+
+    made: datetime
+    at: datetime
+
+
+# One change a run made to the records, kept to be made again on top of what another run
+# saved meanwhile (see `StateFile.save`).
+_Change = Callable[["StateFile"], None]
+# What tells one version of the file from another: a save replaces the file (a new inode).
+_Version = tuple[int, int, int, int] | None
 
 
 @dataclass
@@ -63,30 +93,30 @@ class StateFile:
     path: Path | None = None
     records: dict[Jid, dict[Jid, Waiting]] = field(default_factory=dict)
     pictures: dict[Jid, UploadedPicture] = field(default_factory=dict)  # by group id
+    applied: dict[str, AppliedPlan] = field(default_factory=dict)  # by the plan's seal
+    _changes: list[_Change] = field(default_factory=list, repr=False, compare=False)
+    _read: _Version = field(default=None, repr=False, compare=False)  # the version read
 
     @classmethod
     def load(cls, path: Path) -> StateFile:
         state_file = cls(path)
-        if not path.exists():
-            return state_file
-        try:
-            data = json.loads(path.read_text())
-            for group, people in data["waiting"].items():
-                state_file.records[jid_from_api(group)] = {
-                    jid_from_api(person): _waiting(
-                        entry["reason"], datetime.fromisoformat(entry["since"])
-                    )
-                    for person, entry in people.items()
-                }
-            for group, entry in data.get("pictures", {}).items():  # absent from older files
-                state_file.pictures[jid_from_api(group)] = UploadedPicture(
-                    _fingerprint(entry["fingerprint"]), datetime.fromisoformat(entry["uploaded"])
-                )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise FileAccessError(
-                f"{path}: not a groupctl state file ({exc}); move it away to start afresh"
-            ) from None
+        state_file.refresh()
         return state_file
+
+    def refresh(self) -> bool:
+        """Read the file again if another run saved it since it was read here, and make this
+        run's unsaved changes again on top. Whether any record changed."""
+        if self.path is None:
+            return False
+        version, data = _read_file(self.path)
+        if version == self._read:
+            return False
+        before = (self.records, self.pictures, self.applied)
+        self.records, self.pictures, self.applied = _parse(self.path, data)
+        for change in self._changes:
+            change(self)
+        self._read = version
+        return (self.records, self.pictures, self.applied) != before
 
     def waiting(self, now: datetime) -> dict[Jid, dict[Jid, Waiting]]:
         """The records that have not expired at `now`."""
@@ -98,21 +128,23 @@ class StateFile:
         return active
 
     def record(self, group: Jid, person: Jid, reason: str, now: datetime) -> None:
-        self.records.setdefault(group, {})[person] = _waiting(reason, now)
+        self._change(functools.partial(_put, group=group, person=person, to=_waiting(reason, now)))
 
     def forget(self, group: Jid, person: Jid) -> None:
-        people = self.records.get(group, {})
-        people.pop(person, None)
-        if not people:
-            self.records.pop(group, None)
+        self._change(functools.partial(_put, group=group, person=person, to=None))
 
     def forget_group(self, group: Jid) -> None:
-        self.records.pop(group, None)
-        self.pictures.pop(group, None)
+        self._change(functools.partial(_drop_group, group=group))
 
     def record_picture(self, group: Jid, fingerprint: str, now: datetime) -> None:
         """Apply uploaded the picture of this fingerprint to `group`."""
-        self.pictures[group] = UploadedPicture(fingerprint, now)
+        picture = UploadedPicture(fingerprint, now)
+        self._change(functools.partial(_put_picture, group=group, picture=picture))
+
+    def record_applied(self, seal: str, *, made: datetime, now: datetime) -> None:
+        """Apply is carrying out the saved plan of this seal, made at `made`."""
+        applied = AppliedPlan(made, now)
+        self._change(functools.partial(_put_applied, seal=seal, applied=applied))
 
     def prune(self, group: Jid, present: Iterable[Jid]) -> None:
         """Forget the people of `group` who are in it now: they wait for nothing."""
@@ -122,14 +154,22 @@ class StateFile:
                 self.forget(group, person)
 
     def save(self, now: datetime | None = None) -> None:
-        """Write the records that have not expired (all of them, without `now`)."""
+        """Write the records that have not expired (all of them, without `now`): what the file
+        holds now (another run may have saved since it was read), with this run's changes."""
         if self.path is None:
             return
+        self.refresh()
         if now is not None:
             self.records = self.waiting(now)
+            self.applied = {
+                seal: applied
+                for seal, applied in self.applied.items()
+                if now <= applied.made + LONGEST_PLAN_AGE
+            }
         data = {
             "version": 1,
-            "about": "groupctl's record of invitations, recent leavers and pictures; see docs",
+            "about": "groupctl's record of invitations, recent leavers, pictures and applied"
+            " plans; see docs",
             "waiting": {
                 group: {
                     person: {"reason": w.reason, "since": w.since.isoformat()}
@@ -141,6 +181,10 @@ class StateFile:
                 group: {"fingerprint": p.fingerprint, "uploaded": p.at.isoformat()}
                 for group, p in sorted(self.pictures.items())
             },
+            "applied": {
+                seal: {"made": a.made.isoformat(), "applied": a.at.isoformat()}
+                for seal, a in sorted(self.applied.items())
+            },
         }
         try:
             replace_atomically(self.path, (json.dumps(data, indent=2) + "\n").encode())
@@ -148,15 +192,108 @@ class StateFile:
             raise FileAccessError(
                 f"{self.path}: cannot save groupctl's state: {exc.strerror}"
             ) from None
+        self._changes.clear()  # in the file now: another run's save keeps them
+        self._read = _version(self.path.stat())
+
+    def _change(self, change: _Change) -> None:
+        change(self)
+        self._changes.append(change)
+
+
+def lock_for(state_file: Path, *, holder: str) -> FileLock:
+    """The lock that keeps two runs on this state file apart: a file beside it."""
+    return FileLock(state_file.with_name(state_file.name + ".lock"), holder=holder)
+
+
+def _put(state: StateFile, *, group: Jid, person: Jid, to: Waiting | None) -> None:
+    people = state.records.setdefault(group, {})
+    if to is not None:
+        people[person] = to
+        return
+    people.pop(person, None)
+    if not people:
+        state.records.pop(group, None)
+
+
+def _drop_group(state: StateFile, *, group: Jid) -> None:
+    state.records.pop(group, None)
+    state.pictures.pop(group, None)
+
+
+def _put_picture(state: StateFile, *, group: Jid, picture: UploadedPicture) -> None:
+    state.pictures[group] = picture
+
+
+def _put_applied(state: StateFile, *, seal: str, applied: AppliedPlan) -> None:
+    state.applied[seal] = applied
+
+
+def _read_file(path: Path) -> tuple[_Version, bytes | None]:
+    """The file's version and bytes, read together (None, None: there is no file)."""
+    try:
+        with path.open("rb") as handle:
+            return _version(os.fstat(handle.fileno())), handle.read()
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        raise FileAccessError(f"{path}: cannot read groupctl's state: {exc.strerror}") from None
+
+
+def _version(info: os.stat_result) -> _Version:
+    return info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size
+
+
+def _parse(
+    path: Path, data: bytes | None
+) -> tuple[dict[Jid, dict[Jid, Waiting]], dict[Jid, UploadedPicture], dict[str, AppliedPlan]]:
+    if data is None:
+        return {}, {}, {}
+    try:
+        found = json.loads(data)
+        records = {
+            jid_from_api(group): {
+                jid_from_api(person): _waiting(entry["reason"], _time(entry["since"]))
+                for person, entry in people.items()
+            }
+            for group, people in found["waiting"].items()
+        }
+        pictures = {  # absent from older files, like "applied"
+            jid_from_api(group): UploadedPicture(
+                _fingerprint(entry["fingerprint"]), _time(entry["uploaded"])
+            )
+            for group, entry in found.get("pictures", {}).items()
+        }
+        applied = {
+            _seal(seal): AppliedPlan(_time(entry["made"]), _time(entry["applied"]))
+            for seal, entry in found.get("applied", {}).items()
+        }
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise FileAccessError(
+            f"{path}: not a groupctl state file ({exc}); move it away to start afresh"
+        ) from None
+    return records, pictures, applied
 
 
 def _waiting(reason: str, since: datetime) -> Waiting:
     return Waiting(reason, since, since + _WAITS[reason])  # KeyError: not a reason we write
 
 
+def _time(value: Any) -> datetime:
+    at = datetime.fromisoformat(value)
+    if at.tzinfo is None:  # compared with aware times: a naive one could never be
+        raise ValueError(f"{value!r} has no time zone")
+    return at
+
+
 def _fingerprint(value: object) -> str:
     if not (isinstance(value, str) and re.fullmatch("[0-9a-f]{16}", value)):
         raise ValueError(f"{value!r} is not a picture fingerprint")
+    return value
+
+
+def _seal(value: str) -> str:
+    if not re.fullmatch("(hmac-)?sha256:[0-9a-f]{64}", value):
+        raise ValueError(f"{value!r} is not the seal of a plan")
     return value
 
 

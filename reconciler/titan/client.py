@@ -31,7 +31,7 @@ from reconciler.errors import (
 from reconciler.titan.http import CallStats, TitanHttp
 from reconciler.titan.models import PARTICIPANTS, Group, InviteInfo, Participant, SessionInfo
 from reconciler.titan.picture_getter import PictureGetter
-from reconciler.titan.recovery import GroupCreation
+from reconciler.titan.recovery import GroupCreation, find_group_created_since
 from reconciler.titan.results import CreatedGroup, ParticipantResult, parse_participant_results
 from reconciler.titan.retries import Retrier, RetryPolicy, retryable, surely_not_applied
 from reconciler.titan.scopes import ScopeCheck, check_scopes
@@ -195,6 +195,12 @@ class TitanClient:
             started=self._clock(),
         )
         return await self._retrier.run(creation.attempt, retryable)
+
+    async def own_group_created_since(self, name: str, since: float) -> Group | None:
+        """The newest group named `name` that the session's account created at `since` (epoch
+        seconds, give or take the clocks' skew) or later, or None. Apply binds to it rather
+        than create a second group of that name (another run created it meanwhile)."""
+        return await find_group_created_since(self, name, since)
 
     async def leave_group(self, group: Jid) -> None:
         await self._until_gone("POST", f"{_group_path(group)}/leave")

@@ -76,7 +76,7 @@ class GroupCreation:
         unsettled = self._unsettled
         if unsettled is None:
             return None
-        found = await _find_group_created_since(self._groups, self._name, self._started, unsettled)
+        found = await find_group_created_since(self._groups, self._name, self._started, unsettled)
         if found is not None:
             log.warning("create %r: the earlier answer was lost; found %s", self._name, found.id)
             return CreatedGroup(group=found)
@@ -90,13 +90,14 @@ class GroupCreation:
         return None
 
 
-async def _find_group_created_since(
-    groups: GroupReader, name: str, since: float, failure: ApiError
+async def find_group_created_since(
+    groups: GroupReader, name: str, since: float, failure: ApiError | None = None
 ) -> Group | None:
     """The newest group named `name` that this session's account created after `since`.
 
     A same-named group of ours whose creation time the API does not give cannot be told
-    apart from one this call made: that is `CreateUncertainError`, not a second create.
+    apart from one this call made: after a `failure`, that is `CreateUncertainError`, not a
+    second create; without one, it is not the group looked for.
     """
     me = await groups.get_session()
     candidates = [group for group in await groups.list_groups() if group.name == name]
@@ -108,6 +109,8 @@ async def _find_group_created_since(
         if me.phone is not None and not _owned_by(group, me.phone, me.lid):
             continue
         if group.created_at is None:
+            if failure is None:
+                continue
             raise _uncertain(
                 failure,
                 f"the create of {name!r} failed, and {group.id} has"

@@ -5,17 +5,23 @@ while the session is not connected (see `session.py`), nor when the brakes stop 
 group that keeps drifting is healed with exponential backoff, not in a tight loop: a heal that
 comes too soon is deferred until it is allowed. Before a heal is applied, the webhooks it will
 cause are expected (see `echoes.py`), so that watch does not fight itself.
+
+A heal holds the lock beside the state file, as apply does, and never waits for it: while an
+apply holds it, the heal is deferred, and a state file another run saved since the check
+means the check is made again (the plan may invite someone that run just invited).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reconciler.engine.service import Clock, Planned, apply_now
-from reconciler.engine.statefile import StateFile
+from reconciler.engine.statefile import StateFile, lock_for
+from reconciler.errors import RunLockedError
 from reconciler.titan.client import TitanClient
 from reconciler.watch.bindings import Bindings
 from reconciler.watch.echoes import Echoes
@@ -98,16 +104,28 @@ class Healer:
         if found.plan.stopped_by_brakes:
             self._outcome(key, "refused", reasons=list(found.plan.brakes))
             return
-        history.healed(now, self._options)
-        self._echoes.expect(found.plan, now, found.live)
-        done = await apply_now(
-            self._client,
-            found.plan,
-            self._state_file,
-            pictures=self.pictures,
-            brakes=self._options.brakes,
-            now=self._now,
-        )
+        path = self._state_file.path
+        lock = lock_for(path, holder="groupctl watch --self-heal") if path else None
+        try:
+            async with lock.held(0) if lock else contextlib.nullcontext():
+                if self._state_file.refresh():
+                    self._deferred[key] = now
+                    self._outcome(key, "deferred", reason="another run saved the state file")
+                    return
+                history.healed(now, self._options)
+                self._echoes.expect(found.plan, now, found.live)
+                done = await apply_now(
+                    self._client,
+                    found.plan,
+                    self._state_file,
+                    pictures=self.pictures,
+                    brakes=self._options.brakes,
+                    now=self._now,
+                )
+        except RunLockedError as exc:
+            self._deferred[key] = now + self._options.backoff
+            self._outcome(key, "deferred", reason=str(exc), in_seconds=self._options.backoff)
+            return
         for created in (g.created for g in done.groups if g.created is not None):
             self._bindings.created(created, key)
         self._outcome(key, "applied" if done.ok else "failed", summary=done.summary())

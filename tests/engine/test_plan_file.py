@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -36,7 +38,7 @@ def test_a_plan_survives_the_round_trip_through_json() -> None:
 
 def test_the_file_carries_version_summary_fingerprints_and_checksum() -> None:
     data = json.loads(planfile.dumps(example()))
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
     assert data["summary"].startswith("Plan: 1 to update")
     group = data["groups"][0]
     assert len(group["fingerprint"]) == 16
@@ -61,7 +63,8 @@ def test_the_fingerprint_changes_with_the_live_group() -> None:
             "was changed after it was made",
         ),
         (lambda d: d.update(checksum="sha256:0"), "was changed after it was made"),
-        (lambda d: d.update(format_version=2), "format version 2"),
+        (lambda d: d.update(format_version=3), "format version 3"),
+        (lambda d: d.update(format_version=1), r"made by an older groupctl \(format version 1\)"),
         (lambda d: d.pop("checksum"), "was changed after it was made"),
     ],
 )
@@ -97,6 +100,38 @@ def test_an_action_with_more_than_256_members_is_refused() -> None:
     )
     data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
     with pytest.raises(PlanFileError, match=r"groups\.0\.actions"):
+        planfile.loads(json.dumps(data))
+
+
+def test_when_a_plan_was_made_and_its_config_files_travel_sealed_in_the_file() -> None:
+    made = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    original = replace(example(), created=made, config_files={"groups.yaml": "ab" * 32})
+    text = planfile.dumps(original)
+    data = json.loads(text)
+    assert (data["created"], data["config_files"]) == (
+        "2026-03-01T09:30:00+00:00",
+        {"groups.yaml": "ab" * 32},
+    )
+    again = planfile.loads(text)
+    assert (again.created, again.config_files) == (made, {"groups.yaml": "ab" * 32})
+    assert again.checksum == data["checksum"]  # what the state file records once applied
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("created", "2026-03-01T09:30:00", "has no time zone"),
+        ("created", "yesterday", "yesterday"),
+        ("config_files", {"groups.yaml": "not a hash"}, "config_files"),
+    ],
+)
+def test_a_made_time_or_config_hash_that_cannot_be_read_is_refused(
+    field: str, value: object, message: str
+) -> None:
+    data = json.loads(planfile.dumps(example()))
+    data[field] = value
+    data["checksum"] = checksum({k: v for k, v in data.items() if k != "checksum"})
+    with pytest.raises(PlanFileError, match=message):
         planfile.loads(json.dumps(data))
 
 

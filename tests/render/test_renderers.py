@@ -97,7 +97,7 @@ def test_markdown() -> None:
 
 def test_json() -> None:
     golden("plan.json", planfile.dumps(rich_plan()) + "\n")
-    assert json.loads((GOLDEN / "plan.json").read_text())["format_version"] == 1
+    assert json.loads((GOLDEN / "plan.json").read_text())["format_version"] == 2
 
 
 def test_masked_phones_show_only_the_last_four_digits() -> None:

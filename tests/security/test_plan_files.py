@@ -1,10 +1,13 @@
 """A plan file is untrusted too: whoever can change it between review and apply must not be
-able to make apply do something else, somewhere else, or read a file it should not."""
+able to make apply do something else, somewhere else, or read a file it should not; and a
+plan, however validly sealed, is applied once, soon, and only while its config is unchanged."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +136,84 @@ def test_a_plan_sealed_with_a_key_is_read_only_with_that_key() -> None:
     with pytest.raises(PlanFileError, match="made with an API key: apply with the same key"):
         planfile.loads(text)
     assert "k-one-0123456" not in text
+
+
+# -- a plan applies once, soon, and only to the config it was made from (issue 13, item 4) --
+
+
+def test_a_plan_applies_once_even_when_its_groups_are_back_at_its_snapshot(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    config = example / "groups.yaml"  # no pictures: Titan shows none, the state file does
+    config.write_text(re.sub(r"\n *picture: .*", "", config.read_text()))
+    data = planned(groupctl, example, served)
+    at_snapshot = (example / "world.json").read_bytes()
+    env = {"TITAN_API_URL": served.url, "TITAN_API_KEY": KEY, "TITAN_WRITE_RATE": "unlimited"}
+    first = run_groupctl(groupctl, "apply", "p.json", "--auto-approve", env=env, cwd=example)
+    assert first.returncode == 0, first.stderr
+    # Every group back as the plan saw it (undone by hand, or by a later config): applied
+    # again, the plan would undo what was reviewed since.
+    (example / "world.json").write_bytes(at_snapshot)
+    output = apply_file(groupctl, example, served, data)
+    assert "error: this plan was applied already, on 20" in output
+    assert "a plan is applied once" in output
+    state = json.loads((example / ".groupctl-state.json").read_text())
+    assert list(state["applied"]) == [data["checksum"]]
+
+
+def made(data: dict[str, Any], ago: timedelta) -> dict[str, Any]:
+    """The plan as if made `ago` before now, sealed with the key (as only its holder can)."""
+    return resealed({**data, "created": (datetime.now(UTC) - ago).isoformat()}, KEY)
+
+
+@pytest.mark.parametrize(
+    ("ago", "args", "message"),
+    [
+        (timedelta(hours=25), (), r", 25 h 00 min ago: more than --max-plan-age 24 h 00 min\."),
+        (timedelta(hours=2), ("--max-plan-age", "90m"), r"ago: more than --max-plan-age 1 h 30"),
+        (timedelta(days=30), ("--max-plan-age", "168h"), r"ago: more than --max-plan-age 168 h"),
+        (-timedelta(hours=1), (), r"min .. s from now: check this machine's clock"),
+    ],
+    ids=["past-the-default", "past-a-shorter-limit", "past-the-longest", "from-the-future"],
+)
+def test_a_plan_made_too_long_ago_or_in_the_future_is_refused(
+    groupctl: str,
+    example: Path,
+    served: ServedSim,
+    ago: timedelta,
+    args: tuple[str, ...],
+    message: str,
+) -> None:
+    output = apply_file(
+        groupctl, example, served, made(planned(groupctl, example, served), ago), *args
+    )
+    assert re.search(message, output), output
+
+
+def test_the_plan_age_limit_cannot_outlast_the_record_of_applied_plans(
+    groupctl: str, example: Path
+) -> None:
+    done = run_groupctl(groupctl, "apply", "--max-plan-age", "169h", cwd=example)
+    assert done.returncode == 2
+    assert "at most 168h: the state file remembers plans as long" in done.stderr
+
+
+def test_a_plan_whose_config_changed_since_it_was_made_is_refused(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    data = planned(groupctl, example, served)
+    config = example / "groups.yaml"  # a later change, reviewed or not, that it does not show
+    config.write_text(
+        config.read_text().replace("members: [team:sales]", "members: [team:sales, lucas]")
+    )
+    output = apply_file(groupctl, example, served, data)
+    assert "error: the config changed since the plan was made (groups.yaml changed)" in output
+
+
+def test_a_plan_of_the_format_before_sealed_times_is_refused_with_why(
+    groupctl: str, example: Path, served: ServedSim
+) -> None:
+    data = planned(groupctl, example, served)
+    older = {k: v for k, v in data.items() if k not in ("created", "config_files")}
+    output = apply_file(groupctl, example, served, resealed({**older, "format_version": 1}, KEY))
+    assert "was made by an older groupctl (format version 1), which sealed neither" in output

@@ -16,6 +16,7 @@ import httpx
 from reconciler.core.groups import DesiredState
 from reconciler.core.jid import parse_jid
 from reconciler.engine.planner import PlanPolicy
+from reconciler.engine.statefile import StateFile
 from reconciler.sim.app import SimConfig, Simulator
 from reconciler.sim.gateway import ALL_SCOPES
 from reconciler.sim.state import WorldState
@@ -77,6 +78,7 @@ class Setup:
         clock: Callable[[], float],
         reload: Callable[[], DesiredState] | None = None,
         config: DesiredState | None = None,
+        state_file: StateFile | None = None,
     ) -> None:
         path = tmp_path / "world.json"
         path.write_text(world().model_dump_json())
@@ -99,6 +101,7 @@ class Setup:
             options=options,
             reload=reload,
             clock=clock,
+            state_file=state_file,
         )
 
     async def _app(self, scope: Any, receive: Any, send: Any) -> None:
