@@ -53,9 +53,16 @@ from reconciler.core.groups import (
 )
 from reconciler.core.jid import Jid, jid_from_api
 from reconciler.errors import FileAccessError
-from reconciler.util.files import replace_atomically
+from reconciler.util.files import (
+    check_regular_or_absent,
+    inside,
+    read_regular_with_stat,
+    replace_atomically,
+)
 from reconciler.util.lock import FileLock
 
+# A state file holds a few records a person: far below this, whatever the estate.
+MAX_STATE_BYTES = 64 * 1024 * 1024
 INVITED_WAIT = timedelta(days=7)
 LEFT_WAIT = timedelta(days=1)
 HIDDEN_WAIT = timedelta(days=7)
@@ -187,10 +194,12 @@ class StateFile:
             },
         }
         try:
+            inside(self.path, self.path.parent)
+            check_regular_or_absent(self.path)
             replace_atomically(self.path, (json.dumps(data, indent=2) + "\n").encode())
         except OSError as exc:
             raise FileAccessError(
-                f"{self.path}: cannot save groupctl's state: {exc.strerror}"
+                f"{self.path}: cannot save groupctl's state: {exc.strerror or exc}"
             ) from None
         self._changes.clear()  # in the file now: another run's save keeps them
         self._read = _version(self.path.stat())
@@ -229,14 +238,19 @@ def _put_applied(state: StateFile, *, seal: str, applied: AppliedPlan) -> None:
 
 
 def _read_file(path: Path) -> tuple[_Version, bytes | None]:
-    """The file's version and bytes, read together (None, None: there is no file)."""
+    """The file's version and bytes, read together (None, None: there is no file). It must be
+    a regular file, no symlink out of its directory (a pull request could make the default
+    one, beside the config, a link to a file of the CI machine), of a bounded size."""
     try:
-        with path.open("rb") as handle:
-            return _version(os.fstat(handle.fileno())), handle.read()
+        inside(path, path.parent)
+        info, data = read_regular_with_stat(path, limit=MAX_STATE_BYTES)
+        return _version(info), data
     except FileNotFoundError:
         return None, None
     except OSError as exc:
-        raise FileAccessError(f"{path}: cannot read groupctl's state: {exc.strerror}") from None
+        raise FileAccessError(
+            f"{path}: cannot read groupctl's state: {exc.strerror or exc}"
+        ) from None
 
 
 def _version(info: os.stat_result) -> _Version:
@@ -250,6 +264,8 @@ def _parse(
         return {}, {}, {}
     try:
         found = json.loads(data)
+        if found.get("version") != 1:
+            raise ValueError(f"version {found.get('version')!r}, where groupctl writes 1")
         records = {
             jid_from_api(group): {
                 jid_from_api(person): _waiting(entry["reason"], _time(entry["since"]))
@@ -267,7 +283,7 @@ def _parse(
             _seal(seal): AppliedPlan(_time(entry["made"]), _time(entry["applied"]))
             for seal, entry in found.get("applied", {}).items()
         }
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise FileAccessError(
             f"{path}: not a groupctl state file ({exc}); move it away to start afresh"
         ) from None

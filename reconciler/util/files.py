@@ -59,6 +59,12 @@ def inside(path: Path, root: Path) -> Path:
 def read_regular(path: Path, *, limit: int) -> bytes:
     """The bytes of `path`, which must be a regular file of at most `limit` bytes: a FIFO
     would block for ever and /dev/zero never ends, so neither is read. Raises OSError."""
+    return read_regular_with_stat(path, limit=limit)[1]
+
+
+def read_regular_with_stat(path: Path, *, limit: int) -> tuple[os.stat_result, bytes]:
+    """`read_regular`, with the file's status as it was when read (for telling versions of
+    a file apart)."""
     # O_NONBLOCK: opening a FIFO with no writer must not hang before fstat can refuse it.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     with os.fdopen(fd, "rb") as handle:
@@ -70,7 +76,7 @@ def read_regular(path: Path, *, limit: int) -> bytes:
         data = handle.read(limit + 1)
     if len(data) > limit:  # it grew while being read
         raise NotConfinedError(f"it is over {limit:,} bytes; groupctl reads up to {limit:,}")
-    return data
+    return info, data
 
 
 def check_regular_or_absent(path: Path) -> None:

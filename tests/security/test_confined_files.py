@@ -1,10 +1,11 @@
-"""Files are confined: a config's files and the files --write-ids edits are read and written
-only if they are regular files inside the config's directory, with bounded reads. A pull
-request cannot point groupctl at /etc/passwd, a FIFO (which would hang it) or /dev/zero
-(which would eat its memory)."""
+"""Files are confined: a config's files, the state file and the files --write-ids edits are
+read and written only if they are regular files inside their directory, with bounded reads. A
+pull request cannot point groupctl at /etc/passwd, a FIFO (which would hang it) or /dev/zero
+(which would eat its memory); a malformed state file is one clear error."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from reconciler.config import load
 from reconciler.config.write_ids import write_ids
 from reconciler.core.jid import parse_group_jid
+from reconciler.engine.statefile import StateFile
 from reconciler.errors import ConfigError, FileAccessError, GroupctlError
 
 GROUP = "version: 1\ngroups:\n  team:\n    subject: Team\n"
@@ -68,3 +70,80 @@ def test_write_ids_refuses_a_target_that_is_not_a_regular_file(tmp_path: Path) -
     os.mkfifo(config)
     with pytest.raises(GroupctlError, match="not a regular file"):
         write_ids(desired, {"team": NEW}, root=tmp_path)
+
+
+def test_a_state_file_linked_out_of_its_directory_is_neither_read_nor_written(
+    tmp_path: Path,
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = elsewhere / "bashrc"
+    target.write_text("echo hello\n")
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / ".groupctl-state.json").symlink_to(target)
+    with pytest.raises(FileAccessError, match="leads out of"):
+        StateFile.load(config / ".groupctl-state.json")
+    state_file = StateFile(config / ".groupctl-state.json")
+    with pytest.raises(FileAccessError, match="leads out of"):
+        state_file.save()
+    assert target.read_text() == "echo hello\n"
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_a_state_file_that_is_no_regular_file_is_refused_unread(
+    tmp_path: Path, special: str
+) -> None:
+    path = tmp_path / ".groupctl-state.json"
+    if special == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(special)
+    with pytest.raises(FileAccessError, match=r"not a regular file|leads out of"):
+        StateFile.load(path)
+
+
+@pytest.mark.parametrize(
+    ("contents", "why"),
+    [
+        ({"waiting": {}}, "version None"),
+        ({"version": 2, "waiting": {}}, "version 2"),
+        (
+            {
+                "version": 1,
+                "waiting": {
+                    "120363000000000001@g.us": {
+                        "14155550101@s.whatsapp.net": {
+                            "reason": "invited",
+                            "since": "2026-12-01T10:00:00",
+                        }
+                    }
+                },
+            },
+            "has no time zone",
+        ),
+        (
+            {
+                "version": 1,
+                "waiting": {
+                    "120363000000000001@g.us": {
+                        "14155550101@s.whatsapp.net": {
+                            "reason": "invited",
+                            "since": "9999-12-31T23:00:00+00:00",
+                        }
+                    }
+                },
+            },
+            "out of range",
+        ),
+    ],
+    ids=["no-version", "other-version", "naive-date", "date-out-of-range"],
+)
+def test_a_malformed_state_file_is_one_clear_error(
+    tmp_path: Path, contents: dict[str, object], why: str
+) -> None:
+    path = tmp_path / ".groupctl-state.json"
+    path.write_text(json.dumps(contents))
+    with pytest.raises(FileAccessError, match="not a groupctl state file") as refused:
+        StateFile.load(path)
+    assert why in str(refused.value)
