@@ -10,7 +10,6 @@ taken out of whatever an API or proxy echoes back before anything is read from i
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -238,7 +237,7 @@ class TitanHttp:
         )
         # An API or proxy may echo the request back anywhere in an answer (an error, a code, a
         # participant's address): every secret is taken out before anything is read from it.
-        content = self._without_secrets(response.content)
+        content = self.secrets.redact_json_bytes(response.content)
         if log.isEnabledFor(logging.DEBUG):  # decoding and redacting every body costs
             shown = str(self.secrets.redact_json(body))
             answer_text = content.decode("utf-8", "replace")
@@ -250,19 +249,6 @@ class TitanHttp:
             raise
         self._guard.call_succeeded()
         return answer
-
-    def _without_secrets(self, content: bytes) -> bytes:
-        """An answer's bytes without any secret, however spelled: in the bytes, or in JSON
-        escapes (`\\u0073...`, `\\"`) that only decoding shows."""
-        content = self.secrets.redact_bytes(content)
-        if b"\\" not in content:  # without escapes, the bytes show every spelling there is
-            return content
-        try:
-            payload = parse_json(content)
-        except ValueError:
-            return content
-        redacted = self.secrets.redact_json(payload)
-        return content if redacted == payload else json.dumps(redacted).encode()
 
     def _read_answer(
         self, method: str, url: str, response: httpx.Response, content: bytes, attempt: int

@@ -27,6 +27,9 @@ HIDDEN = "<hidden>"
 WHOLE_WORD_BELOW = 6
 
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
+# A JSON escape of an ASCII letter or digit (U+0030-0039, U+0041-005A, U+0061-007A).
+_ESCAPED_ALNUM = re.compile(rb"\\u00(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])")
 # A URL's user name and password: after its scheme's "//" (if any), up to the last "@" before
 # the path, as urlsplit reads it. Found even in text that is no valid URL.
 _USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)?[^/?#]*@")
@@ -67,6 +70,12 @@ def _pattern(form: str, *, whole_word: bool) -> str:
     return before + escaped + after
 
 
+def _anchor(secret: str) -> str:
+    """The longest run of ASCII letters and digits in `secret`: no spelling escapes them, so
+    every spelling holds it ("" when there is none)."""
+    return max(_ALNUM_RUN.findall(secret), key=len, default="")
+
+
 class Secrets:
     """Known secrets, and their removal from text and bytes in every spelling of them."""
 
@@ -74,7 +83,9 @@ class Secrets:
         self._known: list[str] = []
         self._text: re.Pattern[str] | None = None
         self._bytes: re.Pattern[bytes] | None = None
-        self._encoded: list[bytes] = []  # every spelling, to skip the pattern when none is there
+        # Text without any secret's anchor holds no spelling of it: most text, found by a plain
+        # search, much faster than the pattern (answers can be megabytes, of many strings).
+        self._anchors: list[str] = []
         for secret in secrets:
             self.add(secret)
 
@@ -82,13 +93,12 @@ class Secrets:
         if not secret or secret in self._known:
             return
         self._known.append(secret)
-        forms = {
-            (form, len(known) < WHOLE_WORD_BELOW)
+        self._anchors.append(_anchor(secret))
+        patterns = {
+            _pattern(form, whole_word=len(known) < WHOLE_WORD_BELOW)
             for known in self._known
             for form in spellings(known)
         }
-        self._encoded = [form.encode() for form, _ in forms]
-        patterns = {_pattern(form, whole_word=whole_word) for form, whole_word in forms}
         # Longest first, so a secret containing another is hidden whole.
         alternatives = "|".join(sorted(patterns, key=len, reverse=True))
         self._text = re.compile(alternatives)
@@ -96,15 +106,38 @@ class Secrets:
 
     def redact(self, text: str) -> str:
         """`text` without any secret."""
-        return text if self._text is None else self._text.sub(HIDDEN, text)
+        if self._text is None or not any(anchor in text for anchor in self._anchors):
+            return text
+        return self._text.sub(HIDDEN, text)
 
     def redact_bytes(self, content: bytes) -> bytes:
         """`content` (UTF-8) without any secret."""
-        # An answer can be megabytes: a plain search for each spelling is much faster than
-        # the pattern, and nearly always finds none.
-        if self._bytes is None or not any(form in content for form in self._encoded):
+        if self._bytes is None or not any(a.encode() in content for a in self._anchors):
             return content
         return self._bytes.sub(HIDDEN.encode(), content)
+
+    def redact_json_bytes(self, content: bytes) -> bytes:
+        """`content` (UTF-8, JSON or not) without any secret, however spelled: in the bytes,
+        or in JSON escapes (`\\u0073...`, `\\"`) that only decoding shows."""
+        content = self.redact_bytes(content)
+        # Escapes can spell a secret only if the bytes hold its anchor, or spell a letter or
+        # digit: nearly every answer does neither, and is not decoded here.
+        if b"\\" not in content or not (
+            any(anchor.encode() in content for anchor in self._anchors)
+            or _ESCAPED_ALNUM.search(content)
+        ):
+            return content
+        try:
+            payload = json.loads(content)
+        except (ValueError, RecursionError):
+            return content  # not JSON: its bytes are all there is to read
+        # Written out again without escapes of letters and digits, every anchor in any of its
+        # strings shows: in C, many times faster than looking into each string.
+        unescaped = json.dumps(payload, ensure_ascii=False)
+        if not any(anchor in unescaped for anchor in self._anchors):
+            return content
+        redacted = self.redact_json(payload)
+        return content if redacted == payload else json.dumps(redacted).encode()
 
     def redact_json(self, value: Any) -> Any:
         """`value` (decoded JSON) with every secret taken out of every string in it."""
