@@ -238,9 +238,10 @@ class TitanHttp:
         # An API or proxy may echo the request back anywhere in an answer (an error, a code, a
         # participant's address): every secret is taken out before anything is read from it.
         content = self.secrets.redact_json_bytes(response.content)
-        if log.isEnabledFor(logging.DEBUG):  # decoding and redacting every body costs
+        if log.isEnabledFor(logging.DEBUG):  # redacting every request body costs
             shown = str(self.secrets.redact_json(body))
-            answer_text = content.decode("utf-8", "replace")
+            # 2,000 characters are shown: at most 4 bytes each, of an answer up to 64 MiB.
+            answer_text = content[:8000].decode("utf-8", "replace")
             log.debug("request body: %.2000s; answer: %.2000s", shown, answer_text)
         try:
             answer = self._read_answer(method, url, response, content, attempt)

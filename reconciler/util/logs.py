@@ -40,7 +40,7 @@ def without_credentials(url: str) -> str:
     return _USERINFO.sub(lambda m: f"{m.group(1) or ''}***@", url, count=1)
 
 
-def spellings(secret: str) -> set[str]:
+def _spellings(secret: str) -> set[str]:
     """Every way `secret` may be written in an error or a log line."""
     percent = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
     json_escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
@@ -65,9 +65,13 @@ def _pattern(form: str, *, whole_word: bool) -> str:
     if not whole_word:
         return escaped
     # Only where the form itself starts or ends with a letter or digit can it run into a word.
-    before = r"(?<![A-Za-z0-9])" if form[0].isalnum() else ""
-    after = r"(?![A-Za-z0-9])" if form[-1].isalnum() else ""
+    before = r"(?<![A-Za-z0-9])" if _is_alnum(form[0]) else ""
+    after = r"(?![A-Za-z0-9])" if _is_alnum(form[-1]) else ""
     return before + escaped + after
+
+
+def _is_alnum(char: str) -> bool:
+    return bool(_ALNUM_RUN.fullmatch(char))
 
 
 def _anchor(secret: str) -> str:
@@ -97,7 +101,7 @@ class Secrets:
         patterns = {
             _pattern(form, whole_word=len(known) < WHOLE_WORD_BELOW)
             for known in self._known
-            for form in spellings(known)
+            for form in _spellings(known)
         }
         # Longest first, so a secret containing another is hidden whole.
         alternatives = "|".join(sorted(patterns, key=len, reverse=True))
@@ -176,5 +180,5 @@ def configure_logging(*, verbose: bool, debug: bool, secrets: Iterable[str]) -> 
     ours = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     logging.getLogger("reconciler").setLevel(ours)
     # Their debug lines repeat ours (httpx) or say nothing a user can act on.
-    for noisy in ("httpx", "httpcore", "asyncio", "uvicorn"):
+    for noisy in ("httpx", "httpcore", "asyncio", "uvicorn", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -67,3 +67,9 @@ def test_a_secret_holding_another_is_hidden_whole() -> None:
 )
 def test_an_address_is_shown_without_its_user_and_password(address: str, shown: str) -> None:
     assert without_credentials(address) == shown
+
+
+def test_a_secret_without_letters_or_digits_is_hidden_too() -> None:
+    secrets = Secrets(["%%//--!!"])
+    assert secrets.redact("a %%//--!! b %25%25%2F%2F--%21%21") == "a <hidden> b <hidden>"
+    assert secrets.redact_json_bytes(b'["\\u0025%//--!!"]') == b'["<hidden>"]'
