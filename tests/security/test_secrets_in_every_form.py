@@ -126,17 +126,9 @@ def test_a_webhook_secret_quoted_back_in_any_spelling_is_hidden(
         "TITAN_API_KEY": "watch-key-0c41a7",
         "TITAN_WEBHOOK_SECRET": SECRET,
     }
-    done = run_groupctl(
-        groupctl,
-        "--debug",
-        "watch",
-        "--listen",
-        "127.0.0.1:0",
-        "--register",
-        "https://watch.example.com/webhooks/titan",
-        env=env,
-        cwd=example,
-    )
+    hook = "https://watch.example.com/webhooks/titan"
+    watch = ["--debug", "watch", "--listen", "127.0.0.1:0", "--register", hook]
+    done = run_groupctl(groupctl, *watch, env=env, cwd=example)
     assert done.returncode == 1
     assert "HTTP 400: hmacKey <hidden>" in done.stderr
     assert "request body:" in done.stderr  # the registration was logged at --debug...
