@@ -17,6 +17,7 @@ import httpx
 
 from reconciler.errors import SettingsError, UsageError
 from reconciler.titan.client import DEFAULT_WRITE_RATE, TitanClient
+from reconciler.titan.http import check_api_key, check_no_credentials
 from reconciler.titan.session_guard import RECONNECT_WAIT
 from reconciler.util.rates import parse_rate
 
@@ -46,8 +47,12 @@ class ApiSettings:
     reconnect_wait: float = RECONNECT_WAIT  # seconds, in all, for a reconnecting session
 
     def __post_init__(self) -> None:
+        # Both checked before any file is read or call made, and neither message shows the key
+        # or a password.
         if self.api and not self.api.startswith(SIM_PREFIX):
             _check_address(self.api)
+        if self.api_key:
+            check_api_key(self.api_key)
 
     def for_config(self, session: str | None) -> ApiSettings:
         """These settings, with the config's session when none was given by flag or env."""
@@ -116,7 +121,9 @@ class ApiSettings:
 
 
 def _check_address(api: str) -> None:
-    """An http(s) address httpx can use, without Titan's /api: or SettingsError saying so."""
+    """An http(s) address httpx can use, without Titan's /api or a password: or SettingsError
+    saying so."""
+    check_no_credentials(api)
     not_an_address = SettingsError(
         f"{api!r} is not an API address: give an http(s) URL such as"
         " https://api.titan.io, or sim:PATH for the built-in simulator"

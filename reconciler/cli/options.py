@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from reconciler.titan.session_guard import RECONNECT_WAIT
 from reconciler.util.logs import configure_logging
 from reconciler.util.rates import parse_duration
 
+log = logging.getLogger("reconciler.cli")
+
 
 def setup_logging(verbose: bool, debug: bool, secrets: list[str | None]) -> None:
     root = click.get_current_context().find_root().params
@@ -38,6 +41,14 @@ def setup_logging(verbose: bool, debug: bool, secrets: list[str | None]) -> None
         debug=debug or root.get("debug", False),
         secrets=[secret for secret in secrets if secret],
     )
+
+
+def without_final_line_break(api_key: str | None) -> str | None:
+    """The key less one final line break (`\\n` or `\\r\\n`), which `echo` and editors add
+    to a stored secret. Only one: any other is refused with the key (`check_api_key`)."""
+    if api_key is None:
+        return None
+    return api_key.removesuffix("\r\n") if api_key.endswith("\r\n") else api_key.removesuffix("\n")
 
 
 def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -107,7 +118,14 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         debug: bool,
         **kwargs: Any,
     ) -> Any:
-        setup_logging(verbose, debug, [api_key])
+        given = api_key
+        api_key = without_final_line_break(api_key)
+        setup_logging(verbose, debug, [given, api_key])
+        if api_key != given:
+            log.warning(
+                "the API key ended in a line break, which is not part of it and was removed:"
+                " store the key without one (printf %s, not echo)"
+            )
         settings = ApiSettings(
             api=api,
             api_key=api_key,

@@ -41,7 +41,7 @@ from reconciler.titan.answers import (
     retry_after,
 )
 from reconciler.titan.session_guard import SessionGuard
-from reconciler.util.logs import HIDDEN, MIN_SECRET_LENGTH
+from reconciler.util.logs import Secrets, without_credentials
 from reconciler.util.rates import Rate
 from reconciler.util.untrusted import one_line
 
@@ -76,39 +76,46 @@ class _BearerAuth(httpx.Auth):
         return "BearerAuth(<hidden>)"
 
 
-class Secrets:
-    """The API key and the other secrets calls carry (webhook keys), and their removal from
-    anything an API or proxy may echo back: an error, a code, a participant's address."""
+def check_api_key(api_key: str) -> None:
+    """Refuse, before any call, a key that cannot be sent as it is: it goes into the
+    Authorization header of every request, where httpx would refuse a line break in an error
+    that quotes the header whole, and where a server would read another key."""
+    if not api_key:
+        raise SettingsError("the API key is empty")
+    for position, char in enumerate(api_key, 1):
+        if not "!" <= char <= "~":  # a key is printable ASCII, without spaces
+            raise SettingsError(
+                f"the API key has {_described(char)} at character {position} of {len(api_key)},"
+                " which no Titan key has: copy the key again from the Titan dashboard and store"
+                " it as it is, without line breaks or spaces around it (printf %s, not echo)"
+            )
+    if api_key.startswith(CLIENT_TOKEN_PREFIX):
+        raise SettingsError(
+            "the API key is a Titan client token (titan_ct_...), which cannot call the"
+            " groups API: create an API key with the groups:read and groups:manage scopes"
+            " in the Titan dashboard"
+        )
 
-    def __init__(self, api_key: str) -> None:
-        self._known = [api_key]
 
-    def add(self, secret: str) -> None:
-        self._known.append(secret)
+def _described(char: str) -> str:
+    """A character of a refused key, named without showing the key."""
+    name = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", " ": "a space"}
+    if char in name:
+        return f"{name[char]} (U+{ord(char):04X})"
+    kind = "a control character" if char.isascii() else "a non-ASCII character"
+    return f"{kind} (U+{ord(char):04X})"
 
-    def redact(self, text: str) -> str:
-        """`text` without any secret."""
-        for secret in self._known:
-            if len(secret) >= MIN_SECRET_LENGTH:
-                text = text.replace(secret, HIDDEN)
-        return text
 
-    def redact_bytes(self, content: bytes) -> bytes:
-        for secret in self._known:
-            raw = secret.encode()
-            if len(secret) >= MIN_SECRET_LENGTH and raw in content:
-                content = content.replace(raw, HIDDEN.encode())
-        return content
-
-    def redact_json(self, value: Any) -> Any:
-        """`value` (decoded JSON) with every secret taken out of every string in it."""
-        if isinstance(value, str):
-            return self.redact(value)
-        if isinstance(value, list):
-            return [self.redact_json(item) for item in value]
-        if isinstance(value, dict):
-            return {self.redact(str(k)): self.redact_json(v) for k, v in value.items()}
-        return value
+def check_no_credentials(url: str) -> None:
+    """Refuse an API address holding a user name or password: groupctl would never send them
+    (Titan takes the key alone), and every message naming the address would show them."""
+    shown = without_credentials(url)
+    if shown != url:
+        raise SettingsError(
+            f"the API address {shown} has a user name or password in it, which groupctl never"
+            " sends (Titan takes only the API key, from TITAN_API_KEY): remove them from the"
+            " address"
+        )
 
 
 class TitanHttp:
@@ -137,18 +144,12 @@ class TitanHttp:
                 f"{session!r} is not a valid session name: letters, digits, '.', '_' and '-',"
                 " starting with a letter or digit, at most 64 characters"
             )
-        if not api_key:
-            raise SettingsError("the API key is empty")
-        if api_key.startswith(CLIENT_TOKEN_PREFIX):
-            raise SettingsError(
-                "the API key is a Titan client token (titan_ct_...), which cannot call the"
-                " groups API: create an API key with the groups:read and groups:manage scopes"
-                " in the Titan dashboard"
-            )
+        check_api_key(api_key)
+        check_no_credentials(base_url)
         self.base_url = base_url
         self._prefix = f"/api/sessions/{quote(session, safe='')}"
         self._stats = stats
-        self.secrets = Secrets(api_key)
+        self.secrets = Secrets([api_key])
         self._guard = guard
         self._deadline = timeout  # for a whole answer, however slowly its bytes come
         self._client = httpx.AsyncClient(
@@ -234,31 +235,32 @@ class TitanHttp:
             elapsed_ms,
             f", attempt {attempt}" if attempt > 1 else "",
         )
-        if log.isEnabledFor(logging.DEBUG):  # decoding and redacting every answer costs
+        # An API or proxy may echo the request back anywhere in an answer (an error, a code, a
+        # participant's address): every secret is taken out before anything is read from it.
+        content = self.secrets.redact_json_bytes(response.content)
+        if log.isEnabledFor(logging.DEBUG):  # redacting every request body costs
             shown = str(self.secrets.redact_json(body))
-            log.debug(
-                "request body: %.2000s; answer: %.2000s", shown, self.secrets.redact(response.text)
-            )
+            # 2,000 characters are shown: at most 4 bytes each, of an answer up to 64 MiB.
+            answer_text = content[:8000].decode("utf-8", "replace")
+            log.debug("request body: %.2000s; answer: %.2000s", shown, answer_text)
         try:
-            answer = self._read_answer(method, url, response, attempt)
+            answer = self._read_answer(method, url, response, content, attempt)
         except ApiError as exc:
             await self._guard.after_failure(path, exc)
             raise
         self._guard.call_succeeded()
         return answer
 
-    def _read_answer(self, method: str, url: str, response: httpx.Response, attempt: int) -> Any:
+    def _read_answer(
+        self, method: str, url: str, response: httpx.Response, content: bytes, attempt: int
+    ) -> Any:
+        """The data of an answer (`content`: its bytes without secrets), or its ApiError."""
         status = response.status_code
-        # An API or proxy may echo the request back anywhere in an answer (an error, a code, a
-        # participant's address): the key is taken out before anything is read from it.
-        content = self.secrets.redact_bytes(response.content)
         if 200 <= status < 300:
             if not content and status != 202:
                 return None
             try:
                 payload = parse_json(content) if content else None
-                if b"\\" in content:  # JSON escapes could spell a secret the bytes do not show
-                    payload = self.secrets.redact_json(payload)
             except ValueError:
                 raise ApiResponseError(
                     method=method,

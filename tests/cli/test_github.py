@@ -75,11 +75,25 @@ def test_the_example_workflows_use_the_action_as_it_is() -> None:
 # -- the action, run here ---------------------------------------------------------------------
 
 
+# Who each token is, as GitHub answers: GITHUB_TOKEN is an app's installation token, whose
+# identity is the github-actions[bot] account; a personal access token is a person's.
+GITHUB_ACTIONS_BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+ACCOUNTS = {
+    "gh-token": GITHUB_ACTIONS_BOT,
+    "pat-token": {"login": "groups-admin", "id": 5001, "type": "User"},
+    "mallory-token": {"login": "mallory", "id": 666, "type": "User"},
+}
+INSTALLATION_TOKENS = {"gh-token"}
+
+
 class FakeGitHub:
-    """Just enough of GitHub's REST API for pull request comments, on 127.0.0.1."""
+    """Just enough of GitHub's REST API for pull request comments, and of its GraphQL API for
+    `viewer`, on 127.0.0.1. Each comment has the author whose token wrote it; as on GitHub, a
+    token that may write comments may also edit and delete other people's."""
 
     def __init__(self) -> None:
         self.comments: dict[int, str] = {}
+        self.authors: dict[int, dict[str, object]] = {}
         self.calls: list[str] = []
         self.next_id = 1
         outer = self
@@ -97,15 +111,40 @@ class FakeGitHub:
                 length = int(self.headers.get("Content-Length", 0))
                 return json.loads(self.rfile.read(length)) if length else {}
 
+            def _account(self) -> dict[str, object] | None:
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                return ACCOUNTS.get(token)
+
+            def _installation(self) -> bool:
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                return token in INSTALLATION_TOKENS
+
             def do_GET(self) -> None:
                 outer.calls.append(f"GET {self.path}")
-                listed = [{"id": i, "body": b} for i, b in sorted(outer.comments.items())]
+                if self.path == "/user":  # refused to app tokens, as GitHub does
+                    if self._installation():
+                        self._reply(403, {"message": "Resource not accessible by integration"})
+                    else:
+                        self._reply(200, self._account())
+                    return
+                listed = [
+                    {"id": i, "body": b, "user": outer.authors[i]}
+                    for i, b in sorted(outer.comments.items())
+                ]
                 self._reply(200, listed)
 
             def do_POST(self) -> None:
                 outer.calls.append(f"POST {self.path}")
-                outer.comments[outer.next_id] = self._body()["body"]
-                outer.next_id += 1
+                account = self._account()
+                if self.path == "/graphql":
+                    viewer = account and {"login": account["login"], "databaseId": account["id"]}
+                    if viewer:
+                        self._reply(200, {"data": {"viewer": viewer}})
+                    else:
+                        self._reply(200, {"errors": [{"message": "Bad credentials"}]})
+                    return
+                assert account is not None
+                outer.add(self._body()["body"], account)
                 self._reply(201, {})
 
             def do_PATCH(self) -> None:
@@ -125,6 +164,18 @@ class FakeGitHub:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def add(self, body: str, author: dict[str, object]) -> int:
+        """A comment written by `author`; its id."""
+        ident, self.next_id = self.next_id, self.next_id + 1
+        self.comments[ident] = body
+        self.authors[ident] = author
+        return ident
+
+    def environment(self) -> dict[str, str]:
+        """Where the action finds this GitHub: both addresses, as the runner sets them (so that
+        a test run inside GitHub Actions never reaches the real one)."""
+        return {"GITHUB_API_URL": self.url, "GITHUB_GRAPHQL_URL": f"{self.url}/graphql"}
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -143,8 +194,12 @@ class ActionRun:
         self.path: list[str] = []
 
     def __call__(self, **given: str) -> tuple[dict[str, dict[str, dict[str, str]]], list[str]]:
+        # A default may be an expression (github-token: ${{ github.token }}).
         inputs = {
-            name: given.get(name.replace("-", "_"), spec.get("default", ""))
+            name: given.get(
+                name.replace("-", "_"),
+                self._eval(str(spec.get("default", "")), {"github": self.github}),
+            )
             for name, spec in self.action["inputs"].items()
         }
         steps: dict[str, dict[str, dict[str, str]]] = {}
@@ -232,7 +287,8 @@ def test_the_action_plans_against_the_simulator_and_keeps_one_comment_updated(
         "event": {"pull_request": {"number": 7}},
     }
     run = ActionRun(example, tmp_path / "runner", context)
-    monkeypatch.setenv("GITHUB_API_URL", github.url)  # as GitHub sets it for every step
+    for name, value in github.environment().items():  # as GitHub sets them for every step
+        monkeypatch.setenv(name, value)
     try:
         steps, logs = run(
             command="plan",
@@ -289,34 +345,84 @@ def test_the_action_plans_against_the_simulator_and_keeps_one_comment_updated(
         github.close()
 
 
+SEPARATOR = "\n\n<!-- groupctl: next comment -->\n\n"
+
+
+def comment(
+    github: FakeGitHub, tmp_path: Path, parts: list[str], *, token: str = "gh-token"
+) -> subprocess.CompletedProcess[str]:
+    """The action's comment step, run as GitHub runs it, for an output of `parts`."""
+    output = tmp_path / "out.md"
+    output.write_text(SEPARATOR.join(parts) + "\n")
+    return subprocess.run(
+        [sys.executable, str(ROOT / "action" / "comment.py")],
+        env={
+            **os.environ,
+            **github.environment(),
+            "GH_TOKEN": token,
+            "GROUPCTL_OUTPUT": str(output),
+            "GROUPCTL_COMMENT_KEY": "plan",
+            "GROUPCTL_PR": "7",
+            "GROUPCTL_REPO": "acme/groups",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_a_long_plan_becomes_several_comments_and_a_shorter_one_deletes_the_rest(
     tmp_path: Path,
 ) -> None:
     github = FakeGitHub()
-    output = tmp_path / "out.md"
-    env = {
-        **os.environ,
-        "GITHUB_API_URL": github.url,
-        "GH_TOKEN": "gh-token",
-        "GROUPCTL_OUTPUT": str(output),
-        "GROUPCTL_COMMENT_KEY": "plan",
-        "GROUPCTL_PR": "7",
-        "GROUPCTL_REPO": "acme/groups",
-    }
-    separator = "\n\n<!-- groupctl: next comment -->\n\n"
     for parts in (["one", "two", "three"], ["uno"]):
-        output.write_text(separator.join(parts) + "\n")
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "action" / "comment.py")],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = comment(github, tmp_path, parts)
         assert done.returncode == 0, done.stdout + done.stderr
         bodies = [github.comments[i] for i in sorted(github.comments)]
         assert bodies == [f"<!-- groupctl:plan:{n} -->\n{p}" for n, p in enumerate(parts, 1)]
     github.close()
+
+
+@pytest.mark.parametrize("token", ["gh-token", "pat-token"], ids=["GITHUB_TOKEN", "PAT"])
+def test_the_action_edits_and_deletes_only_comments_its_own_token_wrote(
+    tmp_path: Path, token: str
+) -> None:
+    github = FakeGitHub()
+    mallory = ACCOUNTS["mallory-token"]
+    # Written first, so they come first in the list: markers anyone can type.
+    forged = {
+        github.add("<!-- groupctl:plan:1 -->\nNo changes. (mallory edits this later)", mallory),
+        github.add("<!-- groupctl:plan:2 -->\nmallory's second", mallory),
+        github.add("<!-- groupctl:plan:3 -->\nmallory's third", mallory),
+    }
+    before = {ident: github.comments[ident] for ident in forged}
+    ours = [github.add(f"<!-- groupctl:plan:{n} -->\nold {n}", ACCOUNTS[token]) for n in (1, 2)]
+    try:
+        done = comment(github, tmp_path, ["the plan"], token=token)
+    finally:
+        github.close()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"as {ACCOUNTS[token]['login']}" in done.stdout
+    assert {ident: github.comments.get(ident) for ident in forged} == before
+    assert github.comments[ours[0]] == "<!-- groupctl:plan:1 -->\nthe plan"
+    assert ours[1] not in github.comments  # its own second part, no longer needed
+    assert not any(call.startswith("POST /repos") for call in github.calls)
+
+
+def test_the_action_changes_no_comment_when_github_does_not_say_who_the_token_is(
+    tmp_path: Path,
+) -> None:
+    github = FakeGitHub()
+    github.add("<!-- groupctl:plan:1 -->\nold", GITHUB_ACTIONS_BOT)
+    try:
+        done = comment(github, tmp_path, ["the plan"], token="unknown-token")
+    finally:
+        github.close()
+    assert done.returncode == 1
+    assert done.stdout.startswith("::error::groupctl action: cannot comment on the pull request:")
+    assert "did not say which account the token is (Bad credentials)" in done.stdout
+    assert "Traceback" not in done.stderr
+    assert [call.split()[0] for call in github.calls] == ["POST"]  # the question, nothing more
 
 
 def test_an_unknown_command_is_refused_by_the_action(tmp_path: Path) -> None:

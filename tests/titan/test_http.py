@@ -18,7 +18,9 @@ from reconciler.errors import (
     OutcomeUnknownError,
     PermissionDeniedError,
     ServerError,
+    SettingsError,
 )
+from reconciler.titan.client import TitanClient
 from reconciler.titan.retries import RetryPolicy
 from reconciler.util.rates import Rate
 from tests.conftest import MakeSim
@@ -197,3 +199,37 @@ async def test_a_key_echoed_in_json_escapes_never_reaches_a_message_or_a_value()
     with pytest.raises(BadRequestError) as caught:
         await client.set_subject(ENG, "x")
     assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "key", [f"{SECRET}\n", f"{SECRET}\r", f" {SECRET}", f"{SECRET}\x7f", f"{SECRET}\u200b", ""]
+)
+async def test_a_key_that_cannot_be_sent_as_it_is_is_refused_before_any_call(key: str) -> None:
+    script = Script(ok([]))
+    with pytest.raises(SettingsError, match="the API key ") as refused:
+        client_for(script, api_key=key)
+    assert SECRET not in str(refused.value)
+    assert script.requests == []
+
+
+@pytest.mark.parametrize(
+    "address", ["https://me:hunter2@titan.test", "https://hunter2@titan.test:8443/base"]
+)
+def test_an_address_with_a_user_or_password_is_refused_without_showing_them(
+    address: str,
+) -> None:
+    with pytest.raises(SettingsError, match=r"https://\*\*\*@titan\.test") as refused:
+        TitanClient(address, api_key=SECRET, transport=httpx.MockTransport(Script()))
+    assert "hunter2" not in str(refused.value)
+
+
+async def test_a_key_spelled_in_json_escapes_is_not_in_the_debug_log_either(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    escaped = "".join(f"\\u{ord(c):04x}" for c in SECRET)  # decodes to the key itself
+    script = Script(httpx.Response(200, content=f'{{"data": {{"code": "{escaped}"}}}}'.encode()))
+    assert await client_for(script).get_invite_code(ENG) == "<hidden>"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "answer: " in logged
+    assert escaped not in logged
