@@ -19,9 +19,9 @@ from reconciler.engine.report import ApplyReport
 from reconciler.engine.service import Applied, Progress
 from reconciler.errors import GroupctlError, UsageError
 from reconciler.render import markdown, text
-from reconciler.render.progress import ApplyProgress, reread_lines
+from reconciler.render.progress import ApplyProgress, reread_lines, which_group
 from reconciler.render.report import invite_lines
-from reconciler.util.untrusted import one_line
+from reconciler.util.untrusted import one_line, shown
 from reconciler.util.wording import count
 
 
@@ -41,10 +41,11 @@ def show_report(report: ApplyReport, applied: Plan, output_format: str) -> None:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
         return
     for group in report.groups:
+        which = which_group(group)
         if group.created is not None:
-            click.echo(f"created {group.subject!r} [{group.key}]: {group.created}")
+            click.echo(f"created {which}: {shown(group.created)}")
         if group.error is not None:
-            click.echo(f"failed {group.subject!r} [{group.key}]: {one_line(group.error)}", err=True)
+            click.echo(f"failed {which}: {one_line(group.error)}", err=True)
         for line in reread_lines(applied, group):
             click.echo(line, err=group.reread_error is not None)
     for line in invite_lines(applied, report):
