@@ -48,6 +48,12 @@ def shown(text: str) -> str:
     return said
 
 
+def shown_lines(text: str) -> str:
+    """Each line of `text` as `shown`: for messages of several lines (an error listing its
+    reasons) that hold untrusted text."""
+    return "\n".join(shown(line) for line in text.split("\n"))
+
+
 def one_line(text: str, *, limit: int = MAX_SHOWN) -> str:
     """`text` as `shown`, cut to `limit` characters with a note of how many more there were."""
     cut = shown(text[:limit])
