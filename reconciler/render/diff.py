@@ -11,7 +11,7 @@ from typing import Any
 
 from reconciler.config.diff import ConfigDiff, GroupChange
 from reconciler.core.jid import Jid
-from reconciler.render.escaping import code, md
+from reconciler.render.escaping import bold, code, md
 from reconciler.render.markdown import COMMENT_LIMIT, MARGIN, Block, split_comments
 from reconciler.render.people import person
 from reconciler.util.untrusted import quoted, shown
@@ -87,7 +87,8 @@ def to_markdown(
         blocks.append((None, "The config's groups and people are as they were."))
     for group in result.groups:
         sign, verb, _ = _heading(group)
-        heading = f"**{sign} {verb} {md(group.subject)}** ({code(group.key)})"
+        # In tags: "**~ group**" would show its asterisks (the ~ is strikethrough's).
+        heading = f"{bold(f'{sign} {verb}')} {bold(group.subject)} ({code(group.key)})"
         # A diff block: GitHub colors its + and - lines, and shows what is inside as it is (no
         # Markdown, no HTML, no links or mentions). Its lines are `shown`, so none can start a
         # line of the comment, and they have no backticks, so none can end the block.

@@ -12,6 +12,8 @@ it): no line breaks, no `::`, no `##[` (see `reconciler.util.untrusted`).
 
 from __future__ import annotations
 
+import re
+
 from reconciler.util.untrusted import shown
 
 # Character references, not backslash escapes: a reference means the character alone in
@@ -19,18 +21,28 @@ from reconciler.util.untrusted import shown
 # are every character that starts Markdown or HTML (`< & \\ ` * _ ~ [ ] ! |`), GitHub's math
 # (`$`), and what GFM makes links of by itself (`http:`, `www.`).
 _REFERENCES = {char: f"&#{ord(char)};" for char in "&<>\\`*_~[]!|$:."}
-# GitHub links `@name` (and notifies them), `#12` and `a@b.co` in the text it shows, after
-# references are read: a zero-width space after @ and # reads the same and matches none.
-_UNLINKED = {"@": "@&#8203;", "#": "#&#8203;"}
+# GitHub links `@name` (and notifies them), `#12`, `GH-12` and `a@b.co` in the text it shows,
+# after references are read: a zero-width space after @, # and GH- reads the same and matches
+# none.
+_ZERO_WIDTH_SPACE = "&#8203;"
+_UNLINKED = {"@": "@" + _ZERO_WIDTH_SPACE, "#": "#" + _ZERO_WIDTH_SPACE}
 _WRITTEN = {**_REFERENCES, **_UNLINKED}
+_ISSUE = re.compile(r"\bGH-(?=\d)", re.IGNORECASE)
 
 
 def md(text: str | None) -> str:
     """`text` as Markdown and HTML that shows exactly it, on one line (see `shown`)."""
-    return "".join(_WRITTEN.get(char, char) for char in shown(text or ""))
+    written = "".join(_WRITTEN.get(char, char) for char in shown(text or ""))
+    return _ISSUE.sub(lambda found: found.group() + _ZERO_WIDTH_SPACE, written)
 
 
 def code(text: str | None) -> str:
     """`text` in a code font. An HTML tag, not backticks: inside backticks a reference shows
     as itself, so nothing there could be escaped."""
     return f"<code>{md(text)}</code>"
+
+
+def bold(text: str) -> str:
+    """`text` in bold. An HTML tag, not `**`: asterisks around an empty text, or one that
+    starts or ends with a space, would show as asterisks."""
+    return f"<b>{md(text)}</b>"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
 from reconciler.errors import HOW_TO_FORCE
-from reconciler.render.escaping import code, md
+from reconciler.render.escaping import bold, code, md
 from reconciler.render.people import masked, person
 from reconciler.render.text import heading
 from reconciler.util.wording import count
@@ -86,17 +86,17 @@ def _callouts(plan: Plan, mask_phones: bool) -> list[str]:
                 who = ", ".join(
                     md(person(plan, jid, mask_phones=mask_phones)) for jid in action.members
                 )
-                lines.append(f"- **{md(group.subject)}** {verb} {who}")
+                lines.append(f"- {bold(group.subject)} {verb} {who}")
             elif action.kind in (Kind.LEAVE, Kind.DELETE):
                 lines.append(
-                    f"- **{md(group.subject)}**: the session will {action.kind.value} the group"
+                    f"- {bold(group.subject)}: the session will {action.kind.value} the group"
                 )
     return lines
 
 
 def _section(plan: Plan, group: GroupPlan, mask_phones: bool) -> str:
     kind = heading(group)
-    title = f"{_ICONS[kind]} {kind} <b>{md(group.subject)}</b> ({code(group.key)})"
+    title = f"{_ICONS[kind]} {kind} {bold(group.subject)} ({code(group.key)})"
     lines = ["<details>", f"<summary>{title}</summary>", ""]
     if group.group_id:
         lines += [f"Group {code(group.group_id)}", ""]
