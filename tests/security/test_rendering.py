@@ -21,10 +21,14 @@ from hypothesis import strategies as st
 from reconciler.config.diff import ConfigDiff, GroupChange
 from reconciler.core.jid import Jid, jid_from_api
 from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
+from reconciler.engine.report import ApplyReport, GroupReport, Outcome, Step
 from reconciler.render import diff as render_diff
-from reconciler.render import markdown, text
+from reconciler.render import markdown, progress, text
 from reconciler.render.markdown import SEPARATOR
 from reconciler.render.people import person
+from reconciler.render.progress import reread_lines
+from reconciler.render.report import invite_lines
+from reconciler.render.watch import described_action
 from reconciler.sim.state import Account, Group, Person, WorldState
 from tests.support.github_view import Comment, Node, as_shown, render
 from tests.support.hostile import NASTY, hostile_text
@@ -185,6 +189,21 @@ def test_a_nasty_string_in_every_field_hides_and_forges_nothing(nasty: str) -> N
     assert_text_shows_the_plan(plan, text.to_string(plan))
 
 
+@pytest.mark.parametrize("nasty", NASTY.values(), ids=NASTY.keys())
+def test_each_line_of_apply_and_watch_holds_a_nasty_string_on_it(nasty: str) -> None:
+    plan = plan_with({name: f"{nasty} {name}" for name in FIELDS})
+    step = Step(nasty, Kind.ADD, Outcome.NEEDS_INVITE, PEOPLE[0], nasty, False, LINK)
+    failed = Step(nasty, Kind.REMOVE, Outcome.FAILED, PEOPLE[1], nasty, False)
+    group = GroupReport(nasty, nasty, group_id(0), steps=[step, failed], reread=True)
+    unread = GroupReport(nasty, nasty, group_id(0), reread_error=nasty)
+    said = [progress.line(plan, step), *reread_lines(plan, group), *reread_lines(plan, unread)]
+    said += invite_lines(plan, ApplyReport([group]))
+    said += [described_action(plan, action) for action in plan.groups[0].actions]
+    for each in said:
+        assert "\n" not in each
+        assert_safe_in_a_log(each)
+
+
 # -- the same for random hostile strings --------------------------------------------------
 
 
@@ -260,6 +279,7 @@ def test_for_any_hostile_strings_the_config_diff_shows_every_group_and_change(
 # -- through the installed CLI -------------------------------------------------------------
 
 BOT = "+14155550100"
+LINK = "https://chat.whatsapp.com/Inv120363000000000100"
 # From WhatsApp: the live group's subject and description, and a participant's push name.
 LIVE_SUBJECT = "Ops\n<!--"
 LIVE_DESCRIPTION = "@octocat ![x](https://evil.example/p.png)\n\n<!-- groupctl: next comment -->"
@@ -353,15 +373,35 @@ def test_a_config_diff_of_hostile_text_shows_as_it_is(groupctl: str, hostile_wor
 def test_a_hostile_key_is_a_config_error_that_forges_no_line(groupctl: str, tmp_path: Path) -> None:
     keys = ["welcome\n<!--", "x\n::error::pwned", "##[add-mask]x", "a\u202eb"]
     groups = {key: {"subject": "S", "members": []} for key in keys}
+    # A member no one defined: the message quotes it as it is written.
+    groups["ok"] = {"subject": "S", "members": ["##[stop-commands]token"]}
     (tmp_path / "groups.yaml").write_text(json.dumps({"version": 1, "groups": groups}))
     done = run_groupctl(groupctl, "validate", cwd=tmp_path)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert_safe_in_a_log(done.stderr)
     lines = done.stderr.splitlines()
-    assert len(lines) == len(keys) + 1
+    assert len(lines) == len(keys) + 2
     assert lines[0].startswith(
         "groups.yaml:1:27: group key 'welcome\\n<!--' is not a usable name (it has U+000A"
         " (a line break)): rename it; a name is 1 to 64 characters: letters of any alphabet,"
     )
-    assert lines[-1] == "error: the config has 4 problems"
+    assert "unknown person '##\\x5bstop-commands]token'" in lines[-2]
+    assert lines[-1] == "error: the config has 5 problems"
+
+
+def test_apply_and_status_keep_whatsapps_text_on_its_line(
+    groupctl: str, hostile_world: Path
+) -> None:
+    world = WorldState.model_validate_json((hostile_world / "world.json").read_text())
+    world.accounts[0].push_name = "Acme\n::error::pwned ##[add-mask]x \x1b[2J"
+    (hostile_world / "world.json").write_text(world.model_dump_json())
+    status = run_groupctl(groupctl, "status", "--api", "sim:world.json", cwd=hostile_world)
+    assert status.returncode == 0, status.stderr
+    assert_safe_in_a_log(status.stdout)
+    assert "(Acme\\n::error::pwned ##\\x5badd-mask]x \\x1b[2J)" in status.stdout
+    args = ("apply", "--api", "sim:world.json", "--auto-approve", "--force")
+    applied = run_groupctl(groupctl, *args, cwd=hostile_world)
+    assert applied.returncode == 0, applied.stderr
+    assert_safe_in_a_log(applied.stdout + applied.stderr)
+    assert "re-read 'Ops <!--' [ops]: 3 of 3 people as planned" in applied.stdout
