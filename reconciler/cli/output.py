@@ -21,14 +21,14 @@ from reconciler.errors import GroupctlError, UsageError
 from reconciler.render import markdown, text
 from reconciler.render.progress import ApplyProgress, reread_lines, which_group
 from reconciler.render.report import invite_lines
-from reconciler.util.untrusted import one_line, shown
+from reconciler.util.untrusted import in_json, one_line, shown
 from reconciler.util.wording import count
 
 
 def show_plan(result: Plan, output_format: str, mask_phones: bool, *, key: str | None) -> None:
     """The plan on stdout: text, Markdown (comments split for GitHub) or the sealed JSON."""
     if output_format == "json":
-        click.echo(planfile.dumps(result, key=key))
+        click.echo(in_json(planfile.dumps(result, key=key)))
     elif output_format == "markdown":
         click.echo(markdown.SEPARATOR.join(markdown.render(result, mask_phones=mask_phones)))
     else:
@@ -38,7 +38,7 @@ def show_plan(result: Plan, output_format: str, mask_phones: bool, *, key: str |
 def show_report(report: ApplyReport, applied: Plan, output_format: str) -> None:
     """What apply did: groups created and failed, what the re-reads verified, invites."""
     if output_format == "json":
-        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        click.echo(in_json(json.dumps(report.to_json(), indent=2, ensure_ascii=False)))
         return
     for group in report.groups:
         which = which_group(group)

@@ -72,6 +72,23 @@ def repr_shown(text: str | None) -> str:
     return shown(repr(text))
 
 
+def in_json(text: str) -> str:
+    """JSON text fit for a log: the characters `shown` escapes written as JSON escapes
+    (`\\u202e`), and `##[` as `##\\u005b`: the same data (all of them can only be inside its
+    strings, which JSON already keeps on one line), and no hidden character or workflow command
+    in a log."""
+    escaped = "".join(
+        _json_escape(char) if char != "\n" and unicodedata.category(char) in _ESCAPED else char
+        for char in text  # its own line breaks are between values, never in a string
+    )
+    return escaped.replace(_OLD_COMMAND, "##\\u005b")
+
+
+def _json_escape(char: str) -> str:
+    # JSON writes a character past U+FFFF as its UTF-16 surrogate pair.
+    return json.dumps(char)[1:-1] if ord(char) > 0xFFFF else f"\\u{ord(char):04x}"
+
+
 def _joins_emoji(text: str, index: int) -> bool:
     return (
         text[index] == _ZWJ

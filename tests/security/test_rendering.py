@@ -352,6 +352,24 @@ def test_the_plan_comment_of_a_hostile_config_and_group_shows_the_callout(
     assert '~ subject      "Ops\\n<!--" -> "Ops <!--"' in as_text.stdout
 
 
+def test_json_output_holds_hostile_text_as_it_is_and_safe_in_a_log(
+    groupctl: str, hostile_world: Path
+) -> None:
+    plan = ("plan", "--api", "sim:world.json", "--max-removals", "5", "--format", "json")
+    diff = ("diff", "groups.yaml", "groups.yaml", "--format", "json")
+    apply = ("apply", "--api", "sim:world.json", "--auto-approve", "--force", "--format", "json")
+    for args in (plan, diff, apply):
+        done = run_groupctl(groupctl, *args, cwd=hostile_world)
+        assert done.returncode == 0, done.stderr
+        assert_safe_in_a_log(done.stdout)
+        data = json.loads(done.stdout)
+        if args is plan:
+            (update,) = data["groups"]
+            said = {action["kind"]: action.get("new") for action in update["actions"]}
+            assert said["description"] == DESCRIPTION  # the same data, only written safely
+            assert update["snapshot"]["description"] == LIVE_DESCRIPTION
+
+
 def test_a_config_diff_of_hostile_text_shows_as_it_is(groupctl: str, hostile_world: Path) -> None:
     old = hostile_world / "old.yaml"
     old.write_text(CONFIG.replace("members: [alice]", "members: [alice, bob]"))
