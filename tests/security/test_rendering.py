@@ -11,7 +11,6 @@ its line, so no workflow command (`::error::`, `##[add-mask]`) reaches a job log
 from __future__ import annotations
 
 import json
-import unicodedata
 from pathlib import Path
 
 import pytest
@@ -30,8 +29,8 @@ from reconciler.render.progress import reread_lines
 from reconciler.render.report import invite_lines
 from reconciler.render.watch import described_action
 from reconciler.sim.state import Account, Group, Person, WorldState
-from tests.support.github_view import Comment, Node, as_shown, render
-from tests.support.hostile import NASTY, hostile_text
+from tests.support.github_view import Comment, Node, as_shown, render, words
+from tests.support.hostile import NASTY, assert_safe_in_a_log, hostile_text
 from tests.support.processes import run_groupctl
 
 CALLOUT = "Review first: people leaving or losing admin"
@@ -47,11 +46,6 @@ PLAN_TAGS = {"h3", "h4", "p", "strong", "b", "code", "table", "thead", "tbody", 
 PLAN_TAGS |= {"blockquote", "ul", "li", "details", "summary"}
 DIFF_TAGS = {"h3", "h4", "p", "strong", "b", "code", "pre", "ul", "li"}
 PEOPLE = [jid_from_api(f"1415555{n:04d}@s.whatsapp.net") for n in range(12)]
-# Characters a line of text output never holds: they end it, hide it or reorder it.
-UNSEEN = {"Cc", "Cs", "Zl", "Zp"}
-BIDI_AND_ZERO_WIDTH = set("\u061c\u200b\u200e\u200f\u2060\ufeff") | {
-    chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
-}
 
 
 def group_id(index: int) -> Jid:
@@ -136,12 +130,6 @@ def assert_comments_show_the_plan(plan: Plan, parts: list[str], *, mask: bool = 
             assert words(as_shown(person(plan, jid, mask_phones=mask))) in item
 
 
-def words(text: str) -> str:
-    """`text` with its runs of white space as one space: Markdown trims a table cell and the
-    end of a line."""
-    return " ".join(text.split())
-
-
 def _callout_items(comments: list[Comment]) -> list[Node]:
     quotes = [q for c in comments for q in c.root.all("blockquote") if CALLOUT in q.text()]
     assert quotes, "the callout is not shown"
@@ -150,15 +138,6 @@ def _callout_items(comments: list[Comment]) -> list[Node]:
         if CALLOUT in comment.root.text() and "<details>" in comment.html:
             assert comment.html.index(CALLOUT) < comment.html.index("<details>")
     return [li for q in quotes for li in q.all("li")]
-
-
-def assert_safe_in_a_log(output: str) -> None:
-    """No line of `output` is a workflow command, and each string stayed on its line."""
-    for line in output.split("\n"):
-        assert not line.lstrip().startswith("::"), line
-        assert "##[" not in line, line
-        assert not any(unicodedata.category(c) in UNSEEN for c in line), line
-        assert not BIDI_AND_ZERO_WIDTH & set(line), line
 
 
 def assert_text_shows_the_plan(plan: Plan, shown: str) -> None:

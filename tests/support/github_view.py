@@ -132,3 +132,9 @@ def render(markdown: str) -> Comment:
     builder.feed(html)
     builder.close()
     return Comment(html, builder.root, builder.hidden)
+
+
+def words(text: str) -> str:
+    """`text` with its runs of white space as one space: Markdown trims a table cell and the
+    end of a line."""
+    return " ".join(text.split())

@@ -1,8 +1,10 @@
 """Hostile text for tests of what groupctl shows: nasty strings known to break Markdown,
-HTML, GitHub's linking, terminals and CI logs, and a hypothesis strategy that mixes them with
-random text."""
+HTML, GitHub's linking, terminals and CI logs, a hypothesis strategy that mixes them with
+random text, and the check that output holding them is safe in a CI log."""
 
 from __future__ import annotations
+
+import unicodedata
 
 from hypothesis import strategies as st
 
@@ -63,3 +65,19 @@ def hostile_text(*, pieces: int = 4) -> st.SearchStrategy[str]:
     """Up to `pieces` nasty strings and random text (any Unicode) run together."""
     piece = st.one_of(st.sampled_from(sorted(NASTY.values())), st.text(max_size=8))
     return st.lists(piece, min_size=1, max_size=pieces).map("".join)
+
+
+# Characters a line of text output never holds: they end it, hide it or reorder it.
+UNSEEN = {"Cc", "Cs", "Zl", "Zp"}
+BIDI_AND_ZERO_WIDTH = set("\u061c\u200b\u200e\u200f\u2060\ufeff") | {
+    chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
+
+
+def assert_safe_in_a_log(output: str) -> None:
+    """No line of `output` is a workflow command, and each string stayed on its line."""
+    for line in output.split("\n"):
+        assert not line.lstrip().startswith("::"), line
+        assert "##[" not in line, line
+        assert not any(unicodedata.category(c) in UNSEEN for c in line), line
+        assert not BIDI_AND_ZERO_WIDTH & set(line), line
