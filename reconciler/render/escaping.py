@@ -27,7 +27,7 @@ _REFERENCES = {char: f"&#{ord(char)};" for char in "&<>\\`*_~[]!|$:."}
 _ZERO_WIDTH_SPACE = "&#8203;"
 _UNLINKED = {"@": "@" + _ZERO_WIDTH_SPACE, "#": "#" + _ZERO_WIDTH_SPACE}
 _WRITTEN = {**_REFERENCES, **_UNLINKED}
-_ISSUE = re.compile(r"\bGH-(?=\d)", re.IGNORECASE)
+_ISSUE = re.compile(r"GH-(?=\d)", re.IGNORECASE)
 
 
 def md(text: str | None) -> str:

@@ -25,7 +25,7 @@ _VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "source", "wbr"})
 _NO_LINKS_IN = frozenset({"a", "code", "pre"})
 _MENTION = re.compile(r"(?:^|\W)@[a-z0-9][a-z0-9-]*", re.IGNORECASE)
 _REFERENCE = re.compile(r"(?:^|\W)(?:[\w.-]+/[\w.-]+)?#\d|\bGH-\d", re.IGNORECASE)
-_ISSUE = re.compile(r"\bGH-(?=\d)", re.IGNORECASE)
+_ISSUE = re.compile(r"GH-(?=\d)", re.IGNORECASE)
 
 
 def as_shown(text: str) -> str:

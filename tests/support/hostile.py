@@ -30,6 +30,7 @@ NASTY = {
     "issue": "fixes #1",
     "other repository's issue": "acme/repo#12",
     "GH-": "GH-12",
+    "GH- after a word": "x_gh-12",
     "out of a code span": "` <!-- `",
     "double backticks": "`` x ``",
     "fence": "```\n<!--",
