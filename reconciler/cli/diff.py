@@ -18,6 +18,7 @@ from reconciler.config.gitrev import loaded_at
 from reconciler.errors import UsageError
 from reconciler.render import diff as render_diff
 from reconciler.render.markdown import SEPARATOR
+from reconciler.util.untrusted import in_json
 
 
 @cli.command("diff")
@@ -74,7 +75,7 @@ def diff_command(
             result = diff(old, load(config_path))
     if output_format == "json":
         data = {"old": old_label, "new": new_label, **result.to_json()}
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        click.echo(in_json(json.dumps(data, indent=2, ensure_ascii=False)))
     elif output_format == "markdown":
         parts = render_diff.to_markdown(result, base=old_label, mask_phones=mask_phones)
         click.echo(SEPARATOR.join(parts))

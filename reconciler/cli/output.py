@@ -19,16 +19,16 @@ from reconciler.engine.report import ApplyReport
 from reconciler.engine.service import Applied, Progress
 from reconciler.errors import GroupctlError, UsageError
 from reconciler.render import markdown, text
-from reconciler.render.progress import ApplyProgress, reread_lines
+from reconciler.render.progress import ApplyProgress, reread_lines, which_group
 from reconciler.render.report import invite_lines
-from reconciler.util.untrusted import one_line
+from reconciler.util.untrusted import in_json, one_line, shown
 from reconciler.util.wording import count
 
 
 def show_plan(result: Plan, output_format: str, mask_phones: bool, *, key: str | None) -> None:
     """The plan on stdout: text, Markdown (comments split for GitHub) or the sealed JSON."""
     if output_format == "json":
-        click.echo(planfile.dumps(result, key=key))
+        click.echo(in_json(planfile.dumps(result, key=key)))
     elif output_format == "markdown":
         click.echo(markdown.SEPARATOR.join(markdown.render(result, mask_phones=mask_phones)))
     else:
@@ -38,13 +38,14 @@ def show_plan(result: Plan, output_format: str, mask_phones: bool, *, key: str |
 def show_report(report: ApplyReport, applied: Plan, output_format: str) -> None:
     """What apply did: groups created and failed, what the re-reads verified, invites."""
     if output_format == "json":
-        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        click.echo(in_json(json.dumps(report.to_json(), indent=2, ensure_ascii=False)))
         return
     for group in report.groups:
+        which = which_group(group)
         if group.created is not None:
-            click.echo(f"created {group.subject!r} [{group.key}]: {group.created}")
+            click.echo(f"created {which}: {shown(group.created)}")
         if group.error is not None:
-            click.echo(f"failed {group.subject!r} [{group.key}]: {one_line(group.error)}", err=True)
+            click.echo(f"failed {which}: {one_line(group.error)}", err=True)
         for line in reread_lines(applied, group):
             click.echo(line, err=group.reread_error is not None)
     for line in invite_lines(applied, report):

@@ -8,6 +8,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ConfigError, GroupctlError
+from reconciler.util.untrusted import shown_lines
 from reconciler.util.wording import count
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -19,13 +20,14 @@ class Failure(click.ClickException):
         self.error = error
 
     def show(self, file: Any = None) -> None:
+        # Messages quote the config and WhatsApp: each line is kept from forging others.
         if isinstance(self.error, ConfigError):
             for problem in self.error.problems:
-                click.echo(str(problem), err=True)
+                click.echo(shown_lines(str(problem)), err=True)
             problems = len(self.error.problems)
             click.echo(f"error: the config has {count(problems, 'problem')}", err=True)
         else:
-            click.echo(f"error: {self.message}", err=True)
+            click.echo(f"error: {shown_lines(self.message)}", err=True)
 
 
 class Groupctl(click.Group):

@@ -13,7 +13,7 @@ from reconciler.cli.root import cli
 from reconciler.config import load
 from reconciler.errors import SettingsError
 from reconciler.titan.sessions import describe
-from reconciler.util.untrusted import one_line
+from reconciler.util.untrusted import one_line, shown
 
 # Scopes groupctl needs, and what for.
 NEEDED_SCOPES = {
@@ -45,7 +45,8 @@ def status(settings: ApiSettings, config_path: Path) -> None:
             name = f" ({info.push_name})" if info.push_name else ""
             reason = f", {info.status_reason}" if info.status_reason else ""
             click.echo(f"API:      {settings.shown_api}")
-            click.echo(f"Session:  {info.name}: {info.status}{reason}, as {account}{name}")
+            # The session's names and reason are WhatsApp's text: kept on this line.
+            click.echo(shown(f"Session:  {info.name}: {info.status}{reason}, as {account}{name}"))
             if not info.connected:
                 raise SettingsError(describe(info.name, info.status, info.status_reason))
             scopes = await client.check_scopes()

@@ -24,6 +24,7 @@ from reconciler.config.model import (
     PersonValue,
     TeamValue,
 )
+from reconciler.config.names import name_problem
 from reconciler.config.resolve import Resolver
 from reconciler.config.workspace import Workspace
 from reconciler.config.yamlfile import Path_, YamlDocument, read_yaml
@@ -152,6 +153,10 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
                 value = _validated(document, (section, key), problems)
                 entry = None if value is None else Entry(value, document, (section, key))
             name, here = f"{_NOUNS[section]}:{key}", document.where((section, key), key=True)
+            refused = name_problem("group key" if section == "groups" else _NOUNS[section], key)
+            if refused is not None:  # its value is checked all the same, then left out
+                problems.append(Problem(here, refused))
+                entry = None
             if name in merged.defined:
                 first = merged.defined[name]
                 problems.append(

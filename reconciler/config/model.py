@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from reconciler.config.names import NAME_RULE, name_schema
 from reconciler.core.invites import DEFAULT_INVITE_MESSAGE, check_template
 from reconciler.core.limits import MAX_DESCRIPTION_LENGTH, MAX_SUBJECT_LENGTH
 
@@ -173,15 +174,19 @@ class ConfigFile(Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     people: dict[str, PersonValue] = Field(
         default_factory=dict,
-        description="A directory of people: name -> phone number, or {phone, lid}.",
+        description=f"A directory of people: name -> phone number, or {{phone, lid}}; {NAME_RULE}.",
+        json_schema_extra={"propertyNames": name_schema()},
     )
     teams: dict[str, TeamValue] = Field(
         default_factory=dict,
-        description="Named sets of members: people, phone numbers, JIDs and team:<name>.",
+        description="Named sets of members: people, phone numbers, JIDs and team:<name>;"
+        f" {NAME_RULE}.",
+        json_schema_extra={"propertyNames": name_schema()},
     )
     groups: dict[str, GroupSpec] = Field(
         default_factory=dict,
-        description="The groups to manage, by a stable name of your choosing.",
+        description=f"The groups to manage, by a stable name of your choosing; {NAME_RULE}.",
+        json_schema_extra={"propertyNames": name_schema()},
     )
 
 

@@ -110,12 +110,6 @@ class Resolver:
     # -- people and teams ------------------------------------------------------------------
 
     def _person(self, name: str, entry: Entry[PersonSpec | str | int]) -> None:
-        if not _is_name(name):
-            self.problem(
-                entry.where(key=True),
-                f"{name!r} is not a usable name: start with a letter, and use no '@' or ':'",
-            )
-            return
         spec = entry.value
         phone_text, lid_text = (
             (spec, None) if isinstance(spec, str | int) else (spec.phone, spec.lid)
@@ -381,10 +375,6 @@ class Resolver:
         # Outside the root only when the YAML file is a link to another directory.
         shown = path.relative_to(self.root) if path.is_relative_to(self.root) else path
         return LocalPicture(path, shown=str(shown))
-
-
-def _is_name(name: str) -> bool:
-    return bool(name) and name[0].isalpha() and not any(c in name for c in "@:")
 
 
 def _looks_like_address(text: str) -> bool:

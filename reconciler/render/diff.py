@@ -1,4 +1,8 @@
-"""A config diff for people: text for terminals and logs, Markdown for a pull request comment."""
+"""A config diff for people: text for terminals and logs, Markdown for a pull request comment.
+
+Every key, name, subject and setting of either config is untrusted (a pull request from anyone
+changes it): `shown` or `quoted` for text, `md` or `code` for Markdown.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,10 @@ from typing import Any
 
 from reconciler.config.diff import ConfigDiff, GroupChange
 from reconciler.core.jid import Jid
+from reconciler.render.escaping import bold, code, md
 from reconciler.render.markdown import COMMENT_LIMIT, MARGIN, Block, split_comments
 from reconciler.render.people import person
+from reconciler.util.untrusted import quoted, shown
 
 _STATUS = {
     "added": ("+", "group", "green"),
@@ -24,13 +30,14 @@ def lines(result: ConfigDiff, *, mask_phones: bool = False) -> list[tuple[str, s
     out: list[tuple[str, str]] = []
     for group in result.groups:
         sign, verb, style = _heading(group)
-        out.append((f"{sign} {verb} {_quoted(group.subject)} [{group.key}]", style))
+        out.append((f"{sign} {verb} {quoted(group.subject)} [{shown(group.key)}]", style))
         out += [(f"    {line}", style) for line in _group_lines(result, group, mask_phones)]
         out.append(("", ""))
     for name, old, new in result.readdressed:
         out.append(
             (
-                f"~ person {name}: {_address(old, mask_phones)} -> {_address(new, mask_phones)}",
+                f"~ person {shown(name)}: {_address(old, mask_phones)}"
+                f" -> {_address(new, mask_phones)}",
                 "yellow",
             )
         )
@@ -51,22 +58,22 @@ def _heading(group: GroupChange) -> tuple[str, str, str]:
 def _group_lines(result: ConfigDiff, group: GroupChange, mask_phones: bool) -> list[str]:
     if group.status == "removed":
         return [REMOVED_NOTE]
-    shown: list[str] = []
+    said: list[str] = []
     for name, old, new in group.settings:
-        shown.append(f"~ {name.ljust(12)} {_setting(old)} -> {_setting(new)}")
+        said.append(f"~ {name.ljust(12)} {_setting(old)} -> {_setting(new)}")
 
     def who(jid: Jid) -> str:
-        return person(result, jid, mask_phones=mask_phones)
+        return shown(person(result, jid, mask_phones=mask_phones))
 
     admins = set(group.promoted)
     for jid in group.joins:
-        shown.append(f"+ {'admin' if jid in admins else 'member':<12} {who(jid)}")
-    shown += [
+        said.append(f"+ {'admin' if jid in admins else 'member':<12} {who(jid)}")
+    said += [
         f"^ admin        {who(j)}  (gains admin)" for j in group.promoted if j not in group.joins
     ]
-    shown += [f"v member       {who(j)}  (loses admin)" for j in group.demoted]
-    shown += [f"- member       {who(j)}" for j in group.leaves]
-    return shown
+    said += [f"v member       {who(j)}  (loses admin)" for j in group.demoted]
+    said += [f"- member       {who(j)}" for j in group.leaves]
+    return said
 
 
 def to_markdown(
@@ -74,20 +81,22 @@ def to_markdown(
 ) -> list[str]:
     """The comment(s) for a pull request, each shorter than `limit` characters."""
     blocks: list[Block] = [
-        (None, f"### groupctl config diff against `{base}`\n\n**{result.summary()}**\n")
+        (None, f"### groupctl config diff against {code(base)}\n\n**{result.summary()}**\n")
     ]
     if not result.has_changes:
         blocks.append((None, "The config's groups and people are as they were."))
     for group in result.groups:
         sign, verb, _ = _heading(group)
-        heading = f"**{sign} {verb} {_cell(group.subject)}** (`{group.key}`)"
-        # A diff block: GitHub colors its + and - lines. No backticks inside, so nothing a
-        # name holds can end the block early.
+        # In tags: "**~ group**" would show its asterisks (the ~ is strikethrough's).
+        heading = f"{bold(f'{sign} {verb}')} {bold(group.subject)} ({code(group.key)})"
+        # A diff block: GitHub colors its + and - lines, and shows what is inside as it is (no
+        # Markdown, no HTML, no links or mentions). Its lines are `shown`, so none can start a
+        # line of the comment, and they have no backticks, so none can end the block.
         body = [line.replace("`", "'") for line in _group_lines(result, group, mask_phones)]
         blocks.append((None, "\n".join([heading, "", "```diff", *body, "```", ""])))
     if result.readdressed:
         moved = [
-            f"- `{name}`: {_address(old, mask_phones)} → {_address(new, mask_phones)}"
+            f"- {code(name)}: {md(_address(old, mask_phones))} → {md(_address(new, mask_phones))}"
             for name, old, new in result.readdressed
         ]
         blocks.append((None, "**People with a new address**\n\n" + "\n".join(moved) + "\n"))
@@ -95,16 +104,8 @@ def to_markdown(
 
 
 def _setting(value: Any) -> str:
-    return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
+    return "(none)" if value is None else shown(json.dumps(value, ensure_ascii=False))
 
 
 def _address(jid: Jid, mask_phones: bool) -> str:
     return f"…{jid.user[-4:]}" if mask_phones and jid.is_phone else jid.display()
-
-
-def _quoted(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _cell(text: str) -> str:
-    return text.replace("<", "&lt;").replace(">", "&gt;")

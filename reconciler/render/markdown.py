@@ -3,12 +3,15 @@
 A summary table first, then removals and demotions called out (what a reviewer must look at),
 then one collapsible section per group. A plan too long for one comment (GitHub takes 65,536
 characters) is split between groups into several comments, each saying which part it is.
+Every string of the config or of WhatsApp goes through `escaping.md`: none can hide, add to or
+split what the comment shows.
 """
 
 from __future__ import annotations
 
 from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
 from reconciler.errors import HOW_TO_FORCE
+from reconciler.render.escaping import bold, code, md
 from reconciler.render.people import masked, person
 from reconciler.render.text import heading
 from reconciler.util.wording import count
@@ -23,7 +26,7 @@ _ICONS = {"create": "➕", "update": "✏️", "leave": "🚪", "delete": "🗑�
 def render(plan: Plan, *, mask_phones: bool = False, limit: int = COMMENT_LIMIT) -> list[str]:
     """The comment(s), each shorter than `limit` characters."""
     blocks: list[Block] = [
-        (None, f"### groupctl plan for `{plan.session}`\n\n**{plan.summary.sentence()}**\n")
+        (None, f"### groupctl plan for {code(plan.session)}\n\n**{plan.summary.sentence()}**\n")
     ]
     if plan.brakes:
         title = (
@@ -32,9 +35,7 @@ def render(plan: Plan, *, mask_phones: bool = False, limit: int = COMMENT_LIMIT)
             else "Stopped by the safety brakes: nothing is applied as it stands"
         )
         header = f"> [!CAUTION]\n> **{title}**\n>"
-        blocks += [
-            (header, f"> - {_cell(masked(r, mask_phones=mask_phones))}") for r in plan.brakes
-        ]
+        blocks += [(header, f"> - {md(masked(r, mask_phones=mask_phones))}") for r in plan.brakes]
         blocks += [(header, f">\n> {HOW_TO_FORCE}")] if not plan.forced else []
         blocks.append((None, ""))
     if plan.groups:
@@ -73,7 +74,7 @@ def _row(group: GroupPlan) -> str:
         changes = ", ".join([*settings, changes] if changes else settings)
     if group.errors:
         changes = f"refused: {count(len(group.errors), 'problem')}"
-    return f"| {_ICONS[kind]} {kind} | {_cell(group.subject)} (`{group.key}`) | {changes} |"
+    return f"| {_ICONS[kind]} {kind} | {md(group.subject)} ({code(group.key)}) | {changes} |"
 
 
 def _callouts(plan: Plan, mask_phones: bool) -> list[str]:
@@ -83,40 +84,40 @@ def _callouts(plan: Plan, mask_phones: bool) -> list[str]:
             if action.kind in (Kind.REMOVE, Kind.DEMOTE):
                 verb = "removes" if action.kind == Kind.REMOVE else "demotes"
                 who = ", ".join(
-                    person(plan, jid, mask_phones=mask_phones) for jid in action.members
+                    md(person(plan, jid, mask_phones=mask_phones)) for jid in action.members
                 )
-                lines.append(f"- **{_cell(group.subject)}** {verb} {who}")
+                lines.append(f"- {bold(group.subject)} {verb} {who}")
             elif action.kind in (Kind.LEAVE, Kind.DELETE):
                 lines.append(
-                    f"- **{_cell(group.subject)}**: the session will {action.kind.value} the group"
+                    f"- {bold(group.subject)}: the session will {action.kind.value} the group"
                 )
     return lines
 
 
 def _section(plan: Plan, group: GroupPlan, mask_phones: bool) -> str:
     kind = heading(group)
-    title = f"{_ICONS[kind]} {kind} <b>{_cell(group.subject)}</b> (<code>{group.key}</code>)"
+    title = f"{_ICONS[kind]} {kind} {bold(group.subject)} ({code(group.key)})"
     lines = ["<details>", f"<summary>{title}</summary>", ""]
     if group.group_id:
-        lines += [f"Group `{group.group_id}`", ""]
-    lines += [f"- ⛔ {masked(error, mask_phones=mask_phones)}" for error in group.errors]
+        lines += [f"Group {code(group.group_id)}", ""]
+    lines += [f"- ⛔ {md(masked(error, mask_phones=mask_phones))}" for error in group.errors]
     for action in group.actions:
         lines += _action_lines(plan, action, mask_phones)
-    lines += [f"- ℹ️ {masked(note, mask_phones=mask_phones)}" for note in group.notes]
+    lines += [f"- ℹ️ {md(masked(note, mask_phones=mask_phones))}" for note in group.notes]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 
 
 def _action_lines(plan: Plan, action: Action, mask_phones: bool) -> list[str]:
     kind, old, new = action.kind, action.old, action.new
-    who = [person(plan, jid, mask_phones=mask_phones) for jid in action.members]
+    who = [md(person(plan, jid, mask_phones=mask_phones)) for jid in action.members]
     if kind == Kind.CREATE:
-        return [f"- ➕ create with subject {_code(new)}", *[f"- ➕ {w}" for w in who]]
+        return [f"- ➕ create with subject {code(new)}", *[f"- ➕ {w}" for w in who]]
     if kind in (Kind.SUBJECT, Kind.DESCRIPTION):
-        before = f"{_code(old)} → " if old else ""
-        return [f"- ✏️ {kind.value}: {before}{_code(new)}"]
+        before = f"{code(old)} → " if old else ""
+        return [f"- ✏️ {kind.value}: {before}{code(new)}"]
     if kind == Kind.PICTURE:
-        return [f"- 🖼️ picture: {_code(new)}"]
+        return [f"- 🖼️ picture: {code(new)}"]
     sign = {
         Kind.ADD: "➕ add",
         Kind.PROMOTE: "⬆️ promote to admin",
@@ -129,12 +130,15 @@ def _action_lines(plan: Plan, action: Action, mask_phones: bool) -> list[str]:
 
 
 def split_comments(blocks: list[Block], room: int) -> list[str]:
+    """The blocks as comments of at most `room` characters, split between blocks."""
     parts: list[list[str]] = [[]]
     size = 0
     open_header: str | None = None
     for header, text in blocks:
         if len(text) > room:  # one enormous piece: cut it, keeping the markup balanced
-            text = text[: room // 2]
+            # At a line break: a line cut short could end inside a tag or a reference.
+            end = text.rfind("\n", 0, room // 2)
+            text = text[: end if end > 0 else room // 2]
             fence = "\n```" if text.count("```") % 2 else ""
             closing = "\n\n</details>\n" if text.startswith("<details>") else "\n"
             text += fence + "\n\n…(cut: see the full output)" + closing
@@ -157,13 +161,3 @@ def split_comments(blocks: list[Block], room: int) -> list[str]:
         f"#### groupctl plan, part {number} of {len(parts)}\n\n" + "\n".join(part)
         for number, part in enumerate(parts, 1)
     ]
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _code(text: str | None) -> str:
-    """Inline code; text with backticks in it gets a double-backtick span."""
-    flat = (text or "").replace("\n", " ")
-    return f"`` {flat} ``" if "`" in flat else f"`{flat}`"

@@ -18,7 +18,7 @@ from rich.progress import (
 from reconciler.engine.plan import PARTICIPANT_KINDS, Kind, Plan
 from reconciler.engine.report import UNCHECKED, GroupReport, Outcome, Step
 from reconciler.render.people import person
-from reconciler.util.untrusted import one_line
+from reconciler.util.untrusted import one_line, repr_shown, shown
 from reconciler.util.wording import count
 
 
@@ -86,18 +86,23 @@ class ApplyProgress:
 
 def line(plan: Plan, step: Step) -> str:
     """`[announcements] add olivia (+1 415-555-0111): needs invite (403: ...)`"""
-    who = f" {person(plan, step.person)}" if step.person is not None else ""
-    shown = one_line(step.detail)
-    detail = f" ({shown})" if step.detail and step.outcome != Outcome.DONE else ""
-    created = f" {shown}" if step.kind == Kind.CREATE and step.person is None else ""
-    return f"[{step.group}] {step.kind.value}{who}{created}: {step.outcome.value}{detail}"
+    who = f" {shown(person(plan, step.person))}" if step.person is not None else ""
+    said = one_line(step.detail)
+    detail = f" ({said})" if step.detail and step.outcome != Outcome.DONE else ""
+    created = f" {said}" if step.kind == Kind.CREATE and step.person is None else ""
+    return f"[{shown(step.group)}] {step.kind.value}{who}{created}: {step.outcome.value}{detail}"
+
+
+def which_group(group: GroupReport) -> str:
+    """`'Eng' [eng]`: a group in apply's lines, its subject and key each kept on the line."""
+    return f"{repr_shown(group.subject)} [{shown(group.key)}]"
 
 
 def reread_lines(plan: Plan, group: GroupReport) -> list[str]:
     """What re-reading a group after its changes showed: `re-read 'Eng' [eng]: 4 of 4 people
     as planned`, then each change it does not show, as `line` puts it. (The subject is
     repr()'d, as in apply's other lines: it is WhatsApp's text.)"""
-    head = f"re-read {group.subject!r} [{group.key}]"
+    head = f"re-read {which_group(group)}"
     if group.reread_error is not None:
         why = one_line(group.reread_error)
         return [f"{head}: not verified, the group could not be re-read ({why})"]

@@ -6,6 +6,8 @@ from reconciler.core.invites import LINK_WARNING
 from reconciler.engine.plan import Plan
 from reconciler.engine.report import ApplyReport, Outcome
 from reconciler.render.people import person
+from reconciler.render.progress import which_group
+from reconciler.util.untrusted import shown
 
 # People whose invite link a person still has to send (or check was sent).
 _TO_SEND = frozenset({Outcome.NEEDS_INVITE, Outcome.FAILED, Outcome.UNKNOWN})
@@ -21,7 +23,8 @@ def invite_lines(plan: Plan, report: ApplyReport) -> list[str]:
             if step.invite_link is None or step.person is None or step.outcome not in _TO_SEND:
                 continue
             # The link is checked to be https://chat.whatsapp.com/ and letters and digits.
-            who, where = person(plan, step.person), f"{group.subject!r} [{group.key}]"
+            who = shown(person(plan, step.person))
+            where = which_group(group)
             lines.append(
                 f"{who}: the message with the invite link to {where} may not have arrived:"
                 f" ask them before sending {step.invite_link}"

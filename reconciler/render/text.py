@@ -1,9 +1,12 @@
-"""The plan as terraform-like text: colored on a terminal, plain in logs and files."""
+"""The plan as terraform-like text: colored on a terminal, plain in logs and files.
+
+Every string of the config or of WhatsApp is `shown` or `quoted` (`reconciler.util.untrusted`):
+it stays on its line, so none can forge a line of the plan or a workflow command in a CI log.
+"""
 
 from __future__ import annotations
 
 import io
-import json
 
 from rich.console import Console
 from rich.text import Text
@@ -11,6 +14,7 @@ from rich.text import Text
 from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
 from reconciler.errors import HOW_TO_FORCE
 from reconciler.render.people import masked, person
+from reconciler.util.untrusted import quoted, shown
 
 # (sign, label, style) for each kind of member action.
 _MEMBER_LINES = {
@@ -31,8 +35,8 @@ _HEADINGS = {
 
 def render(plan: Plan, *, mask_phones: bool = False) -> Text:
     text = Text()
-    header = f"Plan for session {_quoted(plan.session)}"
-    text.append(f"{header} at {plan.api}\n" if plan.api else f"{header}\n", style="bold")
+    header = f"Plan for session {quoted(plan.session)}"
+    text.append(f"{header} at {shown(plan.api)}\n" if plan.api else f"{header}\n", style="bold")
     if not plan.groups:
         text.append("\nThe groups are as the config says.\n")
     for group in plan.groups:
@@ -47,7 +51,7 @@ def render(plan: Plan, *, mask_phones: bool = False) -> Text:
         )
         text.append(f"\n{title}\n", style="bold red")
         for reason in plan.brakes:
-            text.append(f"  - {masked(reason, mask_phones=mask_phones)}\n", style="red")
+            text.append(f"  - {shown(masked(reason, mask_phones=mask_phones))}\n", style="red")
         if not plan.forced:
             text.append(f"  {HOW_TO_FORCE}\n")
     return text
@@ -85,46 +89,44 @@ def heading(group: GroupPlan) -> str:
 def _group(text: Text, plan: Plan, group: GroupPlan, mask_phones: bool) -> None:
     sign, verb, style = _HEADINGS[heading(group)]
     text.append(f"{sign} {verb} ", style=style)
-    text.append(_quoted(group.subject), style="bold")
-    text.append(f" [{group.key}]")
+    text.append(quoted(group.subject), style="bold")
+    text.append(f" [{shown(group.key)}]")
     if group.group_id:
-        text.append(f" {group.group_id}", style="dim")
+        text.append(f" {shown(group.group_id)}", style="dim")
     text.append("\n")
     for error in group.errors:
-        text.append(f"    x {masked(error, mask_phones=mask_phones)}\n", style="red")
+        text.append(f"    x {shown(masked(error, mask_phones=mask_phones))}\n", style="red")
     admins: set[str] = {jid for a in group.actions if a.kind == Kind.PROMOTE for jid in a.members}
     creating = any(action.kind == Kind.CREATE for action in group.actions)
     for action in group.actions:
         _action(text, plan, action, admins if creating else set(), mask_phones)
     for note in group.notes:
-        text.append(f"    ! {masked(note, mask_phones=mask_phones)}\n", style="yellow")
+        text.append(f"    ! {shown(masked(note, mask_phones=mask_phones))}\n", style="yellow")
 
 
 def _action(
     text: Text, plan: Plan, action: Action, new_admins: set[str], mask_phones: bool
 ) -> None:
     if action.kind == Kind.CREATE:
-        text.append(f"    + subject      {_quoted(action.new)}\n", style="green")
+        text.append(f"    + subject      {quoted(action.new)}\n", style="green")
         for jid in action.members:
             if jid not in new_admins:
-                text.append(
-                    f"    + member       {person(plan, jid, mask_phones=mask_phones)}\n",
-                    style="green",
-                )
+                who = shown(person(plan, jid, mask_phones=mask_phones))
+                text.append(f"    + member       {who}\n", style="green")
     elif action.kind in (Kind.SUBJECT, Kind.DESCRIPTION):
         label = action.kind.value.ljust(12)
-        change = _quoted(action.new)
+        change = quoted(action.new)
         if action.old:
-            change = f"{_quoted(action.old)} -> {change}"
+            change = f"{quoted(action.old)} -> {change}"
         text.append(f"    ~ {label} {change}\n", style="yellow")
     elif action.kind == Kind.PICTURE:
-        text.append(f"    ~ picture      {action.new}\n", style="yellow")
+        text.append(f"    ~ picture      {shown(action.new or '')}\n", style="yellow")
     elif action.kind in _MEMBER_LINES:
         sign, label, style = _MEMBER_LINES[action.kind]
         if new_admins and action.kind == Kind.PROMOTE:
             sign, style = "+", "green"
         for jid in action.members:
-            who = person(plan, jid, mask_phones=mask_phones)
+            who = shown(person(plan, jid, mask_phones=mask_phones))
             suffix = {
                 Kind.PROMOTE: "" if new_admins else "  (promote)",
                 Kind.DEMOTE: "  (demote)",
@@ -132,7 +134,3 @@ def _action(
             text.append(f"    {sign} {label.ljust(12)} {who}{suffix}\n", style=style)
     else:  # leave, delete: the heading says it all
         return
-
-
-def _quoted(value: str | None) -> str:
-    return json.dumps(value or "", ensure_ascii=False)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from reconciler.engine.plan import Action, Plan
 from reconciler.render.people import person
+from reconciler.util.untrusted import repr_shown, shown
 
 
 def described_action(plan: Plan, action: Action) -> str:
     """`add olivia (+1 415-555-0111)`, `subject 'Hacked' -> 'Sales EMEA'`, `leave`."""
     kind = action.kind.value
     if action.members:
-        return f"{kind} {', '.join(person(plan, jid) for jid in action.members)}"
+        return f"{kind} {', '.join(shown(person(plan, jid)) for jid in action.members)}"
     if action.old is not None:
-        return f"{kind} {action.old!r} -> {action.new!r}"
-    return f"{kind} {action.new!r}" if action.new is not None else kind
+        return f"{kind} {repr_shown(action.old)} -> {repr_shown(action.new)}"
+    return f"{kind} {repr_shown(action.new)}" if action.new is not None else kind

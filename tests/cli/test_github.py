@@ -299,7 +299,7 @@ def test_the_action_plans_against_the_simulator_and_keeps_one_comment_updated(
         )
         assert steps["run"]["outputs"]["exit-code"] == "0", logs
         printed = Path(steps["run"]["outputs"]["output-file"]).read_text()
-        assert printed.startswith("### groupctl plan for `default`")
+        assert printed.startswith("### groupctl plan for <code>default</code>")
         assert list(github.comments.values()) == [f"<!-- groupctl:plan:1 -->\n{printed.rstrip()}"]
         assert all(KEY not in log for log in logs)
         # The next push: the same comment is updated, not a second one added.

@@ -217,8 +217,8 @@ def test_the_plan_file_is_the_json_plan_and_holds_no_key(groupctl: str, example:
 def test_markdown_for_a_pull_request(groupctl: str, example: Path) -> None:
     done = plan_example(groupctl, example, "--format", "markdown", "--mask-phones")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("### groupctl plan for `default`")
-    assert "| ✏️ update | Sales EMEA (`sales-emea`) | subject, \u22121 |" in done.stdout
+    assert done.stdout.startswith("### groupctl plan for <code>default</code>")
+    assert "| ✏️ update | Sales EMEA (<code>sales-emea</code>) | subject, \u22121 |" in done.stdout
     assert "415-555" not in done.stdout
 
 

@@ -236,7 +236,9 @@ def test_markdown_diff_for_a_pull_request(groupctl: str, repo: Path) -> None:
         cwd=repo,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("### groupctl config diff against `HEAD~1:configs/groups.yaml`")
+    assert done.stdout.startswith(
+        "### groupctl config diff against <code>HEAD&#126;1&#58;configs/groups&#46;yaml</code>"
+    )
     assert "```diff\n+ admin        dave (…0104)" in done.stdout
     assert "415-555" not in done.stdout
 

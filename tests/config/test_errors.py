@@ -10,6 +10,10 @@ from reconciler.config import load
 from reconciler.errors import ConfigError
 
 CONFIGS = Path(__file__).parent / "configs"
+NAME_RULE = (
+    ": rename it; a name is 1 to 64 characters: letters of any alphabet, digits 0-9, single"
+    " spaces and - _ . ', starting with a letter"
+)
 
 # file -> every problem expected, as "line:col: message", in file order.
 CASES: dict[str, list[str]] = {
@@ -153,6 +157,24 @@ CASES: dict[str, list[str]] = {
         "6:3: group 'eng' needs subject",
         "7:5: YAML merge keys (<<) are not supported: write the keys out",
         "8:18: the YAML tag !!python/object/apply:os.system is not allowed in a groupctl file",
+    ],
+    # Keys and names keep to a safe set, said in the message; the name refused is shown with
+    # its invisible characters escaped, and the entries that use it are not blamed again.
+    "unsafe-names.yaml": [
+        "4:3: person 'bob\\u202eevil' is not a usable name (it has U+202E (RIGHT-TO-LEFT"
+        " OVERRIDE))" + NAME_RULE,
+        "5:3: person 'carol (+1 415-555-0101)' is not a usable name (it has '(')" + NAME_RULE,
+        "6:3: person 'dave\\u200b' is not a usable name (it has U+200B (ZERO WIDTH SPACE))"
+        + NAME_RULE,
+        "9:3: team 'ops\\n<!--' is not a usable name (it has U+000A (a line break))" + NAME_RULE,
+        "10:3: team '@devs' is not a usable name (it starts with '@')" + NAME_RULE,
+        "11:3: team '2fa' is not a usable name (it starts with '2')" + NAME_RULE,
+        "13:3: group key 'welcome\\n<!--' is not a usable name (it has U+000A (a line break))"
+        + NAME_RULE,
+        "16:3: group key '##\\x5badd-mask]x' is not a usable name (it starts with '#')" + NAME_RULE,
+        "18:3: group key '::error::pwned' is not a usable name (it starts with ':')" + NAME_RULE,
+        "20:3: group key 'launch  day' is not a usable name (spaces go one at a time, between"
+        " words)" + NAME_RULE,
     ],
     "missing-version.yaml": [
         "1:1: version must be 1 (write version: 1 at the top)",

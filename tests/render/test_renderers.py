@@ -128,7 +128,7 @@ def test_removals_and_demotions_are_called_out_before_the_details(mask: bool) ->
     rendered = markdown.render(rich_plan(), mask_phones=mask)[0]
     callout = rendered.index("Review first")
     assert callout < rendered.index("<details>")
-    assert "**Engineering** demotes carol" in rendered
+    assert "<b>Engineering</b> demotes carol" in rendered
 
 
 def test_a_summary_and_callouts_too_long_for_one_comment_are_split_too() -> None:
@@ -152,7 +152,7 @@ def test_a_summary_and_callouts_too_long_for_one_comment_are_split_too() -> None
     assert len(parts) > 2
     assert all(len(part) < 65_536 for part in parts)
     joined = "\n".join(parts)
-    assert all(f"**Group {n}** removes" in joined for n in (0, 777, 1499))
+    assert all(f"<b>Group {n}</b> removes" in joined for n in (0, 777, 1499))
     for part in parts[1:]:  # a part that continues the table or the callouts says what they are
         body = part.split("\n\n", 1)[1]
         assert body.startswith(("| | group | changes |", "> [!WARNING]", "<details>"))
