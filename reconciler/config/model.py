@@ -98,6 +98,17 @@ class Limits(Strict):
         le=100,
         description="Most members, as a percentage of the group, its plan may remove.",
     )
+    max_demotions: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        description="Most admins this group's plan may demote before it is refused.",
+    )
+    max_adds: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        description="Most members this group's plan may add (a new group's members too)"
+        " before it is refused.",
+    )
 
 
 class GroupSpec(Strict):
@@ -146,7 +157,9 @@ class GroupSpec(Strict):
         description="What ensure: absent does: leave the group, or delete it (creator only).",
     )
     limits: Limits | None = Field(
-        default=None, description="This group's own safety limits on removals."
+        default=None,
+        description="This group's own safety limits on removals, demotions and adds. The"
+        " run's limits (--max-removals, --max-adds...) hold whatever they say.",
     )
     invite_by_message: StrictBool | None = Field(
         default=None, description=_INVITE_BY_MESSAGE + " Default: defaults.invite_by_message."

@@ -303,6 +303,8 @@ class Resolver:
                 absent_action=spec.absent_action,
                 max_removals=limits.max_removals if limits else None,
                 max_removal_percent=limits.max_removal_percent if limits else None,
+                max_demotions=limits.max_demotions if limits else None,
+                max_adds=limits.max_adds if limits else None,
                 invite_message=self._invite_message(spec),
             ),
             source=entry.where(key=True),
