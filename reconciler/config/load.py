@@ -25,6 +25,7 @@ from reconciler.config.model import (
     TeamValue,
 )
 from reconciler.config.resolve import Resolver
+from reconciler.config.teams import Budget
 from reconciler.config.workspace import Workspace
 from reconciler.config.yamlfile import Path_, YamlDocument, read_yaml
 from reconciler.core.groups import DesiredState
@@ -51,8 +52,9 @@ _MODELS: dict[Path_, type[pydantic.BaseModel]] = {
 }
 
 
-def load(path: Path | str) -> DesiredState:
-    """Read, check and resolve the config at `path` (a YAML file or a directory of them)."""
+def load(path: Path | str, *, budget: Budget | None = None) -> DesiredState:
+    """Read, check and resolve the config at `path` (a YAML file or a directory of them);
+    `budget`: what its teams and groups may expand to (see teams.py), spent as they are."""
     problems: list[Problem] = []
     merged = Merged()
     for file in _config_files(Path(path)):
@@ -60,7 +62,8 @@ def load(path: Path | str) -> DesiredState:
         problems += document.problems
         if document.data is not None or not document.problems:
             _check_file(document, merged, problems)
-    state = Resolver(merged, problems, root=Workspace.of(path).root).resolve()
+    root = Workspace.of(path).root
+    state = Resolver(merged, problems, root=root, budget=budget or Budget()).resolve()
     if problems:
         raise ConfigError(problems)
     return state
