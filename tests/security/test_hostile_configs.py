@@ -1,7 +1,7 @@
 """A pull request is untrusted input: a hostile config is refused quickly, with bounded
 state_file, and cannot make groupctl read or upload files from outside the config's directory.
 Teams within teams cost work linear in the config, up to a budget past which the config is
-refused; pictures are bounded by the pixels their header claims, before any is decoded."""
+refused (pictures: test_hostile_pictures.py)."""
 
 from __future__ import annotations
 
