@@ -178,10 +178,10 @@ class Resolver:
         first_seen: dict[str, int] = {}  # a person's JID, or team:<name> -> its first index
         values = entry.value
         for index, text in enumerate(values):
-            resolved = self._member(text, entry, index)
+            team = listed_team(text)
+            resolved = self._member(text, team, entry, index)
             if self._paid_for(resolved, entry, index, owner):
                 everyone += resolved
-            team = listed_team(text)
             if team is not None:
                 same = text if team in self.merged.teams else None
             else:
@@ -216,9 +216,11 @@ class Resolver:
         )
         return False
 
-    def _member(self, text: str, entry: Entry[list[str]], index: int) -> frozenset[Person]:
-        """What one entry of a members, admins or team list stands for."""
-        team = listed_team(text)
+    def _member(
+        self, text: str, team: str | None, entry: Entry[list[str]], index: int
+    ) -> frozenset[Person]:
+        """What one entry of a members, admins or team list stands for (`team`: the team it
+        names, if it names one)."""
         if team is not None:
             if f"team:{team}" in self.merged.broken:
                 return frozenset()  # its own mistake is reported where it is defined
