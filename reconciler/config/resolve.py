@@ -73,9 +73,6 @@ class Person:
         plain, admin = standing(lid=self.lid), standing(admin=True, lid=self.lid)
         object.__setattr__(self, "standings", (plain, admin))
 
-    def shown(self) -> str:
-        return self.name or self.jid.display()
-
 
 class Resolver:
     def __init__(
@@ -208,12 +205,7 @@ class Resolver:
             return False
         if self.budget.spend(len(resolved)):
             return True
-        self.problem(
-            entry.where(index),
-            f"{owner} takes the config past {self.budget.limit:,} memberships in all at"
-            f" {entry.value[index]!r}: each team and group counts every member it stands for,"
-            " teams within teams included; nest fewer teams, or list people directly",
-        )
+        self.problem(entry.where(index), self.budget.refusal(owner, entry.value[index]))
         return False
 
     def _member(

@@ -46,6 +46,15 @@ class Budget:
         self.exhausted = True
         return False
 
+    def refusal(self, owner: str, item: str) -> str:
+        """The problem of `item`, the item of `owner`'s list ("team 'eng'", "group 'all'")
+        that the budget could not pay for."""
+        return (
+            f"{owner} takes the config past {self.limit:,} memberships in all at {item!r}:"
+            " each team and group counts every member it stands for, teams within teams"
+            " included; nest fewer teams, or list people directly"
+        )
+
 
 def listed_team(text: str) -> str | None:
     """The team a list item names (`team:<name>`), or None for a person."""
