@@ -148,8 +148,8 @@ class UnsafePlanError(GroupctlError):
 
 
 HOW_TO_FORCE = (
-    "If these removals are intended, run again with --force (or raise --max-removals,"
-    " or the group's limits: in the config)."
+    "If these changes are intended, run again with --force (or raise the limit each names:"
+    " its --max-... flag, or the group's limits: in the config)."
 )
 
 

@@ -210,7 +210,7 @@ class Planning:
     """The flags plan and apply share, as one value."""
 
     only: tuple[str, ...]
-    max_removals: int
+    brakes: Brakes
     force: bool
     remove_unresolved: bool
     state_path: Path | None
@@ -223,7 +223,7 @@ class Planning:
             self.state_path,
             only=self.only,
             remove_unresolved=self.remove_unresolved,
-            brakes=Brakes(max_removals=self.max_removals),
+            brakes=self.brakes,
             force=self.force,
         )
 
@@ -255,6 +255,38 @@ def make_run(
     )
 
 
+# The run's safety limits (engine/safety.py), each set by its --max-... flag.
+BRAKE_FLAGS = {
+    "max_removals": "Refuse a plan that removes more members than this in all.",
+    "max_demotions": "Refuse a plan that demotes more admins than this in all.",
+    "max_leaves": "Refuse a plan that leaves more groups than this.",
+    "max_deletes": "Refuse a plan that deletes more groups than this.",
+    "max_adds": "Refuse a plan that adds more members than this in all (new groups' too).",
+    "max_creates": "Refuse a plan that creates more groups than this.",
+}
+
+
+def brake_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds a --max-... flag for each of the run's limits; the command receives them as
+    `brakes: Brakes`."""
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        limits = {name: kwargs.pop(name) for name in BRAKE_FLAGS}
+        return command(brakes=Brakes(**limits), **kwargs)
+
+    for name, help_text in reversed(BRAKE_FLAGS.items()):
+        wrapper = click.option(
+            "--" + name.replace("_", "-"),
+            name,
+            type=click.IntRange(0),
+            default=getattr(Brakes(), name),
+            show_default=True,
+            help=help_text,
+        )(wrapper)
+    return wrapper
+
+
 def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Adds the flags plan and apply share; the command receives `planning: Planning`."""
 
@@ -265,14 +297,12 @@ def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:
         metavar="KEY",
         help="Only this group of the config (repeat for more).",
     )
+    @brake_options
     @click.option(
-        "--max-removals",
-        type=click.IntRange(0),
-        default=20,
-        show_default=True,
-        help="Refuse a plan that removes more members than this in all.",
+        "--force",
+        is_flag=True,
+        help="Lift the safety brakes: every --max-... limit, and the groups' own limits.",
     )
-    @click.option("--force", is_flag=True, help="Lift the safety brakes on removals.")
     @click.option(
         "--remove-unresolved",
         is_flag=True,
@@ -283,13 +313,13 @@ def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(
         only: tuple[str, ...],
-        max_removals: int,
+        brakes: Brakes,
         force: bool,
         remove_unresolved: bool,
         state_path: Path | None,
         **kwargs: Any,
     ) -> Any:
-        planning = Planning(only, max_removals, force, remove_unresolved, state_path)
+        planning = Planning(only, brakes, force, remove_unresolved, state_path)
         return command(planning=planning, **kwargs)
 
     return wrapper

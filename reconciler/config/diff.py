@@ -34,6 +34,8 @@ SETTINGS = (
     "absent_action",
     "max_removals",
     "max_removal_percent",
+    "max_demotions",
+    "max_adds",
 )
 
 
@@ -216,6 +218,8 @@ def _group(group: DesiredGroup) -> dict[str, Any]:
         "absent_action": policy.absent_action,
         "max_removals": policy.max_removals,
         "max_removal_percent": policy.max_removal_percent,
+        "max_demotions": policy.max_demotions,
+        "max_adds": policy.max_adds,
         "members": {
             jid: "admin" if member.admin else "member" for jid, member in state.members.items()
         },

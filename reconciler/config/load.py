@@ -8,7 +8,10 @@ the mistakes of the others: entries that pass go on to be resolved together.
 from __future__ import annotations
 
 import difflib
+import gc
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from reconciler.config.model import (
 )
 from reconciler.config.names import name_problem
 from reconciler.config.resolve import Resolver
+from reconciler.config.teams import Budget
 from reconciler.config.workspace import Workspace
 from reconciler.config.yamlfile import Path_, YamlDocument, read_yaml
 from reconciler.core.groups import DesiredState
@@ -52,8 +56,28 @@ _MODELS: dict[Path_, type[pydantic.BaseModel]] = {
 }
 
 
-def load(path: Path | str) -> DesiredState:
-    """Read, check and resolve the config at `path` (a YAML file or a directory of them)."""
+def load(path: Path | str, *, budget: Budget | None = None) -> DesiredState:
+    """Read, check and resolve the config at `path` (a YAML file or a directory of them);
+    `budget`: what its teams and groups may expand to (see teams.py), spent as they are."""
+    with _collector_paused():
+        return _load(path, budget or Budget())
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector goes over every object built so far again and again
+    while a big config's YAML nodes and teams are built, which is half the time of reading
+    one of 5 MB; what is built has no cycles to collect, so the collector waits until it is."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load(path: Path | str, budget: Budget) -> DesiredState:
     problems: list[Problem] = []
     merged = Merged()
     root = Workspace.of(path).root
@@ -62,7 +86,7 @@ def load(path: Path | str) -> DesiredState:
         problems += document.problems
         if document.data is not None or not document.problems:
             _check_file(document, merged, problems)
-    state = Resolver(merged, problems, root=root).resolve()
+    state = Resolver(merged, problems, root=root, budget=budget).resolve()
     if problems:
         raise ConfigError(problems)
     return state

@@ -2,7 +2,8 @@
 
 A file is checked before anything opens it: it must stay inside the config's directory (a
 config from a pull request must not read the runner's files) and be a regular file, since
-opening a named pipe or a device would wait for a writer or read without end.
+opening a named pipe or a device would wait for a writer or read without end. Then its size,
+and the pixels its header claims, are bounded (`core.pictures`) before it is read whole.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
+from reconciler.core.pictures import MAX_PICTURE_BYTES, bounded
 from reconciler.errors import PictureError
 
 
@@ -47,23 +49,30 @@ def checked_file(picture: str, base: Path) -> Path:
             " keep pictures beside the YAML file"
         )
     try:
-        mode = path.stat().st_mode
+        status = path.stat()
     except FileNotFoundError:
         raise PictureError(
             f"the picture file {picture!r} does not exist (looked for {path})"
         ) from None
     except (OSError, ValueError) as exc:
         raise _unusable(picture, exc) from None
-    if stat.S_ISDIR(mode):
+    if stat.S_ISDIR(status.st_mode):
         raise PictureError(f"the picture file {picture!r} is a directory: name an image file in it")
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISREG(status.st_mode):
         raise PictureError(
             f"the picture file {picture!r} is not a regular file (a pipe, a socket or a device):"
             " point picture: at an image file"
         )
+    if status.st_size > MAX_PICTURE_BYTES:
+        raise PictureError(
+            f"the picture file {picture!r} is {status.st_size:,} bytes; groupctl reads"
+            f" pictures of up to {MAX_PICTURE_BYTES:,}: scale it down (WhatsApp shows 640x640)"
+        )
     try:
-        with Image.open(path) as image:
-            image.verify()
+        with Image.open(path) as image:  # reads the header: what it claims, not its pixels
+            bounded(image, source=f"the picture file {picture!r}").verify()
+    except PictureError:
+        raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise PictureError(
             f"the picture file {picture!r} is not an image Pillow can read"

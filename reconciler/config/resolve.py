@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from reconciler.config.entries import Entry, Merged
 from reconciler.config.picturefile import checked_file, checked_url
+from reconciler.config.teams import Budget, listed_team, team_order
 from reconciler.core.groups import (
     DesiredGroup,
     DesiredState,
@@ -34,7 +35,6 @@ from reconciler.errors import InvalidJidError, Location, PictureError, Problem
 if TYPE_CHECKING:
     from reconciler.config.model import GroupSpec, PersonSpec
 
-TEAM_PREFIX = "team:"
 _T = TypeVar("_T")
 # jid.py says what is wrong with an address; someone editing a config also needs to hear what
 # to write instead. Each fragment of its message picks the rest of ours.
@@ -57,27 +57,35 @@ _ADDRESS_HINTS = (
 )
 
 
-@dataclass(frozen=True)
+# One Person per address (see Resolver._unlisted), so identity is equality: sets of them, which
+# teams within teams fill by the million, hash by address in C, not by their fields.
+@dataclass(frozen=True, eq=False, slots=True)
 class Person:
     """One resolved member: address, LID when known, directory name when there is one."""
 
     jid: Jid
     lid: Jid | None = None
     name: str | None = None
+    # Their standing in a group as a member and as an admin, made once for every group.
+    standings: tuple[Member, Member] = field(init=False, repr=False)
 
-    def shown(self) -> str:
-        return self.name or self.jid.display()
+    def __post_init__(self) -> None:
+        plain, admin = standing(lid=self.lid), standing(admin=True, lid=self.lid)
+        object.__setattr__(self, "standings", (plain, admin))
 
 
 class Resolver:
-    def __init__(self, merged: Merged, problems: list[Problem], *, root: Path) -> None:
+    def __init__(
+        self, merged: Merged, problems: list[Problem], *, root: Path, budget: Budget
+    ) -> None:
         self.merged = merged
         self.problems = problems
         self.root = root  # the config's directory: plans name picture files relative to it
         self.people: dict[str, Person] = {}
         self.teams: dict[str, frozenset[Person]] = {}
         self._by_address: dict[Jid, Person] = {}  # phone and LID of every listed person
-        self._expanding: list[str] = []
+        self._unlisted: dict[Jid, Person] = {}  # people written as an address only
+        self.budget = budget
         # The first group key bound to each id, and to each subject by groups without an id.
         self._ids: dict[Jid, str] = {}
         self._subjects: dict[str, str] = {}
@@ -90,8 +98,7 @@ class Resolver:
             self._person(name, spec)
             if name not in self.people:
                 self.merged.broken.add(f"person:{name}")
-        for name, team in self.merged.teams.items():
-            self._team(name, team)
+        self._teams()
         groups = [self._group(key, entry) for key, entry in self.merged.groups.items()]
         built = [group for group in groups if group is not None]
         directory: dict[Jid, str] = {}
@@ -140,26 +147,34 @@ class Resolver:
             if known is not None:
                 self._by_address[known] = person
 
-    def _team(self, name: str, entry: Entry[list[str]]) -> frozenset[Person]:
-        if name in self.teams:
-            return self.teams[name]
-        self._expanding.append(name)
-        self.teams[name] = frozenset(self._listed(entry, f"team {name!r}"))
-        self._expanding.pop()
-        return self.teams[name]
+    def _teams(self) -> None:
+        """Each team expanded once, after the teams it lists (see teams.py)."""
+        teams = self.merged.teams
+        order, cycles = team_order({name: entry.value for name, entry in teams.items()})
+        for cycle in cycles:
+            self.problem(
+                teams[cycle.team].where(cycle.index),
+                f"team cycle: {cycle.shown}; a team cannot contain itself",
+            )
+        for name in order:
+            label = f"team {name!r}"
+            self.teams[name] = frozenset(self._listed(teams[name], label, owner=label))
 
-    def _listed(self, entry: Entry[list[str]], label: str) -> list[Person]:
+    def _listed(self, entry: Entry[list[str]], label: str, *, owner: str) -> list[Person]:
         """Everyone a members, admins or team list stands for, in its order; an item listed
         twice (the same person however written, or the same team) is a problem at its second
-        place."""
+        place. What it stands for is paid from the config's budget; `owner` names the team or
+        group whose list it is, for the problem of the item that finds the budget spent."""
         everyone: list[Person] = []
         first_seen: dict[str, int] = {}  # a person's JID, or team:<name> -> its first index
         values = entry.value
         for index, text in enumerate(values):
-            resolved = self._member(text, entry, index)
-            everyone += resolved
-            if text.startswith(TEAM_PREFIX):
-                same = text if text.removeprefix(TEAM_PREFIX) in self.merged.teams else None
+            team = listed_team(text)
+            resolved = self._member(text, team, entry, index)
+            if self._paid_for(resolved, entry, index, owner):
+                everyone += resolved
+            if team is not None:
+                same = text if team in self.merged.teams else None
             else:
                 same = next(iter(resolved)).jid if len(resolved) == 1 else None
             if same is None:
@@ -175,23 +190,32 @@ class Resolver:
                 first_seen[same] = index
         return everyone
 
-    def _member(self, text: str, entry: Entry[list[str]], index: int) -> frozenset[Person]:
-        """What one entry of a members, admins or team list stands for."""
-        if text.startswith(TEAM_PREFIX):
-            team = text.removeprefix(TEAM_PREFIX)
-            if team in self._expanding:
-                cycle = " -> ".join([*self._expanding[self._expanding.index(team) :], team])
-                self.problem(
-                    entry.where(index), f"team cycle: {cycle}; a team cannot contain itself"
-                )
-                return frozenset()
+    def _paid_for(
+        self, resolved: frozenset[Person], entry: Entry[list[str]], index: int, owner: str
+    ) -> bool:
+        """Whether the budget pays for what item `index` stands for. The item it runs out at
+        is the problem; every item after it stands for nobody, with no problem of its own."""
+        if self.budget.exhausted:
+            return False
+        if self.budget.spend(len(resolved)):
+            return True
+        self.problem(entry.where(index), self.budget.refusal(owner, entry.value[index]))
+        return False
+
+    def _member(
+        self, text: str, team: str | None, entry: Entry[list[str]], index: int
+    ) -> frozenset[Person]:
+        """What one entry of a members, admins or team list stands for (`team`: the team it
+        names, if it names one)."""
+        if team is not None:
             if f"team:{team}" in self.merged.broken:
                 return frozenset()  # its own mistake is reported where it is defined
             if team not in self.merged.teams:
                 hint = _suggest(team, self.merged.teams) or _teams_to_use(self.merged.teams)
                 self.problem(entry.where(index), f"unknown team {team!r}{hint}")
                 return frozenset()
-            return self._team(team, self.merged.teams[team])
+            # Not expanded yet only when this item closes a cycle, reported by team_order.
+            return self.teams.get(team, frozenset())
         if text in self.people:
             return frozenset({self.people[text]})
         if f"person:{text}" in self.merged.broken:
@@ -207,7 +231,10 @@ class Resolver:
         jid = self._parse(text, entry.where(index))
         if jid is None:
             return frozenset()
-        return frozenset({self._by_address.get(jid) or Person(jid)})
+        person = self._by_address.get(jid) or self._unlisted.get(jid)
+        if person is None:
+            person = self._unlisted[jid] = Person(jid)
+        return frozenset({person})
 
     def _parse(
         self, text: str, where: Location, *, phone_only: bool = False, lid_only: bool = False
@@ -297,6 +324,8 @@ class Resolver:
                 absent_action=spec.absent_action,
                 max_removals=limits.max_removals if limits else None,
                 max_removal_percent=limits.max_removal_percent if limits else None,
+                max_demotions=limits.max_demotions if limits else None,
+                max_adds=limits.max_adds if limits else None,
                 invite_message=self._invite_message(spec),
             ),
             source=entry.where(key=True),
@@ -351,18 +380,25 @@ class Resolver:
                 )
 
     def _members(self, key: str, entry: Entry[GroupSpec]) -> dict[Jid, Member]:
-        people: dict[Person, bool] = {}
-        for field in ("members", "admins"):
-            values = getattr(entry.value, field)
-            for person in self._listed(Entry(values, entry.document, (*entry.path, field)), field):
-                people[person] = people.get(person, False) or field == "admins"
+        """Everyone the group lists, in order, each an admin when listed in admins."""
+        members, admins = (
+            self._listed(
+                Entry(getattr(entry.value, name), entry.document, (*entry.path, name)),
+                name,
+                owner=f"group {key!r}",
+            )
+            for name in ("members", "admins")
+        )
+        # Whole lists at a time (teams make them long): members first, then admins.
+        people = dict.fromkeys(members, False)
+        people.update(dict.fromkeys(admins, True))
         if len(people) > MAX_GROUP_SIZE:
             self.problem(
                 entry.where("members", key=True),
                 f"group {key!r} has {len(people)} members; WhatsApp groups hold at"
                 f" most {MAX_GROUP_SIZE}",
             )
-        return {p.jid: standing(admin=admin, lid=p.lid) for p, admin in people.items()}
+        return {person.jid: person.standings[admin] for person, admin in people.items()}
 
     def _picture(self, picture: str, entry: Entry[GroupSpec]) -> Picture | None:
         try:

@@ -118,6 +118,8 @@ class Policy:
     absent_action: AbsentAction = "leave"
     max_removals: int | None = None
     max_removal_percent: float | None = None
+    max_demotions: int | None = None
+    max_adds: int | None = None
     # The message that sends the group's invite link to people WhatsApp will not add (their
     # privacy settings): the config's template; None when invite_by_message is off.
     invite_message: str | None = None

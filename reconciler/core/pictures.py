@@ -7,11 +7,19 @@ a 9x8 grayscale thumbnail, one bit per pair of neighbouring pixels). Two picture
 when at most `SAME_PICTURE_BITS` of the 64 bits differ. Its limit: two pictures that look
 alike at 9x8 pixels (the same logo in a slightly different shade) count as the same, and a
 change that small is not uploaded.
+
+A picture comes from a config, a URL or WhatsApp, none of them trusted, and a few kilobytes of
+PNG can claim a billion pixels. Its size is read from its header and refused past
+`MAX_PICTURE_PIXELS` before a pixel is decoded, and at most `DECODING_AT_ONCE` pictures are
+decoded at a time, so a plan's memory for pictures is bounded whatever the config says.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import threading
+import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -20,17 +28,49 @@ from reconciler.errors import PictureError
 MAX_SIDE = 640
 JPEG_QUALITY = 85
 SAME_PICTURE_BITS = 6
-MAX_PICTURE_BYTES = 5 * 1024 * 1024
+MAX_PICTURE_BYTES = 5 * 1024 * 1024  # a picture file the config names
+# 4096x4096: any logo or screenshot; decoded, about 64 MiB (RGBA), and as much again while it
+# is converted and cropped. A JPEG is decoded at a reduced scale (see `bounded`), so a camera's
+# photo of 100 million pixels counts as its 1/8 scale.
+MAX_PICTURE_PIXELS = 4096 * 4096
+# Pillow warns of pictures over 89 million pixels as it opens them (and refuses twice that):
+# this module refuses them itself, more strictly, so the warning would only repeat it on stderr.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+# Pillow lets go of the GIL while it decodes and resizes, so pictures are fingerprinted in
+# threads, in parallel (engine/live.py); this bounds how many are in memory at once.
+DECODING_AT_ONCE = min(4, os.cpu_count() or 1)
+_decoding = threading.BoundedSemaphore(DECODING_AT_ONCE)
+
+
+def bounded(image: Image.Image, *, source: str) -> Image.Image:
+    """`image`, just opened (its header read, no pixel decoded), set to decode at the
+    smallest scale that still covers MAX_SIDE (JPEG only); refused if even so it has more
+    than MAX_PICTURE_PIXELS."""
+    image.draft("RGB", (MAX_SIDE, MAX_SIDE))
+    width, height = image.size
+    if width * height > MAX_PICTURE_PIXELS:
+        raise PictureError(
+            f"{source}: the picture is {width}x{height} pixels, more than the"
+            f" {MAX_PICTURE_PIXELS:,} (4096x4096) groupctl decodes: scale it down"
+            f" (WhatsApp shows it at {MAX_SIDE}x{MAX_SIDE})"
+        )
+    return image
 
 
 def normalize(data: bytes, *, source: str) -> bytes:
     """The picture as apply uploads it: EXIF-rotated, center-cropped square, at most
     640x640, RGB JPEG."""
     try:
-        with Image.open(io.BytesIO(data)) as opened:
-            image = ImageOps.exif_transpose(opened).convert("RGB")
+        with _decoding, Image.open(io.BytesIO(data)) as opened:
+            image = ImageOps.exif_transpose(bounded(opened, source=source)).convert("RGB")
+            return _normalized(image)
+    except PictureError:
+        raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise PictureError(f"{source}: not an image groupctl can read ({exc})") from None
+
+
+def _normalized(image: Image.Image) -> bytes:
     side = min(image.size)
     square = ImageOps.fit(image, (side, side), method=Image.Resampling.LANCZOS)
     if side > MAX_SIDE:

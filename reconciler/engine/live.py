@@ -6,6 +6,10 @@ picture the config manages costs one more (the picture URL) plus the picture's d
 Titan documents no route for that URL: the first such call finds out whether this Titan has
 one (the client remembers), and where it has none, the state file's record of the last
 picture apply uploaded stands in for the live picture (`uploaded`), with no further call.
+
+Pictures are fingerprinted in worker threads: Pillow decodes without the GIL, so they are
+fingerprinted in parallel (as many at once as `core.pictures` allows), and the event loop
+goes on with the other groups' calls meanwhile instead of stopping for each picture.
 """
 
 from __future__ import annotations
@@ -112,7 +116,7 @@ async def fetch_group(
         return LiveGroup(group_id, live_state_of(group), picture_unreadable=True, uploaded=uploaded)
     picture = None
     if url is not None:
-        picture = FetchedPicture(fingerprint(await client.download(url), source=url))
+        picture = FetchedPicture(await _fingerprint(await client.download(url), source=url))
     return LiveGroup(group_id, live_state_of(group, picture), picture_known=True)
 
 
@@ -122,22 +126,27 @@ async def _desired_pictures(
     """Fingerprints of the pictures the config asks for, and why some cannot be read."""
     sources = {g.state.picture for g in groups if g.state.picture is not None}
 
-    async def read(picture: Picture) -> bytes:
+    async def fingerprinted(picture: Picture) -> str:
         if isinstance(picture, LocalPicture):
-            return await asyncio.to_thread(Path(picture.path).read_bytes)
-        return await client.download(getattr(picture, "url", ""))
+            data = await asyncio.to_thread(Path(picture.path).read_bytes)
+        else:
+            data = await client.download(getattr(picture, "url", ""))
+        return await _fingerprint(data, source=str(picture))
 
-    results = await asyncio.gather(*(read(p) for p in sources), return_exceptions=True)
+    results = await asyncio.gather(*(fingerprinted(p) for p in sources), return_exceptions=True)
     fingerprints: dict[Picture, str] = {}
     problems: dict[Picture, str] = {}
     for picture, result in zip(sources, results, strict=True):
         if isinstance(result, ApiError | OSError):
             problems[picture] = f"cannot read the picture: {result}"
+        elif isinstance(result, PictureError):
+            problems[picture] = str(result)
         elif isinstance(result, BaseException):
             raise result
         else:
-            try:
-                fingerprints[picture] = fingerprint(result, source=str(picture))
-            except PictureError as exc:
-                problems[picture] = str(exc)
+            fingerprints[picture] = result
     return fingerprints, problems
+
+
+async def _fingerprint(data: bytes, *, source: str) -> str:
+    return await asyncio.to_thread(fingerprint, data, source=source)

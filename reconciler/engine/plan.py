@@ -118,6 +118,8 @@ class GroupPlan:
     members_before: int = 0
     max_removals: int | None = None  # the group's own safety limits, from the config
     max_removal_percent: float | None = None
+    max_demotions: int | None = None
+    max_adds: int | None = None
     # The message that sends the invite link to people WhatsApp will not add (the config's
     # invite_message), or None: apply then only reports the link.
     invite_message: str | None = None
@@ -157,6 +159,9 @@ class GroupPlan:
         }
         if self.invite_message is not None:
             data["invite_message"] = self.invite_message
+        for limit in ("max_demotions", "max_adds"):  # newer than the two above: when set
+            if getattr(self, limit) is not None:
+                data[limit] = getattr(self, limit)
         return data
 
     @classmethod
@@ -177,6 +182,8 @@ class GroupPlan:
             members_before=data["members_before"],
             max_removals=data["max_removals"],
             max_removal_percent=data["max_removal_percent"],
+            max_demotions=data.get("max_demotions"),
+            max_adds=data.get("max_adds"),
             invite_message=invite_message,
         )
 

@@ -157,6 +157,8 @@ class _GroupFile(_File):
     members_before: int = pydantic.Field(ge=0)
     max_removals: int | None = pydantic.Field(ge=0)
     max_removal_percent: float | int | None = pydantic.Field(ge=0, le=100)
+    max_demotions: int | None = pydantic.Field(default=None, ge=0)
+    max_adds: int | None = pydantic.Field(default=None, ge=0)
     invite_message: str | None = None
 
 

@@ -72,6 +72,8 @@ def plan(
                     planned,
                     max_removals=group.policy.max_removals,
                     max_removal_percent=group.policy.max_removal_percent,
+                    max_demotions=group.policy.max_demotions,
+                    max_adds=group.policy.max_adds,
                     invite_message=group.policy.invite_message,
                 )
             )

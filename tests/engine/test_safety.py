@@ -1,4 +1,6 @@
-"""Safety brakes: mass removals are refused unless forced; the group's own limits win."""
+"""Safety brakes: mass removals, demotions, leaves, deletes, adds and creates are refused
+unless forced; the group's own limits replace the percentage and cap their own group, and
+never raise the run's."""
 
 from __future__ import annotations
 
@@ -7,13 +9,22 @@ from typing import Any
 
 import pytest
 
+from reconciler.engine import planfile
 from reconciler.engine.plan import Plan
 from reconciler.engine.planner import plan
-from reconciler.engine.safety import Brakes, check, raise_if_unsafe
+from reconciler.engine.safety import Brakes, assess, check, raise_if_unsafe
 from reconciler.errors import UnsafePlanError
 from tests.support.builders import ME, desired, have, live, want
 
 G1, G2 = "120363000000000001@g.us", "120363000000000002@g.us"
+ALL_ROOM = Brakes(
+    max_removals=10_000,
+    max_demotions=10_000,
+    max_leaves=10_000,
+    max_deletes=10_000,
+    max_adds=10_000,
+    max_creates=10_000,
+)
 
 
 def crowd(size: int, start: int = 0) -> dict[str, str]:
@@ -56,7 +67,7 @@ def test_more_than_max_removals_in_all_is_refused() -> None:
 def test_a_groups_own_limits_override_the_defaults() -> None:
     assert check(removing(kept=5, size=10, max_removal_percent=60)) == []
     assert check(removing(kept=9, size=10, max_removals=0)) == [
-        "'G' [g]: it removes 1 members, more than the group's limits: max_removals: 0"
+        "'G' [g]: it removes 1 member, more than the group's limits: max_removals: 0"
     ]
 
 
@@ -89,3 +100,124 @@ def test_the_group_size_comes_from_the_snapshot_not_a_number_anyone_can_edit() -
     result = removing(kept=2, size=10)
     tampered = replace(result, groups=tuple(replace(g, members_before=0) for g in result.groups))
     assert check(tampered) == check(result) != []
+
+
+def gid(n: int) -> str:
+    return f"1203630000000{n:05d}@g.us"
+
+
+def demoting(admins: int, groups: int = 1, **policy: Any) -> Plan:
+    """Each of `groups` groups has `admins` admins the config keeps as plain members."""
+    wanted, found = [], []
+    for g in range(groups):
+        people = {f"+1212555{g:02d}{n:02d}": "member" for n in range(admins)}
+        wanted.append(want(f"g{g}", f"G{g}", people, **policy))
+        found.append(have(gid(g), f"G{g}", {ME: "superadmin", **dict.fromkeys(people, "admin")}))
+    return plan(desired(*wanted), live(*found))
+
+
+def absent(groups: int, action: str) -> Plan:
+    """`groups` small groups the config says to leave or delete."""
+    wanted = [want(f"g{g}", f"G{g}", ensure="absent", absent_action=action) for g in range(groups)]
+    found = [have(gid(g), f"G{g}", {ME: "superadmin"}) for g in range(groups)]
+    return plan(desired(*wanted), live(*found))
+
+
+def adding(people: int, groups: int = 1, **policy: Any) -> Plan:
+    """`people` new members in each of `groups` groups that exist."""
+    wanted = [want(f"g{g}", f"G{g}", crowd(people, start=100 * g), **policy) for g in range(groups)]
+    found = [have(gid(g), f"G{g}", {ME: "superadmin"}) for g in range(groups)]
+    return plan(desired(*wanted), live(*found))
+
+
+def creating(groups: int, people: int = 0) -> Plan:
+    """`groups` new groups of `people` members each."""
+    wanted = [want(f"g{g}", f"G{g}", crowd(people, start=100 * g)) for g in range(groups)]
+    return plan(desired(*wanted), live())
+
+
+@pytest.mark.parametrize(
+    ("made", "brakes", "reason"),
+    [
+        (
+            demoting(6, groups=2),
+            Brakes(),
+            "it demotes 12 admins in all, more than --max-demotions 10",
+        ),
+        (
+            demoting(2),
+            Brakes(max_demotions=1),
+            "it demotes 2 admins in all, more than --max-demotions 1",
+        ),
+        (absent(4, "leave"), Brakes(), "it leaves 4 groups in all, more than --max-leaves 3"),
+        (absent(2, "delete"), Brakes(), "it deletes 2 groups in all, more than --max-deletes 1"),
+        (adding(60, groups=2), Brakes(), "it adds 120 members in all, more than --max-adds 100"),
+        (creating(11), Brakes(), "it creates 11 groups in all, more than --max-creates 10"),
+        # The people a new group is created with are added too.
+        (creating(2, people=60), Brakes(), "it adds 120 members in all, more than --max-adds 100"),
+    ],
+    ids=["demotions", "demotions-flag", "leaves", "deletes", "adds", "creates", "creates-add"],
+)
+def test_each_run_limit_stops_a_plan_past_it(made: Plan, brakes: Brakes, reason: str) -> None:
+    assert check(made, brakes) == [reason]
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        demoting(5, groups=2),
+        absent(3, "leave"),
+        absent(1, "delete"),
+        adding(50, groups=2),
+        creating(10, people=10),
+    ],
+    ids=["demotions", "leaves", "deletes", "adds", "creates"],
+)
+def test_a_plan_at_each_default_limit_passes(made: Plan) -> None:
+    assert check(made) == []
+
+
+def test_a_groups_own_limits_cap_its_demotions_and_adds() -> None:
+    assert check(demoting(3, max_demotions=2)) == [
+        "'G0' [g0]: it demotes 3 admins, more than the group's limits: max_demotions: 2"
+    ]
+    assert check(adding(5, max_adds=4)) == [
+        "'G0' [g0]: it adds 5 members, more than the group's limits: max_adds: 4"
+    ]
+    assert check(demoting(3, max_demotions=3)) == check(adding(5, max_adds=5)) == []
+
+
+def test_a_groups_own_limits_never_raise_the_runs() -> None:
+    """A pull request cannot lift its own brakes: the run's limits come from the flags."""
+    generous = {"max_adds": 1000, "max_demotions": 1000, "max_removals": 1000}
+    assert check(adding(150, **generous)) == [
+        "it adds 150 members in all, more than --max-adds 100"
+    ]
+    assert check(demoting(11, **generous)) == [
+        "it demotes 11 admins in all, more than --max-demotions 10"
+    ]
+
+
+def test_force_lifts_every_brake_and_the_verdict_says_so() -> None:
+    everything = replace(
+        adding(101),
+        groups=(*adding(101).groups, *absent(4, "leave").groups, *creating(11).groups),
+    )
+    assert len(check(everything)) == 3
+    with pytest.raises(UnsafePlanError, match="run again with --force"):
+        raise_if_unsafe(everything)
+    raise_if_unsafe(everything, force=True)
+    assert check(everything, ALL_ROOM) == []
+    forced = assess(everything, force=True)
+    assert len(forced.brakes) == 3
+    assert forced.forced
+    assert not forced.stopped_by_brakes
+
+
+def test_a_saved_plan_keeps_the_groups_own_limits() -> None:
+    """apply of a plan file checks the brakes afresh: with the limits the plan was made with."""
+    made = demoting(3, max_demotions=2)
+    made = replace(made, groups=tuple(replace(g, max_adds=7) for g in made.groups))
+    again = planfile.loads(planfile.dumps(made, key="k"), source="p.json", key="k")
+    assert (again.groups[0].max_demotions, again.groups[0].max_adds) == (2, 7)
+    assert check(again) == check(made) != []

@@ -1,5 +1,7 @@
 """A pull request is untrusted input: a hostile config is refused quickly, with bounded
-state_file, and cannot make groupctl read or upload files from outside the config's directory."""
+state_file, and cannot make groupctl read or upload files from outside the config's directory.
+Teams within teams cost work linear in the config, up to a budget past which the config is
+refused (pictures: test_hostile_pictures.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 from PIL import Image
 
 from reconciler.config import load
+from reconciler.config.teams import Budget
 from reconciler.config.yamlfile import MAX_FILE_BYTES
 from reconciler.errors import ConfigError
 
@@ -133,3 +136,99 @@ def test_validate_and_diff_need_no_api_key_and_make_no_call(
         [groupctl, *command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
+
+
+# -- teams within teams ------------------------------------------------------------------------
+
+
+def people(count: int) -> str:
+    return "people:\n" + "".join(f"  p{n}: '+4420{10_000_000 + n:08d}'\n" for n in range(count))
+
+
+def chain(length: int, *, people_count: int, reverse: bool = False) -> str:
+    """Teams t1..tN, each the one before and one person more: tN stands for N people, and all
+    of them for N^2/2 memberships. `reverse` defines tN first."""
+    lines = ["  t0: [p0]\n"] + [
+        f"  t{k}: [team:t{k - 1}, p{k % people_count}]\n" for k in range(1, length)
+    ]
+    return (
+        "version: 1\n"
+        + people(people_count)
+        + "teams:\n"
+        + "".join(lines[::-1] if reverse else lines)
+    )
+
+
+def diamonds(length: int) -> str:
+    """Teams each listing the two before it, defined last first: a walk without memory of what
+    it expanded visits 2^N teams, a recursive one needs N frames."""
+    lines = ["  t0: [p0]\n", "  t1: [p1]\n"] + [
+        f"  t{k}: [team:t{k - 1}, team:t{k - 2}, p{k % 10}]\n" for k in range(2, length)
+    ]
+    groups = f"groups:\n  g: {{subject: G, members: [team:t{length - 1}]}}\n"
+    return "version: 1\n" + people(10) + "teams:\n" + "".join(reversed(lines)) + groups
+
+
+@pytest.mark.timeout(60)  # expanding each team afresh at every mention would not finish
+def test_teams_within_teams_cost_work_linear_in_the_config(tmp_path: Path) -> None:
+    """Counted, not timed: the memberships expanded (the budget's spending) grow with the
+    number of teams, and each team is expanded once, however many lists name it."""
+    spent = []
+    for length in (2_000, 4_000):
+        path = tmp_path / f"teams{length}.yaml"
+        path.write_text(diamonds(length))
+        budget = Budget()
+        state = load(path, budget=budget)
+        assert len(state.groups[0].state.members) == 10
+        spent.append(budget.spent)
+    # Each team spends what the two before it stand for (10 people at most) and one more:
+    # 2,000 teams more cost 21 memberships each, no more.
+    assert spent[0] <= 21 * 2_000
+    assert spent[1] - spent[0] <= 21 * 2_000
+
+
+def test_expansion_past_the_budget_is_refused_naming_the_team_with_bounded_memory(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "groups.yaml"
+    path.write_text(chain(2_000, people_count=1_000))  # some 1,500,000 memberships
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError) as error:
+            load(path, budget=Budget(limit=100_000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(error.value).endswith(
+        "team 't446' takes the config past 100,000 memberships in all at 'team:t445':"
+        " each team and group counts every member it stands for, teams within teams"
+        " included; nest fewer teams, or list people directly"
+    )
+    assert peak < 24 * 1024 * 1024  # expanded, its sets would take some 60 MB
+
+
+@pytest.mark.timeout(60)
+def test_validate_refuses_a_config_of_squared_teams_without_a_traceback(
+    groupctl: str, tmp_path: Path
+) -> None:
+    """The shape of the issue's 724 KB config: 20,000 teams of a growing chain, which would
+    stand for some 90 million memberships. Defined last first, too: no walk of it recurses."""
+    (tmp_path / "groups.yaml").write_text(chain(20_000, people_count=5_000, reverse=True))
+    done = subprocess.run(
+        [groupctl, "validate"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert "takes the config past 3,000,000 memberships in all" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(60)
+def test_validate_follows_a_chain_of_teams_deeper_than_pythons_stack(
+    groupctl: str, tmp_path: Path
+) -> None:
+    (tmp_path / "groups.yaml").write_text(chain(20_000, people_count=10, reverse=True))
+    done = subprocess.run(
+        [groupctl, "validate"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "valid (10 people, 20000 teams, 0 groups)" in done.stdout
