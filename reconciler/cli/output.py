@@ -4,7 +4,9 @@ make the exit code 1."""
 from __future__ import annotations
 
 import json
+import select
 import signal
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -77,15 +79,46 @@ def asker(question: str) -> Callable[[Plan], bool]:
         )
 
     def ask(plan: Plan) -> bool:
-        # Asked inside the run's event loop, which turns Ctrl-C into a cancellation that
-        # `input()` never sees: Python's own handler makes Ctrl-C stop the question at once.
-        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-        try:
-            return click.confirm(question, default=False, err=True)
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        return _confirmed(question)
 
     return ask
+
+
+def _confirmed(question: str) -> bool:
+    """Ask `question` on the terminal (default no); Ctrl-C stops it at once (click.Abort).
+
+    It is asked inside the run's event loop, whose Ctrl-C handler only cancels a task that a
+    blocking read never yields to; and with worker threads about (pictures are read in
+    them), the kernel may hand SIGINT to any thread, which does not interrupt a read in this
+    one. So the answer is awaited with select() on the terminal and on a wakeup socket that
+    Python writes to whichever thread the signal reaches; Python's own handler then raises
+    KeyboardInterrupt here."""
+    wake_read, wake_write = socket.socketpair()
+    wake_write.setblocking(False)
+    previous_fd = signal.set_wakeup_fd(wake_write.fileno(), warn_on_full_buffer=False)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        while True:
+            click.echo(f"{question} [y/N]: ", nl=False, err=True)
+            select.select([sys.stdin, wake_read], [], [])
+            answer = sys.stdin.readline()
+            if not answer:  # end of input: nobody said yes
+                click.echo("", err=True)
+                return False
+            word = answer.strip().lower()
+            if word in ("", "n", "no"):
+                return False
+            if word in ("y", "yes"):
+                return True
+            click.echo("Error: invalid input", err=True)
+    except KeyboardInterrupt:
+        click.echo("", err=True)
+        raise click.Abort() from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.set_wakeup_fd(previous_fd)
+        wake_read.close()
+        wake_write.close()
 
 
 def progress_shower(as_json: bool) -> Progress:
