@@ -8,6 +8,7 @@ one by one, so a person sees every mistake at once.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -351,6 +352,13 @@ class Resolver:
                 f"the subject is {len(subject)} characters; Titan allows at most"
                 f" {MAX_SUBJECT_LENGTH}: shorten it",
             )
+        elif hidden := _invisible(subject):
+            # Two subjects that look the same must be the same subject: groups are found by it.
+            self.problem(
+                entry.where("subject"),
+                f"the subject holds {hidden}, which no one sees: remove it (a subject that"
+                " looks like another's must be the same text)",
+            )
         else:
             return True
         return False
@@ -430,3 +438,14 @@ def _teams_to_use(teams: Iterable[str]) -> str:
 def _suggest(text: str, names: Iterable[str]) -> str:
     close = difflib.get_close_matches(text, list(names), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _invisible(text: str) -> str | None:
+    """The first control, format (zero-width, bidi) or line-separating character of `text`,
+    named (U+200B), or None. A zero-width joiner inside an emoji sequence is part of it."""
+    for index, char in enumerate(text):
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            joined = char == "\u200d" and 0 < index < len(text) - 1
+            if not joined:
+                return f"U+{ord(char):04X}"
+    return None

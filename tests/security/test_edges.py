@@ -1,18 +1,20 @@
 """Edges an attacker (or an unlucky config) could use to make a plan surprise people: look-alike
-subjects, digits that are not ASCII, a group one seat too full, a protected entry whose group
-went to another entry."""
+or invisible subjects, digits that are not ASCII, a group one seat too full, a protected entry
+whose group went to another entry, the session listed as a plain member."""
 
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 
 import pytest
 
+from reconciler.config import load
 from reconciler.core.jid import jid_from_api, parse_jid, parse_phone
 from reconciler.core.limits import MAX_GROUP_SIZE
 from reconciler.engine.plan import Kind
 from reconciler.engine.planner import plan
-from reconciler.errors import GroupctlError
+from reconciler.errors import ConfigError, GroupctlError
 from tests.support.builders import ME, ME_LID, A, desired, have, live, want
 
 GROUP = "120363000000000001@g.us"
@@ -94,3 +96,25 @@ def test_the_session_listed_as_a_plain_member_is_refused_by_either_address(
         " groupctl never demotes itself",
     )
     assert not refused.actions
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u202e", "\u2060", "\ufeff"])
+def test_a_subject_with_an_invisible_character_is_refused_at_its_line(
+    tmp_path: Path, invisible: str
+) -> None:
+    config = tmp_path / "groups.yaml"
+    config.write_text(
+        f'version: 1\ngroups:\n  team:\n    subject: "Team{invisible}"\n', encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as refused:
+        load(config)
+    assert f"groups.yaml:4:14: the subject holds U+{ord(invisible):04X}" in str(refused.value)
+
+
+def test_an_emoji_joined_by_a_zero_width_joiner_is_a_fine_subject(tmp_path: Path) -> None:
+    config = tmp_path / "groups.yaml"
+    config.write_text(
+        'version: 1\ngroups:\n  team:\n    subject: "Family \U0001f468\u200d\U0001f469"\n',
+        encoding="utf-8",
+    )
+    assert load(config).groups[0].state.subject == "Family \U0001f468\u200d\U0001f469"
