@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from reconciler.util.untrusted import shown_lines
+
 HIDDEN = "<hidden>"
 
 # A secret shorter than this is hidden only where it stands alone, not inside a longer run of
@@ -155,7 +157,8 @@ class Secrets:
 
 
 class RedactingFormatter(logging.Formatter):
-    """Replaces every known secret in the finished line, tracebacks included."""
+    """Replaces every known secret in the finished line, tracebacks included, and shows the
+    untrusted text in it safely."""
 
     def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
         super().__init__(fmt)
@@ -163,9 +166,13 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        if record.levelno >= logging.WARNING and not getattr(record, "json_line", False):
+        if getattr(record, "json_line", False):  # JSON already, its strings escaped
+            return self._secrets.redact(line)
+        if record.levelno >= logging.WARNING:
             line = f"{record.levelname.lower()}: {line}"
-        return self._secrets.redact(line)
+        # -v and --debug lines quote WhatsApp's and the config's text: kept on their lines,
+        # with no control, bidi or zero-width character and no workflow command (`##[...]`).
+        return shown_lines(self._secrets.redact(line))
 
 
 def configure_logging(*, verbose: bool, debug: bool, secrets: Iterable[str]) -> None:

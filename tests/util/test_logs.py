@@ -73,3 +73,21 @@ def test_a_secret_without_letters_or_digits_is_hidden_too() -> None:
     secrets = Secrets(["%%//--!!"])
     assert secrets.redact("a %%//--!! b %25%25%2F%2F--%21%21") == "a <hidden> b <hidden>"
     assert secrets.redact_json_bytes(b'["\\u0025%//--!!"]') == b'["<hidden>"]'
+
+
+def test_a_debug_line_quoting_hostile_text_starts_no_command_and_hides_nothing() -> None:
+    formatter = RedactingFormatter("%(message)s", ["sk-secret-0123456789"])
+    record = logging.LogRecord(
+        "reconciler.titan",
+        logging.DEBUG,
+        __file__,
+        1,
+        "answer: %s",
+        ("x\n::error::pwned ##[add-mask]sk-secret-0123456789 \u202eevil",),
+        None,
+    )
+    line = formatter.format(record)
+    assert "##[" not in line
+    assert "\u202e" not in line
+    assert not any(part.startswith("::") for part in line.split("\n"))
+    assert "sk-secret" not in line
