@@ -19,6 +19,7 @@ the group, since the next plan must say which is which.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -55,6 +56,7 @@ from reconciler.titan.models import Group
 from reconciler.titan.results import NOT_REPORTED, ParticipantResult, ParticipantStatus
 
 Listener = Callable[[Step], None]
+log = logging.getLogger("reconciler.engine")
 
 
 async def apply(
@@ -225,6 +227,9 @@ class _GroupRun:
         present = {p.jid for p in created.group.participants or ()} | {
             p.lid for p in created.group.participants or () if p.lid
         }
+        absent = [p for p in action.members if p not in results and p not in present]
+        if created.recovered and absent:
+            results |= await self._asked_again(created.group.id, action, absent)
         for person in action.members:
             result = results.get(person)
             if result is not None:
@@ -239,6 +244,30 @@ class _GroupRun:
                     person,
                     "not in the new group; the next plan adds them again",
                 )
+
+    async def _asked_again(
+        self, group: Jid, action: Action, people: list[Jid]
+    ) -> dict[Jid, ParticipantResult]:
+        """WhatsApp's answer for `people`, who are not in a group whose create's answer was
+        lost (it was found afterwards): with that answer went what WhatsApp said of each, and
+        someone who needs an invite would be reported as failed, without the link. So they are
+        asked once more, by an add, whose answers stand in for the lost ones. If that fails
+        too, they stay failed, and the next plan adds them again."""
+        addresses = action.addresses()
+        targets = {person: addresses[person][0] for person in people}
+        try:
+            answered = {
+                r.jid: r for r in await self.client.add_participants(group, list(targets.values()))
+            }
+        except GroupctlError as exc:
+            log.warning("asking again the people a lost create did not bring in: %s", exc)
+            return {}
+        return {
+            person: answered[found]
+            for person, address in targets.items()
+            for found in [next((a for a in (address, *addresses[person]) if a in answered), None)]
+            if found is not None
+        }
 
     async def _created_meanwhile(self, subject: str) -> Group | None:
         """A group named `subject` that appeared since the plan was made: one this session's

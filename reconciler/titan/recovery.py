@@ -79,7 +79,7 @@ class GroupCreation:
         found = await find_group_created_since(self._groups, self._name, self._started, unsettled)
         if found is not None:
             log.warning("create %r: the earlier answer was lost; found %s", self._name, found.id)
-            return CreatedGroup(group=found)
+            return CreatedGroup(group=found, recovered=True)
         if isinstance(unsettled, ApiConnectionError) and unsettled.timed_out:
             # Titan may still be creating it: not finding it yet proves nothing.
             raise _uncertain(

@@ -178,3 +178,5 @@ class CreatedGroup(ApiModel):
 
     group: Group
     results: tuple[ParticipantResult, ...] = ()
+    # Found after the create's answer was lost: what WhatsApp said of each person is unknown.
+    recovered: bool = False
