@@ -18,11 +18,14 @@ Each error carries what a person needs to fix the problem and never the API key.
     │   └── ReplayedPlanError    applied once already
     ├── UnsafePlanError        the safety brakes stop the plan
     ├── StalePlanError         a saved plan's groups changed since it was made
+    ├── InterruptedRunError    SIGINT or SIGTERM stopped the run (exit 130 or 143)
+    ├── CutShortError          a call still in flight when the wait after a stop ran out
     └── ApiError               a call to Titan, with method, path and status
         ├── BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
         │   ConflictError, RateLimitedError, ServerError
         ├── SessionNotReadyError ── SessionBannedError
         ├── OutcomeUnknownError, CreateUncertainError   it may or may not have happened
+        ├── NotSentError         not sent: the run is stopping
         ├── ApiConnectionError, ApiResponseError
         └── NoPictureGetterError
 
@@ -147,6 +150,20 @@ class UnsafePlanError(GroupctlError):
         super().__init__(f"the plan is refused by the safety brakes:\n{lines}\n  {HOW_TO_FORCE}")
 
 
+class InterruptedRunError(GroupctlError):
+    """A signal stopped the run. Its exit status is 128 plus the signal's number (130 for
+    SIGINT, 143 for SIGTERM), as a shell reports a command the signal ended."""
+
+    def __init__(self, message: str, *, signal_number: int) -> None:
+        self.exit_code = 128 + signal_number
+        super().__init__(message)
+
+
+class CutShortError(GroupctlError):
+    """A call was still in flight when the wait after a stop ran out: it was abandoned, and
+    may or may not have been carried out (the next plan shows which)."""
+
+
 HOW_TO_FORCE = (
     "If these changes are intended, run again with --force (or raise the limit each names:"
     " its --max-... flag, or the group's limits: in the config)."
@@ -255,6 +272,23 @@ class SessionBannedError(SessionNotReadyError):
 class OutcomeUnknownError(ApiError):
     """The API accepted the call but did not say what happened (202, or only a correlation
     id): it may be carried out later, or not at all. Never counted as success."""
+
+
+class NotSentError(ApiError):
+    """A call not sent because the run is stopping (a signal). `earlier` is the failure of
+    the call's attempt before, if there was one: that attempt may have done its work."""
+
+    def __init__(self, *, method: str, path: str, reason: str, earlier: ApiError | None = None):
+        self.reason = reason
+        self.earlier = earlier
+        message = f"not sent: {reason}"
+        if earlier is not None:
+            message += f"; the attempt before failed: {earlier.message}"
+        super().__init__(method=method, path=path, status=None, message=message)
+
+    def after(self, earlier: ApiError) -> NotSentError:
+        """This refusal, of a call whose attempt before failed with `earlier`."""
+        return NotSentError(method=self.method, path=self.path, reason=self.reason, earlier=earlier)
 
 
 class RateLimitedError(ApiError):

@@ -11,9 +11,11 @@ from click.core import ParameterSource
 
 from reconciler.cli import options
 from reconciler.cli.connection import ApiSettings
+from reconciler.cli.interrupts import Signals
 from reconciler.cli.output import asker, plan_shower, progress_shower, show_applied
 from reconciler.cli.root import cli
 from reconciler.engine.service import apply_config
+from reconciler.engine.stopping import STOP_GRACE, Stop
 
 _PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -35,6 +37,16 @@ _PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--write-ids", is_flag=True, help="Write created groups' id: into the config.")
 @options.lock_timeout_option
 @options.max_plan_age_option
+@click.option(
+    "--stop-timeout",
+    type=click.FloatRange(min=0),
+    default=STOP_GRACE,
+    show_default=True,
+    metavar="SECONDS",
+    help="After SIGINT or SIGTERM (Ctrl-C, a CI job cancelled), how long the calls in flight"
+    " get to finish; no new change is sent meanwhile. Then the state file is saved, what was"
+    " done is reported, and apply exits 130 (SIGINT) or 143 (SIGTERM).",
+)
 @click.pass_context
 def apply_command(
     ctx: click.Context,
@@ -47,6 +59,7 @@ def apply_command(
     write_ids: bool,
     lock_timeout: float,
     max_plan_age: timedelta,
+    stop_timeout: float,
 ) -> None:
     """Carry out the plan: the config's (planned now), or a saved PLANFILE. The plan is shown
     first; on a terminal, apply asks before changing anything.
@@ -59,6 +72,15 @@ def apply_command(
 
     One apply at a time: apply holds a lock beside the state file from planning to its last
     save, and waits up to --lock-timeout for another run to let go.
+
+    Interrupted (SIGINT, SIGTERM) before it changes anything, apply stops at once; after, it
+    sends no new change, gives the calls in flight --stop-timeout to finish, saves the state
+    file, reports what was done (and the new groups' ids; --write-ids writes them), and exits
+    130 or 143. A second signal stops the wait.
+
+    \b
+    Exit status: 0 done (or nothing to do, or declined); 1 an error, a refusal, or a change
+    that failed; 130 or 143 interrupted by SIGINT or SIGTERM.
     """
     confirm = None if auto_approve else asker("Apply these changes?")
     desired = saved = None
@@ -80,6 +102,7 @@ def apply_command(
             err=True,
         )
 
+    signals = Signals(Stop(grace=stop_timeout))
     applied = settings.run(
         lambda client: apply_config(
             client,
@@ -91,6 +114,8 @@ def apply_command(
             confirm=confirm,
             progress=progress_shower(as_json),
             on_lock_wait=waiting,
-        )
+            stop=signals.stop,
+        ),
+        signals=signals,
     )
-    show_applied(applied, output_format)
+    show_applied(applied, output_format, interrupted=signals)

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from reconciler.cli.interrupts import Signals
+from reconciler.engine.stopping import Stop
 from reconciler.errors import SettingsError, UsageError
 from reconciler.titan.client import DEFAULT_WRITE_RATE, TitanClient
 from reconciler.titan.http import check_api_key, check_no_credentials
@@ -68,14 +70,27 @@ class ApiSettings:
         host = f"[{host}]" if ":" in host else host
         return parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host).geturl()
 
-    def run(self, work: Callable[[TitanClient], Awaitable[T]]) -> T:
-        """Run `work` with a client for these settings: one event loop, one client session."""
+    def run(
+        self, work: Callable[[TitanClient], Awaitable[T]], *, signals: Signals | None = None
+    ) -> T:
+        """Run `work` with a client for these settings: one event loop, one client session.
+
+        SIGINT and SIGTERM are `signals`' to handle (see `cli.interrupts`): one that comes
+        before `signals.stop` is armed ends the run with InterruptedRunError, nothing changed;
+        after, `work` winds down and returns, and the caller says it was interrupted."""
+        signals = signals if signals is not None else Signals(Stop())
 
         async def session() -> T:
-            async with self.open_client() as client:
-                return await work(client)
+            with signals.handled():
+                async with self.open_client() as client:
+                    return await work(client)
 
-        return asyncio.run(session())
+        try:
+            return asyncio.run(session())
+        except asyncio.CancelledError:
+            if signals.received is None:
+                raise
+            raise signals.interrupted("before any change: nothing was changed") from None
 
     def open_client(self, *, max_concurrency: int = 8) -> TitanClient:
         api, api_key = self.api, self.api_key

@@ -13,13 +13,14 @@ from contextlib import contextmanager
 
 import click
 
+from reconciler.cli.interrupts import HANDLED, Signals
 from reconciler.cli.options import use_color
 from reconciler.engine import planfile
 from reconciler.engine.apply import Listener
 from reconciler.engine.plan import Plan
 from reconciler.engine.report import ApplyReport
 from reconciler.engine.service import Applied, Progress
-from reconciler.errors import GroupctlError, UsageError
+from reconciler.errors import GroupctlError, InterruptedRunError, UsageError
 from reconciler.render import markdown, text
 from reconciler.render.progress import ApplyProgress, reread_lines, which_group
 from reconciler.render.report import invite_lines
@@ -84,19 +85,29 @@ def asker(question: str) -> Callable[[Plan], bool]:
     return ask
 
 
-def _confirmed(question: str) -> bool:
-    """Ask `question` on the terminal (default no); Ctrl-C stops it at once (click.Abort).
+class _SignalledError(Exception):
+    def __init__(self, number: int) -> None:
+        self.number = number
 
-    It is asked inside the run's event loop, whose Ctrl-C handler only cancels a task that a
+
+def _raise_signalled(number: int, frame: object) -> None:
+    raise _SignalledError(number)
+
+
+def _confirmed(question: str) -> bool:
+    """Ask `question` on the terminal (default no); Ctrl-C (or SIGTERM) stops it at once,
+    nothing changed (InterruptedRunError: exit 130 or 143).
+
+    It is asked inside the run's event loop, whose signal handlers only cancel a task that a
     blocking read never yields to; and with worker threads about (pictures are read in
-    them), the kernel may hand SIGINT to any thread, which does not interrupt a read in this
-    one. So the answer is awaited with select() on the terminal and on a wakeup socket that
-    Python writes to whichever thread the signal reaches; Python's own handler then raises
-    KeyboardInterrupt here."""
+    them), the kernel may hand a signal to any thread, which does not interrupt a read in
+    this one. So the answer is awaited with select() on the terminal and on a wakeup socket
+    that Python writes to whichever thread the signal reaches; a handler of our own then
+    raises here."""
     wake_read, wake_write = socket.socketpair()
     wake_write.setblocking(False)
     previous_fd = signal.set_wakeup_fd(wake_write.fileno(), warn_on_full_buffer=False)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous = {number: signal.signal(number, _raise_signalled) for number in HANDLED}
     try:
         while True:
             click.echo(f"{question} [y/N]: ", nl=False, err=True)
@@ -111,11 +122,16 @@ def _confirmed(question: str) -> bool:
             if word in ("y", "yes"):
                 return True
             click.echo("Error: invalid input", err=True)
-    except KeyboardInterrupt:
+    except _SignalledError as stopped:
         click.echo("", err=True)
-        raise click.Abort() from None
+        name = signal.Signals(stopped.number).name
+        raise InterruptedRunError(
+            f"interrupted ({name}) at the question: nothing was changed",
+            signal_number=stopped.number,
+        ) from None
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         signal.set_wakeup_fd(previous_fd)
         wake_read.close()
         wake_write.close()
@@ -135,8 +151,11 @@ def progress_shower(as_json: bool) -> Progress:
     return shown
 
 
-def show_applied(applied: Applied, output_format: str) -> None:
-    """The end of apply: its report, ids written, and exit 1 for what did not go through."""
+def show_applied(
+    applied: Applied, output_format: str, *, interrupted: Signals | None = None
+) -> None:
+    """The end of apply: its report, ids written, and exit 1 for what did not go through (or
+    128 + the signal's number, when `interrupted` says a signal stopped it)."""
     as_json = output_format == "json"
     if applied.report is None:
         click.echo("Nothing applied." if applied.declined else "Nothing to apply.", err=as_json)
@@ -148,6 +167,16 @@ def show_applied(applied: Applied, output_format: str) -> None:
     if applied.ids_error is not None:
         raise GroupctlError(
             f"applied, but the new groups' ids were not written: {applied.ids_error}"
+        )
+    if interrupted is not None and interrupted.received is not None:
+        raise interrupted.interrupted(
+            "while applying: what was done is reported above, and saved in the state file;"
+            " the next plan shows what is left"
+        )
+    if applied.report is not None and applied.report.state_error is not None:
+        raise GroupctlError(
+            f"applied, but {applied.report.state_error}: the next plan may ask people who were"
+            " invited (see the report above) again"
         )
     refuse_if_refused(applied.plan)
     if applied.report is not None and applied.report.halted is not None:

@@ -18,6 +18,9 @@ class Failure(click.ClickException):
     def __init__(self, error: GroupctlError | str) -> None:
         super().__init__(str(error))
         self.error = error
+        # 1, or what the error says (a signal's 128 + its number, as a shell reports it).
+        # click declares exit_code a class variable, and reads it from the instance.
+        self.exit_code = getattr(error, "exit_code", 1)  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
         # Messages quote the config and WhatsApp: each line is kept from forging others.

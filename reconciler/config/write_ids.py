@@ -6,7 +6,7 @@ which breaks as soon as someone renames it: `apply --write-ids` records the bind
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -17,20 +17,42 @@ from reconciler.config.yamlfile import MAX_FILE_BYTES
 from reconciler.core.groups import DesiredState
 from reconciler.core.jid import Jid
 from reconciler.errors import FileAccessError
-from reconciler.util.files import inside, read_regular, replace_atomically
+from reconciler.util.files import check_writable, inside, read_regular, replace_atomically
 
 
 def write_ids(desired: DesiredState, created: Mapping[str, Jid], *, root: Path) -> list[Path]:
     """Add `id:` to each created group's entry, in the file that defines it; the files changed.
     Each must be a regular file inside the config's directory `root` (no symlink out of it)."""
     by_file: dict[Path, dict[str, Jid]] = {}
-    for group in desired.groups:
-        if group.key in created and group.id is None and group.source is not None:
-            file = Path(group.source.file)
-            by_file.setdefault(file, {})[group.key] = created[group.key]
+    for file, key in _entries(desired, created):
+        by_file.setdefault(file, {})[key] = created[key]
     for file, ids in by_file.items():
         _write(file, ids, root)
     return sorted(by_file)
+
+
+def check_ids_writable(desired: DesiredState, keys: Collection[str], *, root: Path) -> None:
+    """Before apply changes anything: the files `write_ids` would write the ids of groups
+    `keys` into can be written (FileAccessError if not), so that a run does not create groups
+    only to find it cannot record them."""
+    for file in sorted({file for file, _ in _entries(desired, keys)}):
+        try:
+            check_writable(file, root)
+            read_regular(file, limit=MAX_FILE_BYTES)
+        except OSError as exc:
+            raise FileAccessError(
+                f"{file}: --write-ids could not write the new groups' ids into it:"
+                f" {exc.strerror or exc}. Nothing was changed"
+            ) from None
+
+
+def _entries(desired: DesiredState, keys: Collection[str]) -> list[tuple[Path, str]]:
+    """(file, key) of each group of `keys` whose entry has no `id:` yet."""
+    return [
+        (Path(group.source.file), group.key)
+        for group in desired.groups
+        if group.key in keys and group.id is None and group.source is not None
+    ]
 
 
 def _write(file: Path, ids: Mapping[str, Jid], root: Path) -> None:

@@ -43,10 +43,13 @@ from reconciler.engine.report import (
 )
 from reconciler.engine.safety import Brakes, raise_if_unsafe
 from reconciler.engine.statefile import StateFile, now_utc
+from reconciler.engine.stopping import Stop
 from reconciler.engine.verify import VERIFIABLE, Reread
 from reconciler.errors import (
     CreateUncertainError,
+    CutShortError,
     GroupctlError,
+    NotSentError,
     OutcomeUnknownError,
     PlanFileError,
     SessionNotReadyError,
@@ -54,6 +57,7 @@ from reconciler.errors import (
 from reconciler.titan.client import TitanClient
 from reconciler.titan.models import Group
 from reconciler.titan.results import NOT_REPORTED, ParticipantResult, ParticipantStatus
+from reconciler.titan.retries import surely_not_applied
 
 Listener = Callable[[Step], None]
 log = logging.getLogger("reconciler.engine")
@@ -70,14 +74,21 @@ async def apply(
     concurrency: int = 4,
     on_step: Listener | None = None,
     now: Callable[[], datetime] = now_utc,
+    stop: Stop | None = None,
 ) -> ApplyReport:
     """Carry out every group of `plan` that is not refused. Raises UnsafePlanError, before
     any call, if the safety brakes stop it (unless `force`); never raises for a failed call:
     failures are in the report (`ApplyReport.ok`). `pictures`: the directory the plan's
     picture files are in (the config's root); a plan that names a file needs it. `now`: the
-    clock of the state file's records."""
+    clock of the state file's records. `stop`: once requested, no action starts, and the
+    calls in flight get its grace to finish (see `engine.stopping`); the report says so.
+
+    The state file is saved after each group; a save that fails does not stop the run (its
+    report must not be lost): the first failure is in `ApplyReport.state_error`."""
     raise_if_unsafe(plan, brakes, force=force)
     state_file = state_file if state_file is not None else StateFile()
+    stop = stop if stop is not None else Stop()
+    stop.on_request(client.stop)
     slots = asyncio.Semaphore(concurrency)
     report = ApplyReport()
     named = frozenset(plan.directory)
@@ -97,9 +108,10 @@ async def apply(
                 named=named,
                 now=now,
                 planned_at=plan.created,
+                stop=stop,
             ).run()
         report.groups.append(outcome)
-        state_file.save()
+        save(state_file, report)
 
     # The client stops every call once it finds the session not connected (a circuit
     # breaker): groups not yet started are then not attempted at all, and the report says why.
@@ -107,9 +119,19 @@ async def apply(
     await asyncio.gather(*(run(g) for g in plan.groups if g.actions and not g.errors))
     if client.halted is not None:
         report.halted = client.halted.message
+    report.interrupted = stop.reason
     order = {group.key: index for index, group in enumerate(plan.groups)}
     report.groups.sort(key=lambda g: order[g.key])
     return report
+
+
+def save(state_file: StateFile, report: ApplyReport, now: datetime | None = None) -> None:
+    """Save the state file; a failure is kept in the report (the first one), not raised:
+    what was done must still be reported."""
+    try:
+        state_file.save(now)
+    except GroupctlError as exc:
+        report.state_error = report.state_error or str(exc)
 
 
 def _ignore(step: Step) -> None:
@@ -128,8 +150,10 @@ class _GroupRun:
         named: frozenset[Jid] = frozenset(),
         now: Callable[[], datetime] = now_utc,
         planned_at: datetime | None = None,
+        stop: Stop | None = None,
     ) -> None:
         self.plan = plan
+        self.stop = stop if stop is not None else Stop()
         self.planned_at = planned_at  # when the plan was made: a create binds to a later group
         self.client = client
         self.state_file = state_file
@@ -158,25 +182,45 @@ class _GroupRun:
                 self._each(action, Outcome.SKIPPED, "not attempted: the session stopped")
             return self.report
         for index, action in enumerate(self.plan.actions):
+            if self.stop.reason is not None:  # told to stop: no action starts
+                done = "finished" if index else "attempted"
+                self.report.error = f"not {done}: {self.stop.reason}"
+                for later in self.plan.actions[index:]:
+                    self._each(later, Outcome.SKIPPED, f"not attempted: {self.stop.reason}")
+                break
             try:
-                await self._action(action)
+                await self.stop.bounded(self._action(action))
             except GroupctlError as exc:
                 self.report.error = str(exc)
-                outcome = (
-                    Outcome.UNKNOWN if isinstance(exc, OutcomeUnknownError) else Outcome.FAILED
-                )
-                self._each(action, outcome, str(exc))
+                self._each(action, _outcome_of_failure(exc), str(exc))
                 self.unsettled.update((action.kind, person) for person in action.members)
                 why = (
                     "the session stopped"
                     if isinstance(exc, SessionNotReadyError)
+                    else self.stop.reason
+                    if isinstance(exc, NotSentError | CutShortError) and self.stop.reason
                     else f"{action.kind.value} failed"
                 )
                 for later in self.plan.actions[index + 1 :]:
                     self._each(later, Outcome.SKIPPED, f"not attempted: {why}")
                 break
-        await self._verify()
+        if not self._to_reread():
+            return self.report
+        if self.stop.cut_short:
+            self.report.reread_error = f"not re-read: {self.stop.reason}"
+            return self.report
+        try:
+            await self.stop.bounded(self._verify())
+        except CutShortError as exc:
+            self.report.reread_error = str(exc)
         return self.report
+
+    def _to_reread(self) -> bool:
+        """Whether this run changed the group's people, subject or description, and so
+        re-reads it (`_verify`)."""
+        return self.group_id is not None and any(
+            step.kind in VERIFIABLE and step.outcome not in UNCHECKED for step in self.report.steps
+        )
 
     def _each(self, action: Action, outcome: Outcome, detail: str) -> None:
         """The same outcome for the action itself (a create, a setting) and every person in it."""
@@ -399,9 +443,7 @@ class _GroupRun:
         whose outcome the API did not state is done if the group shows it. A re-read that
         fails leaves the steps unverified, and says why; it is never raised."""
         steps = self.report.steps
-        if self.group_id is None or not any(
-            step.kind in VERIFIABLE and step.outcome not in UNCHECKED for step in steps
-        ):
+        if self.group_id is None or not self._to_reread():
             return
         try:
             group = await fetch_group(self.client, self.group_id, with_picture=False)
@@ -517,6 +559,18 @@ class _GroupRun:
         step = Step(self.plan.key, kind, outcome, person, detail, invite_link=invite_link)
         self.report.steps.append(step)
         self.on_step(step)
+
+
+def _outcome_of_failure(exc: GroupctlError) -> Outcome:
+    """What became of an action whose call failed with `exc`: unknown when it may have been
+    done anyway, skipped when it surely was not even sent, failed otherwise."""
+    if isinstance(exc, NotSentError):
+        if exc.earlier is None or surely_not_applied(exc.earlier):
+            return Outcome.SKIPPED
+        return Outcome.UNKNOWN
+    if isinstance(exc, OutcomeUnknownError | CutShortError):
+        return Outcome.UNKNOWN
+    return Outcome.FAILED
 
 
 def picture_path(root: Path | None, source: str) -> Path:

@@ -113,10 +113,17 @@ class ApplyReport:
     groups: list[GroupReport] = field(default_factory=list)
     # Why the whole run stopped early (the session is not connected, or banned), if it did.
     halted: str | None = None
+    interrupted: str | None = None  # why it was told to stop (a signal), if it was
+    state_error: str | None = None  # why the state file could not be saved, if it could not
 
     @property
     def ok(self) -> bool:
-        return self.halted is None and all(group.ok for group in self.groups)
+        return (
+            self.halted is None
+            and self.interrupted is None
+            and self.state_error is None
+            and all(group.ok for group in self.groups)
+        )
 
     def count(self, outcome: Outcome, kinds: frozenset[Kind] | None = None) -> int:
         """People with `outcome` (in actions of `kinds`)."""
@@ -150,7 +157,21 @@ class ApplyReport:
             + f". People: {shown}."
             + self._rereads()
             + (f"\nApply stopped: {self.halted}" if self.halted else "")
+            + (f"\nApply interrupted: {self._interrupted()}" if self.interrupted else "")
+            + (f"\nState file not saved: {self.state_error}" if self.state_error else "")
         )
+
+    def _interrupted(self) -> str:
+        """`interrupted (SIGINT): 2 groups not attempted, 1 cut short.`"""
+        untouched = sum(
+            1 for g in self.groups if g.steps and all(s.outcome == Outcome.SKIPPED for s in g.steps)
+        )
+        parts = [f"{count(untouched, 'group')} not attempted"] if untouched else []
+        unknown = sum(1 for g in self.groups if any(s.outcome == Outcome.UNKNOWN for s in g.steps))
+        if unknown:
+            parts.append(f"{count(unknown, 'group')} with an outcome unknown")
+        said = f": {', '.join(parts)}" if parts else ""
+        return f"{self.interrupted}{said}. The next plan shows what is left."
 
     def _rereads(self) -> str:
         """` Re-read: 4 of 5 people as planned; 1 group not re-read.` (empty: none re-read)"""
@@ -170,6 +191,8 @@ class ApplyReport:
         return {
             "ok": self.ok,
             "halted": self.halted,
+            "interrupted": self.interrupted,
+            "state_error": self.state_error,
             "summary": self.summary(),
             "groups": [group.to_json() for group in self.groups],
         }

@@ -26,17 +26,18 @@ from pathlib import Path
 from reconciler.config import load
 from reconciler.config.importer import Imported, write_config
 from reconciler.config.workspace import Workspace
-from reconciler.config.write_ids import write_ids
+from reconciler.config.write_ids import check_ids_writable, write_ids
 from reconciler.core.groups import DesiredState, LiveState
 from reconciler.core.jid import Jid
-from reconciler.engine.apply import Listener, apply
+from reconciler.engine.apply import Listener, apply, save
 from reconciler.engine.freshness import check_fresh
 from reconciler.engine.live import fetch, fetch_group
-from reconciler.engine.plan import Plan
+from reconciler.engine.plan import Kind, Plan
 from reconciler.engine.planner import PlanPolicy, plan
 from reconciler.engine.report import ApplyReport
 from reconciler.engine.safety import Brakes, assess
 from reconciler.engine.statefile import StateFile, lock_for, now_utc
+from reconciler.engine.stopping import Stop
 from reconciler.engine.validity import MAX_PLAN_AGE, check_valid, config_hashes
 from reconciler.errors import GroupctlError, SettingsError, UnsafePlanError, UsageError
 from reconciler.titan.client import TitanClient
@@ -90,9 +91,11 @@ async def apply_now(
     force: bool = False,
     on_step: Listener | None = None,
     now: Clock = now_utc,
+    stop: Stop | None = None,
 ) -> ApplyReport:
     """Carry out `to_apply` under the brakes (UnsafePlanError before any call if they stop it)
-    and save what it recorded. `pictures`: the config's directory, where picture files are."""
+    and save what it recorded (a save that fails is in the report, not raised). `pictures`:
+    the config's directory, where picture files are. `stop`: see `engine.stopping`."""
     report = await apply(
         to_apply,
         client,
@@ -102,8 +105,9 @@ async def apply_now(
         force=force,
         on_step=on_step,
         now=now,
+        stop=stop,
     )
-    state_file.save(now())
+    save(state_file, report, now())
     return report
 
 
@@ -168,6 +172,7 @@ async def apply_config(
     confirm: Callable[[Plan], bool] | None = None,
     progress: Progress | None = None,
     on_lock_wait: Callable[[str], None] | None = None,
+    stop: Stop | None = None,
 ) -> Applied:
     """`groupctl apply`: a `saved` plan or the plan of `desired` made now; `show`n; stopped
     by the brakes (UnsafePlanError); a saved plan refused unless it is valid (recent, of the
@@ -178,7 +183,12 @@ async def apply_config(
     them is in `Applied.ids_error`: the report of what was done comes first).
 
     All of it holds the state file's lock (RunLockedError when another run keeps it past
-    `run.lock_timeout`; `on_lock_wait` hears who holds it when the wait begins)."""
+    `run.lock_timeout`; `on_lock_wait` hears who holds it when the wait begins).
+
+    Before the first change, the state file (and with `write_created_ids`, the config files
+    the ids go into) must be writable: FileAccessError, nothing changed, if not. `stop` is
+    armed once changes begin (see `engine.stopping`): from then on a request winds the run
+    down, and the report says what was done and what was not."""
     if (desired is None) == (saved is None):
         raise ValueError("apply_config takes a config to plan now, or a saved plan")
     lock = lock_for(run.workspace.state_file, holder="groupctl apply")
@@ -218,13 +228,23 @@ async def apply_config(
                 return Applied(to_apply, declined=True)
             if saved is not None:  # a person took their time: is it still as they saw it?
                 await check_fresh(to_apply, client, state_file.pictures)
-        if saved is not None and saved.checksum is not None and saved.created is not None:
-            # Saved before the first change: a run that stops half-way applied it too.
-            state_file.record_applied(saved.checksum, made=saved.created, now=run.now())
-            state_file.save()
-        return await _carry_out(
-            client, run, to_apply, state_file, desired, write_created_ids, progress
-        )
+        state_file.check_writable()
+        if write_created_ids:
+            desired = desired or load(run.workspace.config)
+            creates = [g.key for g in to_apply.groups if g.count(Kind.CREATE)]
+            check_ids_writable(desired, creates, root=run.workspace.root)
+        stop = stop if stop is not None else Stop()
+        stop.armed = True  # changes begin: a stop from now on is wound down, and reported
+        try:
+            if saved is not None and saved.checksum is not None and saved.created is not None:
+                # Saved before the first change: a run that stops half-way applied it too.
+                state_file.record_applied(saved.checksum, made=saved.created, now=run.now())
+                state_file.save()
+            return await _carry_out(
+                client, run, to_apply, state_file, desired, write_created_ids, progress, stop
+            )
+        finally:
+            stop.close()
 
 
 async def _carry_out(
@@ -235,8 +255,10 @@ async def _carry_out(
     desired: DesiredState | None,
     write_created_ids: bool,
     progress: Progress | None,
+    stop: Stop,
 ) -> Applied:
-    """The end of `apply_config`: apply with progress, then write the new groups' ids."""
+    """The end of `apply_config`: apply with progress, then write the new groups' ids (those
+    an interrupted run created too)."""
     with (progress or _no_progress)(to_apply) as on_step:
         report = await apply_now(
             client,
@@ -247,6 +269,7 @@ async def _carry_out(
             force=run.force,
             on_step=on_step,
             now=run.now,
+            stop=stop,
         )
     applied = Applied(to_apply, report)
     created = {g.key: g.created for g in report.groups if g.created is not None}

@@ -55,6 +55,7 @@ from reconciler.core.jid import Jid, jid_from_api
 from reconciler.errors import FileAccessError
 from reconciler.util.files import (
     check_regular_or_absent,
+    check_writable,
     inside,
     read_regular_with_stat,
     replace_atomically,
@@ -203,6 +204,19 @@ class StateFile:
             ) from None
         self._changes.clear()  # in the file now: another run's save keeps them
         self._read = _version(self.path.stat())
+
+    def check_writable(self) -> None:
+        """Before a run's first change: the file can be saved (FileAccessError if not), so
+        that what the run does is not lost for want of a place to write it."""
+        if self.path is None:
+            return
+        try:
+            check_writable(self.path, self.path.parent)
+        except OSError as exc:
+            raise FileAccessError(
+                f"{self.path}: groupctl's state could not be saved here: {exc.strerror or exc}."
+                " Nothing was changed"
+            ) from None
 
     def _change(self, change: _Change) -> None:
         change(self)

@@ -88,7 +88,12 @@ class TitanClient:
             stats=self.stats,
             guard=self._guard,
         )
-        self._retrier = Retrier(retry, sleep=sleep, stats=self.stats)
+        guard = self._guard
+
+        async def pause(seconds: float) -> None:  # before trying again: not once stopping
+            await guard.unless_stopped(sleep(seconds))
+
+        self._retrier = Retrier(retry, sleep=pause, stats=self.stats)
         self._clock = clock
         self._session_info: SessionInfo | None = None
         self._pictures = PictureGetter(lambda path: self._call("GET", path), self._http.url)
@@ -115,6 +120,11 @@ class TitanClient:
     @reconnect_wait.setter
     def reconnect_wait(self, seconds: float) -> None:
         self._guard.reconnect_wait = seconds
+
+    def stop(self, reason: str) -> None:
+        """The run is stopping (`reason`, e.g. a signal): send no write from now on and try
+        no call again; each such call raises NotSentError. Reads still go out once each."""
+        self._guard.stop(reason)
 
     def reset_halt(self) -> None:
         """Send calls again after `halted` stopped them: for a long-running process that

@@ -184,9 +184,12 @@ class TitanHttp:
         url = self.url(path)
         if path:  # the session itself is read even when halted: that is how it is checked
             self._guard.stop_if_halted(method, url)
+        self._guard.stop_if_stopping(method, url, attempt)
         if method != "GET" and paced and self._writes is not None:
-            await self._writes.acquire()
-            self._guard.stop_if_halted(method, url)  # it may have stopped while this waited
+            await self._guard.unless_stopped(self._writes.acquire())
+            # It may have stopped while this waited.
+            self._guard.stop_if_halted(method, url)
+            self._guard.stop_if_stopping(method, url, attempt)
         async with self._slots:
             started = time.perf_counter()
             self._stats.requests += 1

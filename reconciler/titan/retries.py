@@ -21,6 +21,7 @@ from reconciler.errors import (
     ApiConnectionError,
     ApiError,
     CreateUncertainError,
+    NotSentError,
     OutcomeUnknownError,
     RateLimitedError,
     ServerError,
@@ -97,7 +98,11 @@ class Retrier:
                     isinstance(exc, ApiError)
                     # Repeating these is what they prevent, or cannot help.
                     and not isinstance(
-                        exc, CreateUncertainError | SessionNotReadyError | OutcomeUnknownError
+                        exc,
+                        CreateUncertainError
+                        | SessionNotReadyError
+                        | OutcomeUnknownError
+                        | NotSentError,
                     )
                     and retry_when(exc)
                 )
@@ -106,9 +111,18 @@ class Retrier:
             before_sleep=log_retry,
             reraise=True,
         )
+        earlier: ApiError | None = None  # the last attempt's failure
         async for state in retrying:
             with state:
-                return await attempt(state.retry_state.attempt_number)
+                try:
+                    return await attempt(state.retry_state.attempt_number)
+                except NotSentError as exc:
+                    # Not tried again because the run is stopping: the attempt before may
+                    # have done the work, and whoever reports the call must know it.
+                    raise exc if earlier is None else exc.after(earlier) from None
+                except ApiError as exc:
+                    earlier = exc
+                    raise
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     def _backoff(self, state: RetryCallState) -> float:

@@ -1,25 +1,35 @@
-"""The client's circuit breaker: a run does not keep calling a session that is gone.
+"""The client's circuit breakers: a run does not keep calling a session that is gone, nor
+goes on changing things once it is told to stop.
 
 After a failure that may mean the session dropped, the session is read. Connected, the failure
 stands and is retried as usual; reconnecting, the run waits for it; otherwise the run stops:
 `halted` is set and every later call raises it, unsent (titan-api.md, Transport).
+
+`stop` is the other breaker, pulled from outside (a signal): from then on no write is sent and
+no call is tried again (each raises NotSentError), and a write waiting for its turn under the
+write rate, or a call waiting to be tried again, stops waiting. A read's first attempt still
+goes out: reads change nothing, and they settle what the writes in flight did.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from reconciler.errors import (
     ApiConnectionError,
     ApiError,
+    NotSentError,
     ServerError,
     SessionBannedError,
     SessionNotReadyError,
 )
 from reconciler.titan.models import SessionInfo
 from reconciler.titan.sessions import SessionVerdict, describe, verdict
+from reconciler.util.waiting import unless
 
 log = logging.getLogger("reconciler.titan")
 
@@ -55,6 +65,32 @@ class SessionGuard:
         self._sleep = sleep
         self._failures_in_a_row = 0
         self._check_lock = asyncio.Lock()
+        # Set by `stop`: why the run is stopping (no write is sent from then on).
+        self.stopping: str | None = None
+        self._stopped = asyncio.Event()
+
+    def stop(self, reason: str) -> None:
+        """Send no write from now on and try no call again, `reason` being why (it is in the
+        NotSentError each such call raises)."""
+        if self.stopping is None:
+            self.stopping = reason
+            self._stopped.set()
+
+    def stop_if_stopping(self, method: str, url: str, attempt: int) -> None:
+        """Raise NotSentError for a write, or a call's second or later attempt, once stopping."""
+        if self.stopping is not None and (method != "GET" or attempt > 1):
+            raise NotSentError(method=method, path=url, reason=self.stopping)
+
+    async def unless_stopped(self, waiting: Awaitable[Any]) -> None:
+        """Wait for `waiting` (a turn under the write rate, a pause before trying again), but
+        no longer than until `stop`: a stopping run does not wait to send what it will not."""
+        if self.stopping is not None:
+            if inspect.iscoroutine(waiting):
+                waiting.close()  # never started: nothing to wait for
+            return
+        task = asyncio.ensure_future(waiting)
+        if await unless(task, self._stopped):
+            task.result()  # its error, if it failed
 
     def stop_if_halted(self, method: str, url: str) -> None:
         """Raise, for a call not sent, the error that halted the session, if one did."""

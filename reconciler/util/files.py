@@ -88,3 +88,14 @@ def check_regular_or_absent(path: Path) -> None:
         return
     if not stat.S_ISREG(info.st_mode):
         raise NotConfinedError("it is not a regular file")
+
+
+def check_writable(path: Path, root: Path) -> None:
+    """Before a run's first change: `path` can be written as `replace_atomically` writes it.
+    It is inside `root`, absent or a regular file, and its directory takes a new file (one
+    is made and removed: permissions, a read-only mount and ACLs all show). Raises OSError."""
+    real = inside(path, root)
+    check_regular_or_absent(real)
+    probe = real.parent / f".{real.name}.{secrets.token_hex(6)}"
+    os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    os.unlink(probe)

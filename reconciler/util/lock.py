@@ -107,7 +107,8 @@ class FileLock:
             return
         try:
             if self._is_current(fd):  # removed while held, so nobody can hold this name
-                with contextlib.suppress(FileNotFoundError):
+                # A lock file left behind (its directory read-only) only costs its name.
+                with contextlib.suppress(OSError):
                     self.path.unlink()
         finally:
             os.close(fd)  # the kernel lets the lock go with the last descriptor

@@ -1,0 +1,167 @@
+"""A run told to stop (engine.stopping, TitanClient.stop): no action starts, no write is sent,
+no call is tried again, a write waiting for its turn stops waiting, and what was in flight is
+reported as done, not attempted, or unknown, truthfully."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from reconciler.core.groups import NEEDS_INVITE
+from reconciler.engine.apply import apply
+from reconciler.engine.planner import PlanPolicy
+from reconciler.engine.report import Outcome, Step
+from reconciler.engine.service import plan_now
+from reconciler.engine.statefile import StateFile
+from reconciler.engine.stopping import Stop
+from reconciler.errors import CutShortError, NotSentError
+from reconciler.sim.gateway import FaultInjector
+from reconciler.titan.client import TitanClient
+from reconciler.titan.retries import RetryPolicy
+from reconciler.util.rates import parse_rate
+from tests.conftest import MakeSim
+from tests.engine.test_apply import ENG_NOW
+from tests.support.builders import desired, want
+from tests.support.harness import (
+    ALICE,
+    BOB,
+    CAROL,
+    DEFAULT,
+    ENGINEERING,
+    Harness,
+    gid,
+    jid,
+)
+
+ENG = gid(ENGINEERING)
+GUARD = 60.0  # seconds before a test that waits for the client gives up: a failure, not a wait
+
+
+async def test_after_a_stop_no_group_or_action_starts(sim: Harness) -> None:
+    """Stopped at the first step reported: that group's later actions and every other group
+    are not attempted, and the world shows only what the report says was done."""
+    client = sim.client()
+    config = desired(
+        *(
+            want(f"g{n}", f"Group {n}", {DEFAULT: "admin", ALICE: "member"}, description="d")
+            for n in range(6)
+        )
+    )
+    plan = (await plan_now(client, config, PlanPolicy(), StateFile())).plan
+    stop = Stop()
+
+    def on_step(step: Step) -> None:
+        stop.request("interrupted (test)")
+
+    report = await apply(plan, client, stop=stop, on_step=on_step, concurrency=1)
+    created = [g for g in report.groups if g.created is not None]
+    assert len(created) == 1  # the one in flight finished its create
+    subjects = [group.subject for group in sim.world.state.groups]
+    assert [f"Group {n}" in subjects for n in range(6)] == [True] + [False] * 5
+    skipped = [s for g in report.groups for s in g.steps if s.outcome == Outcome.SKIPPED]
+    assert {s.detail for s in skipped} == {"not attempted: interrupted (test)"}
+    assert {s.group for s in skipped} == {f"g{n}" for n in range(6)}  # g0's description too
+    assert report.interrupted == "interrupted (test)"
+    assert not report.ok
+    assert "5 groups not attempted" in report.summary()
+
+
+async def test_a_stopped_client_sends_no_write_but_still_reads(sim: Harness) -> None:
+    client = sim.client()
+    client.stop("interrupted (test)")
+    with pytest.raises(NotSentError, match=r"not sent: interrupted \(test\)") as refused:
+        await client.set_subject(ENG, "Changed")
+    assert refused.value.earlier is None
+    assert sim.world.state.groups[0].subject == "Engineering"
+    assert (await client.get_group(ENG)).name == "Engineering"  # a read goes out
+
+
+async def test_a_call_is_not_tried_again_after_a_stop_and_says_it_may_have_been_done(
+    make_sim: MakeSim,
+) -> None:
+    faults = FaultInjector()
+    sim = make_sim(faults=faults)
+    faults.inject("lost", method="PUT")  # done, but the answer never arrives
+    clients: list[TitanClient] = []
+
+    async def stop_during_the_pause(seconds: float) -> None:
+        clients[0].stop("interrupted (test)")
+
+    client = sim.client(retry=RetryPolicy(attempts=3), sleep=stop_during_the_pause)
+    clients.append(client)
+    with pytest.raises(NotSentError) as refused:
+        await client.set_subject(ENG, "Changed")
+    assert refused.value.earlier is not None  # the lost attempt: it may have been done
+    assert sim.world.state.groups[0].subject == "Changed"  # and it was
+    assert client.stats.requests == 1
+
+
+async def test_a_write_waiting_for_its_turn_stops_waiting(sim: Harness) -> None:
+    client = sim.client(write_rate=parse_rate("1/hour"))
+    await client.set_subject(ENG, "First")  # takes the hour's one turn
+    waiting = asyncio.ensure_future(client.set_description(ENG, "Second"))
+    await asyncio.sleep(0)  # let it start waiting for its turn
+    client.stop("interrupted (test)")
+    with pytest.raises(NotSentError):
+        await asyncio.wait_for(waiting, GUARD)
+    assert sim.world.state.groups[0].description != "Second"
+
+
+async def test_what_is_still_in_flight_after_the_grace_is_cut_short() -> None:
+    stop = Stop(grace=0.01)
+    forever = asyncio.Event()
+    stop.request("interrupted (test)")
+    with pytest.raises(CutShortError, match="it may or may not have been done"):
+        await asyncio.wait_for(stop.bounded(forever.wait()), GUARD)
+    assert stop.cut_short
+
+
+async def test_a_second_request_cuts_short_at_once() -> None:
+    stop = Stop(grace=3600)
+    forever = asyncio.Event()
+    stop.request("interrupted (test)")
+    stop.request("interrupted (test)")
+    with pytest.raises(CutShortError):
+        await asyncio.wait_for(stop.bounded(forever.wait()), GUARD)
+    stop.close()
+
+
+async def test_work_that_finishes_within_the_grace_is_not_cut(sim: Harness) -> None:
+    stop = Stop(grace=3600)
+    stop.request("interrupted (test)")
+    assert await stop.bounded(asyncio.sleep(0, result="done")) == "done"
+    stop.close()
+
+
+async def test_people_asked_before_a_stop_are_remembered(sim: Harness) -> None:
+    """The add in flight when the stop comes finishes, invite link and all: Carol, who needs
+    an invite, is reported with the link and remembered; the later promotion is not tried."""
+    client = sim.client()
+    state_file = StateFile()
+    eng = {**ENG_NOW, BOB: "member", CAROL: "admin"}
+    plan = (
+        await plan_now(
+            client,
+            desired(want("eng", "Engineering", eng, id=ENGINEERING)),
+            PlanPolicy(),
+            state_file,
+        )
+    ).plan
+    assert [a.kind.value for a in plan.groups[0].actions] == ["add", "promote"]
+    stop = Stop()
+    report = await apply(
+        plan,
+        client,
+        state_file=state_file,
+        stop=stop,
+        on_step=lambda step: stop.request("interrupted (test)"),
+    )
+    outcomes = [(s.kind.value, s.person, s.outcome) for s in report.groups[0].steps]
+    assert outcomes == [
+        ("add", jid(BOB), Outcome.DONE),
+        ("add", jid(CAROL), Outcome.NEEDS_INVITE),
+        ("promote", jid(CAROL), Outcome.SKIPPED),
+    ]
+    assert report.groups[0].invite_link is not None
+    assert state_file.records[ENG][jid(CAROL)].reason == NEEDS_INVITE
