@@ -48,7 +48,8 @@ def show_report(report: ApplyReport, applied: Plan, output_format: str) -> None:
         if group.created is not None:
             click.echo(f"created {which}: {shown(group.created)}")
         if group.error is not None:
-            click.echo(f"failed {which}: {one_line(group.error)}", err=True)
+            what = "stopped" if group.interrupted else "failed"
+            click.echo(f"{what} {which}: {one_line(group.error)}", err=True)
         for line in reread_lines(applied, group):
             click.echo(line, err=group.reread_error is not None)
     for line in invite_lines(applied, report):

@@ -185,6 +185,7 @@ class _GroupRun:
             if self.stop.reason is not None:  # told to stop: no action starts
                 done = "finished" if index else "attempted"
                 self.report.error = f"not {done}: {self.stop.reason}"
+                self.report.interrupted = True
                 for later in self.plan.actions[index:]:
                     self._each(later, Outcome.SKIPPED, f"not attempted: {self.stop.reason}")
                 break
@@ -192,6 +193,7 @@ class _GroupRun:
                 await self.stop.bounded(self._action(action))
             except GroupctlError as exc:
                 self.report.error = str(exc)
+                self.report.interrupted = isinstance(exc, NotSentError | CutShortError)
                 self._each(action, _outcome_of_failure(exc), str(exc))
                 self.unsettled.update((action.kind, person) for person in action.members)
                 why = (
@@ -541,6 +543,12 @@ class _GroupRun:
         text = invite_text(template, subject=self.plan.subject, link=link)
         try:
             await self.client.send_text(person, text)
+        except NotSentError as exc:  # the run is stopping: the next run sends it
+            return (
+                Outcome.NEEDS_INVITE,
+                None,
+                f"; the invite link was not sent by message: {exc.reason}",
+            )
         except GroupctlError as exc:
             if maybe_sent(exc):  # not sent again before the wait is over: better than twice
                 return Outcome.UNKNOWN, LINK_SENT, f"; the message may have been sent: {exc}"

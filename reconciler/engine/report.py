@@ -85,10 +85,16 @@ class GroupReport:
     reread: bool = False  # re-read after its changes, its steps checked against it
     reread_error: str | None = None  # why it could not be re-read (its steps are unverified)
     invite_link: str | None = None  # read when someone needed an invite
+    interrupted: bool = False  # stopped by a signal before it was done: `error` says so
 
     @property
     def ok(self) -> bool:
         return self.error is None and all(step.outcome in SUCCESSES for step in self.steps)
+
+    @property
+    def attempted(self) -> bool:
+        """Whether any of its actions was tried (one interrupted before it started was not)."""
+        return any(step.outcome != Outcome.SKIPPED for step in self.steps)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -98,6 +104,7 @@ class GroupReport:
             "created": self.created,
             "ok": self.ok,
             "error": self.error,
+            "interrupted": self.interrupted,
             "reread": self.reread,
             "reread_error": self.reread_error,
             "steps": [step.to_json() for step in self.steps],
@@ -137,7 +144,9 @@ class ApplyReport:
     def summary(self) -> str:
         """`Apply: 5 groups, 4 done, 1 failed. People: 3 added, 1 invited, 2 removed.`"""
         done = sum(1 for g in self.groups if g.ok)
-        failed = len(self.groups) - done
+        stopped = [g for g in self.groups if not g.ok and g.interrupted]
+        part_way = sum(1 for g in stopped if g.attempted)
+        failed = len(self.groups) - done - len(stopped)
         people = [
             (self.count(Outcome.DONE, ADDS), "added"),
             (self.count(Outcome.INVITED, ADDS), "invited"),
@@ -154,24 +163,20 @@ class ApplyReport:
         return (
             f"Apply: {count(len(self.groups), 'group')}, {done} done"
             + (f", {failed} failed" if failed else "")
+            + (f", {part_way} stopped part-way" if part_way else "")
+            + (f", {len(stopped) - part_way} not attempted" if len(stopped) > part_way else "")
             + f". People: {shown}."
             + self._rereads()
             + (f"\nApply stopped: {self.halted}" if self.halted else "")
-            + (f"\nApply interrupted: {self._interrupted()}" if self.interrupted else "")
+            + (f"\n{self._interrupted()}" if self.interrupted else "")
             + (f"\nState file not saved: {self.state_error}" if self.state_error else "")
         )
 
     def _interrupted(self) -> str:
-        """`interrupted (SIGINT): 2 groups not attempted, 1 cut short.`"""
-        untouched = sum(
-            1 for g in self.groups if g.steps and all(s.outcome == Outcome.SKIPPED for s in g.steps)
-        )
-        parts = [f"{count(untouched, 'group')} not attempted"] if untouched else []
+        """`Apply interrupted (SIGINT): 1 group with an outcome unknown. The next plan ...`"""
         unknown = sum(1 for g in self.groups if any(s.outcome == Outcome.UNKNOWN for s in g.steps))
-        if unknown:
-            parts.append(f"{count(unknown, 'group')} with an outcome unknown")
-        said = f": {', '.join(parts)}" if parts else ""
-        return f"{self.interrupted}{said}. The next plan shows what is left."
+        said = f": {count(unknown, 'group')} with an outcome unknown" if unknown else ""
+        return f"Apply {self.interrupted}{said}. The next plan shows what is left."
 
     def _rereads(self) -> str:
         """` Re-read: 4 of 5 people as planned; 1 group not re-read.` (empty: none re-read)"""

@@ -64,7 +64,7 @@ async def test_after_a_stop_no_group_or_action_starts(sim: Harness) -> None:
     assert {s.group for s in skipped} == {f"g{n}" for n in range(6)}  # g0's description too
     assert report.interrupted == "interrupted (test)"
     assert not report.ok
-    assert "5 groups not attempted" in report.summary()
+    assert "6 groups, 0 done, 1 stopped part-way, 5 not attempted." in report.summary()
 
 
 async def test_a_stopped_client_sends_no_write_but_still_reads(sim: Harness) -> None:
@@ -165,3 +165,26 @@ async def test_people_asked_before_a_stop_are_remembered(sim: Harness) -> None:
     ]
     assert report.groups[0].invite_link is not None
     assert state_file.records[ENG][jid(CAROL)].reason == NEEDS_INVITE
+
+
+async def test_an_invite_message_not_sent_for_a_stop_is_sent_by_the_next_run(
+    sim: Harness,
+) -> None:
+    client = sim.client()
+    state_file = StateFile()
+    eng = {**ENG_NOW, BOB: "member", CAROL: "member"}
+    config = desired(want("eng", "Engineering", eng, id=ENGINEERING, invite_message="{link}"))
+    plan = (await plan_now(client, config, PlanPolicy(), state_file)).plan
+    stop = Stop()
+    report = await apply(
+        plan,
+        client,
+        state_file=state_file,
+        stop=stop,
+        on_step=lambda step: stop.request("interrupted (test)"),
+    )
+    carol = next(s for s in report.groups[0].steps if s.person == jid(CAROL))
+    assert carol.outcome == Outcome.NEEDS_INVITE
+    assert "the invite link was not sent by message: interrupted (test)" in carol.detail
+    assert sim.world.state.messages == []
+    assert jid(CAROL) not in state_file.records.get(ENG, {})  # so the next run sends it

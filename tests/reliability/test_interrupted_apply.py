@@ -167,10 +167,8 @@ def test_a_signal_sends_no_new_change_and_reports_the_truth(
     assert len(setup.gate.writes) == IN_FLIGHT, setup.gate.writes
     assert report["interrupted"] == f"interrupted ({signum.name})"
     assert report["ok"] is False
-    assert (
-        f"Apply interrupted: interrupted ({signum.name}): 2 groups not attempted"
-        in (report["summary"])
-    )
+    assert "6 groups, 0 done, 4 stopped part-way, 2 not attempted." in report["summary"]
+    assert f"\nApply interrupted ({signum.name}). The next plan shows what" in report["summary"]
     done = {g["key"] for g in report["groups"] if g["error"] is None}
     not_attempted = f"not attempted: interrupted ({signum.name})"
     for key, _, _, outcome, detail in steps(report):
