@@ -51,6 +51,19 @@ def without_final_line_break(api_key: str | None) -> str | None:
     return api_key.removesuffix("\r\n") if api_key.endswith("\r\n") else api_key.removesuffix("\n")
 
 
+def trimmed_secret(given: str | None, what: str) -> str | None:
+    """`given` less one final line break, with a warning naming `what` if it had one (log
+    with both forms redacted first: see `setup_logging`)."""
+    trimmed = without_final_line_break(given)
+    if trimmed != given:
+        log.warning(
+            "%s ended in a line break, which is not part of it and was removed: store it"
+            " without one (printf %%s, not echo)",
+            what,
+        )
+    return trimmed
+
+
 def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Adds the connection and logging flags; the command receives `settings: ApiSettings`."""
 
@@ -118,14 +131,8 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         debug: bool,
         **kwargs: Any,
     ) -> Any:
-        given = api_key
-        api_key = without_final_line_break(api_key)
-        setup_logging(verbose, debug, [given, api_key])
-        if api_key != given:
-            log.warning(
-                "the API key ended in a line break, which is not part of it and was removed:"
-                " store the key without one (printf %s, not echo)"
-            )
+        setup_logging(verbose, debug, [api_key, without_final_line_break(api_key)])
+        api_key = trimmed_secret(api_key, "the API key")
         settings = ApiSettings(
             api=api,
             api_key=api_key,

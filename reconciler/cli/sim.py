@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import setup_logging
+from reconciler.cli.options import setup_logging, trimmed_secret, without_final_line_break
 from reconciler.cli.root import Groupctl, cli, fail
 
 
@@ -106,9 +106,11 @@ def sim_serve(state_path: Path, host: str, port: int, verbose: bool, **options: 
     from reconciler.sim.server import build_simulator, serve  # only when serving
     from reconciler.util.serving import bind
 
-    setup_logging(
-        verbose, False, [options["api_key"], options["read_only_key"], options["webhook_secret"]]
-    )
+    secrets = ("api_key", "read_only_key", "webhook_secret")
+    given = [options[name] for name in secrets]
+    setup_logging(verbose, False, given + [without_final_line_break(g) for g in given])
+    for name in secrets:
+        options[name] = trimmed_secret(options[name], "--" + name.replace("_", "-"))
     try:  # before the world file is touched: a busy port leaves nothing behind
         sock = bind(host, port)
     except OSError as exc:

@@ -18,14 +18,18 @@ from reconciler.cli.options import (
     make_run,
     setup_logging,
     state_file_option,
+    trimmed_secret,
+    without_final_line_break,
 )
 from reconciler.cli.root import cli
 from reconciler.config import load
 from reconciler.engine.safety import Brakes
 from reconciler.engine.statefile import StateFile
 from reconciler.errors import FileAccessError, SettingsError, UsageError
+from reconciler.util.logs import without_credentials
 from reconciler.util.rates import parse_duration
 from reconciler.util.serving import GracefulServer, bind, head_deadline, small_tls_reads
+from reconciler.util.untrusted import one_line
 from reconciler.watch import Watcher, WatchOptions
 from reconciler.watch.registration import Registration, check_url, register
 
@@ -114,14 +118,16 @@ def watch(
         --tls-cert cert.pem --tls-key key.pem \\
         --register https://watch.example.com:8443/webhooks/titan
     """
-    secret = os.environ.get(webhook_secret_env)
+    given = os.environ.get(webhook_secret_env)
+    flags = click.get_current_context().params  # -v and --debug, as api_options read them
+    secrets = [settings.api_key, given, without_final_line_break(given)]
+    setup_logging(flags["verbose"], flags["debug"], secrets)
+    secret = trimmed_secret(given, f"the webhook secret in {webhook_secret_env}")
     if not secret:
         raise SettingsError(
             f"no webhook secret: set {webhook_secret_env} to the secret Titan signs webhooks"
             " with (unsigned deliveries are refused, so watch needs it)"
         )
-    flags = click.get_current_context().params  # -v and --debug, as api_options read them
-    setup_logging(flags["verbose"], flags["debug"], [settings.api_key, secret])
     logging.getLogger("reconciler.watch").setLevel(logging.INFO)
     desired = load(config_path)
     settings = settings.for_config(desired.session)
@@ -213,7 +219,8 @@ def _tell(registration: Registration) -> None:
     hook = registration.webhook
     done = "registered" if registration.created else "already registered"
     events = ", ".join(hook.events) if hook.events else "every event"
-    lines = [f"webhook {hook.id} {done}: {hook.url} ({events})"]
+    # Parts come from Titan's answer (shown safely), and a URL may carry a password.
+    lines = [f"webhook {hook.id} {done}: {without_credentials(hook.url)} ({events})"]
     lines += [f"note: {note}" for note in registration.notes]
-    for line in lines:  # parts come from Titan's answer: no control characters reach a terminal
-        click.echo("".join(c if c.isprintable() else repr(c)[1:-1] for c in line), err=True)
+    for line in lines:
+        click.echo(one_line(line), err=True)

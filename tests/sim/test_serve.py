@@ -291,3 +291,17 @@ def test_webhooks_nobody_receives_do_not_hold_a_shutdown(groupctl: str, state: P
         _, err = served.stop()  # within its own 15 s: 6 x 3 failing attempts take longer
     assert served.process.returncode == 0
     assert "webhook deliveries to http://127.0.0.1:9/hooks dropped at shutdown" in err
+
+
+def test_one_final_line_break_is_removed_from_the_key_with_a_warning(
+    groupctl: str, state: Path
+) -> None:
+    with sim_serve(groupctl, state, key=KEY + "\n") as served:
+        answer = httpx.get(
+            f"{served.url}/api/sessions/default",
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=30,
+        )
+        _, err = served.stop()
+    assert answer.status_code == 200
+    assert "warning: --api-key ended in a line break, which is not part of it" in err

@@ -120,12 +120,14 @@ async def test_the_secret_is_in_no_log_line_of_the_client(
 # -- the command ---------------------------------------------------------------------------------
 
 
-def run_watch(groupctl: str, example: Path, *args: str) -> tuple[int, str, str]:
+def run_watch(
+    groupctl: str, example: Path, *args: str, secret: str = SECRET
+) -> tuple[int, str, str]:
     """`groupctl watch` until it listens (then SIGTERM), or until it exits on its own."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TITAN_")},
         "TITAN_API_URL": "sim:world.json",
-        "TITAN_WEBHOOK_SECRET": SECRET,
+        "TITAN_WEBHOOK_SECRET": secret,
         "NO_COLOR": "1",
     }
     watch = start_groupctl(
@@ -170,3 +172,22 @@ def test_watch_refuses_to_register_a_url_titan_would_refuse(groupctl: str, examp
     assert "Traceback" not in err
     world = WorldState.model_validate_json((example / "world.json").read_text())
     assert world.webhooks == []
+
+
+def test_a_password_in_the_url_is_refused_without_showing_it(groupctl: str, example: Path) -> None:
+    with_password = "https://hooks:pa55-word-9f@watch.example.com/webhooks/titan"
+    code, out, err = run_watch(groupctl, example, "--register", with_password)
+    assert code == 1
+    assert "error: --register the URL holds a user name or password" in err
+    assert "pa55-word-9f" not in out + err
+
+
+def test_one_final_line_break_is_removed_from_the_webhook_secret(
+    groupctl: str, example: Path
+) -> None:
+    code, out, err = run_watch(groupctl, example, "--register", HOOK, secret=SECRET + "\n")
+    assert code == 0, err
+    assert "the webhook secret in TITAN_WEBHOOK_SECRET ended in a line break" in err
+    world = WorldState.model_validate_json((example / "world.json").read_text())
+    assert [hook.hmac_key for hook in world.webhooks] == [SECRET]  # as Titan will sign
+    assert SECRET not in out + err
