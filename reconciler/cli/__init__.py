@@ -1,18 +1,9 @@
 """The `groupctl` command: parse flags, call the library, print, map errors to exit codes.
 
-One module per family of commands; importing them registers them on the root group.
+One module per family of commands, imported only when one of its commands runs: the root
+group (`cli.root`) lists them.
 """
 
-from reconciler.cli import (  # noqa: F401 - registers the commands
-    apply,
-    diff,
-    import_,
-    plan,
-    sim,
-    status,
-    validate,
-    watch,
-)
 from reconciler.cli.root import cli
 
 

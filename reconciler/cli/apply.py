@@ -9,20 +9,19 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from reconciler.cli import options
+from reconciler.cli import flags, options
 from reconciler.cli.connection import ApiSettings
 from reconciler.cli.interrupts import Signals
 from reconciler.cli.output import asker, plan_shower, progress_shower, show_applied
-from reconciler.cli.root import cli
 from reconciler.engine.service import apply_config
 from reconciler.engine.stopping import STOP_GRACE, Stop
 
 _PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-@cli.command("apply")
+@click.command("apply")
 @click.argument("planfile", required=False, type=_PATH)
-@options.config_option
+@flags.config_option
 @options.api_options
 @options.planning_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (needed in CI).")

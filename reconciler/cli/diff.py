@@ -10,8 +10,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.cli.options import config_option, use_color
-from reconciler.cli.root import cli
+from reconciler.cli.flags import config_option, use_color
 from reconciler.config import load
 from reconciler.config.diff import ConfigDiff, diff
 from reconciler.config.gitrev import loaded_at
@@ -21,7 +20,7 @@ from reconciler.render.markdown import SEPARATOR
 from reconciler.util.untrusted import in_json
 
 
-@cli.command("diff")
+@click.command("diff")
 @click.argument("configs", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--base",

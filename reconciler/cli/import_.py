@@ -9,7 +9,6 @@ import click
 
 from reconciler.cli.connection import ApiSettings
 from reconciler.cli.options import api_options
-from reconciler.cli.root import cli
 from reconciler.config import load
 from reconciler.core.jid import parse_group_jid
 from reconciler.engine.service import import_groups
@@ -18,7 +17,7 @@ from reconciler.util.files import replace_atomically
 from reconciler.util.wording import count
 
 
-@cli.command("import")
+@click.command("import")
 @api_options
 @click.option(
     "--group", "groups", multiple=True, metavar="JID", help="Import this group (repeat for more)."

@@ -6,8 +6,6 @@ from __future__ import annotations
 import difflib
 import functools
 import logging
-import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +15,7 @@ from typing import Any
 import click
 
 from reconciler.cli.connection import ApiSettings
+from reconciler.cli.flags import setup_logging, trimmed_secret, without_final_line_break
 from reconciler.config import load
 from reconciler.config.workspace import Workspace
 from reconciler.core.groups import DesiredState
@@ -28,40 +27,9 @@ from reconciler.engine.service import LOCK_TIMEOUT, Run, check_plan_target
 from reconciler.engine.statefile import LONGEST_PLAN_AGE
 from reconciler.errors import FileAccessError, UsageError
 from reconciler.titan.session_guard import RECONNECT_WAIT
-from reconciler.util.logs import configure_logging
 from reconciler.util.rates import parse_duration
 
 log = logging.getLogger("reconciler.cli")
-
-
-def setup_logging(verbose: bool, debug: bool, secrets: list[str | None]) -> None:
-    root = click.get_current_context().find_root().params
-    configure_logging(
-        verbose=verbose or root.get("verbose", False),
-        debug=debug or root.get("debug", False),
-        secrets=[secret for secret in secrets if secret],
-    )
-
-
-def without_final_line_break(api_key: str | None) -> str | None:
-    """The key less one final line break (`\\n` or `\\r\\n`), which `echo` and editors add
-    to a stored secret. Only one: any other is refused with the key (`check_api_key`)."""
-    if api_key is None:
-        return None
-    return api_key.removesuffix("\r\n") if api_key.endswith("\r\n") else api_key.removesuffix("\n")
-
-
-def trimmed_secret(given: str | None, what: str) -> str | None:
-    """`given` less one final line break, with a warning naming `what` if it had one (log
-    with both forms redacted first: see `setup_logging`)."""
-    trimmed = without_final_line_break(given)
-    if trimmed != given:
-        log.warning(
-            "%s ended in a line break, which is not part of it and was removed: store it"
-            " without one (printf %%s, not echo)",
-            what,
-        )
-    return trimmed
 
 
 def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -144,24 +112,6 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         return command(settings=settings, **kwargs)
 
     return wrapper
-
-
-config_option = click.option(
-    "-f",
-    "--file",
-    "config_path",
-    envvar="GROUPCTL_CONFIG",
-    show_envvar=True,
-    default="groups.yaml",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="The config: a YAML file, or a directory of them.",
-)
-
-
-def use_color(*, err: bool = False) -> bool:
-    """Color on a terminal, unless NO_COLOR says otherwise (https://no-color.org)."""
-    return (sys.stderr if err else sys.stdout).isatty() and not os.environ.get("NO_COLOR")
 
 
 def check_group_keys(desired: DesiredState, only: tuple[str, ...]) -> None:

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 
 import click
 
+from reconciler.cli.flags import use_color
 from reconciler.cli.interrupts import HANDLED, Signals
-from reconciler.cli.options import use_color
 from reconciler.engine import planfile
 from reconciler.engine.apply import Listener
 from reconciler.engine.plan import Plan

@@ -8,22 +8,16 @@ from pathlib import Path
 import click
 
 from reconciler.cli.connection import ApiSettings
-from reconciler.cli.options import (
-    Planning,
-    api_options,
-    config_option,
-    load_config,
-    planning_options,
-)
+from reconciler.cli.flags import config_option
+from reconciler.cli.options import Planning, api_options, load_config, planning_options
 from reconciler.cli.output import refuse_if_refused, show_plan
-from reconciler.cli.root import cli
 from reconciler.engine import planfile
 from reconciler.engine.service import plan_config
 from reconciler.errors import FileAccessError, UnsafePlanError, UsageError
 from reconciler.util.files import replace_atomically
 
 
-@cli.command("plan")
+@click.command("plan")
 @config_option
 @api_options
 @planning_options

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import click
@@ -33,8 +35,92 @@ class Failure(click.ClickException):
             click.echo(f"error: {shown_lines(self.message)}", err=True)
 
 
+# Each command's module, imported only when the command runs (or its --help is asked for),
+# and its short help for the list in `groupctl --help` (a test keeps the two in step): so
+# `groupctl --help` and `groupctl validate` do not import the HTTP client, the web server,
+# the picture library...
+COMMANDS = {
+    "apply": (
+        "reconciler.cli.apply:apply_command",
+        "Carry out the plan: the config's (planned now), or a saved PLANFILE.",
+    ),
+    "diff": (
+        "reconciler.cli.diff:diff_command",
+        "Compare two versions of the config: groups added, removed or renamed, and per group "
+        "who joins, leaves, gains or loses admin.",
+    ),
+    "import": (
+        "reconciler.cli.import_:import_command",
+        "Write a config from live groups: people, ids, subjects, descriptions, members and "
+        "admins, so that a plan of it shows no changes.",
+    ),
+    "plan": (
+        "reconciler.cli.plan:plan_command",
+        "Show what apply would change, in order: read live state, compare with the config.",
+    ),
+    "schema": (
+        "reconciler.cli.validate:schema",
+        "Print the JSON Schema of the config file, for editors and other tools.",
+    ),
+    "sim": (
+        "reconciler.cli.sim:sim",
+        "The built-in Titan simulator: WhatsApp's group rules behind Titan's HTTP API.",
+    ),
+    "status": (
+        "reconciler.cli.status:status",
+        "Check the connection: the session, its account and state, the key's scopes, and how "
+        "many groups the session is in.",
+    ),
+    "validate": (
+        "reconciler.cli.validate:validate",
+        "Check the config without touching the API: every mistake, as file:line:col.",
+    ),
+    "watch": (
+        "reconciler.cli.watch:watch",
+        "Listen to Titan's group webhooks and report drift of managed groups within seconds, as"
+        " one JSON log line per group and in Prometheus metrics (/metrics); with --self-heal, "
+        "put them back.",
+    ),
+}
+
+
 class Groupctl(click.Group):
-    """A `GroupctlError` becomes `error: <message>` and exit status 1; nothing else is caught."""
+    """A `GroupctlError` becomes `error: <message>` and exit status 1 (or the error's own
+    `exit_code`); nothing else is caught. Commands in `lazy` (name -> ("module:attribute",
+    short help)) are imported when first needed."""
+
+    def __init__(
+        self, *args: Any, lazy: Mapping[str, tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and name not in self.commands:
+            module, _, attribute = self.lazy[name][0].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The list of commands, from `lazy`'s short help for those not imported yet."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [
+            (
+                name,
+                self.commands[name].get_short_help_str(limit)
+                if name in self.commands
+                else click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit),
+            )
+            for name in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -43,7 +129,7 @@ class Groupctl(click.Group):
             raise Failure(exc) from None
 
 
-@click.group(cls=Groupctl, context_settings=CONTEXT)
+@click.group(cls=Groupctl, lazy=COMMANDS, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="groupctl")
 @click.option("-v", "--verbose", is_flag=True, help="Log each API call (for any command).")
 @click.option("--debug", is_flag=True, help="Log everything, bodies included (never the key).")

@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import setup_logging, trimmed_secret, without_final_line_break
-from reconciler.cli.root import Groupctl, cli, fail
+from reconciler.cli.flags import setup_logging, trimmed_secret, without_final_line_break
+from reconciler.cli.root import Groupctl, fail
 
 
-@cli.group(cls=Groupctl)
+@click.group(cls=Groupctl)
 def sim() -> None:
     """The built-in Titan simulator: WhatsApp's group rules behind Titan's HTTP API."""
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from reconciler.cli.connection import ApiSettings
-from reconciler.cli.options import api_options, config_option
-from reconciler.cli.root import cli
+from reconciler.cli.flags import config_option
+from reconciler.cli.options import api_options
 from reconciler.config import load
 from reconciler.errors import SettingsError
 from reconciler.titan.sessions import describe
@@ -25,7 +25,7 @@ NEEDED_SCOPES = {
 OPTIONAL_SCOPES = frozenset({"messages:write"})
 
 
-@cli.command()
+@click.command()
 @config_option
 @api_options
 def status(settings: ApiSettings, config_path: Path) -> None:

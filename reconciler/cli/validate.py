@@ -7,14 +7,13 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.options import config_option
-from reconciler.cli.root import cli
+from reconciler.cli.flags import config_option
 from reconciler.config import load
 from reconciler.config.model import config_schema
 from reconciler.util.wording import count
 
 
-@cli.command()
+@click.command()
 @config_option
 def validate(config_path: Path) -> None:
     """Check the config without touching the API: every mistake, as file:line:col."""
@@ -27,7 +26,7 @@ def validate(config_path: Path) -> None:
     click.echo(f"{config_path}: valid ({', '.join(counts)})")
 
 
-@cli.command()
+@click.command()
 def schema() -> None:
     """Print the JSON Schema of the config file, for editors and other tools."""
     click.echo(json.dumps(config_schema(), indent=2))

@@ -12,16 +12,13 @@ import click
 import uvicorn
 
 from reconciler.cli.connection import ApiSettings
-from reconciler.cli.options import (
-    api_options,
+from reconciler.cli.flags import (
     config_option,
-    make_run,
     setup_logging,
-    state_file_option,
     trimmed_secret,
     without_final_line_break,
 )
-from reconciler.cli.root import cli
+from reconciler.cli.options import api_options, make_run, state_file_option
 from reconciler.config import load
 from reconciler.engine.safety import Brakes
 from reconciler.engine.statefile import StateFile
@@ -34,7 +31,7 @@ from reconciler.watch import Watcher, WatchOptions
 from reconciler.watch.registration import Registration, check_url, register
 
 
-@cli.command()
+@click.command()
 @config_option
 @api_options
 @click.option(

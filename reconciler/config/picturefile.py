@@ -13,9 +13,7 @@ import stat
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from PIL import Image, UnidentifiedImageError
-
-from reconciler.core.pictures import MAX_PICTURE_BYTES, bounded
+from reconciler.core.pictures import MAX_PICTURE_BYTES, check_file
 from reconciler.errors import PictureError
 
 
@@ -68,15 +66,7 @@ def checked_file(picture: str, base: Path) -> Path:
             f"the picture file {picture!r} is {status.st_size:,} bytes; groupctl reads"
             f" pictures of up to {MAX_PICTURE_BYTES:,}: scale it down (WhatsApp shows 640x640)"
         )
-    try:
-        with Image.open(path) as image:  # reads the header: what it claims, not its pixels
-            bounded(image, source=f"the picture file {picture!r}").verify()
-    except PictureError:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise PictureError(
-            f"the picture file {picture!r} is not an image Pillow can read"
-        ) from None
+    check_file(path, source=f"the picture file {picture!r}")  # its header, not its pixels
     return path
 
 

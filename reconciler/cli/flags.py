@@ -1,0 +1,63 @@
+"""The flags every command shares and that cost nothing to import: `-f`, logging, color.
+(`groupctl validate` and `--help` import only these: see `cli.root`.)"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.util.logs import configure_logging
+
+log = logging.getLogger("reconciler.cli")
+
+
+def setup_logging(verbose: bool, debug: bool, secrets: list[str | None]) -> None:
+    root = click.get_current_context().find_root().params
+    configure_logging(
+        verbose=verbose or root.get("verbose", False),
+        debug=debug or root.get("debug", False),
+        secrets=[secret for secret in secrets if secret],
+    )
+
+
+def without_final_line_break(api_key: str | None) -> str | None:
+    """The key less one final line break (`\\n` or `\\r\\n`), which `echo` and editors add
+    to a stored secret. Only one: any other is refused with the key (`check_api_key`)."""
+    if api_key is None:
+        return None
+    return api_key.removesuffix("\r\n") if api_key.endswith("\r\n") else api_key.removesuffix("\n")
+
+
+def trimmed_secret(given: str | None, what: str) -> str | None:
+    """`given` less one final line break, with a warning naming `what` if it had one (log
+    with both forms redacted first: see `setup_logging`)."""
+    trimmed = without_final_line_break(given)
+    if trimmed != given:
+        log.warning(
+            "%s ended in a line break, which is not part of it and was removed: store it"
+            " without one (printf %%s, not echo)",
+            what,
+        )
+    return trimmed
+
+
+config_option = click.option(
+    "-f",
+    "--file",
+    "config_path",
+    envvar="GROUPCTL_CONFIG",
+    show_envvar=True,
+    default="groups.yaml",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="The config: a YAML file, or a directory of them.",
+)
+
+
+def use_color(*, err: bool = False) -> bool:
+    """Color on a terminal, unless NO_COLOR says otherwise (https://no-color.org)."""
+    return (sys.stderr if err else sys.stdout).isatty() and not os.environ.get("NO_COLOR")
