@@ -4,6 +4,7 @@ and the root's list of commands says what each command's own help says."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -64,3 +65,20 @@ def test_the_list_of_commands_says_what_each_command_says(name: str) -> None:
     assert command is not None
     listed = click.Command(name, help=COMMANDS[name][1])
     assert listed.get_short_help_str(1000) == command.get_short_help_str(1000)
+
+
+def test_output_to_a_file_is_whole_though_the_process_skips_its_teardown(
+    groupctl: str, tmp_path: Path
+) -> None:
+    """groupctl ends with os._exit once its output is flushed: a file, block-buffered,
+    still gets every byte, and the exit status is the command's."""
+    out = tmp_path / "schema.json"
+    with out.open("w") as handle:
+        done = subprocess.run([groupctl, "schema"], stdout=handle, timeout=120)
+    assert done.returncode == 0
+    schema = json.loads(out.read_text())
+    assert schema["type"] == "object"
+    refused = subprocess.run(
+        [groupctl, "validate", "-f", "missing.yaml"], cwd=tmp_path, capture_output=True
+    )
+    assert refused.returncode == 1
