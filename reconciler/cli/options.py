@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -286,7 +287,14 @@ def load_config(
     config_path: Path, only: tuple[str, ...], settings: ApiSettings
 ) -> tuple[DesiredState, ApiSettings]:
     """The config (every --group KEY must be in it), and the settings with its session."""
+    started = time.perf_counter()
     desired = load(config_path)
+    log.info(
+        "config %s: %d groups loaded in %.2f s",
+        config_path,
+        len(desired.groups),
+        time.perf_counter() - started,
+    )
     check_group_keys(desired, only)
     return desired, settings.for_config(desired.session)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -15,6 +17,8 @@ from reconciler.engine import planfile
 from reconciler.engine.service import plan_config
 from reconciler.errors import FileAccessError, UnsafePlanError, UsageError
 from reconciler.util.files import replace_atomically
+
+log = logging.getLogger("reconciler.cli")
 
 
 @click.command("plan")
@@ -60,7 +64,9 @@ def plan_command(
     desired, settings = load_config(config_path, planning.only, settings)
     run = planning.run(settings, config_path)
     result = settings.run(lambda client: plan_config(client, run, desired))
+    started = time.perf_counter()
     show_plan(result, output_format, mask_phones, key=settings.api_key)
+    log.info("plan printed in %.2f s", time.perf_counter() - started)
     if out is not None:
         try:
             replace_atomically(out, planfile.dumps(result, key=settings.api_key).encode())

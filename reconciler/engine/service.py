@@ -17,6 +17,8 @@ plan the same creates and invitations, and both carry them out.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -41,6 +43,8 @@ from reconciler.engine.stopping import Stop
 from reconciler.engine.validity import MAX_PLAN_AGE, check_valid, config_hashes
 from reconciler.errors import GroupctlError, SettingsError, UnsafePlanError, UsageError
 from reconciler.titan.client import TitanClient
+
+log = logging.getLogger("reconciler.engine")
 
 Clock = Callable[[], datetime]
 # How long an apply waits, by default, for another run on the same state file to end: long
@@ -73,11 +77,15 @@ async def plan_now(
     (records of people no longer in a group are dropped; what another run saved meanwhile is
     read first); the plan carries the brakes' verdict and the time it was made."""
     state_file.refresh()
+    started = time.perf_counter()
     live = await fetch(client, desired, only=policy.only, uploaded=state_file.pictures)
+    read = time.perf_counter()
+    log.info("live state: %d groups read in %.2f s", len(live.groups), read - started)
     for group in live.groups.values():
         state_file.prune(group.id, present=group.state.members)
     made = now()
     planned = replace(plan(desired, live, policy, waiting=state_file.waiting(made)), created=made)
+    log.info("planned in %.2f s", time.perf_counter() - read)
     return Planned(assess(planned, brakes, force=force), live)
 
 
