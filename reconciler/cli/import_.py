@@ -10,6 +10,7 @@ import click
 from reconciler.cli.connection import ApiSettings
 from reconciler.cli.options import api_options
 from reconciler.config import load
+from reconciler.config.importer import Imported
 from reconciler.core.jid import parse_group_jid
 from reconciler.engine.service import import_groups
 from reconciler.errors import FileAccessError, UsageError
@@ -26,8 +27,11 @@ from reconciler.util.wording import count
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the config here (default: print it).",
+    "output_given",
+    type=click.Path(),
+    help="Write the config here: a file, or a directory (an existing one, or a path ending"
+    " in /). Default: print it. A config over 4 MB is split into several files, which"
+    " needs a directory.",
 )
 @click.option(
     "--people",
@@ -40,7 +44,7 @@ def import_command(
     settings: ApiSettings,
     groups: tuple[str, ...],
     all_groups: bool,
-    output: Path | None,
+    output_given: str | None,
     people_path: Path | None,
     overwrite: bool,
 ) -> None:
@@ -53,7 +57,12 @@ def import_command(
     """
     if bool(groups) == all_groups:
         raise UsageError("say which groups: --group JID (repeat for more), or --all")
-    if output is not None and output.exists() and not overwrite:
+    output = Path(output_given) if output_given is not None else None
+    # A directory: one that exists, or a path written as one (Path() drops the final /).
+    into_directory = output_given is not None and (
+        Path(output_given).is_dir() or output_given.endswith("/")
+    )
+    if output is not None and not into_directory and output.exists() and not overwrite:
         raise UsageError(f"{output} exists: choose another name, or --overwrite")
     only = [parse_group_jid(group) for group in groups]
     known = load(people_path) if people_path is not None else None
@@ -63,6 +72,18 @@ def import_command(
             client, only=only, known=known, api=settings.shown_api, now=datetime.now(UTC)
         )
     )
+    what = f"{count(imported.groups, 'group')}, {count(imported.people, 'person', 'people')}"
+    if output is not None and into_directory:
+        written = _write_directory(output, imported, overwrite)
+        click.echo(f"wrote {', '.join(written)} in {output}: {what}", err=True)
+        return
+    if not imported.one_file:
+        size = sum(len(text.encode()) for text in imported.files.values())
+        raise UsageError(
+            f"the config of {what} is {size / 1e6:.1f} MB, more than one file may hold:"
+            " give -o a directory (e.g. -o groups/), and import writes it as"
+            f" {', '.join(imported.files)} there"
+        )
     if output is None:
         click.echo(imported.text, nl=False)
         return
@@ -70,8 +91,33 @@ def import_command(
         replace_atomically(output, imported.text.encode())
     except OSError as exc:
         raise FileAccessError(f"{output}: cannot write the config: {exc.strerror}") from None
-    click.echo(
-        f"wrote {output}: {count(imported.groups, 'group')},"
-        f" {count(imported.people, 'person', 'people')}",
-        err=True,
-    )
+    click.echo(f"wrote {output}: {what}", err=True)
+
+
+def _write_directory(directory: Path, imported: Imported, overwrite: bool) -> list[str]:
+    """Write the config's files into `directory` (made if missing); the names written. Any
+    other YAML file there would be merged into the config when it is loaded: refused."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        present = {p.name for p in directory.iterdir() if p.suffix in (".yaml", ".yml")}
+    except OSError as exc:
+        raise FileAccessError(
+            f"{directory}: cannot write the config there: {exc.strerror}"
+        ) from None
+    others = sorted(present - set(imported.files))
+    if others:
+        raise UsageError(
+            f"{directory} holds {', '.join(others)}, which would be merged into the imported"
+            " config: choose an empty directory"
+        )
+    clash = sorted(present & set(imported.files))
+    if clash and not overwrite:
+        raise UsageError(f"{directory} holds {', '.join(clash)}: choose another, or --overwrite")
+    for name, text in imported.files.items():
+        try:
+            replace_atomically(directory / name, text.encode())
+        except OSError as exc:
+            raise FileAccessError(
+                f"{directory / name}: cannot write the config: {exc.strerror}"
+            ) from None
+    return list(imported.files)

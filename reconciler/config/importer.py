@@ -6,31 +6,52 @@ People are named from a `people:` directory when one is given, else from their n
 (`p_14155550101`) or LIDs (`lid_204355791230411`); the session's own account is never listed
 (groupctl never removes it anyway). Pictures are not imported: a group without `picture:`
 keeps the one it has.
+
+The YAML is written directly, not by a YAML library: at a thousand groups of two hundred
+people a round-tripping dumper took most of a minute. Every scalar is written plain only where
+YAML reads it back as that same string, double-quoted with escapes otherwise (a property test
+holds `yaml.safe_load` to it). A config too big for one file (the loader reads files of up to
+5 MB) is split into several, people first, which a directory config merges.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from io import StringIO
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
+from reconciler.config.yamlfile import MAX_FILE_BYTES
 from reconciler.core.groups import DesiredState, LiveGroup, Member
 from reconciler.core.jid import Jid
+from reconciler.util.untrusted import shown
 from reconciler.util.wording import count
+
+# Each file of a split config: under the loader's limit, with room for people to edit it.
+SPLIT_AT = MAX_FILE_BYTES * 4 // 5
+ONE_FILE = "groups.yaml"  # the file's name when a config that fits one is written to a directory
 
 
 @dataclass(frozen=True, slots=True)
 class Imported:
-    """The config written (YAML text), and what it holds."""
+    """The config written: one file, or (too big for one) several for a directory, by name;
+    and what it holds."""
 
-    text: str
+    files: dict[str, str]
     groups: int
     people: int
+
+    @property
+    def one_file(self) -> bool:
+        return list(self.files) == [ONE_FILE]
+
+    @property
+    def text(self) -> str:
+        """The whole config, when it is one file."""
+        if not self.one_file:
+            raise ValueError("the config is split into several files")
+        return self.files[ONE_FILE]
 
 
 def write_config(
@@ -42,9 +63,11 @@ def write_config(
     known: DesiredState | None = None,
     api: str = "",
     now: datetime,
+    split_at: int = SPLIT_AT,
 ) -> Imported:
     """The config of `groups`, as read from `session` (whose own addresses are `me`);
-    `created`: when each group was created, where Titan says."""
+    `created`: when each group was created, where Titan says. Split into files of at most
+    `split_at` bytes when it is bigger."""
     # Who is who across groups: someone shown by LID in one group and by number (with that
     # LID) in another is one person, named once.
     numbers = {
@@ -54,56 +77,110 @@ def write_config(
         if member.lid is not None
     }
     names = _Names(known.directory if known else {}, numbers)
-    config = CommentedMap()
-    config["version"] = 1
-    config["session"] = session
-    people = CommentedMap()
-    entries = CommentedMap()
     keys: set[str] = set()
+    entries = []
     for group in groups:
-        key = _key(group.state.subject, keys)
-        entries[key] = _group(group, me, names)
         others = sum(1 for jid in group.state.members if jid not in me)
         when = created.get(group.id)
         since = f"created {datetime.fromtimestamp(when, UTC).date()}, " if when else ""
-        others_text = f"{count(others, 'participant')} besides the session"
-        entries.yaml_set_comment_before_after_key(key, before=since + others_text, indent=2)
-    for name, spec in names.used():
-        people[name] = spec
-    config["people"] = people
-    config["groups"] = entries
-    config.yaml_set_start_comment(
-        f"Imported by `groupctl import` from session {session!r}"
-        + (f" at {api}" if api else "")
+        comment = f"  # {since}{count(others, 'participant')} besides the session\n"
+        entries.append(comment + _group(_key(group.state.subject, keys), group, me, names))
+    people = [_person(name, spec) for name, spec in names.used()]
+    head = (
+        f"# Imported by `groupctl import` from session {session!r}"  # a valid session name
+        + (f" at {shown(api)}" if api else "")
         + f" on {now:%Y-%m-%d %H:%M} UTC: {count(len(groups), 'group')},"
         f" {count(len(people), 'person', 'people')}.\n"
-        "People are named from their numbers unless --people knew them: rename them freely\n"
-        "(the number is what counts). Pictures are not imported: a group without picture:\n"
-        "keeps its own. members_policy is exact: anyone not listed here would be removed."
+        "# People are named from their numbers unless --people knew them: rename them freely\n"
+        "# (the number is what counts). Pictures are not imported: a group without picture:\n"
+        "# keeps its own. members_policy is exact: anyone not listed here would be removed.\n"
+        f"version: 1\nsession: {_scalar(session)}\n"
     )
-    yaml = YAML()
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    out = StringIO()
-    yaml.dump(config, out)
-    return Imported(out.getvalue(), len(groups), len(people))
+    whole = head + _section("people", people) + _section("groups", entries)
+    if len(whole.encode()) <= split_at:
+        return Imported({ONE_FILE: whole}, len(groups), len(people))
+    files = _split("people", people, head, split_at)
+    files |= _split("groups", entries, "version: 1\n", split_at)
+    return Imported(files, len(groups), len(people))
 
 
-def _group(group: LiveGroup, me: set[Jid | None], names: _Names) -> CommentedMap:
+def _section(name: str, items: Sequence[str]) -> str:
+    return f"{name}:\n" + "".join(items) if items else f"{name}: {{}}\n"
+
+
+def _split(name: str, items: Sequence[str], head: str, split_at: int) -> dict[str, str]:
+    """`items` under `name:` in as few files as keep each under `split_at`, named
+    `people-01.yaml`, ... (`head` opens the first; `version: 1` each other)."""
+    chunks: list[list[str]] = [[]]
+    size = len(head.encode())
+    for item in items:
+        length = len(item.encode())
+        if chunks[-1] and size + length > split_at:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(item)
+        size += length
+    return {
+        f"{name}-{number:02d}.yaml": (head if number == 1 else "version: 1\n")
+        + _section(name, chunk)
+        for number, chunk in enumerate(chunks, start=1)
+    }
+
+
+def _group(key: str, group: LiveGroup, me: set[Jid | None], names: _Names) -> str:
     state = group.state
-    entry = CommentedMap()
-    entry["id"] = str(group.id)
-    entry["subject"] = state.subject
+    lines = [f"  {_scalar(key)}:", f"    id: {_scalar(str(group.id))}"]
+    lines.append(f"    subject: {_scalar(state.subject)}")
     if state.description:
-        entry["description"] = state.description
+        lines.append(f"    description: {_scalar(state.description)}")
     others = {jid: m for jid, m in state.members.items() if jid not in me and m.lid not in me}
     plain = sorted(names.of(jid, m) for jid, m in others.items() if not m.admin)
     admins = sorted(names.of(jid, m) for jid, m in others.items() if m.admin)
     if plain or not admins:
-        entry["members"] = CommentedSeq(plain)
+        lines.extend(_list("members", plain))
     if admins:
-        entry["admins"] = CommentedSeq(admins)
-    return entry
+        lines.extend(_list("admins", admins))
+    return "\n".join(lines) + "\n"
+
+
+def _list(name: str, items: Sequence[str]) -> Iterator[str]:
+    if not items:
+        yield f"    {name}: []"
+        return
+    yield f"    {name}:"
+    for item in items:
+        yield f"      - {_scalar(item)}"
+
+
+def _person(name: str, spec: str | dict[str, str]) -> str:
+    if isinstance(spec, str):
+        return f"  {_scalar(name)}: {_scalar(spec)}\n"
+    fields = "".join(f"    {field}: {_scalar(value)}\n" for field, value in spec.items())
+    return f"  {_scalar(name)}:\n{fields}"
+
+
+# Read back by YAML as this very string: a word of letters, digits and `_.@-` starting with a
+# letter, and not one of the words YAML 1.1 reads as true, false or null.
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_.@-]*")
+_NOT_PLAIN = frozenset({"y", "yes", "n", "no", "on", "off", "true", "false", "null"})
+# What stands in a double-quoted scalar as it is: YAML's printable characters, less those it
+# reads as line breaks (U+0085, U+2028, U+2029) and the byte order mark.
+_UNPRINTABLE = re.compile(
+    "[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+
+
+def _scalar(text: str) -> str:
+    """`text` as a YAML scalar that reads back as exactly `text`."""
+    if _PLAIN.fullmatch(text) and text.lower() not in _NOT_PLAIN:
+        return text
+    quoted = json.dumps(text, ensure_ascii=False)  # JSON's escapes are YAML's too
+    return _UNPRINTABLE.sub(lambda m: _escape(m.group()), quoted)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 class _Names:
@@ -130,7 +207,7 @@ class _Names:
         else:  # what the groups showed, completed by what the directory knew
             known_number, known_lid = self._known[name]
             number, lid = number or known_number, lid or known_lid
-        phone = number.display() if number else None
+        phone = number.e164 if number else None
         spec = {"phone": phone, "lid": str(lid)} if phone and lid else phone or {"lid": str(lid)}
         self._specs[name] = spec
         return name

@@ -14,6 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.config import load
+from reconciler.config.importer import Imported, _scalar, write_config
+from reconciler.core.jid import parse_jid as jid
+from reconciler.engine.live import fetch_group
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.service import import_groups, plan_now
 from reconciler.engine.statefile import StateFile
@@ -189,4 +192,87 @@ def test_import_keeps_what_the_people_directory_knew(groupctl: str, example: Pat
     )
     assert done.returncode == 0, done.stderr
     people = yaml.safe_load(done.stdout)["people"]
-    assert people["kai"] == {"phone": "+1 415-555-0150", "lid": "309811562200417@lid"}
+    assert people["kai"] == {"phone": "+14155550150", "lid": "309811562200417@lid"}
+
+
+@given(st.text() | st.sampled_from(["yes", "No", "null", "~", "1.5", "+14155550101", "\ud800"]))
+def test_every_scalar_reads_back_as_written(text: str) -> None:
+    scalar = _scalar(text)
+    assert yaml.safe_load(f"key: {scalar}\n") == {"key": text}
+    assert yaml.safe_load(f"{scalar}: 1\n") == {text: 1}
+    assert "\n" not in scalar
+
+
+def test_a_config_too_big_for_one_file_is_split_and_loads_the_same(tmp_path: Path) -> None:
+    people = [f"+1415555{n:04d}" for n in range(100, 400)]
+    world = WorldState(
+        people=[Person(phone=phone) for phone in people],
+        accounts=[Account(session="default", phone=people[0])],
+        groups=[
+            Group(
+                id=f"1203630000000{n:05d}@g.us",
+                subject=f"Team {n}: \u00e9quipe",
+                description="line one\nline two",
+                creator=people[0],
+                created_at=1_700_000_000,
+                invite_code=f"Code{n:020d}",
+                participants={people[0]: "superadmin"}
+                | dict.fromkeys(people[1 + n : 60 + n], "member"),
+            )
+            for n in range(40)
+        ],
+    )
+    state = tmp_path / "world.json"
+    state.write_text(world.model_dump_json())
+    simulator = Simulator(WorldStore.open(state), SimConfig(api_keys={KEY: ALL_SCOPES}))
+
+    async def both() -> tuple[Imported, Imported]:
+        async with TitanClient(
+            "http://titan-sim", api_key=KEY, transport=SimTransport(simulator.asgi)
+        ) as client:
+            whole = await import_groups(client, now=NOW)
+            listed = await client.list_groups()
+            groups = [await fetch_group(client, g.id, with_picture=False) for g in listed]
+        split = write_config(
+            groups, session="default", me={jid(people[0])}, created={}, now=NOW, split_at=8000
+        )
+        return whole, split
+
+    whole, split = asyncio.run(both())
+    assert whole.one_file
+    assert not split.one_file
+    assert len(split.files) > 4
+    assert all(len(text.encode()) <= 8000 for text in split.files.values())
+    (tmp_path / "one.yaml").write_text(whole.text)
+    directory = tmp_path / "split"
+    directory.mkdir()
+    for name, text in split.files.items():
+        (directory / name).write_text(text)
+    one, many = load(tmp_path / "one.yaml"), load(directory)
+    assert many.session == one.session == "default"
+    assert many.directory == one.directory
+    assert [(g.key, g.id, g.state) for g in many.groups] == [
+        (g.key, g.id, g.state) for g in one.groups
+    ]
+    assert "Team 39: \u00e9quipe" in [g.state.subject for g in many.groups]
+
+
+def test_import_into_a_directory_plans_to_nothing_and_merges_no_stranger(
+    groupctl: str, example: Path
+) -> None:
+    sim = ("--api", "sim:world.json")
+    done = run_groupctl(groupctl, "import", "--all", "-o", "imported/", *sim, cwd=example)
+    assert done.returncode == 0, done.stderr
+    assert "wrote groups.yaml in imported: 7 groups, 14 people" in done.stderr
+    plan = run_groupctl(
+        groupctl, "plan", "-f", "imported", *sim, "--detailed-exitcode", cwd=example
+    )
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    (example / "imported" / "old.yaml").write_text("version: 1\n")
+    again = run_groupctl(
+        groupctl, "import", "--all", "-o", "imported", "--overwrite", *sim, cwd=example
+    )
+    assert again.returncode == 1
+    assert "imported holds old.yaml, which would be merged into the imported config" in (
+        again.stderr
+    )
