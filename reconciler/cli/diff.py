@@ -59,6 +59,10 @@ def diff_command(
       groupctl diff --base origin/main            # the config now against main
       groupctl diff --base HEAD~1 -f groups/      # a directory config
       groupctl diff old.yaml new.yaml             # two files
+
+    \b
+    Exit status: 0 compared (with --detailed-exitcode: no changes; 2 changes; 3 changes where
+    someone leaves or loses admin, or a group is left or deleted); 1 an error.
     """
     if configs and (base or len(configs) != 2):
         raise UsageError("compare two configs (OLD NEW), or one with itself at --base GITREV")

@@ -54,6 +54,9 @@ def import_command(
     \b
       groupctl import --all -o groups.yaml
       groupctl import --group 120363012345678901@g.us --people groups.yaml
+
+    \b
+    Exit status: 0 written; 1 an error; 130 or 143 interrupted (SIGINT, SIGTERM).
     """
     if bool(groups) == all_groups:
         raise UsageError("say which groups: --group JID (repeat for more), or --all")

@@ -58,7 +58,13 @@ def plan_command(
     detailed_exitcode: bool,
     mask_phones: bool,
 ) -> None:
-    """Show what apply would change, in order: read live state, compare with the config."""
+    """Show what apply would change, in order: read live state, compare with the config.
+
+    \b
+    Exit status: 0 the plan was made (with --detailed-exitcode: no changes; 2 changes; 3
+    changes that remove, demote, leave or delete); 1 an error, a refused group, or the brakes;
+    130 or 143 interrupted (SIGINT, SIGTERM).
+    """
     if mask_phones and output_format == "json":
         raise UsageError("--mask-phones is for text and markdown: the JSON plan is exact data")
     desired, settings = load_config(config_path, planning.only, settings)

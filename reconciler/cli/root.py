@@ -84,6 +84,43 @@ COMMANDS = {
 }
 
 
+class UsageFailure(click.ClickException):
+    """A mistake in the command line (a flag misspelled, an argument missing): the usage
+    line, then `error: ...`, and exit status 1; not click's 2, which `plan
+    --detailed-exitcode` gives to "changes", so a typo in a drift check would read as drift."""
+
+    exit_code = 1
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.format_message())
+        self.ctx = error.ctx
+
+    def show(self, file: Any = None) -> None:
+        if self.ctx is not None:
+            hint = f"Try '{self.ctx.command_path} --help' for help."
+            click.echo(f"{self.ctx.get_usage()}\n{hint}\n", err=True)
+        click.echo(f"error: {shown_lines(self.message)}", err=True)
+
+
+class HelpInstead(click.ClickException):
+    """A group run without a command: its help, on stdout, and exit status 0."""
+
+    exit_code = 0
+
+    def __init__(self, ctx: click.Context) -> None:
+        super().__init__("")
+        self.ctx = ctx
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.ctx.get_help())
+
+
+def _usage(error: click.UsageError) -> click.ClickException:
+    if isinstance(error, click.exceptions.NoArgsIsHelpError):
+        return HelpInstead(error.ctx)
+    return UsageFailure(error)
+
+
 class Groupctl(click.Group):
     """A `GroupctlError` becomes `error: <message>` and exit status 1 (or the error's own
     `exit_code`); nothing else is caught. Commands in `lazy` (name -> ("module:attribute",
@@ -122,11 +159,25 @@ class Groupctl(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise _usage(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except GroupctlError as exc:
             raise Failure(exc) from None
+        except click.UsageError as exc:  # a command's own flags, parsed as it is invoked
+            raise _usage(exc) from None
 
 
 @click.group(cls=Groupctl, lazy=COMMANDS, context_settings=CONTEXT)

@@ -102,6 +102,9 @@ def sim_serve(state_path: Path, host: str, port: int, verbose: bool, **options: 
     Example:
       groupctl sim serve --port 8765 --state /tmp/world.json --api-key K &
       curl -H 'Authorization: Bearer K' http://127.0.0.1:8765/api/sessions/default/groups
+
+    \b
+    Exit status: 0 stopped (SIGTERM, Ctrl-C); 1 an error at start (the port, the world file).
     """
     from reconciler.sim.server import build_simulator, serve  # only when serving
     from reconciler.util.serving import bind

@@ -33,8 +33,10 @@ def status(settings: ApiSettings, config_path: Path) -> None:
     many groups the session is in. Changes nothing. The session is --session, else the
     config's session: (when the config is there), else 'default'.
 
-    Exit codes: 0 ready; 1 the session is not connected, a needed scope is missing, or an
-    error."""
+    \b
+    Exit status: 0 ready; 1 the session is not connected, a needed scope is missing, or an
+    error; 130 or 143 interrupted (SIGINT, SIGTERM).
+    """
     if settings.session is None and config_path.exists():
         settings = settings.for_config(load(config_path).session)
 

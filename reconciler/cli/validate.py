@@ -16,7 +16,11 @@ from reconciler.util.wording import count
 @click.command()
 @config_option
 def validate(config_path: Path) -> None:
-    """Check the config without touching the API: every mistake, as file:line:col."""
+    """Check the config without touching the API: every mistake, as file:line:col.
+
+    \b
+    Exit status: 0 valid; 1 the config has problems (each listed), or an error.
+    """
     state = load(config_path)
     counts = [
         count(state.people, "person", "people"),
@@ -28,5 +32,9 @@ def validate(config_path: Path) -> None:
 
 @click.command()
 def schema() -> None:
-    """Print the JSON Schema of the config file, for editors and other tools."""
+    """Print the JSON Schema of the config file, for editors and other tools.
+
+    \b
+    Exit status: 0 printed.
+    """
     click.echo(json.dumps(config_schema(), indent=2))

@@ -114,6 +114,10 @@ def watch(
       TITAN_WEBHOOK_SECRET=... groupctl watch --listen 0.0.0.0:8443 --self-heal \\
         --tls-cert cert.pem --tls-key key.pem \\
         --register https://watch.example.com:8443/webhooks/titan
+
+    \b
+    Exit status: 0 stopped by SIGTERM, after the group in progress; 1 an error (at start:
+    the config, the address, the certificate, the secret).
     """
     given = os.environ.get(webhook_secret_env)
     flags = click.get_current_context().params  # -v and --debug, as api_options read them

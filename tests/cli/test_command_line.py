@@ -1,6 +1,8 @@
-"""Start-up stays light: `groupctl --help` and `groupctl validate` import none of the heavy
-libraries (the HTTP client, the web server, the picture library, the YAML round-tripper...),
-and the root's list of commands says what each command's own help says."""
+"""The command line itself: start-up stays light (`groupctl --help` and `groupctl validate`
+import none of the heavy libraries: the HTTP client, the web server, the picture library, the
+YAML round-tripper...), the root's list of commands says what each command's own help says,
+output is whole though the process skips its teardown, and exit codes never lie (a typo is 1,
+not 2; every command's help says its exit status)."""
 
 from __future__ import annotations
 
@@ -82,3 +84,47 @@ def test_output_to_a_file_is_whole_though_the_process_skips_its_teardown(
         [groupctl, "validate", "-f", "missing.yaml"], cwd=tmp_path, capture_output=True
     )
     assert refused.returncode == 1
+
+
+def _commands() -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for name in sorted(COMMANDS):
+        command = cli.get_command(click.Context(cli), name)
+        assert command is not None
+        if isinstance(command, click.Group):
+            found += [(name, sub) for sub in command.list_commands(click.Context(command))]
+        else:
+            found.append((name,))
+    return found
+
+
+@pytest.mark.parametrize("path", _commands(), ids=" ".join)
+def test_a_typo_in_any_flag_exits_1_never_2(
+    groupctl: str, tmp_path: Path, path: tuple[str, ...]
+) -> None:
+    """2 means "changes" under --detailed-exitcode: a typo must never read as drift."""
+    done = subprocess.run(
+        [groupctl, *path, "--no-such-flag"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"Usage: groupctl {' '.join(path)}" in done.stderr
+    assert "error: No such option '--no-such-flag'" in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("path", _commands(), ids=" ".join)
+def test_every_command_says_its_exit_status_in_its_help(
+    groupctl: str, path: tuple[str, ...]
+) -> None:
+    done = subprocess.run([groupctl, *path, "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    assert "Exit status: 0 " in done.stdout
+
+
+@pytest.mark.parametrize("args", [(), ("sim",)], ids=["groupctl", "groupctl sim"])
+def test_a_group_without_a_command_shows_its_help_and_exits_0(
+    groupctl: str, args: tuple[str, ...]
+) -> None:
+    done = subprocess.run([groupctl, *args], capture_output=True, text=True)
+    assert done.returncode == 0
+    assert "Commands:" in done.stdout
