@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.cli.flags import config_option, use_color
+from reconciler.cli.flags import config_option, format_option, mask_phones_option, use_color
 from reconciler.config import load
 from reconciler.config.diff import ConfigDiff, diff
 from reconciler.config.gitrev import loaded_at
@@ -28,13 +28,7 @@ from reconciler.util.untrusted import in_json
     help="Compare the config with itself at this git revision (e.g. origin/main).",
 )
 @config_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option("markdown: for a pull request comment; json: for other tools.")
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -42,7 +36,7 @@ from reconciler.util.untrusted import in_json
     " a group is to be left or deleted (a group dropped from the config is not: it is just no"
     " longer managed); 1: error.",
 )
-@click.option("--mask-phones", is_flag=True, help="Show only the last 4 digits of numbers.")
+@mask_phones_option
 def diff_command(
     configs: tuple[Path, ...],
     base: str | None,

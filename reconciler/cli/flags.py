@@ -6,13 +6,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from reconciler.util.logs import configure_logging
 
 log = logging.getLogger("reconciler.cli")
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 
 def setup_logging(verbose: bool, debug: bool, secrets: list[str | None]) -> None:
@@ -61,3 +64,20 @@ config_option = click.option(
 def use_color(*, err: bool = False) -> bool:
     """Color on a terminal, unless NO_COLOR says otherwise (https://no-color.org)."""
     return (sys.stderr if err else sys.stdout).isatty() and not os.environ.get("NO_COLOR")
+
+
+def format_option(help: str) -> Callable[[FC], FC]:
+    """`--format text|markdown|json` (as `output_format`), `help` saying what each gives."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "markdown", "json"]),
+        default="text",
+        show_default=True,
+        help=help,
+    )
+
+
+mask_phones_option = click.option(
+    "--mask-phones", is_flag=True, help="text and markdown: show only the last 4 digits of numbers."
+)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli.connection import ApiSettings
-from reconciler.cli.flags import config_option
+from reconciler.cli.flags import config_option, format_option, mask_phones_option
 from reconciler.cli.options import Planning, api_options, load_config, planning_options
 from reconciler.cli.output import refuse_if_refused, show_plan
 from reconciler.engine import planfile
@@ -31,14 +31,9 @@ log = logging.getLogger("reconciler.cli")
     metavar="PLANFILE",
     help="Also save the plan, for `groupctl apply PLANFILE`.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="markdown: for a pull request comment (split with <!-- groupctl: next"
-    " comment --> when longer than GitHub allows).",
+@format_option(
+    "markdown: for a pull request comment (split with <!-- groupctl: next comment --> when"
+    " longer than GitHub allows); json: the plan file, sealed."
 )
 @click.option(
     "--detailed-exitcode",
@@ -46,9 +41,7 @@ log = logging.getLogger("reconciler.cli")
     help="Exit 0: no changes; 2: changes; 3: changes that remove, demote, leave or"
     " delete; 1: error.",
 )
-@click.option(
-    "--mask-phones", is_flag=True, help="text and markdown: show only the last 4 digits of numbers."
-)
+@mask_phones_option
 def plan_command(
     settings: ApiSettings,
     config_path: Path,

@@ -62,6 +62,11 @@ COMMANDS = {
         "reconciler.cli.validate:schema",
         "Print the JSON Schema of the config file, for editors and other tools.",
     ),
+    "show": (
+        "reconciler.cli.show:show_command",
+        "Show a saved plan, as plan would print it, without calling the API: for a reviewer,"
+        " or for the log of the job that applies it.",
+    ),
     "sim": (
         "reconciler.cli.sim:sim",
         "The built-in Titan simulator: WhatsApp's group rules behind Titan's HTTP API.",

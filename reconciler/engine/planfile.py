@@ -67,12 +67,32 @@ def dumps(plan: Plan, *, key: str | None = None) -> str:
 def loads(text: str, *, source: str = "the plan file", key: str | None = None) -> Plan:
     """Read a plan file, refusing one that is not exactly as it was made (with `key`, the
     API key apply uses: a plan sealed without one, or with another, is refused too)."""
+    return _loads(_json(text, source), source=source, key=key, check_seal=True)
+
+
+def loads_for_review(
+    text: str, *, source: str = "the plan file", key: str | None = None
+) -> tuple[Plan, bool]:
+    """Read a plan file to show it (`groupctl show`): its seal checked where it can be (a plan
+    sealed with an API key, when `key` is given; one sealed without, always), and whether it
+    was. A reviewer without the key still sees the plan; apply checks the seal whatever."""
+    found = _json(text, source)
+    keyed = str(found.get("checksum", "")).startswith("hmac-sha256:")
+    check = key is not None or not keyed
+    return _loads(found, source=source, key=key, check_seal=check), check
+
+
+def _json(text: str, source: str) -> dict[str, Any]:
     try:
         found = json.loads(text)
     except ValueError as exc:
         raise PlanFileError(f"{source} is not JSON: {exc}") from None
     if not isinstance(found, dict):
         raise PlanFileError(f"{source} is not a groupctl plan")
+    return found
+
+
+def _loads(found: dict[str, Any], *, source: str, key: str | None, check_seal: bool) -> Plan:
     version = found.get("format_version")
     if version == 1:
         raise PlanFileError(
@@ -86,7 +106,7 @@ def loads(text: str, *, source: str = "the plan file", key: str | None = None) -
             f" version {FORMAT_VERSION}: make a new plan"
         )
     body = {name: value for name, value in found.items() if name != "checksum"}
-    if found.get("checksum") != checksum(body, key=key):
+    if check_seal and found.get("checksum") != checksum(body, key=key):
         sealed = str(found.get("checksum", ""))
         if key is not None and sealed.startswith("sha256:"):
             why = "it was made without an API key, and apply has one"
