@@ -286,6 +286,9 @@ class NotSentError(ApiError):
             message += f"; the attempt before failed: {earlier.message}"
         super().__init__(method=method, path=path, status=None, message=message)
 
+    def _describe(self) -> str:
+        return f"{self.method} {self.path}: {self.message}"
+
     def after(self, earlier: ApiError) -> NotSentError:
         """This refusal, of a call whose attempt before failed with `earlier`."""
         return NotSentError(method=self.method, path=self.path, reason=self.reason, earlier=earlier)

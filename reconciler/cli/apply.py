@@ -11,6 +11,7 @@ from click.core import ParameterSource
 
 from reconciler.cli import flags, options
 from reconciler.cli.connection import ApiSettings
+from reconciler.cli.flags import Seconds
 from reconciler.cli.interrupts import Signals
 from reconciler.cli.output import asker, plan_shower, progress_shower, show_applied
 from reconciler.engine.service import apply_config
@@ -38,7 +39,7 @@ _PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
 @options.max_plan_age_option
 @click.option(
     "--stop-timeout",
-    type=click.FloatRange(min=0),
+    type=Seconds(min=0),
     default=STOP_GRACE,
     show_default=True,
     metavar="SECONDS",
@@ -117,4 +118,5 @@ def apply_command(
         ),
         signals=signals,
     )
-    show_applied(applied, output_format, interrupted=signals)
+    with signals.deferred():
+        show_applied(applied, output_format, interrupted=signals)

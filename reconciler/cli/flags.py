@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -81,3 +82,16 @@ def format_option(help: str) -> Callable[[FC], FC]:
 mask_phones_option = click.option(
     "--mask-phones", is_flag=True, help="text and markdown: show only the last 4 digits of numbers."
 )
+
+
+class Seconds(click.FloatRange):
+    """A number of seconds, at least `min`: never NaN or infinite, which every comparison
+    with a deadline would get wrong."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds

@@ -46,13 +46,33 @@ class Signals:
             else:
                 self._wind_down(number)
 
-        for number in HANDLED:
+        # A signal the process was started to ignore (SIGINT for `groupctl apply &` in a
+        # script) stays ignored.
+        handled = [n for n in HANDLED if signal.getsignal(n) is not signal.SIG_IGN]
+        for number in handled:
             loop.add_signal_handler(number, on_signal, number)
         try:
             yield
         finally:
-            for number in HANDLED:
+            for number in handled:
                 loop.remove_signal_handler(number)
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """While the block runs (the report printed), a signal is noted, not acted on: the
+        report of what was done is not cut off half-way (GitHub Actions sends SIGTERM 7.5 s
+        after SIGINT). The exit status still says it came."""
+
+        def note(number: int, frame: object) -> None:
+            self.received = self.received or signal.Signals(number)
+
+        handled = [n for n in HANDLED if signal.getsignal(n) is not signal.SIG_IGN]
+        previous = {number: signal.signal(number, note) for number in handled}
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
     def _wind_down(self, number: signal.Signals) -> None:
         if self.stop.reason is None:

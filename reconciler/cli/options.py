@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from reconciler.cli.connection import ApiSettings
-from reconciler.cli.flags import setup_logging, trimmed_secret, without_final_line_break
+from reconciler.cli.flags import Seconds, setup_logging, trimmed_secret, without_final_line_break
 from reconciler.config import load
 from reconciler.config.workspace import Workspace
 from reconciler.core.groups import DesiredState
@@ -69,7 +69,7 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--timeout",
         envvar="TITAN_TIMEOUT",
         show_envvar=True,
-        type=click.FloatRange(min=0.1),
+        type=Seconds(min=0.1),
         default=30.0,
         show_default=True,
         metavar="SECONDS",
@@ -79,7 +79,7 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--reconnect-wait",
         envvar="TITAN_RECONNECT_WAIT",
         show_envvar=True,
-        type=click.FloatRange(min=0),
+        type=Seconds(min=0),
         default=RECONNECT_WAIT,
         show_default=True,
         metavar="SECONDS",
@@ -136,7 +136,7 @@ state_file_option = click.option(
 
 lock_timeout_option = click.option(
     "--lock-timeout",
-    type=click.FloatRange(min=0),
+    type=Seconds(min=0),
     default=LOCK_TIMEOUT,
     show_default=True,
     metavar="SECONDS",

@@ -165,15 +165,20 @@ def show_applied(
     if applied.ids_written:
         files = ", ".join(map(str, applied.ids_written))
         click.echo(f"wrote the new groups' ids into {files}", err=True)
-    if applied.ids_error is not None:
-        raise GroupctlError(
-            f"applied, but the new groups' ids were not written: {applied.ids_error}"
-        )
+    ids_error = (
+        None
+        if applied.ids_error is None
+        else f"applied, but the new groups' ids were not written: {applied.ids_error}"
+    )
     if interrupted is not None and interrupted.received is not None:
+        if ids_error is not None:
+            click.echo(f"error: {one_line(ids_error)}", err=True)
         raise interrupted.interrupted(
             "while applying: what was done is reported above, and saved in the state file;"
             " the next plan shows what is left"
         )
+    if ids_error is not None:
+        raise GroupctlError(ids_error)
     if applied.report is not None and applied.report.state_error is not None:
         raise GroupctlError(
             f"applied, but {applied.report.state_error}: the next plan may ask people who were"

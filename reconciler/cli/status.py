@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
@@ -12,6 +11,7 @@ from reconciler.cli.flags import config_option
 from reconciler.cli.options import api_options
 from reconciler.config import load
 from reconciler.errors import SettingsError
+from reconciler.titan.client import TitanClient
 from reconciler.titan.sessions import describe
 from reconciler.util.untrusted import one_line, shown
 
@@ -40,23 +40,22 @@ def status(settings: ApiSettings, config_path: Path) -> None:
     if settings.session is None and config_path.exists():
         settings = settings.for_config(load(config_path).session)
 
-    async def run() -> None:
-        async with settings.open_client() as client:
-            info = await client.get_session()
-            account = info.phone.display() if info.phone else "no account yet"
-            name = f" ({info.push_name})" if info.push_name else ""
-            reason = f", {info.status_reason}" if info.status_reason else ""
-            click.echo(f"API:      {settings.shown_api}")
-            # The session's names and reason are WhatsApp's text: kept on this line.
-            click.echo(shown(f"Session:  {info.name}: {info.status}{reason}, as {account}{name}"))
-            if not info.connected:
-                raise SettingsError(describe(info.name, info.status, info.status_reason))
-            scopes = await client.check_scopes()
-            for scope, check in scopes.items():
-                state = {True: "ok", False: "MISSING", None: "NOT CHECKED"}[check.present]
-                why = f" ({one_line(check.why, limit=200)})" if check.why else ""
-                click.echo(f"Scope:    {scope:<15} {state}{why}: {NEEDED_SCOPES[scope]}")
-            groups = await client.list_groups()
+    async def run(client: TitanClient) -> None:
+        info = await client.get_session()
+        account = info.phone.display() if info.phone else "no account yet"
+        name = f" ({info.push_name})" if info.push_name else ""
+        reason = f", {info.status_reason}" if info.status_reason else ""
+        click.echo(f"API:      {settings.shown_api}")
+        # The session's names and reason are WhatsApp's text: kept on this line.
+        click.echo(shown(f"Session:  {info.name}: {info.status}{reason}, as {account}{name}"))
+        if not info.connected:
+            raise SettingsError(describe(info.name, info.status, info.status_reason))
+        scopes = await client.check_scopes()
+        for scope, check in scopes.items():
+            state = {True: "ok", False: "MISSING", None: "NOT CHECKED"}[check.present]
+            why = f" ({one_line(check.why, limit=200)})" if check.why else ""
+            click.echo(f"Scope:    {scope:<15} {state}{why}: {NEEDED_SCOPES[scope]}")
+        groups = await client.list_groups()
         click.echo(f"Groups:   {len(groups)}")
         missing = [
             s for s, check in scopes.items() if check.present is False and s not in OPTIONAL_SCOPES
@@ -67,4 +66,4 @@ def status(settings: ApiSettings, config_path: Path) -> None:
                 " dashboard (or create a new key with them)"
             )
 
-    asyncio.run(run())
+    settings.run(run)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -166,7 +166,7 @@ class _GroupRun:
         self.not_added: dict[Jid, Outcome] = {}
         # Steps of people whose outcome the API did not state (no result for them, or the
         # call failed or was left unanswered): the re-read settles them either way.
-        self.unsettled: set[tuple[Kind, Jid]] = set()
+        self.unsettled: set[tuple[Kind, Jid | None]] = set()
         self.named = named  # addresses the config gives people: nobody else hides behind them
         # WhatsApp's refusals for privacy settings, reported once the invite link is known.
         self.needing_invite: list[tuple[Kind, Jid, ParticipantResult]] = []
@@ -189,13 +189,18 @@ class _GroupRun:
                 for later in self.plan.actions[index:]:
                     self._each(later, Outcome.SKIPPED, f"not attempted: {self.stop.reason}")
                 break
+            reported = len(self.report.steps)
             try:
                 await self.stop.bounded(self._action(action))
             except GroupctlError as exc:
                 self.report.error = str(exc)
                 self.report.interrupted = isinstance(exc, NotSentError | CutShortError)
-                self._each(action, _outcome_of_failure(exc), str(exc))
+                # What the action reported before it failed stands (an add answered before
+                # its invite message was cut short); the rest of it gets this outcome.
+                settled = {step.person for step in self.report.steps[reported:]}
+                self._each(action, _outcome_of_failure(exc), str(exc), skip=settled)
                 self.unsettled.update((action.kind, person) for person in action.members)
+                self.unsettled.add((action.kind, None))  # a setting: the re-read settles it
                 why = (
                     "the session stopped"
                     if isinstance(exc, SessionNotReadyError)
@@ -224,12 +229,18 @@ class _GroupRun:
             step.kind in VERIFIABLE and step.outcome not in UNCHECKED for step in self.report.steps
         )
 
-    def _each(self, action: Action, outcome: Outcome, detail: str) -> None:
-        """The same outcome for the action itself (a create, a setting) and every person in it."""
-        if action.kind not in PARTICIPANT_KINDS or action.kind == Kind.CREATE:
+    def _each(
+        self, action: Action, outcome: Outcome, detail: str, *, skip: Set[Jid | None] = frozenset()
+    ) -> None:
+        """The same outcome for the action itself (a create, a setting) and every person in it
+        (but those in `skip`: None stands for the action itself)."""
+        if (
+            action.kind not in PARTICIPANT_KINDS or action.kind == Kind.CREATE
+        ) and None not in skip:
             self._step(action.kind, outcome, detail=detail)
         for person in action.members:
-            self._step(action.kind, outcome, person, detail)
+            if person not in skip:
+                self._step(action.kind, outcome, person, detail)
 
     async def _action(self, action: Action) -> None:
         kind = action.kind
@@ -274,14 +285,27 @@ class _GroupRun:
             p.lid for p in created.group.participants or () if p.lid
         }
         absent = [p for p in action.members if p not in results and p not in present]
-        if created.recovered and absent:
-            results |= await self._asked_again(created.group.id, action, absent)
+        stopped: str | None = None  # why they were not asked again, if a stop kept them
+        if created.recovered and absent and created.group.participants is not None:
+            try:
+                results |= await self._asked_again(created.group.id, action, absent)
+            except NotSentError as exc:
+                stopped = exc.reason
         for person in action.members:
             result = results.get(person)
             if result is not None:
                 self._person(Kind.ADD, person, result)
             elif person in present:
                 self._step(Kind.CREATE, Outcome.DONE, person)
+            elif stopped is not None:
+                self.not_added[person] = Outcome.SKIPPED
+                self._step(
+                    Kind.CREATE,
+                    Outcome.SKIPPED,
+                    person,
+                    f"not in the new group, and not asked again: {stopped}; the next plan adds"
+                    " them",
+                )
             else:  # the API said nothing of them, and they are not in the group
                 self.not_added[person] = Outcome.FAILED
                 self._step(
@@ -305,6 +329,8 @@ class _GroupRun:
             answered = {
                 r.jid: r for r in await self.client.add_participants(group, list(targets.values()))
             }
+        except NotSentError:
+            raise  # the run is stopping: the create says so
         except GroupctlError as exc:
             log.warning("asking again the people a lost create did not bring in: %s", exc)
             return {}
@@ -519,19 +545,45 @@ class _GroupRun:
         except (GroupctlError, ValueError) as exc:
             problem = f"; the invite link could not be read: {exc}"
         self.report.invite_link = link
-        for kind, person, result in pending:
+        for index, (kind, person, result) in enumerate(pending):
             detail = detail_of(kind, Outcome.NEEDS_INVITE, result) + problem
             outcome, more = Outcome.NEEDS_INVITE, ""
             reason: str | None = NEEDS_INVITE
             if self.plan.invite_message is not None:
-                outcome, reason, more = await self._send_link(
-                    person, link, self.plan.invite_message
-                )
+                try:
+                    outcome, reason, more = await self._send_link(
+                        person, link, self.plan.invite_message
+                    )
+                except asyncio.CancelledError:  # cut short (a stop): say so, then go
+                    self._link_cut_short(group, pending[index:], link)
+                    raise
             if reason is None:
                 self.state_file.forget(group, person)
             else:
                 self.state_file.record(group, person, reason, self.now())
             self._step(kind, outcome, person, detail + more, invite_link=link)
+
+    def _link_cut_short(
+        self, group: Jid, pending: list[tuple[Kind, Jid, ParticipantResult]], link: str | None
+    ) -> None:
+        """The run was cut short while the first of `pending` was sent the invite link: it may
+        have gone out, so it is remembered as sent (better than twice); the others were not
+        sent it, and are not remembered, so that the next run sends it."""
+        for number, (kind, person, result) in enumerate(pending):
+            said = detail_of(kind, Outcome.NEEDS_INVITE, result)
+            if number == 0:
+                self.state_file.record(group, person, LINK_SENT, self.now())
+                more, outcome = (
+                    "; cut short while the invite link was sent: it may have gone out",
+                    Outcome.UNKNOWN,
+                )
+            else:
+                self.state_file.forget(group, person)
+                more, outcome = (
+                    "; the invite link was not sent by message: the run stopped",
+                    Outcome.NEEDS_INVITE,
+                )
+            self._step(kind, outcome, person, said + more, invite_link=link)
 
     async def _send_link(
         self, person: Jid, link: str | None, template: str

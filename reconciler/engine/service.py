@@ -242,6 +242,12 @@ async def apply_config(
             creates = [g.key for g in to_apply.groups if g.count(Kind.CREATE)]
             check_ids_writable(desired, creates, root=run.workspace.root)
         stop = stop if stop is not None else Stop()
+        # A signal that came while this ran without a pause (the plan printed, the checks) is
+        # handled by the loop three turns on: one to read it from the loop's wake-up pipe, one
+        # to run its handler (which cancels the run, until it is armed), one to deliver the
+        # cancellation. Take them, so that it still finds nothing done.
+        for _ in range(3):
+            await asyncio.sleep(0)
         stop.armed = True  # changes begin: a stop from now on is wound down, and reported
         try:
             if saved is not None and saved.checksum is not None and saved.created is not None:

@@ -22,8 +22,10 @@ from reconciler.util.waiting import unless
 
 T = TypeVar("T")
 
-# Seconds the calls in flight get to finish once a run is told to stop.
+# Seconds the calls in flight get to finish once a run is told to stop; and at least, so that
+# what the client refuses at the stop is reported as not sent.
 STOP_GRACE = 5.0
+MIN_GRACE = 0.05
 
 
 class Stop:
@@ -38,6 +40,7 @@ class Stop:
         self._listeners: list[Callable[[str], None]] = []
         self._cut = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
+        self._hurried = False  # cut short by a second request, not by the grace running out
 
     def on_request(self, listener: Callable[[str], None]) -> None:
         """Call `listener(reason)` when the stop is requested (at once, if it was)."""
@@ -49,12 +52,17 @@ class Stop:
         """Stop: a first request gives the calls in flight `grace` seconds; a second one
         cuts them short now. Call it in the run's event loop."""
         if self.reason is not None:
+            self._hurried = True
             self._cut.set()
             return
         self.reason = reason
         for listener in self._listeners:
             listener(reason)
-        self._timer = asyncio.get_running_loop().call_later(self.grace, self._cut.set)
+        # Never at once: a write the client has just refused (it was waiting for its turn
+        # under the write rate) must be reported as not sent, not cut short in flight.
+        self._timer = asyncio.get_running_loop().call_later(
+            max(self.grace, MIN_GRACE), self._cut.set
+        )
 
     @property
     def cut_short(self) -> bool:
@@ -66,9 +74,14 @@ class Stop:
         cancelled and CutShortError raised."""
         task = asyncio.ensure_future(work)
         if not await unless(task, self._cut):
+            when = (
+                "when the run was told again to stop"
+                if self._hurried
+                else f"{max(self.grace, MIN_GRACE):g} s after the run was told to stop"
+            )
             raise CutShortError(
-                f"cut short: still in flight {self.grace:g} s after the run was told to stop"
-                f" ({self.reason}); it may or may not have been done"
+                f"cut short: still in flight {when} ({self.reason}); it may or may not have"
+                " been done"
             )
         return task.result()
 

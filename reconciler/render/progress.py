@@ -16,7 +16,7 @@ from rich.progress import (
 )
 
 from reconciler.engine.plan import PARTICIPANT_KINDS, Kind, Plan
-from reconciler.engine.report import UNCHECKED, GroupReport, Outcome, Step
+from reconciler.engine.report import SUCCESSES, UNCHECKED, GroupReport, Outcome, Step
 from reconciler.render.people import person
 from reconciler.util.untrusted import one_line, repr_shown, shown
 from reconciler.util.wording import count
@@ -89,7 +89,8 @@ def line(plan: Plan, step: Step) -> str:
     who = f" {shown(person(plan, step.person))}" if step.person is not None else ""
     said = one_line(step.detail)
     detail = f" ({said})" if step.detail and step.outcome != Outcome.DONE else ""
-    created = f" {said}" if step.kind == Kind.CREATE and step.person is None else ""
+    made = step.kind == Kind.CREATE and step.person is None and step.outcome in SUCCESSES
+    created = f" {said}" if made else ""
     return f"[{shown(step.group)}] {step.kind.value}{who}{created}: {step.outcome.value}{detail}"
 
 

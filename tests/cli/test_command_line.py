@@ -72,8 +72,8 @@ def test_the_list_of_commands_says_what_each_command_says(name: str) -> None:
 def test_output_to_a_file_is_whole_though_the_process_skips_its_teardown(
     groupctl: str, tmp_path: Path
 ) -> None:
-    """groupctl ends with os._exit once its output is flushed: a file, block-buffered,
-    still gets every byte, and the exit status is the command's."""
+    """groupctl ends with os._exit: a file, block-buffered, still gets every byte of what it
+    printed, and the exit status is the command's, error or not."""
     out = tmp_path / "schema.json"
     with out.open("w") as handle:
         done = subprocess.run([groupctl, "schema"], stdout=handle, timeout=120)

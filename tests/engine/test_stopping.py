@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from reconciler.core.groups import NEEDS_INVITE
+from reconciler.core.groups import LINK_SENT, NEEDS_INVITE
 from reconciler.engine.apply import apply
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.report import ApplyReport, Outcome, Step
@@ -181,3 +181,73 @@ async def test_an_invite_message_not_sent_for_a_stop_is_sent_by_the_next_run(
     assert "the invite link was not sent by message: interrupted (test)" in carol.detail
     assert sim.world.state.messages == []
     assert jid(CAROL) not in state_file.records.get(ENG, {})  # so the next run sends it
+
+
+async def test_a_retry_refused_after_an_attempt_that_may_have_worked_is_unknown(
+    make_sim: MakeSim,
+) -> None:
+    """Not "not attempted": the first attempt was sent and its answer lost."""
+    faults = FaultInjector()
+    sim = make_sim(faults=faults)
+    faults.inject("lost", method="PUT")
+    stop = Stop()
+
+    async def stop_during_the_pause(seconds: float) -> None:
+        stop.request("interrupted (test)")
+
+    client = sim.client(retry=RetryPolicy(attempts=3), sleep=stop_during_the_pause)
+    config = desired(want("eng", "Renamed", dict(ENG_NOW), id=ENGINEERING))
+    plan = (await plan_now(client, config, PlanPolicy(), StateFile())).plan
+    report = await apply(plan, client, stop=stop)
+    (step,) = report.groups[0].steps
+    assert step.outcome == Outcome.DONE  # the re-read finds the subject changed: it was done
+    assert sim.world.state.groups[0].subject == "Renamed"
+    assert "the attempt before failed" in step.detail
+
+
+async def test_a_read_is_not_tried_again_after_a_stop(make_sim: MakeSim) -> None:
+    faults = FaultInjector()
+    sim = make_sim(faults=faults)
+    faults.inject("503", method="GET", path_contains="/groups/")
+    clients: list[TitanClient] = []
+
+    async def stop_during_the_pause(seconds: float) -> None:
+        clients[0].stop("interrupted (test)")
+
+    client = sim.client(retry=RetryPolicy(attempts=3), sleep=stop_during_the_pause)
+    clients.append(client)
+    with pytest.raises(NotSentError) as refused:
+        await client.get_group(ENG)
+    assert refused.value.earlier is not None
+    group_reads = [
+        call
+        for call in sim.simulator.stats.by_call
+        if call.startswith("GET") and "/groups/" in call
+    ]
+    assert [sim.simulator.stats.by_call[call] for call in group_reads] == [1]
+
+
+async def test_an_invite_message_cut_short_is_not_sent_twice_nor_anyone_counted_twice(
+    sim: Harness,
+) -> None:
+    """The grace runs out while Carol's invite link is being sent: Bob's add stands (once),
+    Carol's message may have gone out, so she is remembered as sent it."""
+    client = sim.client()
+    state_file = StateFile()
+    eng = {**ENG_NOW, BOB: "member", CAROL: "member"}
+    config = desired(want("eng", "Engineering", eng, id=ENGINEERING, invite_message="{link}"))
+    plan = (await plan_now(client, config, PlanPolicy(), state_file)).plan
+    stop = Stop(grace=0.01)
+    forever = asyncio.Event()
+
+    async def sending(chat: object, text: str) -> str | None:
+        stop.request("interrupted (test)")
+        await forever.wait()
+        return None
+
+    client.send_text = sending  # type: ignore[method-assign,assignment]
+    report = await apply(plan, client, state_file=state_file, stop=stop)
+    people = [(s.person, s.outcome) for s in report.groups[0].steps]
+    assert people == [(jid(BOB), Outcome.DONE), (jid(CAROL), Outcome.UNKNOWN)]
+    assert state_file.records[ENG][jid(CAROL)].reason == LINK_SENT
+    assert "People: 1 added, 1 outcome unknown." in report.summary()

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -36,23 +36,29 @@ IN_FLIGHT = 4  # apply's groups at once: each sends its first write, and the gat
 
 @dataclass
 class Apply:
-    """`groupctl apply` running in the background, its stderr read as it comes."""
+    """`groupctl apply` running in the background, its stdout and stderr read as they come
+    (a reader thread each: a full pipe never blocks it)."""
 
     process: subprocess.Popen[str]
     lines: list[str] = field(default_factory=list)
+    out: list[str] = field(default_factory=list)
     _seen: threading.Condition = field(default_factory=threading.Condition)
-    _reader: threading.Thread | None = None
+    _readers: list[threading.Thread] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._reader = threading.Thread(target=self.read_stderr, daemon=True)
-        self._reader.start()
-
-    def read_stderr(self) -> None:
+        assert self.process.stdout is not None
         assert self.process.stderr is not None
-        for line in self.process.stderr:
-            with self._seen:
-                self.lines.append(line)
-                self._seen.notify_all()
+        for stream, into in ((self.process.stderr, self.lines), (self.process.stdout, self.out)):
+            reader = threading.Thread(target=self._read, args=(stream, into), daemon=True)
+            reader.start()
+            self._readers.append(reader)
+
+    def _read(self, stream: IO[str], into: list[str]) -> None:
+        with stream:
+            for line in stream:
+                with self._seen:
+                    into.append(line)
+                    self._seen.notify_all()
 
     def wait_for(self, text: str) -> None:
         """Until stderr has a line with `text` (AssertionError after WAIT s)."""
@@ -66,15 +72,17 @@ class Apply:
         return self.process.returncode, json.loads(out), "".join(self.lines)
 
     def output(self) -> str:
-        """All it prints on stdout, once it has exited (its pipes then closed)."""
-        assert self.process.stdout is not None
-        assert self.process.stderr is not None
-        with self.process.stdout, self.process.stderr:
-            out = self.process.stdout.read()
+        """All it printed on stdout, once it has exited (AssertionError, the process killed,
+        if it has not within WAIT s)."""
+        try:
             self.process.wait(timeout=WAIT)
-            assert self._reader is not None
-            self._reader.join(timeout=WAIT)
-        return out
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"still running after {WAIT} s: {''.join(self.lines)}") from None
+        for reader in self._readers:
+            reader.join(timeout=WAIT)
+        return "".join(self.out)
 
 
 @dataclass
