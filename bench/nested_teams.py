@@ -105,9 +105,10 @@ def _until(lines: Iterator[str], room: int) -> Iterator[str]:
         yield line
 
 
-def measure(groupctl: str, path: Path) -> dict[str, str]:
+def measure(groupctl: str, *args: str) -> dict[str, str]:
+    """`groupctl ARGS` run under `/usr/bin/time -v`: what it said and what it cost."""
     done = subprocess.run(
-        ["/usr/bin/time", "-v", groupctl, "validate", "-f", str(path)],
+        ["/usr/bin/time", "-v", groupctl, *args],
         capture_output=True,
         text=True,
         check=False,
@@ -121,10 +122,19 @@ def measure(groupctl: str, path: Path) -> dict[str, str]:
     return {
         "exit": str(done.returncode),
         "wall": wall.group(1) if wall else "?",
+        "seconds": f"{_seconds(wall.group(1)) if wall else float('nan'):.2f}",
         "cpu": f"{cpu:.2f}",
         "peak MB": f"{int(peak.group(1)) / 1024:.0f}" if peak else "?",
         "says": "\n  ".join(line[:200] for line in said if "Command exited" not in line),
     }
+
+
+def _seconds(wall: str) -> float:
+    """`m:ss.ss` or `h:mm:ss` -> seconds."""
+    total = 0.0
+    for part in wall.split(":"):
+        total = total * 60 + float(part)
+    return total
 
 
 def yaml_seconds(path: Path) -> float:
@@ -154,7 +164,7 @@ def main() -> None:
         for shape in args.shape.split(","):
             path = Path(directory, f"{shape}.yaml")
             write(path, shape, size, args.people)
-            result = measure(groupctl, path)
+            result = measure(groupctl, "validate", "-f", str(path))
             yaml = yaml_seconds(path)
             print(
                 f"{shape}: {path.stat().st_size:,} bytes, exit {result['exit']},"
