@@ -17,7 +17,7 @@ from typing import Any
 
 import pydantic
 
-from reconciler.config.entries import Entry, Merged
+from reconciler.config.entries import Entry, Merged, Place
 from reconciler.config.model import (
     ConfigFile,
     Defaults,
@@ -37,8 +37,12 @@ from reconciler.errors import ConfigError, Location, Problem
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 _NOUNS = {"people": "person", "teams": "team", "groups": "group"}
+# Built once: a TypeAdapter costs more to build than all the values it then checks.
 _ADAPTERS: dict[str, pydantic.TypeAdapter[Any]] = {
+    "session": pydantic.TypeAdapter(str),
+    "defaults": pydantic.TypeAdapter(Defaults),
     "people": pydantic.TypeAdapter(PersonValue),
+    "person": pydantic.TypeAdapter(PersonSpec),
     "teams": pydantic.TypeAdapter(TeamValue),
 }
 # Each key of a group on its own, with the constraints of its field.
@@ -170,27 +174,30 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
             )
             continue
         target: dict[str, Entry[Any]] = getattr(merged, section)
+        noun = _NOUNS[section]
         for key in entries:
             if section == "groups":
                 entry = _group_entry(document, key, problems)
             else:
                 value = _validated(document, (section, key), problems)
                 entry = None if value is None else Entry(value, document, (section, key))
-            name, here = f"{_NOUNS[section]}:{key}", document.where((section, key), key=True)
-            refused = name_problem("group key" if section == "groups" else _NOUNS[section], key)
+            name, place = f"{noun}:{key}", Place(document, (section, key))
+            refused = name_problem("group key" if section == "groups" else noun, key)
             if refused is not None:  # its value is checked all the same, then left out
-                problems.append(Problem(here, refused))
+                problems.append(Problem(place.location(), refused))
                 entry = None
             if name in merged.defined:
-                first = merged.defined[name]
                 problems.append(
-                    Problem(here, f"{_NOUNS[section]} {key!r} is already defined at {first}")
+                    Problem(
+                        place.location(),
+                        f"{noun} {key!r} is already defined at {merged.defined[name]}",
+                    )
                 )
             elif entry is None:
-                merged.defined[name] = here
+                merged.defined[name] = place
                 merged.broken.add(name)
             else:
-                merged.defined[name] = here
+                merged.defined[name] = place
                 target[key] = entry
 
 
@@ -199,14 +206,9 @@ def _validated(document: YamlDocument, path: Path_, problems: list[Problem]) -> 
     value = document.data.get(path[0]) if len(path) == 1 else document.data[path[0]][path[1]]
     if value is None and len(path) == 1:
         return None
-    if path == ("session",):
-        adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(str)
-    elif path == ("defaults",):
-        adapter = pydantic.TypeAdapter(Defaults)
-    else:
-        adapter = _ADAPTERS[str(path[0])]
-        if path[0] == "people" and isinstance(value, dict):
-            adapter = pydantic.TypeAdapter(PersonSpec)  # a mapping: report PersonSpec's errors
+    adapter = _ADAPTERS[str(path[0])]
+    if path[0] == "people" and isinstance(value, dict):
+        adapter = _ADAPTERS["person"]  # a mapping: report PersonSpec's errors
     try:
         return adapter.validate_python(value)
     except pydantic.ValidationError as exc:
