@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler.config.entries import Entry, Merged
 from reconciler.config.picturefile import checked_file, checked_url
@@ -83,7 +83,10 @@ class Resolver:
         self.problems = problems
         self.root = root  # the config's directory: plans name picture files relative to it
         self.people: dict[str, Person] = {}
-        self.teams: dict[str, frozenset[Person]] = {}
+        self.teams: dict[str, tuple[Person, ...]] = {}
+        # Who each text a list may hold stands for, once known: a person's name, or an
+        # address written before (each parsed and looked up once, however often listed).
+        self._written: dict[str, Person] = {}
         self._by_address: dict[Jid, Person] = {}  # phone and LID of every listed person
         self._unlisted: dict[Jid, Person] = {}  # people written as an address only
         self.budget = budget
@@ -119,18 +122,17 @@ class Resolver:
 
     def _person(self, name: str, entry: Entry[PersonSpec | str | int]) -> None:
         spec = entry.value
-        phone_text, lid_text = (
-            (spec, None) if isinstance(spec, str | int) else (spec.phone, spec.lid)
-        )
+        plain = isinstance(spec, str | int)
+        phone_text, lid_text = (spec, None) if plain else (spec.phone, spec.lid)  # type: ignore[union-attr]
         if phone_text is None and lid_text is None:
             self.problem(entry.where(), f"person {name!r} needs a phone, a lid, or both")
             return
         phone = lid = None
         if phone_text is not None:
-            at = entry.where() if isinstance(spec, str | int) else entry.where("phone")
-            phone = self._parse(str(phone_text), at, phone_only=True)
+            at = () if plain else ("phone",)
+            phone = self._parse(str(phone_text), entry, *at, phone_only=True)
         if lid_text is not None:
-            lid = self._parse(lid_text, entry.where("lid"), lid_only=True)
+            lid = self._parse(lid_text, entry, "lid", lid_only=True)
         address = phone or lid
         if address is None:
             return
@@ -143,7 +145,7 @@ class Resolver:
                 )
                 return
         person = Person(address, lid, name)
-        self.people[name] = person
+        self.people[name] = self._written[name] = person
         for known in (phone, lid):
             if known is not None:
                 self._by_address[known] = person
@@ -159,68 +161,84 @@ class Resolver:
             )
         for name in order:
             label = f"team {name!r}"
-            self.teams[name] = frozenset(self._listed(teams[name], label, owner=label))
+            # Everyone once, in the order listed: a tuple is a fraction of a set's size.
+            self.teams[name] = tuple(dict.fromkeys(self._listed(teams[name], label, owner=label)))
 
     def _listed(self, entry: Entry[list[str]], label: str, *, owner: str) -> list[Person]:
         """Everyone a members, admins or team list stands for, in its order; an item listed
         twice (the same person however written, or the same team) is a problem at its second
         place. What it stands for is paid from the config's budget; `owner` names the team or
-        group whose list it is, for the problem of the item that finds the budget spent."""
+        group whose list it is, for the problem of the item that finds the budget spent.
+
+        Lists hold a million items in a big config: an item that names someone met before
+        costs a lookup and an append here, nothing more."""
         everyone: list[Person] = []
-        first_seen: dict[str, int] = {}  # a person's JID, or team:<name> -> its first index
-        values = entry.value
-        for index, text in enumerate(values):
-            team = listed_team(text)
-            resolved = self._member(text, team, entry, index)
-            if self._paid_for(resolved, entry, index, owner):
-                everyone += resolved
-            if team is not None:
-                same = text if team in self.merged.teams else None
+        # What each item is: the person, the team's item text, or None (a mistake, reported).
+        listed: list[Person | str | None] = []
+        written, budget = self._written, self.budget
+        for index, text in enumerate(entry.value):
+            found: Person | tuple[Person, ...] | None = written.get(text)
+            if found is None:
+                found = self._member(text, entry, index)
+            if isinstance(found, Person):
+                listed.append(found)
+                cost = 1
+            elif found is None:
+                listed.append(None)
+                continue
             else:
-                same = next(iter(resolved)).jid if len(resolved) == 1 else None
+                listed.append(text)
+                cost = len(found)
+            if budget.exhausted:
+                continue  # the config is refused: the items after that stand for nobody
+            if not budget.spend(cost):
+                self.problem(entry.where(index), budget.refusal(owner, text))
+            elif isinstance(found, Person):
+                everyone.append(found)
+            else:
+                everyone += found
+        present = len(listed) - listed.count(None)
+        if len(set(listed) - {None}) < present:
+            self._report_twice(entry, listed, label)
+        return everyone
+
+    def _report_twice(
+        self, entry: Entry[list[str]], listed: list[Person | str | None], label: str
+    ) -> None:
+        """Each item of a list that is an item before it again (`listed`: what each is)."""
+        first_seen: dict[Person | str, int] = {}
+        values = entry.value
+        for index, same in enumerate(listed):
             if same is None:
                 continue
             if same in first_seen:
                 first = first_seen[same]
                 self.problem(
                     entry.where(index),
-                    f"{text!r} is listed twice in {label} (first at line"
+                    f"{values[index]!r} is listed twice in {label} (first at line"
                     f" {entry.where(first).line}: {values[first]!r})",
                 )
             else:
                 first_seen[same] = index
-        return everyone
-
-    def _paid_for(
-        self, resolved: frozenset[Person], entry: Entry[list[str]], index: int, owner: str
-    ) -> bool:
-        """Whether the budget pays for what item `index` stands for. The item it runs out at
-        is the problem; every item after it stands for nobody, with no problem of its own."""
-        if self.budget.exhausted:
-            return False
-        if self.budget.spend(len(resolved)):
-            return True
-        self.problem(entry.where(index), self.budget.refusal(owner, entry.value[index]))
-        return False
 
     def _member(
-        self, text: str, team: str | None, entry: Entry[list[str]], index: int
-    ) -> frozenset[Person]:
-        """What one entry of a members, admins or team list stands for (`team`: the team it
-        names, if it names one)."""
+        self, text: str, entry: Entry[list[str]], index: int
+    ) -> Person | tuple[Person, ...] | None:
+        """What an item of a list that is no name of people: stands for: a team's members
+        (none for a team whose item closes a cycle), someone written as an address, or None
+        for a mistake (reported here, or where it is defined)."""
+        team = listed_team(text)
         if team is not None:
             if f"team:{team}" in self.merged.broken:
-                return frozenset()  # its own mistake is reported where it is defined
+                return None  # its own mistake is reported where it is defined
             if team not in self.merged.teams:
                 hint = _suggest(team, self.merged.teams) or _teams_to_use(self.merged.teams)
                 self.problem(entry.where(index), f"unknown team {team!r}{hint}")
-                return frozenset()
+                return None
             # Not expanded yet only when this item closes a cycle, reported by team_order.
-            return self.teams.get(team, frozenset())
-        if text in self.people:
-            return frozenset({self.people[text]})
+            return self.teams.get(team, ())
         if f"person:{text}" in self.merged.broken:
-            return frozenset()  # its own mistake is reported where it is defined
+            return None  # its own mistake is reported where it is defined
         if not _looks_like_address(text):
             hint = _suggest(text, self.people) or (
                 f" (did you mean team:{text}?)"
@@ -228,18 +246,25 @@ class Resolver:
                 else ": add them under people:, or write their phone number"
             )
             self.problem(entry.where(index), f"unknown person {text!r}{hint}")
-            return frozenset()
-        jid = self._parse(text, entry.where(index))
+            return None
+        jid = self._parse(text, entry, index)
         if jid is None:
-            return frozenset()
+            return None
         person = self._by_address.get(jid) or self._unlisted.get(jid)
         if person is None:
             person = self._unlisted[jid] = Person(jid)
-        return frozenset({person})
+        self._written[text] = person  # the same text met again stands for the same person
+        return person
 
     def _parse(
-        self, text: str, where: Location, *, phone_only: bool = False, lid_only: bool = False
+        self,
+        text: str,
+        entry: Entry[Any],
+        *at: str | int,
+        phone_only: bool = False,
+        lid_only: bool = False,
     ) -> Jid | None:
+        """The address `text` (at `at` in `entry`) stands for, or None with its problem."""
         country = self.merged.country
         try:
             jid = (
@@ -250,7 +275,7 @@ class Resolver:
         except InvalidJidError as exc:
             message = str(exc)
             hints = (f"{text!r} {hint}" for part, hint in _ADDRESS_HINTS if part in message)
-            self.problem(where, next(hints, message))
+            self.problem(entry.where(*at), next(hints, message))
             return None
         if lid_only and not jid.is_lid:
             wrong = "is not a LID: write its digits, then @lid (123456@lid)"
@@ -263,7 +288,7 @@ class Resolver:
             )
         else:
             return jid
-        self.problem(where, f"{text!r} {wrong}")
+        self.problem(entry.where(*at), f"{text!r} {wrong}")
         return None
 
     # -- groups ----------------------------------------------------------------------------
