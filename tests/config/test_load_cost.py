@@ -1,0 +1,107 @@
+"""What loading a config costs, counted rather than timed (bench/config_load.py and
+bench/nested_teams.py time it): no cyclic collection while it loads, a big config's objects
+out of the collector's way afterwards, every distinct number parsed once."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.config import load
+from reconciler.config.load import FREEZE_AFTER_OBJECTS
+from reconciler.core.jid import parse_phone
+from reconciler.errors import ConfigError
+
+
+@contextmanager
+def counting_collections() -> Iterator[list[int]]:
+    """The generation of each cyclic collection that starts meanwhile."""
+    started: list[int] = []
+
+    def seen(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        yield started
+    finally:
+        gc.callbacks.remove(seen)
+
+
+@pytest.fixture
+def thawed() -> Iterator[None]:
+    """What a test froze goes back to the collector after it."""
+    yield
+    gc.unfreeze()
+
+
+def teams(count: int, *, last: str = "") -> str:
+    """`count` teams of nine people each, the last one with `last` too."""
+    people = "".join(f"  p{n}: '+1415555{n:04d}'\n" for n in range(100))
+    lists = [[f"p{(k + j) % 100}" for j in range(1, 10)] for k in range(count)]
+    lists[-1] += [last] if last else []
+    lines = "".join(f"  t{k}: [{', '.join(items)}]\n" for k, items in enumerate(lists))
+    return f"version: 1\npeople:\n{people}teams:\n{lines}"
+
+
+def test_no_cyclic_collection_runs_while_a_config_loads(tmp_path: Path) -> None:
+    """Each would go over every object the load has built so far, again and again: some
+    twenty here. One runs as the collector resumes, over what the load leaves."""
+    path = tmp_path / "groups.yaml"
+    path.write_text(teams(5_000))
+    with counting_collections() as collections:
+        state = load(path)
+    assert len(collections) <= 1
+    assert state.teams == 5_000
+    assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("thawed")
+def test_what_a_big_refused_config_leaves_is_frozen_for_the_collector(tmp_path: Path) -> None:
+    """A config refused at its very end leaves all it built alive while the error is reported:
+    in the permanent generation, no later collection goes over it (the one at exit neither).
+    Nothing of it is in a cycle: it is freed once the error is."""
+    path = tmp_path / "groups.yaml"
+    path.write_text(teams(30_000, last="nobody"))
+    frozen = gc.get_freeze_count()
+    tracked = frozen + len(gc.get_objects())
+    with counting_collections() as collections:
+        try:
+            load(path)
+        except ConfigError as error:  # alive, and all the load built with it
+            during, left_frozen, refused = len(collections), gc.get_freeze_count(), error
+    assert "unknown person 'nobody'" in str(refused)
+    del refused
+    assert during <= 1
+    assert left_frozen - frozen > FREEZE_AFTER_OBJECTS
+    assert gc.get_freeze_count() + len(gc.get_objects()) - tracked < FREEZE_AFTER_OBJECTS / 10
+    assert gc.isenabled()
+
+
+def test_a_small_config_leaves_the_collector_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "groups.yaml"
+    path.write_text(teams(10, last="nobody"))
+    frozen = gc.get_freeze_count()
+    with pytest.raises(ConfigError):
+        load(path)
+    assert gc.get_freeze_count() == frozen
+
+
+def test_each_distinct_number_is_parsed_once_however_often_it_is_listed(tmp_path: Path) -> None:
+    numbers = [f"+1 415 555 {n:04d}" for n in range(9_000, 9_050)]
+    everyone = ", ".join(repr(number) for number in numbers)
+    groups = "".join(
+        f"  g{g}: {{subject: G{g}, members: ['{numbers[g]}', {everyone}]}}\n" for g in range(40)
+    )
+    path = tmp_path / "groups.yaml"
+    path.write_text(f"version: 1\ngroups:\n{groups}")
+    parse_phone.cache_clear()
+    with pytest.raises(ConfigError, match="is listed twice in members"):
+        load(path)
+    assert parse_phone.cache_info().misses == len(numbers)
