@@ -124,18 +124,9 @@ def parse_phone(text: str, *, default_country: str | None = None) -> Jid:
     "+1 (415) 555-0101", "+44 20 7946 0958", or "(415) 555-0101" with `default_country="US"`.
     """
     written = text.strip()
-    if not written or not _PHONE_CHARACTERS.fullmatch(written):
-        raise InvalidJidError(f"{text!r} is not a phone number or JID")
-    if not written.startswith("+") and default_country is None:
-        raise InvalidJidError(
-            f"{text!r} has no country code: write it as +<country code> <number>"
-            " or set a default country"
-        )
-    try:
-        number = phonenumbers.parse(written, None if written.startswith("+") else default_country)
-    except phonenumbers.NumberParseException as exc:
-        failure = _PARSE_FAILURES.get(exc.error_type, "not a phone number")
-        raise InvalidJidError(f"{text!r} is not a valid phone number ({failure})") from exc
+    number = _written_e164(written)
+    if number is None:
+        number = _parsed(text, written, default_country)
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason in _IMPOSSIBLE_REASONS:
         raise InvalidJidError(
@@ -146,6 +137,58 @@ def parse_phone(text: str, *, default_country: str | None = None) -> Jid:
         raise InvalidJidError(f"{text!r} is not a valid phone number in {region}")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return Jid(e164.removeprefix("+"), JidKind.PHONE)
+
+
+def _parsed(text: str, written: str, default_country: str | None) -> phonenumbers.PhoneNumber:
+    """What phonenumbers reads in `written` (`text`, stripped), in any notation."""
+    if not written or not _PHONE_CHARACTERS.fullmatch(written):
+        raise InvalidJidError(f"{text!r} is not a phone number or JID")
+    if not written.startswith("+") and default_country is None:
+        raise InvalidJidError(
+            f"{text!r} has no country code: write it as +<country code> <number>"
+            " or set a default country"
+        )
+    try:
+        return phonenumbers.parse(written, None if written.startswith("+") else default_country)
+    except phonenumbers.NumberParseException as exc:
+        failure = _PARSE_FAILURES.get(exc.error_type, "not a phone number")
+        raise InvalidJidError(f"{text!r} is not a valid phone number ({failure})") from exc
+
+
+def _written_e164(written: str) -> phonenumbers.PhoneNumber | None:
+    """The number of `written` when it is in E.164 (`+14155550101`, as `import` writes
+    numbers), read without `phonenumbers.parse`, which costs more than checking the number
+    then does; None for any other notation, to be parsed.
+
+    It is the number `parse` reads: a plus, a country code and the national number, all ASCII
+    digits. What `parse` would change is left to it: a national number that starts with a
+    zero (Italy's keep it) or with what the country's national prefix may be (a trunk 0
+    written after +44, say, which `parse` removes)."""
+    if not _E164.fullmatch(written):
+        return None
+    digits = written[1:]
+    for size in (1, 2, 3):
+        if int(digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    country, national = int(digits[:size]), digits[size:]
+    if national.startswith("0") or _national_prefix(country).match(national):
+        return None
+    return phonenumbers.PhoneNumber(country_code=country, national_number=int(national))
+
+
+@functools.cache  # phonenumbers loads a country's metadata when first asked for it
+def _national_prefix(country: int) -> re.Pattern[str]:
+    """What may start a national number of country code `country` as its national prefix
+    (a pattern that matches nothing where there is none)."""
+    region = phonenumbers.region_code_for_country_code(country)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country, region)
+    prefix = metadata.national_prefix_for_parsing if metadata else None
+    return re.compile(prefix or r"(?!)")
+
+
+_E164 = re.compile(r"\+[1-9]\d{7,14}", re.ASCII)
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
