@@ -34,7 +34,7 @@ _SEQ, _MAP = f"{_STANDARD}seq", f"{_STANDARD}map"
 _AS_TEXT = {_STR, f"{_STANDARD}timestamp", f"{_STANDARD}binary"}
 _CONSTRUCTED = {f"{_STANDARD}{name}" for name in ("int", "float", "bool", "null")}
 # YAML 1.1's implicit types of a plain scalar, by its first character, as PyYAML resolves them.
-_WILDCARD = _LOADER.yaml_implicit_resolvers.get(None, [])
+_WILDCARD = _LOADER.yaml_implicit_resolvers.get(None, [])  # none in PyYAML
 _IMPLICIT = {
     first: [*resolvers, *_WILDCARD]
     for first, resolvers in _LOADER.yaml_implicit_resolvers.items()
@@ -184,23 +184,45 @@ class _Converter:
     def convert(self) -> None:
         """The document's events, up to its end, into `document.data`. The stack holds the
         lists and mappings not yet closed, each as [container, its marks, its path, what
-        comes next: _ITEMS for a list; in a mapping, _KEY, _SKIP or the key read]."""
+        comes next (_ITEMS for a list; in a mapping, _KEY, _SKIP or the key read), its
+        depth]."""
         next_event, anchors, tables = self.next_event, self.anchors, self.document.marks
         scalar, alias = yaml.ScalarEvent, yaml.AliasEvent
         sequence, mapping = yaml.SequenceStartEvent, yaml.MappingStartEvent
-        ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+        ends, document_end = (yaml.SequenceEndEvent, yaml.MappingEndEvent), yaml.DocumentEndEvent
         stack: list[list[Any]] = []
+        frame: list[Any] | None = None  # the innermost list or mapping not yet closed
         skipping = 0  # how deep inside a refused node's collections the events are
         while True:
             event = next_event()
             kind = type(event)
+            # Most events are text in a list or mapping: a key, or a value that is no number,
+            # true/false or null (its first character says so), with no tag nor anchor.
+            if kind is scalar and frame is not None and not skipping and event.anchor is None:
+                text, place = event.value, frame[3]
+                if event.tag is not None or (
+                    event.implicit[0] and (text[:1] in _IMPLICIT or _WILDCARD)
+                ):
+                    pass  # tagged, or maybe not text: see below
+                elif place is _KEY:
+                    if text not in frame[1][1]:
+                        frame[1][1][text], frame[3] = event.start_mark, text
+                        continue
+                elif place is _ITEMS and frame[4] < MAX_DEPTH:
+                    frame[0].append(text)
+                    frame[1].append(event.start_mark)
+                    continue
+                elif place is not _SKIP and frame[4] < MAX_DEPTH:
+                    frame[0][place], frame[1][0][place], frame[3] = text, event.start_mark, _KEY
+                    continue
             if kind in ends:
                 if skipping:
                     skipping -= 1
                 else:
                     stack.pop()
+                    frame = stack[-1] if stack else None
                 continue
-            if kind is yaml.DocumentEndEvent:
+            if kind is document_end:
                 return
             anchor = event.anchor
             if anchor is not None:
@@ -223,8 +245,7 @@ class _Converter:
                     skipping += 1
                 continue
             mark = event.start_mark
-            if stack:
-                frame = stack[-1]
+            if frame is not None:
                 place = frame[3]
                 if place is _KEY:
                     if kind is scalar:
@@ -246,9 +267,9 @@ class _Converter:
                     place = len(frame[0])
                 else:
                     frame[3] = _KEY
-                depth = len(frame[2]) + 1
+                depth = frame[4] + 1
             else:
-                frame, place, depth = None, None, 0
+                place, depth = None, 0
             # A value, at `place` in `frame` (the root when frame is None).
             value: Any = None
             if kind is scalar:
@@ -279,7 +300,6 @@ class _Converter:
                     value = []
                     table: _Marks = []
                     tables[id(value)] = table
-                    stack.append([value, table, _path(frame, place), _ITEMS])
             elif event.tag not in (None, "!", _MAP):
                 self.bad_tag(mark, event.tag, _path(frame, place))
                 skipping = 1
@@ -287,7 +307,6 @@ class _Converter:
                 value = {}
                 table = ({}, {})
                 tables[id(value)] = table
-                stack.append([value, table, _path(frame, place), _KEY])
             if frame is None:
                 self.document.data, self.document.root = value, mark
             elif type(place) is int:
@@ -296,6 +315,15 @@ class _Converter:
             else:
                 frame[0][place] = value
                 frame[1][0][place] = mark
+            if type(value) is list or type(value) is dict:
+                frame = [
+                    value,
+                    table,
+                    _path(frame, place),
+                    _ITEMS if kind is sequence else _KEY,
+                    depth,
+                ]
+                stack.append(frame)
 
     def key(self, event: Any, frame: list[Any]) -> Any:
         """What follows a mapping's key: the key itself, or _SKIP when it is refused."""
