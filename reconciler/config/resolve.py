@@ -11,8 +11,9 @@ import difflib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter, getitem
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from reconciler.config.entries import Entry, Merged
 from reconciler.config.picturefile import checked_file, checked_url
@@ -73,6 +74,9 @@ class Person:
     def __post_init__(self) -> None:
         plain, admin = standing(lid=self.lid), standing(admin=True, lid=self.lid)
         object.__setattr__(self, "standings", (plain, admin))
+
+
+_JID, _STANDINGS = attrgetter("jid"), attrgetter("standings")
 
 
 class Resolver:
@@ -162,16 +166,28 @@ class Resolver:
         for name in order:
             label = f"team {name!r}"
             # Everyone once, in the order listed: a tuple is a fraction of a set's size.
-            self.teams[name] = tuple(dict.fromkeys(self._listed(teams[name], label, owner=label)))
+            self.teams[name] = tuple(self._listed(teams[name], label, owner=label, once=True))
 
-    def _listed(self, entry: Entry[list[str]], label: str, *, owner: str) -> list[Person]:
-        """Everyone a members, admins or team list stands for, in its order; an item listed
-        twice (the same person however written, or the same team) is a problem at its second
-        place. What it stands for is paid from the config's budget; `owner` names the team or
-        group whose list it is, for the problem of the item that finds the budget spent.
+    def _listed(
+        self, entry: Entry[list[str]], label: str, *, owner: str, once: bool = False
+    ) -> list[Person]:
+        """Everyone a members, admins or team list stands for, in its order (`once`: each
+        person once); an item listed twice (the same person however written, or the same
+        team) is a problem at its second place. What it stands for is paid from the config's
+        budget; `owner` names the team or group whose list it is, for the problem of the item
+        that finds the budget spent.
 
-        Lists hold a million items in a big config: an item that names someone met before
-        costs a lookup and an append here, nothing more."""
+        Lists hold a million items in a big config: a list of people met before (by name, or
+        by an address written before) is looked up whole; any other item costs a lookup and
+        an append, and the work of its kind."""
+        known = list(map(self._written.get, entry.value))
+        if None not in known and self.budget.fits(len(known)):  # no team in it, no mistake
+            people = cast(list[Person], known)
+            self.budget.spend(len(people))
+            if len(set(people)) == len(people):
+                return people
+            self._report_twice(entry, cast(list[Person | str | None], people), label)
+            return list(dict.fromkeys(people)) if once else people
         everyone: list[Person] = []
         # What each item is: the person, the team's item text, or None (a mistake, reported).
         listed: list[Person | str | None] = []
@@ -200,7 +216,7 @@ class Resolver:
         present = len(listed) - listed.count(None)
         if len(set(listed) - {None}) < present:
             self._report_twice(entry, listed, label)
-        return everyone
+        return list(dict.fromkeys(everyone)) if once else everyone
 
     def _report_twice(
         self, entry: Entry[list[str]], listed: list[Person | str | None], label: str
@@ -229,7 +245,7 @@ class Resolver:
         for a mistake (reported here, or where it is defined)."""
         team = listed_team(text)
         if team is not None:
-            if f"team:{team}" in self.merged.broken:
+            if text in self.merged.broken:  # "team:<name>"
                 return None  # its own mistake is reported where it is defined
             if team not in self.merged.teams:
                 hint = _suggest(team, self.merged.teams) or _teams_to_use(self.merged.teams)
@@ -431,7 +447,9 @@ class Resolver:
                 f"group {key!r} has {len(people)} members; WhatsApp groups hold at"
                 f" most {MAX_GROUP_SIZE}",
             )
-        return {person.jid: person.standings[admin] for person, admin in people.items()}
+        # Made in C from the whole list: a comprehension was a twentieth of a big config's load.
+        standings = map(getitem, map(_STANDINGS, people), people.values())
+        return dict(zip(map(_JID, people), standings, strict=True))
 
     def _picture(self, picture: str, entry: Entry[GroupSpec]) -> Picture | None:
         try:
