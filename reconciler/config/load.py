@@ -186,13 +186,16 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
             continue
         target: dict[str, Entry[Any]] = getattr(merged, section)
         noun = _NOUNS[section]
-        for key in entries:
+        for key, value in entries.items():
+            path = (section, key)
             if section == "groups":
                 entry = _group_entry(document, key, problems)
+            elif _taken_as_it_is(section, value):
+                entry = Entry(value, document, path)
             else:
-                value = _validated(document, (section, key), problems)
-                entry = None if value is None else Entry(value, document, (section, key))
-            name, place = f"{noun}:{key}", Place(document, (section, key))
+                valid = _validated(document, path, problems)
+                entry = None if valid is None else Entry(valid, document, path)
+            name, place = f"{noun}:{key}", Place(document, path)
             refused = name_problem("group key" if section == "groups" else noun, key)
             if refused is not None:  # its value is checked all the same, then left out
                 problems.append(Problem(place.location(), refused))
@@ -225,6 +228,15 @@ def _validated(document: YamlDocument, path: Path_, problems: list[Problem]) -> 
     except pydantic.ValidationError as exc:
         problems += _schema_problems(document, path, value, exc)
         return None
+
+
+def _taken_as_it_is(section: str, value: Any) -> bool:
+    """Whether the schema surely takes `value`, an entry of `section`, as it is, as it takes
+    most entries of a big config (a person's number as text, a team of names): one check
+    instead of pydantic's, which then checks the others and says what is wrong with them."""
+    if section == "people":
+        return type(value) is str
+    return type(value) is list and set(map(type, value)) <= {str}  # a team
 
 
 def _group_entry(

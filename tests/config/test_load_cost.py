@@ -1,6 +1,7 @@
 """What loading a config costs, counted rather than timed (bench/config_load.py and
 bench/nested_teams.py time it): no cyclic collection while it loads, a big config's objects
-out of the collector's way afterwards, every distinct number parsed once."""
+out of the collector's way afterwards, every distinct number parsed once, and the shortcuts
+past the schema taken only where the schema would take the value as it is."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler.config import load
-from reconciler.config.load import FREEZE_AFTER_OBJECTS
+from reconciler.config.load import _ADAPTERS, FREEZE_AFTER_OBJECTS, _taken_as_it_is
 from reconciler.core.jid import parse_phone
 from reconciler.errors import ConfigError
 
@@ -105,3 +108,20 @@ def test_each_distinct_number_is_parsed_once_however_often_it_is_listed(tmp_path
     with pytest.raises(ConfigError, match="is listed twice in members"):
         load(path)
     assert parse_phone.cache_info().misses == len(numbers)
+
+
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=8,
+)
+
+
+@given(st.sampled_from(["people", "teams"]), yaml_values)
+def test_what_skips_the_schema_is_what_the_schema_takes_as_it_is(
+    section: str, value: object
+) -> None:
+    """Most people and teams of a big config are taken as written without pydantic: only
+    values that pydantic would take, unchanged."""
+    if _taken_as_it_is(section, value):
+        assert _ADAPTERS[section].validate_python(value) == value
