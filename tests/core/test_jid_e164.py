@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.core.jid import _written_e164, parse_phone
+from reconciler.core.jid import _is_valid, _written_e164, parse_phone
 from reconciler.errors import InvalidJidError
 
 COUNTRIES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
@@ -91,3 +91,18 @@ def test_an_e164_number_gets_the_answers_it_got_before() -> None:
         parse_phone("+19995550101")
     with pytest.raises(InvalidJidError, match=r"not a valid phone number \(too long\)"):
         parse_phone("+141555501019999")
+
+
+def test_a_number_is_judged_valid_as_phonenumbers_judges_it() -> None:
+    """Checked once against the region it is of, not twice: the same verdict, for numbers
+    of every country code, shared by several regions or not."""
+    numbers = examples()
+    texts = numbers + miswritten(numbers) + scattered(30)
+    parsed = [phonenumbers.parse(text) for text in texts]
+    judged_otherwise = [
+        text
+        for text, number in zip(texts, parsed, strict=True)
+        if _is_valid(number) != phonenumbers.is_valid_number(number)
+    ]
+    assert judged_otherwise == []
+    assert sum(map(phonenumbers.is_valid_number, parsed)) > len(numbers) / 2
