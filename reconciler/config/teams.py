@@ -87,6 +87,12 @@ def _cycle(team: str, index: int, path: Sequence[str], start: int) -> Cycle:
     return Cycle(team, index, " -> ".join(names))
 
 
+def _names_no_team(items: Sequence[str]) -> bool:
+    """Whether no item of a list can name a team, checked at once in C (a text that merely
+    holds "team:" is then looked at item by item)."""
+    return TEAM_PREFIX not in "".join(items)
+
+
 def _teams_listed(
     items: Sequence[str], teams: Mapping[str, Sequence[str]]
 ) -> Iterator[tuple[int, str]]:
@@ -110,6 +116,10 @@ def team_order(teams: Mapping[str, Sequence[str]]) -> tuple[list[str], list[Cycl
     for root in teams:
         if root in done:
             continue
+        if _names_no_team(teams[root]):  # most teams name only people: in order at once
+            done.add(root)
+            order.append(root)
+            continue
         path = [root]
         depth[root] = 0
         stack = [(root, _teams_listed(teams[root], teams))]
@@ -120,6 +130,10 @@ def team_order(teams: Mapping[str, Sequence[str]]) -> tuple[list[str], list[Cycl
                     continue
                 if child in depth:
                     cycles.append(_cycle(name, index, path, depth[child]))
+                    continue
+                if _names_no_team(teams[child]):
+                    done.add(child)
+                    order.append(child)
                     continue
                 depth[child] = len(path)
                 path.append(child)
