@@ -197,13 +197,15 @@ class _Converter:
             event = next_event()
             kind = type(event)
             # Most events are text in a list or mapping: a key, or a value that is no number,
-            # true/false or null (its first character says so), with no tag nor anchor.
+            # true/false or null (most first characters say so), with no tag nor anchor.
             if kind is scalar and frame is not None and not skipping and event.anchor is None:
                 text, place = event.value, frame[3]
                 if event.tag is not None or (
-                    event.implicit[0] and (text[:1] in _IMPLICIT or _WILDCARD)
+                    event.implicit[0]
+                    and (text[:1] in _IMPLICIT or _WILDCARD)
+                    and _tag(event) != _STR
                 ):
-                    pass  # tagged, or maybe not text: see below
+                    pass  # tagged, or not text: see below
                 elif place is _KEY:
                     if text not in frame[1][1]:
                         frame[1][1][text], frame[3] = event.start_mark, text
