@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from reconciler.config.entries import Entry, Merged
 from reconciler.config.picturefile import checked_file, checked_url
-from reconciler.config.teams import Budget, listed_team, team_order
+from reconciler.config.teams import TEAM_PREFIX, Budget, listed_team, team_order
 from reconciler.core.groups import (
     DesiredGroup,
     DesiredState,
@@ -87,6 +87,7 @@ class Resolver:
         self.problems = problems
         self.root = root  # the config's directory: plans name picture files relative to it
         self.people: dict[str, Person] = {}
+        # Everyone each team stands for, by the item that names it: "team:<name>".
         self.teams: dict[str, tuple[Person, ...]] = {}
         # Who each text a list may hold stands for, once known: a person's name, or an
         # address written before (each parsed and looked up once, however often listed).
@@ -166,7 +167,8 @@ class Resolver:
         for name in order:
             label = f"team {name!r}"
             # Everyone once, in the order listed: a tuple is a fraction of a set's size.
-            self.teams[name] = tuple(self._listed(teams[name], label, owner=label, once=True))
+            listed = self._listed(teams[name], label, owner=label, once=True)
+            self.teams[f"{TEAM_PREFIX}{name}"] = tuple(listed)
 
     def _listed(
         self, entry: Entry[list[str]], label: str, *, owner: str, once: bool = False
@@ -191,9 +193,9 @@ class Resolver:
         everyone: list[Person] = []
         # What each item is: the person, the team's item text, or None (a mistake, reported).
         listed: list[Person | str | None] = []
-        written, budget = self._written, self.budget
+        written, teams, budget = self._written, self.teams, self.budget
         for index, text in enumerate(entry.value):
-            found: Person | tuple[Person, ...] | None = written.get(text)
+            found: Person | tuple[Person, ...] | None = written.get(text) or teams.get(text)
             if found is None:
                 found = self._member(text, entry, index)
             if isinstance(found, Person):
@@ -216,7 +218,9 @@ class Resolver:
         present = len(listed) - listed.count(None)
         if len(set(listed) - {None}) < present:
             self._report_twice(entry, listed, label)
-        return list(dict.fromkeys(everyone)) if once else everyone
+        if once and len(entry.value) > 1:  # one item stands for everyone once already
+            return list(dict.fromkeys(everyone))
+        return everyone
 
     def _report_twice(
         self, entry: Entry[list[str]], listed: list[Person | str | None], label: str
@@ -251,8 +255,7 @@ class Resolver:
                 hint = _suggest(team, self.merged.teams) or _teams_to_use(self.merged.teams)
                 self.problem(entry.where(index), f"unknown team {team!r}{hint}")
                 return None
-            # Not expanded yet only when this item closes a cycle, reported by team_order.
-            return self.teams.get(team, ())
+            return ()  # not expanded yet: this item closes a cycle, reported by team_order
         if f"person:{text}" in self.merged.broken:
             return None  # its own mistake is reported where it is defined
         if not _looks_like_address(text):
