@@ -177,17 +177,19 @@ def _parsed(text: str, written: str, default_country: str | None) -> phonenumber
 
 
 def _written_e164(written: str) -> phonenumbers.PhoneNumber | None:
-    """The number of `written` when it is in E.164 (`+14155550101`, as `import` writes
-    numbers), read without `phonenumbers.parse`, which costs more than checking the number
-    then does; None for any other notation, to be parsed.
+    """The number of `written` when it is in E.164 (`+14155550101`), its digits apart or not
+    (`+1 415-555-0101`), read without `phonenumbers.parse`, which costs more than checking the
+    number then does; None for any other notation, to be parsed.
 
     It is the number `parse` reads: a plus, a country code and the national number, all ASCII
-    digits. What `parse` would change is left to it: a national number that starts with a
-    zero (Italy's keep it) or with what the country's national prefix may be (a trunk 0
-    written after +44, say, which `parse` removes)."""
-    if not _E164.fullmatch(written):
+    digits, in groups apart by one space or dash. What `parse` would change is left to it: a
+    national number that starts with a zero (Italy's keep it) or with what the country's
+    national prefix may be (a trunk 0 written after +44, say, which `parse` removes)."""
+    if not _E164_APART.fullmatch(written):
         return None
-    digits = written[1:]
+    digits = written.replace(" ", "").replace("-", "")[1:]
+    if not 8 <= len(digits) <= 15 or digits[0] == "0":
+        return None
     for size in (1, 2, 3):
         if int(digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
             break
@@ -209,7 +211,7 @@ def _national_prefix(country: int) -> re.Pattern[str]:
     return re.compile(prefix or r"(?!)")
 
 
-_E164 = re.compile(r"\+[1-9]\d{7,14}", re.ASCII)
+_E164_APART = re.compile(r"\+\d+(?:[ -]\d+)*", re.ASCII)
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
