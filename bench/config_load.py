@@ -20,6 +20,8 @@ load alone and of reading its YAML, in a fresh Python process (best of REPEAT). 
 `--profile`, the load is then profiled in this process (cProfile) and its top functions
 printed.
 
+What reading one distinct phone number costs, as written three ways, is printed first.
+
 Target (issue 14): the 1,000-group x 200-member imported config validates in under 1.5 s.
 """
 
@@ -104,6 +106,28 @@ def size_of(path: Path) -> int:
     return sum(file.stat().st_size for file in files)
 
 
+def number_costs(count: int = 20_000) -> str:
+    """What reading one distinct number costs (parse_phone, uncached), as written three ways."""
+    from reconciler.core.jid import parse_phone
+
+    numbers = [phone(n) for n in range(count)]
+    forms = {
+        "E.164": (numbers, None),
+        "spaced (+1 212-200-0001)": ([shown(number) for number in numbers], None),
+        "national ((212) 200-0001, country US)": (
+            [f"({n[2:5]}) {n[5:8]}-{n[8:]}" for n in numbers],
+            "US",
+        ),
+    }
+    costs = []
+    for form, (texts, country) in forms.items():
+        started = time.process_time()
+        for text in texts:
+            parse_phone.__wrapped__(text, default_country=country)
+        costs.append(f"{form} {(time.process_time() - started) / count * 1e6:.1f} us")
+    return f"reading a distinct number (CPU, {count:,} numbers): " + ", ".join(costs)
+
+
 def profile(path: Path, top: int) -> None:
     """The load alone, in this process, under cProfile: its top functions by own time."""
     from reconciler.config import load
@@ -135,6 +159,7 @@ def main() -> None:
     print(TARGET)
     started = [float(measure(groupctl, "--help")["seconds"]) for _ in range(args.repeat)]
     print(f"groupctl --help (start-up alone): median wall {statistics.median(started):.2f} s")
+    print(number_costs())
     world = memberships(args.groups, args.members)
     with tempfile.TemporaryDirectory() as directory:
         for style in args.style.split(","):
