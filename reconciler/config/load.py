@@ -281,7 +281,8 @@ def _schema_problems(
     for error in exc.errors():
         inner = _data_path(value, error["loc"])
         path = (*base, *inner)
-        if path in seen or any(path[: len(r)] == r for r in document.refused):
+        refused = any(path[:end] in document.refused for end in range(len(path) + 1))
+        if path in seen or refused:
             continue  # one problem per place; a value refused while parsing is reported already
         seen.add(path)
         kind = error["type"]

@@ -147,3 +147,16 @@ def test_a_config_of_teams_takes_memory_in_proportion_to_its_size(tmp_path: Path
         tracemalloc.stop()
     assert state.teams == 20_000
     assert peak < 40 * path.stat().st_size
+
+
+@pytest.mark.timeout(60)  # each problem against every refused value: some two minutes
+def test_many_refused_values_and_many_mistakes_cost_work_in_proportion(tmp_path: Path) -> None:
+    """A schema mistake is not reported again where a value was refused while parsing: that
+    is looked up by the mistake's path, not by going over every refused value."""
+    aliases = "".join(f"  a{k}: *b\n" for k in range(20_000))
+    numbers = "".join(f"  t{k}: {k}\n" for k in range(20_000))
+    path = tmp_path / "groups.yaml"
+    path.write_text(f"version: 1\nteams:\n  base: &b [x]\n{aliases}{numbers}")
+    with pytest.raises(ConfigError) as error:
+        load(path)
+    assert len(error.value.problems) == 40_001
