@@ -10,7 +10,7 @@ config's budget.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -22,6 +22,11 @@ from reconciler.errors import InvalidJidError, Location, Problem
 
 if TYPE_CHECKING:
     from reconciler.config.model import PersonSpec
+
+# "Did you mean" compares a name with every name of its kind: a config of thousands of
+# mistaken names would compare each with all. The comparisons a config may spend on them;
+# past that, mistakes get the general hint (some second's work at the most).
+SUGGESTION_COMPARISONS = 500_000
 
 # jid.py says what is wrong with an address; someone editing a config also needs to hear what
 # to write instead. Each fragment of its message picks the rest of ours.
@@ -76,6 +81,8 @@ class Members:
         self._written: dict[str, Person] = {}
         self._by_address: dict[Jid, Person] = {}  # phone and LID of every listed person
         self._unlisted: dict[Jid, Person] = {}  # people written as an address only
+        self._comparisons_left = SUGGESTION_COMPARISONS
+        self._teams_hint: str | None = None
 
     def problem(self, where: Location, message: str) -> None:
         self.problems.append(Problem(where, message))
@@ -215,14 +222,14 @@ class Members:
             if text in self.merged.broken:  # "team:<name>"
                 return None  # its own mistake is reported where it is defined
             if team not in self.merged.teams:
-                hint = _suggest(team, self.merged.teams) or _teams_to_use(self.merged.teams)
+                hint = self._suggest(team, self.merged.teams) or self._teams_to_use()
                 self.problem(entry.where(index), f"unknown team {team!r}{hint}")
                 return None
             return ()  # not expanded yet: this item closes a cycle, reported by team_order
         if f"person:{text}" in self.merged.broken:
             return None  # its own mistake is reported where it is defined
         if not _looks_like_address(text):
-            hint = _suggest(text, self.people) or (
+            hint = self._suggest(text, self.people) or (
                 f" (did you mean team:{text}?)"
                 if text in self.merged.teams
                 else ": add them under people:, or write their phone number"
@@ -237,6 +244,21 @@ class Members:
             person = self._unlisted[jid] = Person(jid)
         self._written[text] = person  # the same text met again stands for the same person
         return person
+
+    def _suggest(self, text: str, names: Collection[str]) -> str:
+        """The hint naming the name of `names` closest to `text` (did you mean 'x'?), if one
+        is close, while the config's comparisons last; else nothing."""
+        if len(names) > self._comparisons_left:
+            return ""
+        self._comparisons_left -= len(names)
+        close = difflib.get_close_matches(text, list(names), n=1, cutoff=0.6)
+        return f" (did you mean {close[0]!r}?)" if close else ""
+
+    def _teams_to_use(self) -> str:
+        """The hint for an unknown team that is close to no known one (made once)."""
+        if self._teams_hint is None:
+            self._teams_hint = _teams_to_use(self.merged.teams)
+        return self._teams_hint
 
     def _parse(
         self,
@@ -286,8 +308,3 @@ def _teams_to_use(teams: Iterable[str]) -> str:
         return ": no teams are defined yet: add it under teams:"
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     return f": use one of {shown}, or define it under teams:"
-
-
-def _suggest(text: str, names: Iterable[str]) -> str:
-    close = difflib.get_close_matches(text, list(names), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""

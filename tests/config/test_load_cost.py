@@ -160,3 +160,26 @@ def test_many_refused_values_and_many_mistakes_cost_work_in_proportion(tmp_path:
     with pytest.raises(ConfigError) as error:
         load(path)
     assert len(error.value.problems) == 40_001
+
+
+@pytest.mark.timeout(30)  # each name compared with all: over a minute
+def test_thousands_of_unknown_names_cost_work_in_proportion(tmp_path: Path) -> None:
+    """A suggestion (did you mean...) is offered while the config's comparisons last, then the
+    general hint."""
+    count = 5_000
+    people = "".join(f"  person{k}: '+1415555{k:04d}'\n" for k in range(count))
+    teams = "".join(f"  t{k}: [person{k}]\n" for k in range(count))
+    groups = "".join(
+        f"  g{k}: {{subject: G{k}, members: [persn{k}, team:u{k}]}}\n" for k in range(count)
+    )
+    path = tmp_path / "groups.yaml"
+    path.write_text(f"version: 1\npeople:\n{people}teams:\n{teams}groups:\n{groups}")
+    with pytest.raises(ConfigError) as error:
+        load(path)
+    messages = [problem.message for problem in error.value.problems]
+    assert len(messages) == 2 * count
+    assert "unknown person 'persn0' (did you mean 'person0'?)" in messages
+    last = f"persn{count - 1}"
+    assert f"unknown person {last!r}: add them under people:, or write their phone number" in (
+        messages
+    )
