@@ -6,8 +6,8 @@ Each shape is written to a config of SIZE-MB (its people first), then checked by
 installed `groupctl validate` under `/usr/bin/time -v`: reported are its exit status, what it
 said, the wall time, the CPU time (user and system: on a machine others share, the fairer
 figure) and the peak memory (maximum resident set size). A second, plain Python process then
-times reading the YAML alone, so the figures split into what the YAML parser costs and what
-resolving people and teams costs.
+times (CPU) the load alone and reading the YAML alone, so the figures split into start-up and
+exit, what the YAML parser costs, and what checking and resolving people and teams costs.
 
 - squared: each team lists the team before it, one half-way back, and a person: the teams
   stand for memberships growing with the square of their number (the shape of a hostile pull
@@ -105,9 +105,10 @@ def _until(lines: Iterator[str], room: int) -> Iterator[str]:
         yield line
 
 
-def measure(groupctl: str, path: Path) -> dict[str, str]:
+def measure(groupctl: str, *args: str) -> dict[str, str]:
+    """`groupctl ARGS` run under `/usr/bin/time -v`: what it said and what it cost."""
     done = subprocess.run(
-        ["/usr/bin/time", "-v", groupctl, "validate", "-f", str(path)],
+        ["/usr/bin/time", "-v", groupctl, *args],
         capture_output=True,
         text=True,
         check=False,
@@ -121,24 +122,39 @@ def measure(groupctl: str, path: Path) -> dict[str, str]:
     return {
         "exit": str(done.returncode),
         "wall": wall.group(1) if wall else "?",
+        "seconds": f"{_seconds(wall.group(1)) if wall else float('nan'):.2f}",
         "cpu": f"{cpu:.2f}",
         "peak MB": f"{int(peak.group(1)) / 1024:.0f}" if peak else "?",
         "says": "\n  ".join(line[:200] for line in said if "Command exited" not in line),
     }
 
 
-def yaml_seconds(path: Path) -> float:
-    """Reading the YAML alone, in a fresh process."""
+def _seconds(wall: str) -> float:
+    """`m:ss.ss` or `h:mm:ss` -> seconds."""
+    total = 0.0
+    for part in wall.split(":"):
+        total = total * 60 + float(part)
+    return total
+
+
+def phase_seconds(path: Path) -> tuple[float, float]:
+    """CPU seconds of reading the YAML alone, then of the whole load (YAML, schema, people,
+    teams and groups), in a fresh process: the figures under the process's start-up and exit,
+    and steadier than wall time on a machine others share."""
     code = (
-        "import gc, time, sys\nfrom pathlib import Path\ngc.disable()  # as load() does\n"
+        "import gc, sys, time\nfrom pathlib import Path\ngc.disable()  # as load() does\n"
+        "from reconciler.config import load\nfrom reconciler.config.load import config_files\n"
         "from reconciler.config.yamlfile import read_yaml\n"
-        "t = time.perf_counter(); read_yaml(Path(sys.argv[1]))\n"
-        "print(time.perf_counter() - t)\n"
+        "t = time.process_time()\nfor f in config_files(Path(sys.argv[1])): read_yaml(f)\n"
+        "yaml = time.process_time() - t\nt = time.process_time()\n"
+        "try:\n    load(sys.argv[1])\nexcept Exception:\n    pass\n"
+        "print(yaml, time.process_time() - t)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
     )
-    return float(done.stdout)
+    yaml, whole = done.stdout.split()
+    return float(yaml), float(whole)
 
 
 def main() -> None:
@@ -154,12 +170,13 @@ def main() -> None:
         for shape in args.shape.split(","):
             path = Path(directory, f"{shape}.yaml")
             write(path, shape, size, args.people)
-            result = measure(groupctl, path)
-            yaml = yaml_seconds(path)
+            result = measure(groupctl, "validate", "-f", str(path))
+            yaml, load = phase_seconds(path)
             print(
                 f"{shape}: {path.stat().st_size:,} bytes, exit {result['exit']},"
-                f" wall {result['wall']} (CPU {result['cpu']} s), peak {result['peak MB']} MB"
-                f" (reading the YAML alone: {yaml:.2f} s)\n  {result['says']}"
+                f" wall {result['wall']} (CPU {result['cpu']} s), peak {result['peak MB']} MB;"
+                f" in-process CPU: load {load:.2f} s, of which the YAML {yaml:.2f} s"
+                f"\n  {result['says']}"
             )
 
 

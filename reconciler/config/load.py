@@ -17,7 +17,7 @@ from typing import Any
 
 import pydantic
 
-from reconciler.config.entries import Entry, Merged
+from reconciler.config.entries import Entry, Merged, Place
 from reconciler.config.model import (
     ConfigFile,
     Defaults,
@@ -37,8 +37,12 @@ from reconciler.errors import ConfigError, Location, Problem
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 _NOUNS = {"people": "person", "teams": "team", "groups": "group"}
+# Built once: a TypeAdapter costs more to build than all the values it then checks.
 _ADAPTERS: dict[str, pydantic.TypeAdapter[Any]] = {
+    "session": pydantic.TypeAdapter(str),
+    "defaults": pydantic.TypeAdapter(Defaults),
     "people": pydantic.TypeAdapter(PersonValue),
+    "person": pydantic.TypeAdapter(PersonSpec),
     "teams": pydantic.TypeAdapter(TeamValue),
 }
 # Each key of a group on its own, with the constraints of its field.
@@ -63,17 +67,28 @@ def load(path: Path | str, *, budget: Budget | None = None) -> DesiredState:
         return _load(path, budget or Budget())
 
 
+# A load that leaves more new objects than this behind (a config of some thousand groups or
+# teams) hands them to the permanent generation. Below it, what a collection costs is small.
+FREEZE_AFTER_OBJECTS = 100_000
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector goes over every object built so far again and again
-    while a big config's YAML nodes and teams are built, which is half the time of reading
-    one of 5 MB; what is built has no cycles to collect, so the collector waits until it is."""
+    while a big config's YAML events and teams are turned into objects, which was a third to
+    a half of the time of reading one of 5 MB; what is built has no cycles to collect, so the
+    collector waits until it is. A big config's objects then go to the permanent generation
+    (`gc.freeze`), which no collection goes over again: a command's later collections, and
+    the one at exit, would otherwise each go over them all. The few objects in cycles that
+    are garbage by then (none of the load's own) stay until the process ends."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            if gc.get_count()[0] > FREEZE_AFTER_OBJECTS:
+                gc.freeze()
             gc.enable()
 
 
@@ -170,27 +185,33 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
             )
             continue
         target: dict[str, Entry[Any]] = getattr(merged, section)
-        for key in entries:
+        noun = _NOUNS[section]
+        for key, value in entries.items():
+            path = (section, key)
             if section == "groups":
                 entry = _group_entry(document, key, problems)
+            elif _taken_as_it_is(section, value):
+                entry = Entry(value, document, path)
             else:
-                value = _validated(document, (section, key), problems)
-                entry = None if value is None else Entry(value, document, (section, key))
-            name, here = f"{_NOUNS[section]}:{key}", document.where((section, key), key=True)
-            refused = name_problem("group key" if section == "groups" else _NOUNS[section], key)
+                valid = _validated(document, path, problems)
+                entry = None if valid is None else Entry(valid, document, path)
+            name, place = f"{noun}:{key}", Place(document, path)
+            refused = name_problem("group key" if section == "groups" else noun, key)
             if refused is not None:  # its value is checked all the same, then left out
-                problems.append(Problem(here, refused))
+                problems.append(Problem(place.location(), refused))
                 entry = None
             if name in merged.defined:
-                first = merged.defined[name]
                 problems.append(
-                    Problem(here, f"{_NOUNS[section]} {key!r} is already defined at {first}")
+                    Problem(
+                        place.location(),
+                        f"{noun} {key!r} is already defined at {merged.defined[name]}",
+                    )
                 )
             elif entry is None:
-                merged.defined[name] = here
+                merged.defined[name] = place
                 merged.broken.add(name)
             else:
-                merged.defined[name] = here
+                merged.defined[name] = place
                 target[key] = entry
 
 
@@ -199,19 +220,23 @@ def _validated(document: YamlDocument, path: Path_, problems: list[Problem]) -> 
     value = document.data.get(path[0]) if len(path) == 1 else document.data[path[0]][path[1]]
     if value is None and len(path) == 1:
         return None
-    if path == ("session",):
-        adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(str)
-    elif path == ("defaults",):
-        adapter = pydantic.TypeAdapter(Defaults)
-    else:
-        adapter = _ADAPTERS[str(path[0])]
-        if path[0] == "people" and isinstance(value, dict):
-            adapter = pydantic.TypeAdapter(PersonSpec)  # a mapping: report PersonSpec's errors
+    adapter = _ADAPTERS[str(path[0])]
+    if path[0] == "people" and isinstance(value, dict):
+        adapter = _ADAPTERS["person"]  # a mapping: report PersonSpec's errors
     try:
         return adapter.validate_python(value)
     except pydantic.ValidationError as exc:
         problems += _schema_problems(document, path, value, exc)
         return None
+
+
+def _taken_as_it_is(section: str, value: Any) -> bool:
+    """Whether the schema surely takes `value`, an entry of `section`, as it is, as it takes
+    most entries of a big config (a person's number as text, a team of names): one check
+    instead of pydantic's, which then checks the others and says what is wrong with them."""
+    if section == "people":
+        return type(value) is str
+    return type(value) is list and set(map(type, value)) <= {str}  # a team
 
 
 def _group_entry(
@@ -256,7 +281,8 @@ def _schema_problems(
     for error in exc.errors():
         inner = _data_path(value, error["loc"])
         path = (*base, *inner)
-        if path in seen or any(path[: len(r)] == r for r in document.refused):
+        refused = any(path[:end] in document.refused for end in range(len(path) + 1))
+        if path in seen or refused:
             continue  # one problem per place; a value refused while parsing is reported already
         seen.add(path)
         kind = error["type"]

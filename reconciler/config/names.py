@@ -11,6 +11,7 @@ parentheses or `+` (which would let a name pass for a number: `alice (+1 415-555
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
@@ -21,6 +22,9 @@ _PUNCTUATION = "_.'-"  # "-" last: the schema's pattern puts these in a characte
 # Letters that show as nothing (Hangul fillers): a name made of them would look empty.
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 _ACCENTS = frozenset({"Mn", "Mc"})
+# The rule for a name of ASCII characters only, which most are: checked in one match, where
+# the rule for any alphabet looks up every character (a config may hold 100,000 names).
+_ASCII_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.'-]*(?: [A-Za-z0-9_.'-]+)*")
 NAME_RULE = (
     f"a name is 1 to {MAX_NAME_LENGTH} characters: letters of any alphabet, digits 0-9,"
     " single spaces and - _ . ', starting with a letter"
@@ -30,6 +34,8 @@ NAME_RULE = (
 def name_problem(noun: str, name: object) -> str | None:
     """Why `name` cannot be a `noun` (group key, person, team) of a config, or None. The
     message shows the name with its unusual characters escaped, and says the rule."""
+    if isinstance(name, str) and len(name) <= MAX_NAME_LENGTH and _ASCII_NAME.fullmatch(name):
+        return None
     why = _why_not(name) if isinstance(name, str) else "it is not text"
     if why is None:
         return None

@@ -1,22 +1,22 @@
 """From the merged config to a `DesiredState`: people, teams and groups resolved and checked.
 
-Every rule that needs more than one value at a time lives here: names that must exist, team
-cycles, duplicates, WhatsApp's limits, pictures on disk. Problems are collected, never raised
-one by one, so a person sees every mistake at once.
+Every rule that needs more than one value at a time lives here and in members.py (who the
+items of a list stand for): names that must exist, team cycles, duplicates, WhatsApp's
+limits, pictures on disk. Problems are collected, never raised one by one, so a person sees
+every mistake at once.
 """
 
 from __future__ import annotations
 
-import difflib
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from operator import attrgetter, getitem
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from reconciler.config.entries import Entry, Merged
+from reconciler.config.members import Members
 from reconciler.config.picturefile import checked_file, checked_url
-from reconciler.config.teams import Budget, listed_team, team_order
+from reconciler.config.teams import Budget
 from reconciler.core.groups import (
     DesiredGroup,
     DesiredState,
@@ -26,53 +26,15 @@ from reconciler.core.groups import (
     Picture,
     Policy,
     UrlPicture,
-    standing,
 )
 from reconciler.core.invites import DEFAULT_INVITE_MESSAGE
-from reconciler.core.jid import Jid, parse_group_jid, parse_jid, parse_phone
+from reconciler.core.jid import Jid, parse_group_jid
 from reconciler.core.limits import MAX_DESCRIPTION_LENGTH, MAX_GROUP_SIZE, MAX_SUBJECT_LENGTH
 from reconciler.errors import InvalidJidError, Location, PictureError, Problem
 
 if TYPE_CHECKING:
-    from reconciler.config.model import GroupSpec, PersonSpec
-
-_T = TypeVar("_T")
-# jid.py says what is wrong with an address; someone editing a config also needs to hear what
-# to write instead. Each fragment of its message picks the rest of ours.
-_ADDRESS_HINTS = (
-    (
-        "has no country code",
-        "has no country code: write it as +<country code> <number>, or set defaults: country:",
-    ),
-    (
-        "is not a valid phone number in ",
-        "is not a valid phone number: check its digits, its area code and its country code",
-    ),
-    (
-        "is not a valid phone JID",
-        "is not a valid phone JID: write the whole number with its country code, digits only,"
-        " before the @ (14155550101@s.whatsapp.net)",
-    ),
-    ("is not a valid LID JID", "is not a valid LID: write its digits, then @lid (123456@lid)"),
-    ("is not a valid group JID", "is not a valid group id: write its digits, then @g.us"),
-)
-
-
-# One Person per address (see Resolver._unlisted), so identity is equality: sets of them, which
-# teams within teams fill by the million, hash by address in C, not by their fields.
-@dataclass(frozen=True, eq=False, slots=True)
-class Person:
-    """One resolved member: address, LID when known, directory name when there is one."""
-
-    jid: Jid
-    lid: Jid | None = None
-    name: str | None = None
-    # Their standing in a group as a member and as an admin, made once for every group.
-    standings: tuple[Member, Member] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        plain, admin = standing(lid=self.lid), standing(admin=True, lid=self.lid)
-        object.__setattr__(self, "standings", (plain, admin))
+    from reconciler.config.model import GroupSpec
+_JID, _STANDINGS = attrgetter("jid"), attrgetter("standings")
 
 
 class Resolver:
@@ -82,11 +44,7 @@ class Resolver:
         self.merged = merged
         self.problems = problems
         self.root = root  # the config's directory: plans name picture files relative to it
-        self.people: dict[str, Person] = {}
-        self.teams: dict[str, frozenset[Person]] = {}
-        self._by_address: dict[Jid, Person] = {}  # phone and LID of every listed person
-        self._unlisted: dict[Jid, Person] = {}  # people written as an address only
-        self.budget = budget
+        self.members = Members(merged, problems, budget=budget)
         # The first group key bound to each id, and to each subject by groups without an id.
         self._ids: dict[Jid, str] = {}
         self._subjects: dict[str, str] = {}
@@ -95,15 +53,11 @@ class Resolver:
         self.problems.append(Problem(where, message))
 
     def resolve(self) -> DesiredState:
-        for name, spec in self.merged.people.items():
-            self._person(name, spec)
-            if name not in self.people:
-                self.merged.broken.add(f"person:{name}")
-        self._teams()
+        self.members.resolve()
         groups = [self._group(key, entry) for key, entry in self.merged.groups.items()]
         built = [group for group in groups if group is not None]
         directory: dict[Jid, str] = {}
-        for name, person in self.people.items():
+        for name, person in self.members.people.items():
             directory[person.jid] = name
             if person.lid is not None:
                 directory[person.lid] = name
@@ -114,157 +68,6 @@ class Resolver:
             people=len(self.merged.people),
             teams=len(self.merged.teams),
         )
-
-    # -- people and teams ------------------------------------------------------------------
-
-    def _person(self, name: str, entry: Entry[PersonSpec | str | int]) -> None:
-        spec = entry.value
-        phone_text, lid_text = (
-            (spec, None) if isinstance(spec, str | int) else (spec.phone, spec.lid)
-        )
-        if phone_text is None and lid_text is None:
-            self.problem(entry.where(), f"person {name!r} needs a phone, a lid, or both")
-            return
-        phone = lid = None
-        if phone_text is not None:
-            at = entry.where() if isinstance(spec, str | int) else entry.where("phone")
-            phone = self._parse(str(phone_text), at, phone_only=True)
-        if lid_text is not None:
-            lid = self._parse(lid_text, entry.where("lid"), lid_only=True)
-        address = phone or lid
-        if address is None:
-            return
-        for known in (phone, lid):
-            other = self._by_address.get(known) if known else None
-            if other is not None and other.name is not None:
-                first = self.merged.people[other.name].where(key=True)
-                self.problem(
-                    entry.where(), f"{name!r} is the same person as {other.name!r} ({first})"
-                )
-                return
-        person = Person(address, lid, name)
-        self.people[name] = person
-        for known in (phone, lid):
-            if known is not None:
-                self._by_address[known] = person
-
-    def _teams(self) -> None:
-        """Each team expanded once, after the teams it lists (see teams.py)."""
-        teams = self.merged.teams
-        order, cycles = team_order({name: entry.value for name, entry in teams.items()})
-        for cycle in cycles:
-            self.problem(
-                teams[cycle.team].where(cycle.index),
-                f"team cycle: {cycle.shown}; a team cannot contain itself",
-            )
-        for name in order:
-            label = f"team {name!r}"
-            self.teams[name] = frozenset(self._listed(teams[name], label, owner=label))
-
-    def _listed(self, entry: Entry[list[str]], label: str, *, owner: str) -> list[Person]:
-        """Everyone a members, admins or team list stands for, in its order; an item listed
-        twice (the same person however written, or the same team) is a problem at its second
-        place. What it stands for is paid from the config's budget; `owner` names the team or
-        group whose list it is, for the problem of the item that finds the budget spent."""
-        everyone: list[Person] = []
-        first_seen: dict[str, int] = {}  # a person's JID, or team:<name> -> its first index
-        values = entry.value
-        for index, text in enumerate(values):
-            team = listed_team(text)
-            resolved = self._member(text, team, entry, index)
-            if self._paid_for(resolved, entry, index, owner):
-                everyone += resolved
-            if team is not None:
-                same = text if team in self.merged.teams else None
-            else:
-                same = next(iter(resolved)).jid if len(resolved) == 1 else None
-            if same is None:
-                continue
-            if same in first_seen:
-                first = first_seen[same]
-                self.problem(
-                    entry.where(index),
-                    f"{text!r} is listed twice in {label} (first at line"
-                    f" {entry.where(first).line}: {values[first]!r})",
-                )
-            else:
-                first_seen[same] = index
-        return everyone
-
-    def _paid_for(
-        self, resolved: frozenset[Person], entry: Entry[list[str]], index: int, owner: str
-    ) -> bool:
-        """Whether the budget pays for what item `index` stands for. The item it runs out at
-        is the problem; every item after it stands for nobody, with no problem of its own."""
-        if self.budget.exhausted:
-            return False
-        if self.budget.spend(len(resolved)):
-            return True
-        self.problem(entry.where(index), self.budget.refusal(owner, entry.value[index]))
-        return False
-
-    def _member(
-        self, text: str, team: str | None, entry: Entry[list[str]], index: int
-    ) -> frozenset[Person]:
-        """What one entry of a members, admins or team list stands for (`team`: the team it
-        names, if it names one)."""
-        if team is not None:
-            if f"team:{team}" in self.merged.broken:
-                return frozenset()  # its own mistake is reported where it is defined
-            if team not in self.merged.teams:
-                hint = _suggest(team, self.merged.teams) or _teams_to_use(self.merged.teams)
-                self.problem(entry.where(index), f"unknown team {team!r}{hint}")
-                return frozenset()
-            # Not expanded yet only when this item closes a cycle, reported by team_order.
-            return self.teams.get(team, frozenset())
-        if text in self.people:
-            return frozenset({self.people[text]})
-        if f"person:{text}" in self.merged.broken:
-            return frozenset()  # its own mistake is reported where it is defined
-        if not _looks_like_address(text):
-            hint = _suggest(text, self.people) or (
-                f" (did you mean team:{text}?)"
-                if text in self.merged.teams
-                else ": add them under people:, or write their phone number"
-            )
-            self.problem(entry.where(index), f"unknown person {text!r}{hint}")
-            return frozenset()
-        jid = self._parse(text, entry.where(index))
-        if jid is None:
-            return frozenset()
-        person = self._by_address.get(jid) or self._unlisted.get(jid)
-        if person is None:
-            person = self._unlisted[jid] = Person(jid)
-        return frozenset({person})
-
-    def _parse(
-        self, text: str, where: Location, *, phone_only: bool = False, lid_only: bool = False
-    ) -> Jid | None:
-        country = self.merged.country
-        try:
-            jid = (
-                parse_phone(text, default_country=country)
-                if phone_only and "@" not in text
-                else parse_jid(text, default_country=country)
-            )
-        except InvalidJidError as exc:
-            message = str(exc)
-            hints = (f"{text!r} {hint}" for part, hint in _ADDRESS_HINTS if part in message)
-            self.problem(where, next(hints, message))
-            return None
-        if lid_only and not jid.is_lid:
-            wrong = "is not a LID: write its digits, then @lid (123456@lid)"
-        elif phone_only and not jid.is_phone:
-            wrong = "is not a phone number: write it as +<country code> <number>"
-        elif jid.is_group:
-            wrong = (
-                "is a group, not a person: list people here (names from people:,"
-                " phone numbers or JIDs)"
-            )
-        else:
-            return jid
-        self.problem(where, f"{text!r} {wrong}")
-        return None
 
     # -- groups ----------------------------------------------------------------------------
 
@@ -390,7 +193,7 @@ class Resolver:
     def _members(self, key: str, entry: Entry[GroupSpec]) -> dict[Jid, Member]:
         """Everyone the group lists, in order, each an admin when listed in admins."""
         members, admins = (
-            self._listed(
+            self.members.listed(
                 Entry(getattr(entry.value, name), entry.document, (*entry.path, name)),
                 name,
                 owner=f"group {key!r}",
@@ -406,7 +209,9 @@ class Resolver:
                 f"group {key!r} has {len(people)} members; WhatsApp groups hold at"
                 f" most {MAX_GROUP_SIZE}",
             )
-        return {person.jid: person.standings[admin] for person, admin in people.items()}
+        # Made in C from the whole list: a comprehension was a twentieth of a big config's load.
+        standings = map(getitem, map(_STANDINGS, people), people.values())
+        return dict(zip(map(_JID, people), standings, strict=True))
 
     def _picture(self, picture: str, entry: Entry[GroupSpec]) -> Picture | None:
         try:
@@ -419,25 +224,6 @@ class Resolver:
         # Outside the root only when the YAML file is a link to another directory.
         shown = path.relative_to(self.root) if path.is_relative_to(self.root) else path
         return LocalPicture(path, shown=str(shown))
-
-
-def _looks_like_address(text: str) -> bool:
-    """A number or a JID, not a name (names may contain digits: dev2)."""
-    return "@" in text or text.lstrip()[:1] in ("+", "(") or text.lstrip()[:1].isdigit()
-
-
-def _teams_to_use(teams: Iterable[str]) -> str:
-    """The hint for an unknown team that is close to no known one."""
-    names = sorted(teams)
-    if not names:
-        return ": no teams are defined yet: add it under teams:"
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    return f": use one of {shown}, or define it under teams:"
-
-
-def _suggest(text: str, names: Iterable[str]) -> str:
-    close = difflib.get_close_matches(text, list(names), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _invisible(text: str) -> str | None:

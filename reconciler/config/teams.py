@@ -37,10 +37,14 @@ class Budget:
     spent: int = 0
     exhausted: bool = field(default=False, init=False)
 
+    def fits(self, count: int) -> bool:
+        """Whether `count` more memberships fit, spending nothing."""
+        return not self.exhausted and self.spent + count <= self.limit
+
     def spend(self, count: int) -> bool:
         """Whether `count` more memberships fit; they are spent if so. The first that does
         not fit exhausts the budget: the config is refused, and nothing more is spent on it."""
-        if not self.exhausted and self.spent + count <= self.limit:
+        if self.fits(count):
             self.spent += count
             return True
         self.exhausted = True
@@ -83,6 +87,23 @@ def _cycle(team: str, index: int, path: Sequence[str], start: int) -> Cycle:
     return Cycle(team, index, " -> ".join(names))
 
 
+def _names_no_team(items: Sequence[str]) -> bool:
+    """Whether no item of a list can name a team, checked at once in C (a text that merely
+    holds "team:" is then looked at item by item)."""
+    return TEAM_PREFIX not in "".join(items)
+
+
+def _teams_listed(
+    items: Sequence[str], teams: Mapping[str, Sequence[str]]
+) -> Iterator[tuple[int, str]]:
+    """The items of a list that name a team of `teams`, with their index: most name people."""
+    return (
+        (index, text[len(TEAM_PREFIX) :])
+        for index, text in enumerate(items)
+        if text.startswith(TEAM_PREFIX) and text[len(TEAM_PREFIX) :] in teams
+    )
+
+
 def team_order(teams: Mapping[str, Sequence[str]]) -> tuple[list[str], list[Cycle]]:
     """Every team of `teams` (name -> its list) after the teams of `teams` it lists (others
     are unknown: the resolver reports them), and the items that close a cycle (they stand for
@@ -95,21 +116,28 @@ def team_order(teams: Mapping[str, Sequence[str]]) -> tuple[list[str], list[Cycl
     for root in teams:
         if root in done:
             continue
+        if _names_no_team(teams[root]):  # most teams name only people: in order at once
+            done.add(root)
+            order.append(root)
+            continue
         path = [root]
         depth[root] = 0
-        stack: list[tuple[str, Iterator[tuple[int, str]]]] = [(root, enumerate(teams[root]))]
+        stack = [(root, _teams_listed(teams[root], teams))]
         while stack:
             name, items = stack[-1]
-            for index, text in items:
-                child = listed_team(text)
-                if child is None or child in done or child not in teams:
+            for index, child in items:
+                if child in done:
                     continue
                 if child in depth:
                     cycles.append(_cycle(name, index, path, depth[child]))
                     continue
+                if _names_no_team(teams[child]):
+                    done.add(child)
+                    order.append(child)
+                    continue
                 depth[child] = len(path)
                 path.append(child)
-                stack.append((child, enumerate(teams[child])))
+                stack.append((child, _teams_listed(teams[child], teams)))
                 break
             else:  # every item of `name` seen: the teams it lists are all in the order
                 stack.pop()

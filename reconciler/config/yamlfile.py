@@ -1,15 +1,19 @@
 """Safe YAML with a location for every value, so each mistake can be reported as file:line:col.
 
-The file is composed into nodes by PyYAML's safe loader and turned into plain data here, which
-lets us refuse what a config file has no business containing (tags other than the standard ones,
-anchors and aliases, merge keys, keys defined twice) and bound what a hostile file can cost
-(size, nesting). Plain scalars that YAML 1.1 would turn into numbers but that are surely text
-(`+14155550101`, `0041...`) stay text, so phone numbers survive being written without quotes.
+The file is read as PyYAML's stream of parse events and turned into plain data here, in one
+pass with a stack of its own: no tree of YAML nodes is built, no Python frame is spent per
+level of nesting. That lets us refuse what a config file has no business containing (tags
+other than the standard ones, anchors and aliases, merge keys, keys defined twice) and bound
+what a hostile file can cost (size, nesting). Plain scalars that YAML 1.1 would turn into
+numbers but that are surely text (`+14155550101`, `0041...`) stay text, so phone numbers
+survive being written without quotes.
+
+Where each value and key stands is kept as the parser's mark (line and column), beside the
+list or mapping that holds it; a `Location` is made of it only when a problem needs one.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,13 +26,30 @@ from reconciler.util.files import NotConfinedError, inside, read_regular
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
 
-# libyaml's loader when PyYAML has it: some 15 times faster on a file of 3,000 groups.
+# libyaml's parser when PyYAML has it: some 15 times faster on a file of 3,000 groups.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STANDARD = "tag:yaml.org,2002:"
-_AS_TEXT = {f"{_STANDARD}str", f"{_STANDARD}timestamp", f"{_STANDARD}binary"}
+_STR, _INT, _MERGE = f"{_STANDARD}str", f"{_STANDARD}int", f"{_STANDARD}merge"
+_SEQ, _MAP = f"{_STANDARD}seq", f"{_STANDARD}map"
+_AS_TEXT = {_STR, f"{_STANDARD}timestamp", f"{_STANDARD}binary"}
 _CONSTRUCTED = {f"{_STANDARD}{name}" for name in ("int", "float", "bool", "null")}
+# YAML 1.1's implicit types of a plain scalar, by its first character, as PyYAML resolves them.
+_WILDCARD = _LOADER.yaml_implicit_resolvers.get(None, [])  # none in PyYAML
+_IMPLICIT = {
+    first: [*resolvers, *_WILDCARD]
+    for first, resolvers in _LOADER.yaml_implicit_resolvers.items()
+    if first is not None
+}
+_ANCHORS = (
+    "YAML anchors and aliases (&name, *name) are not supported:"
+    " use teams: for member lists that several groups share"
+)
+_TOO_DEEP = f"the document is nested more than {MAX_DEPTH} levels deep"
 
 Path_ = tuple[str | int, ...]
+# The parser's marks (0-based line and column) of a list's items, or of a mapping's values
+# and of its keys.
+_Marks = list[Any] | tuple[dict[str, Any], dict[str, Any]]
 
 
 @dataclass
@@ -37,18 +58,30 @@ class YamlDocument:
 
     file: str
     data: Any = None
-    values: dict[Path_, Location] = field(default_factory=dict)
-    keys: dict[Path_, Location] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     refused: set[Path_] = field(default_factory=set)  # values dropped, their problem reported
+    # The mark of the document's root, and those of each list and mapping of `data` (by id:
+    # `data` holds them, unchanged, for as long as the document lives).
+    root: Any = field(default=None, repr=False)
+    marks: dict[int, _Marks] = field(default_factory=dict, repr=False)
 
     def where(self, path: Path_, *, key: bool = False) -> Location:
         """The location of `path` (its key with `key=True`), or of its nearest known parent."""
-        index = self.keys if key else self.values
-        for end in range(len(path), -1, -1):
-            found = index.get(path[:end]) or self.values.get(path[:end])
-            if found is not None:
-                return found
+        found: list[tuple[Any, Any]] = [(None, self.root)]  # key and value mark of each prefix
+        data = self.data
+        for part in path:
+            marks = self.marks.get(id(data))
+            if isinstance(marks, tuple) and isinstance(part, str) and part in data:
+                found.append((marks[1][part], marks[0][part]))
+            elif isinstance(marks, list) and isinstance(part, int) and 0 <= part < len(data):
+                found.append((None, marks[part]))
+            else:
+                break
+            data = data[part]
+        for key_mark, value_mark in reversed(found):
+            mark = (key_mark if key else None) or value_mark
+            if mark is not None:
+                return _location(self.file, mark)
         return Location(self.file, 1, 1)
 
 
@@ -83,119 +116,258 @@ def read_yaml(path: Path, shown: str | None = None, *, root: Path | None = None)
 
 def parse_yaml(text: str, file: str) -> YamlDocument:
     document = YamlDocument(file)
-    limit = sys.getrecursionlimit()
+    loader = _LOADER(text)
     try:
-        # The composer recurses once per nesting level; let deep documents fail as a problem.
-        sys.setrecursionlimit(max(limit, 4 * MAX_DEPTH + 200))
-        root = yaml.compose(text, Loader=_LOADER)
+        _Converter(document, loader.get_event).run()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _location(file, mark) if mark else Location(file, 1, 1)
         problem = " ".join(part for part in (exc.context, exc.problem) if part)
         hint = " (check the indentation)" if "block" in problem else ""
-        document.problems.append(Problem(where, f"YAML syntax: {problem}{hint}"))
-        return document
+        return _failed(file, Problem(where, f"YAML syntax: {problem}{hint}"))
     except yaml.reader.ReaderError as exc:
         character = f" U+{exc.character:04X}" if isinstance(exc.character, int) else ""
-        document.problems.append(
+        return _failed(
+            file,
             Problem(
                 _offset_location(file, text, exc.position),
                 f"YAML syntax: the non-printable character{character} is not allowed: delete it",
-            )
+            ),
         )
-        return document
     except yaml.YAMLError as exc:
-        document.problems.append(Problem(Location(file, 1, 1), f"YAML syntax: {exc}"))
-        return document
-    except RecursionError:
-        document.problems.append(
-            Problem(
-                Location(file, 1, 1), f"the document is nested more than {MAX_DEPTH} levels deep"
-            )
-        )
-        return document
+        return _failed(file, Problem(Location(file, 1, 1), f"YAML syntax: {exc}"))
     finally:
-        sys.setrecursionlimit(limit)
-    if root is not None:
-        _Converter(document).run(root)
+        loader.dispose()
     return document
 
 
+def _failed(file: str, problem: Problem) -> YamlDocument:
+    """A file that is not YAML: its one problem, and nothing read of it."""
+    document = YamlDocument(file)
+    document.problems.append(problem)
+    return document
+
+
+# What the value after a mapping's key is to be: that key's value, or skipped (the key is
+# refused); and the list frames' mark.
+_KEY, _SKIP, _ITEMS = object(), object(), object()
+
+
 class _Converter:
-    def __init__(self, document: YamlDocument) -> None:
+    """One document's events made into data, marks and problems."""
+
+    def __init__(self, document: YamlDocument, next_event: Any) -> None:
         self.document = document
-        self.seen: set[int] = set()
-        self.constructor = yaml.SafeLoader("")
+        self.next_event = next_event
+        self.anchors: dict[str, Any] = {}  # the mark of each anchored node
+        self.constructor = yaml.constructor.SafeConstructor()
 
-    def run(self, root: yaml.Node) -> None:
-        self.document.data = self.convert(root, ())
-
-    def problem(self, node: yaml.Node, message: str, path: Path_ | None = None) -> None:
-        self.document.problems.append(
-            Problem(_location(self.document.file, node.start_mark), message)
-        )
+    def problem(self, mark: Any, message: str, path: Path_ | None = None) -> None:
+        self.document.problems.append(Problem(_location(self.document.file, mark), message))
         if path is not None:
             self.document.refused.add(path)
 
-    def convert(self, node: yaml.Node, path: Path_) -> Any:
-        self.document.values.setdefault(path, _location(self.document.file, node.start_mark))
-        if id(node) in self.seen:
-            self.problem(
-                node,
-                "YAML anchors and aliases (&name, *name) are not supported:"
-                " use teams: for member lists that several groups share",
-                path,
+    def run(self) -> None:
+        self.next_event()  # the stream starts
+        if type(self.next_event()) is yaml.StreamEndEvent:
+            return  # nothing in it
+        self.convert()
+        extra = self.next_event()
+        if type(extra) is not yaml.StreamEndEvent:
+            raise yaml.composer.ComposerError(
+                "expected a single document in the stream",
+                self.document.root,
+                "but found another document",
+                extra.start_mark,
             )
-            return None
-        self.seen.add(id(node))
-        if len(path) > MAX_DEPTH:
-            self.problem(node, f"the document is nested more than {MAX_DEPTH} levels deep", path)
-            return None
-        if isinstance(node, yaml.MappingNode):
-            return self.mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != f"{_STANDARD}seq":
-                self.bad_tag(node, path)
-                return None
-            return [self.convert(item, (*path, index)) for index, item in enumerate(node.value)]
-        return self.scalar(node, path)
 
-    def mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any] | None:
-        if node.tag != f"{_STANDARD}map":
-            self.bad_tag(node, path)
-            return None
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == f"{_STANDARD}merge":
-                self.problem(key_node, "YAML merge keys (<<) are not supported: write the keys out")
+    def convert(self) -> None:
+        """The document's events, up to its end, into `document.data`. The stack holds the
+        lists and mappings not yet closed, each as [container, its marks, its path, what
+        comes next (_ITEMS for a list; in a mapping, _KEY, _SKIP or the key read), its
+        depth]."""
+        next_event, anchors, tables = self.next_event, self.anchors, self.document.marks
+        scalar, alias = yaml.ScalarEvent, yaml.AliasEvent
+        sequence, mapping = yaml.SequenceStartEvent, yaml.MappingStartEvent
+        ends, document_end = (yaml.SequenceEndEvent, yaml.MappingEndEvent), yaml.DocumentEndEvent
+        stack: list[list[Any]] = []
+        frame: list[Any] | None = None  # the innermost list or mapping not yet closed
+        skipping = 0  # how deep inside a refused node's collections the events are
+        while True:
+            event = next_event()
+            kind = type(event)
+            # Most events are text in a list or mapping: a key, or a value that is no number,
+            # true/false or null (most first characters say so), with no tag nor anchor.
+            if kind is scalar and frame is not None and not skipping and event.anchor is None:
+                text, place = event.value, frame[3]
+                if event.tag is not None or (
+                    event.implicit[0]
+                    and (text[:1] in _IMPLICIT or _WILDCARD)
+                    and _tag(event) != _STR
+                ):
+                    pass  # tagged, or not text: see below
+                elif place is _KEY:
+                    if text not in frame[1][1]:
+                        frame[1][1][text], frame[3] = event.start_mark, text
+                        continue
+                elif place is _ITEMS and frame[4] < MAX_DEPTH:
+                    frame[0].append(text)
+                    frame[1].append(event.start_mark)
+                    continue
+                elif place is not _SKIP and frame[4] < MAX_DEPTH:
+                    frame[0][place], frame[1][0][place], frame[3] = text, event.start_mark, _KEY
+                    continue
+            if kind in ends:
+                if skipping:
+                    skipping -= 1
+                else:
+                    stack.pop()
+                    frame = stack[-1] if stack else None
                 continue
-            if not isinstance(key_node, yaml.ScalarNode):
-                self.problem(key_node, "a key must be plain text, not a list or a mapping")
+            if kind is document_end:
+                return
+            anchor = event.anchor
+            if anchor is not None:
+                if kind is alias:
+                    if anchor not in anchors:
+                        raise yaml.composer.ComposerError(
+                            None, None, "found undefined alias", event.start_mark
+                        )
+                elif anchor in anchors:
+                    raise yaml.composer.ComposerError(
+                        "found duplicate anchor; first occurrence",
+                        anchors[anchor],
+                        "second occurrence",
+                        event.start_mark,
+                    )
+                else:
+                    anchors[anchor] = event.start_mark
+            if skipping:
+                if kind is sequence or kind is mapping:
+                    skipping += 1
                 continue
-            key = str(key_node.value)
-            key_path = (*path, key)
-            if key in result:
-                first = self.document.keys[key_path]
-                self.problem(key_node, f"{key!r} is defined twice (first at line {first.line})")
-                continue
-            self.document.keys[key_path] = _location(self.document.file, key_node.start_mark)
-            result[key] = self.convert(value_node, key_path)
-        return result
+            mark = event.start_mark
+            if frame is not None:
+                place = frame[3]
+                if place is _KEY:
+                    if kind is scalar:
+                        frame[3] = self.key(event, frame)
+                    else:
+                        if kind is alias:
+                            self.problem(anchors[anchor], _ANCHORS)
+                        else:
+                            self.problem(mark, "a key must be plain text, not a list or a mapping")
+                            skipping = 1
+                        frame[3] = _SKIP
+                    continue
+                if place is _SKIP:
+                    frame[3] = _KEY
+                    if kind is sequence or kind is mapping:
+                        skipping = 1
+                    continue
+                if place is _ITEMS:
+                    place = len(frame[0])
+                else:
+                    frame[3] = _KEY
+                depth = frame[4] + 1
+            else:
+                place, depth = None, 0
+            # A value, at `place` in `frame` (the root when frame is None).
+            value: Any = None
+            if kind is scalar:
+                if depth > MAX_DEPTH:
+                    self.problem(mark, _TOO_DEEP, _path(frame, place))
+                else:
+                    text = event.value
+                    tag = _tag(event)
+                    if tag in _AS_TEXT:
+                        value = text
+                    elif tag == _INT and text[:1] in ("+", "0") and len(text) > 1:
+                        value = text  # a phone number, not a number: "+1415..." or "0041..."
+                    elif tag in _CONSTRUCTED:
+                        value = self.constructed(tag, event)
+                    else:
+                        self.bad_tag(mark, tag, _path(frame, place))
+            elif kind is alias:
+                mark = anchors[anchor]  # where the node it names stands, as a value's place
+                self.problem(mark, _ANCHORS, _path(frame, place))
+            elif depth > MAX_DEPTH:
+                self.problem(mark, _TOO_DEEP, _path(frame, place))
+                skipping = 1
+            elif kind is sequence:
+                if event.tag not in (None, "!", _SEQ):
+                    self.bad_tag(mark, event.tag, _path(frame, place))
+                    skipping = 1
+                else:
+                    value = []
+                    table: _Marks = []
+                    tables[id(value)] = table
+            elif event.tag not in (None, "!", _MAP):
+                self.bad_tag(mark, event.tag, _path(frame, place))
+                skipping = 1
+            else:
+                value = {}
+                table = ({}, {})
+                tables[id(value)] = table
+            if frame is None:
+                self.document.data, self.document.root = value, mark
+            elif type(place) is int:
+                frame[0].append(value)
+                frame[1].append(mark)
+            else:
+                frame[0][place] = value
+                frame[1][0][place] = mark
+            if type(value) is list or type(value) is dict:
+                frame = [
+                    value,
+                    table,
+                    _path(frame, place),
+                    _ITEMS if kind is sequence else _KEY,
+                    depth,
+                ]
+                stack.append(frame)
 
-    def scalar(self, node: yaml.Node, path: Path_) -> Any:
-        text = node.value
-        if node.tag in _AS_TEXT:
-            return text
-        if node.tag == f"{_STANDARD}int" and text[:1] in ("+", "0") and len(text) > 1:
-            return text  # a phone number, not a number: "+1415..." or "0041..."
-        if node.tag in _CONSTRUCTED:
-            return self.constructor.construct_object(node)
-        self.bad_tag(node, path)
-        return None
+    def key(self, event: Any, frame: list[Any]) -> Any:
+        """What follows a mapping's key: the key itself, or _SKIP when it is refused."""
+        mark, text = event.start_mark, event.value
+        if _tag(event) == _MERGE:
+            self.problem(mark, "YAML merge keys (<<) are not supported: write the keys out")
+            return _SKIP
+        keys = frame[1][1]
+        if text in keys:
+            first = keys[text].line + 1
+            self.problem(mark, f"{text!r} is defined twice (first at line {first})")
+            return _SKIP
+        keys[text] = mark
+        return text
 
-    def bad_tag(self, node: yaml.Node, path: Path_) -> None:
-        tag = node.tag.replace(_STANDARD, "!!", 1)
-        self.problem(node, f"the YAML tag {tag} is not allowed in a groupctl file", path)
+    def constructed(self, tag: str, event: Any) -> Any:
+        """A number, true/false or null, as YAML reads it."""
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+        return self.constructor.yaml_constructors[tag](self.constructor, node)
+
+    def bad_tag(self, mark: Any, tag: str, path: Path_) -> None:
+        shown = tag.replace(_STANDARD, "!!", 1)
+        self.problem(mark, f"the YAML tag {shown} is not allowed in a groupctl file", path)
+
+
+def _tag(event: Any) -> str:
+    """A scalar's tag: written, or what PyYAML resolves a plain one to (int, bool, null...)."""
+    tag = event.tag
+    if tag is not None and tag != "!":
+        return str(tag)
+    if not event.implicit[0]:
+        return _STR
+    text = event.value
+    for resolved, pattern in _IMPLICIT.get(text[:1], _WILDCARD):
+        if pattern.match(text):
+            return str(resolved)
+    return _STR
+
+
+def _path(frame: list[Any] | None, place: Any) -> Path_:
+    """The path of the value at `place` in `frame` (the document's root when None)."""
+    return () if frame is None else (*frame[2], place)
 
 
 def _location(file: str, mark: Any) -> Location:

@@ -124,6 +124,44 @@ def parse_phone(text: str, *, default_country: str | None = None) -> Jid:
     "+1 (415) 555-0101", "+44 20 7946 0958", or "(415) 555-0101" with `default_country="US"`.
     """
     written = text.strip()
+    number = _written_e164(written)
+    if number is None:
+        number = _parsed(text, written, default_country)
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason in _IMPOSSIBLE_REASONS:
+        raise InvalidJidError(
+            f"{text!r} is not a valid phone number ({_IMPOSSIBLE_REASONS[reason]})"
+        )
+    if not _is_valid(number):
+        region = phonenumbers.region_code_for_number(number) or "its country"
+        raise InvalidJidError(f"{text!r} is not a valid phone number in {region}")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Jid(e164.removeprefix("+"), JidKind.PHONE)
+
+
+def _is_valid(number: phonenumbers.PhoneNumber) -> bool:
+    """`phonenumbers.is_valid_number`, with the number checked once against the region it is
+    of: `is_valid_number` finds the region of a country code that several share (+1: the US,
+    Canada and 23 more) by checking the number against each in turn, then checks it again
+    against the one found, which is half of its cost."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(number.country_code or 0, ())
+    if len(regions) < 2:
+        return bool(phonenumbers.is_valid_number(number))
+    national = phonenumbers.national_significant_number(number)
+    for region in regions:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
+        if metadata is None:
+            continue
+        if metadata.leading_digits is not None:  # the region's numbers start so: it is theirs
+            if re.match(metadata.leading_digits, national):
+                return bool(phonenumbers.is_valid_number_for_region(number, region))
+        elif phonenumbers.is_valid_number_for_region(number, region):
+            return True
+    return False
+
+
+def _parsed(text: str, written: str, default_country: str | None) -> phonenumbers.PhoneNumber:
+    """What phonenumbers reads in `written` (`text`, stripped), in any notation."""
     if not written or not _PHONE_CHARACTERS.fullmatch(written):
         raise InvalidJidError(f"{text!r} is not a phone number or JID")
     if not written.startswith("+") and default_country is None:
@@ -132,20 +170,48 @@ def parse_phone(text: str, *, default_country: str | None = None) -> Jid:
             " or set a default country"
         )
     try:
-        number = phonenumbers.parse(written, None if written.startswith("+") else default_country)
+        return phonenumbers.parse(written, None if written.startswith("+") else default_country)
     except phonenumbers.NumberParseException as exc:
         failure = _PARSE_FAILURES.get(exc.error_type, "not a phone number")
         raise InvalidJidError(f"{text!r} is not a valid phone number ({failure})") from exc
-    reason = phonenumbers.is_possible_number_with_reason(number)
-    if reason in _IMPOSSIBLE_REASONS:
-        raise InvalidJidError(
-            f"{text!r} is not a valid phone number ({_IMPOSSIBLE_REASONS[reason]})"
-        )
-    if not phonenumbers.is_valid_number(number):
-        region = phonenumbers.region_code_for_number(number) or "its country"
-        raise InvalidJidError(f"{text!r} is not a valid phone number in {region}")
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return Jid(e164.removeprefix("+"), JidKind.PHONE)
+
+
+def _written_e164(written: str) -> phonenumbers.PhoneNumber | None:
+    """The number of `written` when it is in E.164 (`+14155550101`), its digits apart or not
+    (`+1 415-555-0101`), read without `phonenumbers.parse`, which costs more than checking the
+    number then does; None for any other notation, to be parsed.
+
+    It is the number `parse` reads: a plus, a country code and the national number, all ASCII
+    digits, in groups apart by one space or dash. What `parse` would change is left to it: a
+    national number that starts with a zero (Italy's keep it) or with what the country's
+    national prefix may be (a trunk 0 written after +44, say, which `parse` removes)."""
+    if not _E164_APART.fullmatch(written):
+        return None
+    digits = written.replace(" ", "").replace("-", "")[1:]
+    if not 8 <= len(digits) <= 15 or digits[0] == "0":
+        return None
+    for size in (1, 2, 3):
+        if int(digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    country, national = int(digits[:size]), digits[size:]
+    if national.startswith("0") or _national_prefix(country).match(national):
+        return None
+    return phonenumbers.PhoneNumber(country_code=country, national_number=int(national))
+
+
+@functools.cache  # phonenumbers loads a country's metadata when first asked for it
+def _national_prefix(country: int) -> re.Pattern[str]:
+    """What may start a national number of country code `country` as its national prefix
+    (a pattern that matches nothing where there is none)."""
+    region = phonenumbers.region_code_for_country_code(country)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country, region)
+    prefix = metadata.national_prefix_for_parsing if metadata else None
+    return re.compile(prefix or r"(?!)")
+
+
+_E164_APART = re.compile(r"\+\d+(?:[ -]\d+)*", re.ASCII)
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)

@@ -294,6 +294,11 @@ def test_a_missing_config_says_how_to_give_one(tmp_path: Path) -> None:
         ),
         ("version: 1\nx: " + "[" * 5000 + "]" * 5000 + "\n", "nest"),
         ("a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n", "anchors and aliases"),
+        (  # an alias as a key too, and one naming a value of a key refused as defined twice
+            "version: 1\npeople:\n  &k alice: '+14155550101'\nteams:\n  *k : [alice]\n",
+            "3:3: YAML anchors and aliases",
+        ),
+        ("version: 1\nteams:\n  a: [p]\n  a: &x [q]\n  b: *x\n", "4:6: YAML anchors and aliases"),
         ("version: 1\n---\nversion: 1\n", "expected a single document"),
         ("version: 1\n? [a, b]\n: c\n", "a key must be plain text"),
         ("version: 1\npeople: !!set {a: null}\n", "tag !!set is not allowed"),

@@ -3,6 +3,9 @@ named at the item that closes them (briefly when long), and a budget spent once.
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from reconciler.config.teams import Budget, team_order
 
 
@@ -71,3 +74,40 @@ def test_a_budget_refuses_what_does_not_fit_and_everything_after() -> None:
     assert budget.exhausted
     assert not budget.spend(1)  # it would fit, but the config is refused already
     assert budget.spent == 6
+
+
+def recursive_order(teams: dict[str, list[str]]) -> tuple[list[str], list[tuple[str, int]]]:
+    """The order and the cycle-closing items as the walk's recursive definition finds them."""
+    order: list[str] = []
+    cycles: list[tuple[str, int]] = []
+    path: list[str] = []
+    done: set[str] = set()
+
+    def visit(name: str) -> None:
+        path.append(name)
+        for index, text in enumerate(teams[name]):
+            child = text.removeprefix("team:")
+            if child == text or child not in teams or child in done:
+                continue
+            if child in path:
+                cycles.append((name, index))
+            else:
+                visit(child)
+        path.pop()
+        done.add(name)
+        order.append(name)
+
+    for root in teams:
+        if root not in done:
+            visit(root)
+    return order, cycles
+
+
+names = st.sampled_from("abcdef")
+items = names.map(lambda name: f"team:{name}") | st.sampled_from(["p", "q", "xteam:a", "team:"])
+
+
+@given(st.dictionaries(names, st.lists(items, max_size=4), max_size=6))
+def test_the_walk_finds_what_its_recursive_definition_finds(teams: dict[str, list[str]]) -> None:
+    order, cycles = team_order(teams)
+    assert (order, [(cycle.team, cycle.index) for cycle in cycles]) == recursive_order(teams)
