@@ -30,6 +30,7 @@ from reconciler.errors import (
 )
 from reconciler.titan.http import CallStats, TitanHttp
 from reconciler.titan.models import PARTICIPANTS, Group, InviteInfo, Participant, SessionInfo
+from reconciler.titan.pacing import Pacer
 from reconciler.titan.picture_getter import PictureGetter
 from reconciler.titan.recovery import GroupCreation, find_group_created_since
 from reconciler.titan.results import CreatedGroup, ParticipantResult, parse_participant_results
@@ -77,6 +78,7 @@ class TitanClient:
             reconnect_wait=reconnect_wait,
             sleep=sleep,
         )
+        pacer = Pacer(sleep=sleep)
         self._http = TitanHttp(
             base_url,
             api_key=api_key,
@@ -87,11 +89,14 @@ class TitanClient:
             max_concurrency=max_concurrency,
             stats=self.stats,
             guard=self._guard,
+            pacer=pacer,
         )
         guard = self._guard
 
         async def pause(seconds: float) -> None:  # before trying again: not once stopping
+            start = pacer.now()
             await guard.unless_stopped(sleep(seconds))
+            pacer.slept_until(start + seconds)  # e.g. a 429's Retry-After: waited already
 
         self._retrier = Retrier(retry, sleep=pause, stats=self.stats)
         self._clock = clock

@@ -41,6 +41,7 @@ from reconciler.titan.answers import (
     read_bounded,
     retry_after,
 )
+from reconciler.titan.pacing import Pacer, Ticket
 from reconciler.titan.session_guard import SessionGuard
 from reconciler.util.logs import Secrets, without_credentials
 from reconciler.util.rates import Rate
@@ -137,6 +138,7 @@ class TitanHttp:
         max_concurrency: int,
         stats: CallStats,
         guard: SessionGuard,
+        pacer: Pacer | None = None,
     ) -> None:
         # Refused before anything is built: the name goes into every path, the key into every
         # request.
@@ -172,6 +174,8 @@ class TitanHttp:
         self._headers["Authorization"] = f"Bearer {api_key}"
         self._extensions = {"timeout": self._client.timeout.as_dict()}
         self._slots = asyncio.Semaphore(max_concurrency)
+        # Every call of the key, reads and writes alike, within Titan's rate limit.
+        self.pacer = pacer or Pacer()
         self._writes = AsyncLimiter(1, write_rate.interval) if write_rate else None
 
     async def aclose(self) -> None:
@@ -202,6 +206,13 @@ class TitanHttp:
             self._guard.stop_if_halted(method, url)
             self._guard.stop_if_stopping(method, url, attempt)
         async with self._slots:
+            turn = Ticket()
+            if method == "GET":
+                await self.pacer.turn(turn)
+            else:  # a write waiting for its turn stops waiting when the run stops
+                await self._guard.unless_stopped(self.pacer.turn(turn))
+                self._guard.stop_if_halted(method, url)
+                self._guard.stop_if_stopping(method, url, attempt)
             started = time.perf_counter()
             self._stats.requests += 1
             self._stats.writes += method != "GET"
@@ -220,6 +231,7 @@ class TitanHttp:
                     limit=MAX_ANSWER_BYTES,
                     deadline=self._deadline,
                 )
+                self.pacer.answered(turn, response.status, response.headers)
             except httpx.TransportError as exc:
                 failure = ApiConnectionError(
                     request_sent=not isinstance(exc, _NOT_SENT),
@@ -242,6 +254,8 @@ class TitanHttp:
                 failure = ApiResponseError(
                     method=method, path=url, status=exc.status, message=str(exc), attempts=attempt
                 )
+            finally:
+                self.pacer.unanswered(turn)  # unless answered: then nothing
         # Raised outside the except block: the httpx error holds the request, headers and key
         # included, and must not ride along as __context__.
         if failure is not None:
