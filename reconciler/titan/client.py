@@ -44,6 +44,9 @@ log = logging.getLogger("reconciler.titan")
 
 # WhatsApp bans accounts that write in bursts: one write every 3 s unless the operator says more.
 DEFAULT_WRITE_RATE = Rate(20, 60)
+# Calls at once, at most: measured (bench/plan_scale.py) on two cores, a plan's read of many
+# groups gains nothing past this, the client's CPU being the bound, not the wait for answers.
+DEFAULT_PARALLELISM = 8
 _DEFAULT_RETRY = RetryPolicy()  # frozen: one default shared by every client is safe
 _GROUPS = pydantic.TypeAdapter(list[Group])
 _WEBHOOKS = "/api/webhooks"
@@ -62,7 +65,7 @@ class TitanClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
         write_rate: Rate | None = DEFAULT_WRITE_RATE,
-        max_concurrency: int = 8,
+        max_concurrency: int = DEFAULT_PARALLELISM,
         retry: RetryPolicy = _DEFAULT_RETRY,
         reconnect_wait: float = RECONNECT_WAIT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -71,6 +74,7 @@ class TitanClient:
         self.base_url = base_url
         self.session = session
         self.write_rate = write_rate
+        self.max_concurrency = max_concurrency  # calls at once, at most
         self.stats = CallStats()
         self._guard = SessionGuard(
             session,
