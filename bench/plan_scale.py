@@ -55,6 +55,7 @@ from reconciler.core.groups import (
 from reconciler.core.jid import Jid, JidKind
 from reconciler.engine.live import fetch
 from reconciler.engine.planner import plan
+from reconciler.errors import GroupctlError
 from reconciler.sim.state import Account, Group, Person, WorldState
 from reconciler.titan.client import TitanClient
 from reconciler.titan.http import CallStats
@@ -121,6 +122,8 @@ class Run:
     actions: int
     sent: int  # requests the client sent, retries included
     refused: int  # of which answered 429
+    answered: int  # of which answered otherwise (the rest got no answer)
+    failed: str | None = None  # why the read failed, if it did
 
 
 def measure(url: str, config: Path, concurrency: int, server_pid: int) -> Run:
@@ -130,14 +133,21 @@ def measure(url: str, config: Path, concurrency: int, server_pid: int) -> Run:
     loaded = time.perf_counter()
     machine, server, cpu = busy_cpu(), process_cpu(server_pid), time.process_time()
 
-    async def read_and_plan() -> tuple[int, CallStats]:
+    stats, failed = CallStats(), None
+
+    async def read_and_plan() -> int:
+        nonlocal stats
         async with TitanClient(
             url, api_key=KEY, write_rate=None, max_concurrency=concurrency
         ) as client:
+            stats = client.stats
             result = plan(desired, await fetch(client, desired))
-        return sum(len(g.actions) for g in result.groups), client.stats
+        return sum(len(g.actions) for g in result.groups)
 
-    actions, stats = asyncio.run(read_and_plan())
+    try:
+        actions = asyncio.run(read_and_plan())
+    except GroupctlError as exc:  # shown, not raised: an error may not cross processes
+        actions, failed = -1, f"{type(exc).__name__}: {exc}"
     done = time.perf_counter()
     client_cpu = time.process_time() - cpu
     server_after, machine_after = process_cpu(server_pid), busy_cpu()
@@ -157,6 +167,8 @@ def measure(url: str, config: Path, concurrency: int, server_pid: int) -> Run:
         actions,
         stats.requests,
         refused,
+        sum(stats.by_status.values()) - refused,
+        failed,
     )
 
 
@@ -249,8 +261,10 @@ def live_benchmark(args: argparse.Namespace) -> None:
                     f" {seconds(run.client_cpu):>11} {per_read:>9} {seconds(run.server_cpu):>11}"
                     f" {seconds(run.other_cpu):>11} {seconds(run.load):>12} "
                     f" {f'{calls} = groups + {calls - args.groups}':<17} {run.sent:>6}"
-                    f" {run.sent - run.refused:>8} {run.refused:>5} {run.actions}"
+                    f" {run.answered:>8} {run.refused:>5} {run.actions}"
                 )
+                if run.failed:
+                    print(f"       failed: {run.failed}")
         finally:
             server.terminate()
             server.wait(timeout=30)
