@@ -207,7 +207,9 @@ class TitanHttp:
             self._guard.stop_if_stopping(method, url, attempt)
         async with self._slots:
             turn = Ticket()
-            if method == "GET":
+            if self.pacer.turn_now(turn):
+                pass
+            elif method == "GET":
                 await self.pacer.turn(turn)
             else:  # a write waiting for its turn stops waiting when the run stops
                 await self._guard.unless_stopped(self.pacer.turn(turn))

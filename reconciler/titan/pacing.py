@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ _WINDOW_MARGIN = 1.05
 _WINDOW_SLACK = 0.01  # seconds
 _WIDEN_AFTER_429 = 1.25
 _CATCH_UP = 4  # requests that may go at once when behind the even spacing
+_RECENT = 32  # answers whose Remaining counts, before the window is known
 # Requests remembered before the window is known (after: those of the last two windows).
 _REMEMBERED = 4096
 
@@ -83,10 +85,10 @@ class Pacer:
         # sent) in the order they were answered, and their times sent in order.
         self._answers: list[tuple[int, float]] = []
         self._counted: list[float] = []
-        self._in_flight = 0
-        # From the freshest answer (the latest sent): its Remaining and its request's number;
-        # and the requests of others on the key in its window.
-        self._remaining: tuple[int, int] | None = None
+        self._flying: list[int] = []  # the numbers of the requests in flight, in order
+        # The last answers' Remaining, each with its request's number; and the requests of
+        # others on the key in the window, from the last answer.
+        self._remaining: deque[tuple[int, int]] = deque(maxlen=_RECENT)
         self._others = 0
 
     def now(self) -> float:
@@ -98,6 +100,17 @@ class Pacer:
     def slept_until(self, moment: float) -> None:
         """The client has slept until `moment` (of `now`), e.g. before trying a call again."""
         self._slept_until = max(self._slept_until, moment)
+
+    def turn_now(self, ticket: Ticket) -> bool:
+        """Take the turn at once if no request waits and none need: whether it was taken (the
+        usual case, with nothing to wait for and no switch to another task)."""
+        if self._turns.locked():
+            return False
+        now = self.now()
+        if self._wait(now) is not None:
+            return False
+        self._sent_now(ticket, now)
+        return True
 
     async def turn(self, ticket: Ticket) -> None:
         """Wait until a request may be sent, then count it as sent (`ticket.sent_at`)."""
@@ -113,22 +126,24 @@ class Pacer:
                 else:  # until the next answer says more
                     self._answer.clear()
                     await self._answer.wait()
-            self._sends += 1
-            if self.window is not None and self.limit:
-                self._schedule = max(self._schedule, now) + self._kept_window() / self.limit
-            ticket.sent_at, ticket.number = now, self._sends
-            ticket.answers_before = self._answer_count
-            self._sent.append(now)
-            self._in_flight += 1
+            self._sent_now(ticket, now)
+
+    def _sent_now(self, ticket: Ticket, now: float) -> None:
+        self._sends += 1
+        if self.window is not None and self.limit:
+            self._schedule = max(self._schedule, now) + self._kept_window() / self.limit
+        ticket.sent_at, ticket.number = now, self._sends
+        ticket.answers_before = self._answer_count
+        self._sent.append(now)
+        self._flying.append(self._sends)
 
     def answered(self, ticket: Ticket, status: int, headers: httpx.Headers) -> None:
         """A request's answer: learn from its rate-limit headers, or its 429."""
         sent_at, ticket.sent_at = ticket.sent_at, None
         if sent_at is None:
             return
-        self._in_flight -= 1
+        self._landed(ticket)
         self._answer_count += 1
-        self._answer.set()
         now = self.now()
         if status == 429:
             self._rate_limited(now, headers)
@@ -137,8 +152,7 @@ class Pacer:
         if limit is None or remaining is None or limit <= 0:
             return
         self.limit = limit
-        if self._remaining is None or ticket.number >= self._remaining[1]:
-            self._remaining = (remaining, ticket.number)
+        self._remaining.append((remaining, ticket.number))
         if status != 429:
             self._learn_window(ticket, sent_at, now, in_window=limit - remaining)
             self._answers.append((self._answer_count, sent_at))
@@ -149,8 +163,11 @@ class Pacer:
         """A request sent that got no answer (its connection failed): it may count or not."""
         if ticket.sent_at is not None:
             ticket.sent_at = None
-            self._in_flight -= 1
-            self._answer.set()
+            self._landed(ticket)
+
+    def _landed(self, ticket: Ticket) -> None:
+        del self._flying[bisect.bisect_left(self._flying, ticket.number)]
+        self._answer.set()
 
     # -- deciding ----------------------------------------------------------------------------
 
@@ -162,13 +179,24 @@ class Pacer:
             return None
         if self.window is not None:
             return self._wait_for_window(now, self.limit)
-        if self._remaining is not None:
-            remaining, as_of = self._remaining
-            if remaining - (self._sends - as_of) > 0:
-                return None
+        if self._credit() > 0:
+            return None
         # Out of it: wait for the answers in flight; with none, nothing will say more, so
         # this one goes alone to find out (the others wait for its answer).
-        return 0.0 if self._in_flight else None
+        return 0.0 if self._flying else None
+
+    def _credit(self) -> int:
+        """Requests left, by the last answers: each answer's Remaining, less the requests
+        that may not have been counted in it: those sent after it, and those sent before it
+        and not answered yet (they may arrive after it). The least of those, since requests
+        do not arrive in the order they were sent."""
+        return min(
+            (
+                remaining - (self._sends - number) - bisect.bisect_left(self._flying, number)
+                for remaining, number in self._remaining
+            ),
+            default=0,
+        )
 
     def _wait_for_window(self, now: float, limit: int) -> float | None:
         window = self._kept_window()

@@ -148,3 +148,22 @@ def test_others_on_the_same_key_leave_less_room() -> None:
 
     asyncio.run(paced_calls(pacer, titan, 600, between=someone_else))
     assert titan.answers.count(429) <= 3
+
+
+def test_an_answer_that_overtook_the_requests_sent_before_it_leaves_room_for_them() -> None:
+    """Requests do not arrive in the order they were sent: the last one sent may be counted
+    before the others in flight, which will still take their places in the window."""
+    clock = Clock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    limits = {"X-RateLimit-Limit": "10"}
+
+    def answer(ticket: Ticket, remaining: int) -> None:
+        pacer.answered(
+            ticket, 200, httpx.Headers({**limits, "X-RateLimit-Remaining": f"{remaining}"})
+        )
+
+    in_flight = [Ticket() for _ in range(5)]
+    assert all(pacer.turn_now(ticket) for ticket in in_flight)
+    answer(in_flight[-1], 9)  # counted first: the four sent before it are still to come
+    more = [Ticket() for _ in range(10)]
+    assert [pacer.turn_now(ticket) for ticket in more].count(True) == 5
