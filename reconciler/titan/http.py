@@ -175,7 +175,7 @@ class TitanHttp:
         self._extensions = {"timeout": self._client.timeout.as_dict()}
         self._slots = asyncio.Semaphore(max_concurrency)
         # Every call of the key, reads and writes alike, within Titan's rate limit.
-        self.pacer = pacer or Pacer()
+        self._pacer = pacer or Pacer()
         self._writes = AsyncLimiter(1, write_rate.interval) if write_rate else None
 
     async def aclose(self) -> None:
@@ -207,12 +207,12 @@ class TitanHttp:
             self._guard.stop_if_stopping(method, url, attempt)
         async with self._slots:
             turn = Ticket()
-            if self.pacer.turn_now(turn):
+            if self._pacer.turn_now(turn):
                 pass
             elif method == "GET":
-                await self.pacer.turn(turn)
+                await self._pacer.turn(turn)
             else:  # a write waiting for its turn stops waiting when the run stops
-                await self._guard.unless_stopped(self.pacer.turn(turn))
+                await self._guard.unless_stopped(self._pacer.turn(turn))
                 self._guard.stop_if_halted(method, url)
                 self._guard.stop_if_stopping(method, url, attempt)
             started = time.perf_counter()
@@ -233,7 +233,7 @@ class TitanHttp:
                     limit=MAX_ANSWER_BYTES,
                     deadline=self._deadline,
                 )
-                self.pacer.answered(turn, response.status, response.headers)
+                self._pacer.answered(turn, response.status, response.headers)
             except httpx.TransportError as exc:
                 failure = ApiConnectionError(
                     request_sent=not isinstance(exc, _NOT_SENT),
@@ -257,7 +257,7 @@ class TitanHttp:
                     method=method, path=url, status=exc.status, message=str(exc), attempts=attempt
                 )
             finally:
-                self.pacer.unanswered(turn)  # unless answered: then nothing
+                self._pacer.unanswered(turn)  # unless answered: then nothing
         # Raised outside the except block: the httpx error holds the request, headers and key
         # included, and must not ride along as __context__.
         if failure is not None:
