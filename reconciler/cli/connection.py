@@ -18,7 +18,7 @@ import httpx
 from reconciler.cli.interrupts import Signals
 from reconciler.engine.stopping import Stop
 from reconciler.errors import SettingsError, UsageError
-from reconciler.titan.client import DEFAULT_WRITE_RATE, TitanClient
+from reconciler.titan.client import DEFAULT_PARALLELISM, DEFAULT_WRITE_RATE, TitanClient
 from reconciler.titan.http import check_api_key, check_no_credentials
 from reconciler.titan.session_guard import RECONNECT_WAIT
 from reconciler.util.rates import parse_rate
@@ -38,7 +38,8 @@ NO_KEY = "no API key: set TITAN_API_KEY (or --api-key) to your Titan API key"
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """Where and as whom to call Titan: `--api`, `--api-key`, `--session`, `--write-rate`."""
+    """Where and as whom to call Titan: `--api`, `--api-key`, `--session`, `--write-rate`,
+    `--timeout`, `--reconnect-wait`, `--parallelism`."""
 
     api: str | None
     api_key: str | None = field(repr=False)
@@ -47,6 +48,7 @@ class ApiSettings:
     write_rate: str | None = None
     timeout: float = 30.0  # seconds for one answer (retries come on top, within their budget)
     reconnect_wait: float = RECONNECT_WAIT  # seconds, in all, for a reconnecting session
+    parallelism: int = DEFAULT_PARALLELISM  # API calls at once, at most
 
     def __post_init__(self) -> None:
         # Both checked before any file is read or call made, and neither message shows the key
@@ -92,7 +94,7 @@ class ApiSettings:
                 raise
             raise signals.interrupted("before any change: nothing was changed") from None
 
-    def open_client(self, *, max_concurrency: int = 8) -> TitanClient:
+    def open_client(self) -> TitanClient:
         api, api_key = self.api, self.api_key
         if not api:
             raise SettingsError(NO_API)
@@ -117,7 +119,7 @@ class ApiSettings:
                 transport=SimTransport(simulator.asgi),
                 timeout=self.timeout,
                 write_rate=explicit_rate,
-                max_concurrency=max_concurrency,
+                max_concurrency=self.parallelism,
                 reconnect_wait=self.reconnect_wait,
             )
         else:
@@ -129,7 +131,7 @@ class ApiSettings:
                 session=self.session or "default",
                 timeout=self.timeout,
                 write_rate=explicit_rate if self.write_rate is not None else DEFAULT_WRITE_RATE,
-                max_concurrency=max_concurrency,
+                max_concurrency=self.parallelism,
                 reconnect_wait=self.reconnect_wait,
             )
         return client

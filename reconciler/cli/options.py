@@ -27,6 +27,7 @@ from reconciler.engine.safety import Brakes
 from reconciler.engine.service import LOCK_TIMEOUT, Run, check_plan_target
 from reconciler.engine.statefile import LONGEST_PLAN_AGE
 from reconciler.errors import FileAccessError, UsageError
+from reconciler.titan.client import DEFAULT_PARALLELISM
 from reconciler.titan.session_guard import RECONNECT_WAIT
 from reconciler.util.rates import parse_duration
 
@@ -86,6 +87,17 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="How long to wait, in all, for a session Titan is reconnecting (AUTO_RECONNECT)"
         " before stopping. Nothing is written meanwhile.",
     )
+    @click.option(
+        "--parallelism",
+        envvar="TITAN_PARALLELISM",
+        show_envvar=True,
+        type=click.IntRange(1, 64),
+        default=DEFAULT_PARALLELISM,
+        show_default=True,
+        metavar="N",
+        help="Most API calls at once (reading many groups, above all). Titan's rate limit,"
+        " from its answers, paces them further.",
+    )
     @click.option("-v", "--verbose", is_flag=True, help="Log each API call.")
     @click.option("--debug", is_flag=True, help="Log everything, bodies included (never the key).")
     @functools.wraps(command)
@@ -96,6 +108,7 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         write_rate: str | None,
         timeout: float,
         reconnect_wait: float,
+        parallelism: int,
         verbose: bool,
         debug: bool,
         **kwargs: Any,
@@ -109,6 +122,7 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
             write_rate=write_rate,
             timeout=timeout,
             reconnect_wait=reconnect_wait,
+            parallelism=parallelism,
         )
         return command(settings=settings, **kwargs)
 

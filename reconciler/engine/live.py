@@ -27,10 +27,8 @@ from reconciler.core.groups import (
     LiveGroup,
     LiveState,
     LocalPicture,
-    Member,
     Picture,
     UploadedPicture,
-    standing,
 )
 from reconciler.core.jid import Jid
 from reconciler.core.pictures import fingerprint
@@ -84,13 +82,8 @@ async def fetch(
 
 def live_state_of(group: Group, picture: FetchedPicture | None = None) -> GroupState:
     """The normalized state of a group as the API shows it."""
-    members: dict[Jid, Member] = {}
-    for participant in group.participants or ():
-        members[participant.jid] = standing(
-            admin=participant.is_admin,
-            super_admin=participant.is_super_admin,
-            lid=participant.lid if participant.phone is not None else None,
-        )
+    # Each participant carries its address and standing, read once for every group it is in.
+    members = {participant.jid: participant.member for participant in group.participants or ()}
     return GroupState(group.name, group.description or "", picture, members)
 
 

@@ -12,6 +12,8 @@ import asyncio
 import email.utils
 import json
 import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -25,20 +27,29 @@ class AnswerTooLargeError(Exception):
         self.status = status
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP answer read whole: its status, headers and body (decoded, as read)."""
+
+    status: int
+    reason: str
+    headers: httpx.Headers
+    content: bytes
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status < 300
+
+
 async def read_bounded(
-    http: httpx.AsyncClient,
-    request: httpx.Request,
-    *,
-    limit: int,
-    deadline: float,
-    follow_redirects: bool = False,
-) -> httpx.Response:
-    """Send `request` and read its whole answer, refusing one larger than `limit` bytes
-    (decoded, so a compressed bomb is caught too) or taking more than `deadline` seconds in
-    all (a server can dribble bytes just inside every read timeout). TimeoutError,
-    AnswerTooLargeError or httpx.TransportError otherwise."""
+    opening: Awaitable[httpx.Response], *, limit: int, deadline: float
+) -> Answer:
+    """The whole answer of the request `opening` sends (an httpx response still streaming),
+    refusing one larger than `limit` bytes (decoded, so a compressed bomb is caught too) or
+    taking more than `deadline` seconds in all (a server can dribble bytes just inside every
+    read timeout). TimeoutError, AnswerTooLargeError or httpx.TransportError otherwise."""
     async with asyncio.timeout(deadline):
-        response = await http.send(request, stream=True, follow_redirects=follow_redirects)
+        response = await opening
         try:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
@@ -51,15 +62,8 @@ async def read_bounded(
                 chunks.append(chunk)
         finally:
             await response.aclose()
-    # The body as read, decoded: the headers that described its transfer no longer apply.
-    headers = [
-        (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-    ]
-    return httpx.Response(
-        response.status_code, headers=headers, content=b"".join(chunks), request=request
-    )
+    content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return Answer(response.status_code, response.reason_phrase, response.headers, content)
 
 
 def only_correlation_id(payload: Any) -> bool:
@@ -130,8 +134,9 @@ def error_text(content: bytes, reason: str) -> tuple[str, str | None]:
     return str(body)[:300], None
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait before trying again, from `Retry-After` (seconds, or an HTTP date)."""
+    value = headers.get("Retry-After")
     if value is None:
         return None
     try:

@@ -9,24 +9,24 @@ client; the simulator checks them against its own models, written from titan-api
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
     AliasChoices,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    InstanceOf,
     PlainSerializer,
     PlainValidator,
     TypeAdapter,
     model_validator,
 )
 
+from reconciler.core.groups import Member, standing
 from reconciler.core.jid import Jid, JidKind, jid_from_api
 
 # A plan reads the same people again in group after group: each distinct text is turned into
@@ -88,23 +88,35 @@ class Participant:
     lid: Jid | None = None
     is_admin: bool = False
     is_super_admin: bool = False
+    # Derived once, when the participant is read (each distinct one is read once, see
+    # `read_participants`): a group's members are then collected without a call for each.
+    jid: Jid = field(init=False, repr=False, compare=False)
+    """The best address to act on this participant: the phone JID, else the LID."""
+    member: Member = field(init=False, repr=False, compare=False)
+    """Its standing as `core.groups` shows it: the LID is kept beside a phone number."""
 
-    @property
-    def jid(self) -> Jid:
-        """The best address to act on this participant: the phone JID, else the LID."""
+    def __post_init__(self) -> None:
         address = self.phone or self.lid
-        assert address is not None  # guaranteed by read_participants
-        return address
+        if address is None:
+            raise ValueError("a participant needs a phoneNumber or a lid")
+        object.__setattr__(self, "jid", address)
+        lid = self.lid if self.phone is not None else None
+        member = standing(admin=self.is_admin, super_admin=self.is_super_admin, lid=lid)
+        object.__setattr__(self, "member", member)
 
 
 _TITAN_KEYS = frozenset({"phoneNumber", "lid", "isAdmin", "isSuperAdmin"})
+_TITAN_VALUES = operator.itemgetter("phoneNumber", "lid", "isAdmin", "isSuperAdmin")
 # Participants already read, by the Titan-shaped entry they were read from. Reading is a pure
-# function of those four values, and a plan meets the same people in group after group: each
-# distinct entry is read once and its (immutable) Participant shared. Only entries that were
-# read without error are kept; emptied when full, so memory stays bounded.
-_SEEN: dict[tuple[Any, Any, Any, Any], Participant] = {}
+# function of its values, and a plan meets the same people in group after group: each distinct
+# entry is read once and its (immutable) Participant shared. The key of an entry with Titan's
+# four keys and no other is their values; of any other, their values (`_ABSENT` for a key it
+# lacks) and its size. Only entries read without error, with no key but Titan's and flags that
+# are booleans, are kept: an entry with the same key has no other key either. Emptied when
+# full, so memory stays bounded.
+_SEEN: dict[tuple[Any, ...], Participant] = {}
 _SEEN_LIMIT = 1 << 16
-_ABSENT = object()  # a key the entry does not have
+_ABSENT: Any = object()  # a key the entry does not have
 
 
 def read_participants(items: Any) -> tuple[Participant, ...]:
@@ -117,38 +129,48 @@ def read_participants(items: Any) -> tuple[Participant, ...]:
         return items
     if not isinstance(items, list | tuple):
         raise ValueError(f"expected a list of participants, got {type(items).__name__}")
-    seen, read = _SEEN, []
+    seen, read, absent = _SEEN, [], _ABSENT
     for index, item in enumerate(items):
-        key = None
-        # The fast path: a Titan-shaped entry (no key but Titan's four) seen before. Its flags
-        # must be booleans: 1 and 0 equal True and False as keys, and are refused below.
+        key: tuple[Any, ...] | None = None
         if item.__class__ is dict:
-            phone, lid = item.get("phoneNumber", _ABSENT), item.get("lid", _ABSENT)
-            admin, super_admin = item.get("isAdmin", _ABSENT), item.get("isSuperAdmin", _ABSENT)
-            if (
-                (admin is False or admin is True or admin is _ABSENT)
-                and (super_admin is False or super_admin is True or super_admin is _ABSENT)
-                and len(item)
-                == (phone is not _ABSENT)
-                + (lid is not _ABSENT)
-                + (admin is not _ABSENT)
-                + (super_admin is not _ABSENT)
+            if len(item) == 4:  # the usual entry, if these are its keys: read in C
+                try:
+                    key = _TITAN_VALUES(item)
+                except KeyError:
+                    key = None
+            if key is None:
+                get = item.get
+                key = (
+                    get("phoneNumber", absent),
+                    get("lid", absent),
+                    get("isAdmin", absent),
+                    get("isSuperAdmin", absent),
+                    len(item),
+                )
+            # 1 and 0 equal True and False as keys: a flag that is not a boolean must not find
+            # the entry read with one (it is refused below).
+            admin, super_admin = key[2], key[3]
+            if (admin is absent or admin.__class__ is bool) and (
+                super_admin is absent or super_admin.__class__ is bool
             ):
-                key = (phone, lid, admin, super_admin)
                 try:
                     participant = seen.get(key)
-                except TypeError:  # an unhashable address: read below, which says what is wrong
+                except TypeError:  # unhashable: read below, which says what is wrong
                     key, participant = None, None
                 if participant is not None:
                     read.append(participant)
                     continue
         participant = _read_participant(index, item)
-        if key is not None:
+        if key is not None and item.keys() <= _TITAN_KEYS and _boolean_flags(item):
             if len(seen) >= _SEEN_LIMIT:
                 seen.clear()
             seen[key] = participant
         read.append(participant)
     return tuple(read)
+
+
+def _boolean_flags(item: dict[str, Any]) -> bool:
+    return all(item.get(flag, False).__class__ is bool for flag in ("isAdmin", "isSuperAdmin"))
 
 
 def _read_participant(index: int, item: Any) -> Participant:
@@ -171,7 +193,9 @@ def _read_participant(index: int, item: Any) -> Participant:
     )
 
 
-ApiParticipants = Annotated[tuple[InstanceOf[Participant], ...], BeforeValidator(read_participants)]
+# Read by `read_participants` alone: what it returns is checked already, and pydantic going
+# over every participant again would cost as much as reading it.
+ApiParticipants = Annotated[tuple[Participant, ...], PlainValidator(read_participants)]
 PARTICIPANTS: TypeAdapter[tuple[Participant, ...]] = TypeAdapter(ApiParticipants)
 
 

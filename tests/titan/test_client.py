@@ -3,6 +3,7 @@ leave and delete that finish what a lost answer did, scope checks, and options r
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -109,3 +110,40 @@ async def test_scopes_are_checked_by_refusals_and_a_failed_check_is_no_verdict()
         "messages:write": None,
     }
     assert "HTTP 500" in found["messages:write"].why
+
+
+async def test_no_more_calls_go_at_once_than_max_concurrency() -> None:
+    """Each call is held until the test lets it go: as many as allowed are held at once,
+    never more, and the others go as those end."""
+    held: list[asyncio.Future[None]] = []
+    arrived = most = 0
+    enough = asyncio.Event()
+
+    async def holding(request: httpx.Request) -> httpx.Response:
+        nonlocal arrived, most
+        released = asyncio.get_running_loop().create_future()
+        held.append(released)
+        arrived, most = arrived + 1, max(most, len(held))
+        if len(held) >= 3:
+            enough.set()
+        await released
+        held.remove(released)
+        return ok({"id": "120363000000000001@g.us", "name": "Eng", "participants": []})
+
+    client = TitanClient(
+        "https://titan.test",
+        api_key=SECRET,
+        transport=httpx.MockTransport(holding),
+        write_rate=None,
+        max_concurrency=3,
+    )
+    calls = asyncio.gather(*(client.get_group(ENG) for _ in range(10)))
+    while arrived < 10:
+        await enough.wait()  # three held: the next is let in only when one of them ends
+        enough.clear()
+        next(call for call in held if not call.done()).set_result(None)
+    for last in held:
+        if not last.done():
+            last.set_result(None)
+    await calls
+    assert most == 3

@@ -233,3 +233,27 @@ async def test_a_key_spelled_in_json_escapes_is_not_in_the_debug_log_either(
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "answer: " in logged
     assert escaped not in logged
+
+
+async def test_calls_go_through_the_proxy_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Calls skip the httpx client's layers, not its choice of transport: HTTP_PROXY holds."""
+    asked: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        asked.append(await reader.readuntil(b"\r\n\r\n"))
+        body = b'{"data": []}'
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    async with server, TitanClient("http://titan.test", api_key=SECRET) as client:
+        assert await client.list_groups() == []
+    (request,) = asked
+    assert request.startswith(b"GET http://titan.test/api/sessions/default/groups HTTP/1.1")

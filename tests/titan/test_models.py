@@ -261,3 +261,52 @@ def test_other_shapes_are_not_taken_for_a_titan_entry_seen_before() -> None:
     PARTICIPANTS.validate_python([{"lid": "998866@lid"}])
     (waha,) = PARTICIPANTS.validate_python([{"lid": "998866@lid", "phone": "+5511999999997"}])
     assert waha.phone == jid("+5511999999997")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("isAdmin", 1), ("isAdmin", 1.0), ("isSuperAdmin", 0), ("isSuperAdmin", 0.0)],
+)
+def test_a_whole_titan_entry_with_a_flag_that_is_a_number_is_refused_after_its_twin(
+    flag: str, value: object
+) -> None:
+    entry = {
+        "phoneNumber": "+5511999999995",
+        "lid": "998844@lid",
+        "isAdmin": True,
+        "isSuperAdmin": False,
+    }
+    PARTICIPANTS.validate_python([entry])
+    with pytest.raises(pydantic.ValidationError, match="true or false"):
+        PARTICIPANTS.validate_python([{**entry, flag: value}])
+
+
+def test_an_entry_of_four_keys_not_all_titan_s_is_not_taken_for_one_seen_before() -> None:
+    titan = {"phoneNumber": "+5511999999994", "lid": "998833@lid", "isSuperAdmin": False}
+    PARTICIPANTS.validate_python([{**titan, "isAdmin": False}])
+    (waha,) = PARTICIPANTS.validate_python([{**titan, "admin": "admin"}])
+    assert waha.is_admin
+
+
+def test_a_null_address_is_not_taken_for_a_missing_one() -> None:
+    PARTICIPANTS.validate_python([{"phoneNumber": None, "lid": "998822@lid"}])
+    with pytest.raises(pydantic.ValidationError, match="true or false"):
+        PARTICIPANTS.validate_python([{"isAdmin": None, "lid": "998822@lid"}])
+
+
+def test_a_participant_carries_its_address_and_standing_as_a_plan_compares_them() -> None:
+    both, lid_only, creator = PARTICIPANTS.validate_python(
+        [
+            {"phoneNumber": "+5511999999993", "lid": "998811@lid", "isAdmin": True},
+            {"lid": "998800@lid"},
+            {"phoneNumber": "+5511999999992", "isSuperAdmin": True},
+        ]
+    )
+    assert (both.jid, both.member.admin, both.member.lid) == (
+        jid("+5511999999993"),
+        True,
+        "998811@lid",
+    )
+    # Known by its LID alone: the LID is its address, not a second one beside it.
+    assert (lid_only.jid, lid_only.member.admin, lid_only.member.lid) == ("998800@lid", False, None)
+    assert (creator.member.admin, creator.member.super_admin) == (True, True)
