@@ -77,12 +77,9 @@ async def test_a_stopped_client_sends_no_write_but_still_reads(sim: Harness) -> 
     assert (await client.get_group(ENG)).name == "Engineering"  # a read goes out
 
 
-async def test_a_call_is_not_tried_again_after_a_stop_and_says_it_may_have_been_done(
-    make_sim: MakeSim,
-) -> None:
-    faults = FaultInjector()
-    sim = make_sim(faults=faults)
-    faults.inject("lost", method="PUT")  # done, but the answer never arrives
+def stopped_at_its_first_pause(sim: Harness) -> TitanClient:
+    """A client that tries a call three times, and is told to stop as it pauses before the
+    second try (as a signal would land during the backoff)."""
     clients: list[TitanClient] = []
 
     async def stop_during_the_pause(seconds: float) -> None:
@@ -90,6 +87,16 @@ async def test_a_call_is_not_tried_again_after_a_stop_and_says_it_may_have_been_
 
     client = sim.client(retry=RetryPolicy(attempts=3), sleep=stop_during_the_pause)
     clients.append(client)
+    return client
+
+
+async def test_a_call_is_not_tried_again_after_a_stop_and_says_it_may_have_been_done(
+    make_sim: MakeSim,
+) -> None:
+    faults = FaultInjector()
+    sim = make_sim(faults=faults)
+    faults.inject("lost", method="PUT")  # done, but the answer never arrives
+    client = stopped_at_its_first_pause(sim)
     with pytest.raises(NotSentError) as refused:
         await client.set_subject(ENG, "Changed")
     assert refused.value.earlier is not None  # the lost attempt: it may have been done
@@ -209,13 +216,7 @@ async def test_a_read_is_not_tried_again_after_a_stop(make_sim: MakeSim) -> None
     faults = FaultInjector()
     sim = make_sim(faults=faults)
     faults.inject("503", method="GET", path_contains="/groups/")
-    clients: list[TitanClient] = []
-
-    async def stop_during_the_pause(seconds: float) -> None:
-        clients[0].stop("interrupted (test)")
-
-    client = sim.client(retry=RetryPolicy(attempts=3), sleep=stop_during_the_pause)
-    clients.append(client)
+    client = stopped_at_its_first_pause(sim)
     with pytest.raises(NotSentError) as refused:
         await client.get_group(ENG)
     assert refused.value.earlier is not None
