@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+import click
 import httpx
 
 from reconciler.cli.interrupts import Signals
@@ -72,6 +73,12 @@ class ApiSettings:
         host = f"[{host}]" if ":" in host else host
         return parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host).geturl()
 
+    def same_api(self, other: str) -> bool:
+        """Whether `other` (a plan's address) names the API these settings call: compared by
+        meaning (case of the scheme and host, a default port, a final /; a `sim:` world by its
+        absolute path), not as text."""
+        return bool(self.api) and _meaning(other) == _meaning(self.shown_api)
+
     def run(
         self, work: Callable[[TitanClient], Awaitable[T]], *, signals: Signals | None = None
     ) -> T:
@@ -103,6 +110,12 @@ class ApiSettings:
             path = api.removeprefix(SIM_PREFIX)
             if not path:
                 raise UsageError("sim: needs a world file path, e.g. sim:world.json")
+            if not Path(path).exists():
+                click.echo(
+                    f"note: {path} does not exist: a new simulated world is made there (one"
+                    " WhatsApp account, session 'default')",
+                    err=True,
+                )
             # Imported here: a run against a real Titan needs none of the simulator.
             from reconciler.sim.app import SimConfig, Simulator
             from reconciler.sim.gateway import ALL_SCOPES
@@ -135,6 +148,22 @@ class ApiSettings:
                 reconnect_wait=self.reconnect_wait,
             )
         return client
+
+
+def _meaning(api: str) -> str:
+    """An API address as it is compared: `sim:` and an absolute path, or the URL with its
+    scheme and host in lower case, without a default port or a final /."""
+    if api.startswith(SIM_PREFIX):
+        return SIM_PREFIX + str(Path(api.removeprefix(SIM_PREFIX)).absolute())
+    try:
+        parts = urlsplit(api)
+        port = parts.port
+    except ValueError:
+        return api
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}{parts.path.rstrip('/')}"
 
 
 def _check_address(api: str) -> None:

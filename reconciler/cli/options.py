@@ -8,7 +8,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -325,7 +325,12 @@ def read_plan(
     except (OSError, UnicodeDecodeError) as exc:
         raise FileAccessError(f"{planfile}: cannot read the plan: {exc}") from None
     saved = plan_files.loads(text, source=str(planfile), key=settings.api_key)
-    check_plan_target(saved, session=settings.session, api=settings.shown_api)
+    if not settings.api and saved.api:
+        log.warning("no --api or TITAN_API_URL: using the plan's, %s", saved.api)
+        settings = replace(settings, api=saved.api)
+    check_plan_target(
+        saved, session=settings.session, api=settings.shown_api, same_api=settings.same_api
+    )
     if saved.config and not from_flag:
         config_path = Path(saved.config)
         if not config_path.exists():

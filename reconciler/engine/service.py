@@ -119,12 +119,15 @@ async def apply_now(
     return report
 
 
-def check_plan_target(saved: Plan, *, session: str | None, api: str) -> None:
-    """A saved plan is applied only where it was made: same API address, same session."""
-    if saved.api != api:
+def check_plan_target(
+    saved: Plan, *, session: str | None, api: str, same_api: Callable[[str], bool]
+) -> None:
+    """A saved plan is applied only where it was made: the same API (`same_api` says whether
+    the plan's address names the API called, `api`), the same session."""
+    if not same_api(saved.api):
         raise SettingsError(
             f"the plan was made against {saved.api or 'an unknown API'}, not {api}:"
-            " make a new plan here"
+            " make a new plan there, or apply it against the API it was made against"
         )
     if session is not None and saved.session != session:
         raise SettingsError(
