@@ -16,8 +16,9 @@ import click
 from reconciler.cli.root import cli
 
 
-class _TerminatedError(Exception):
-    """SIGTERM before a run's own handling of it (see `cli.interrupts`) began."""
+class _TerminatedError(BaseException):
+    """SIGTERM before a run's own handling of it (see `cli.interrupts`) began. Like
+    KeyboardInterrupt, not an Exception: no `except Exception` on the way swallows it."""
 
 
 def _terminated(number: int, frame: FrameType | None) -> None:
