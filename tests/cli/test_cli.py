@@ -138,7 +138,9 @@ def test_connection_settings_come_from_the_environment(groupctl: str, tmp_path: 
     )
     assert done.returncode == 1
     assert "session 'nobody' not found" in done.stderr
-    assert done.stderr.startswith("error: GET /api/sessions/nobody: HTTP 404")
+    notice, error = done.stderr.splitlines()  # the world did not exist: it was made, and said
+    assert notice.startswith(f"note: {world} does not exist: a new simulated world is made")
+    assert error.startswith("error: GET /api/sessions/nobody: HTTP 404")
 
 
 def test_verbose_logs_each_call_and_never_the_key(groupctl: str, tmp_path: Path) -> None:
