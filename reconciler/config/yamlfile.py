@@ -123,6 +123,10 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         mark = exc.problem_mark or exc.context_mark
         where = _location(file, mark) if mark else Location(file, 1, 1)
         problem = " ".join(part for part in (exc.context, exc.problem) if part)
+        if mark is not None and text[mark.index : mark.index + 1] == "\t":
+            # PyYAML says "found character that cannot start any token", which says nothing.
+            tab = "a tab cannot indent YAML (nor start a value): use spaces"
+            return _failed(file, Problem(where, f"YAML syntax: {tab}"))
         hint = " (check the indentation)" if "block" in problem else ""
         return _failed(file, Problem(where, f"YAML syntax: {problem}{hint}"))
     except yaml.reader.ReaderError as exc:

@@ -452,3 +452,23 @@ def test_validate_and_schema_commands(groupctl: str, tmp_path: Path) -> None:
     assert env_done.returncode == 1
     schema = subprocess.run([groupctl, "schema"], capture_output=True, text=True, timeout=60)
     assert json.loads(schema.stdout) == config_schema()
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("version: 1\ngroups:\n\tteam:\n    subject: T\n", "3:1"),
+        ("version: 1\ngroups:\n  team:\n\tsubject: T\n", "4:1"),
+    ],
+)
+def test_a_tab_that_indents_is_named_as_such_at_its_place(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    (tmp_path / "groups.yaml").write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        load(tmp_path / "groups.yaml")
+    (problem,) = refused.value.problems
+    assert f"{problem.location.line}:{problem.location.column}" == where
+    assert (
+        problem.message == "YAML syntax: a tab cannot indent YAML (nor start a value): use spaces"
+    )
