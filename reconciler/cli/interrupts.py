@@ -46,9 +46,7 @@ class Signals:
             else:
                 self._wind_down(number)
 
-        # A signal the process was started to ignore (SIGINT for `groupctl apply &` in a
-        # script) stays ignored.
-        handled = [n for n in HANDLED if signal.getsignal(n) is not signal.SIG_IGN]
+        handled = _not_ignored()
         for number in handled:
             loop.add_signal_handler(number, on_signal, number)
         try:
@@ -66,8 +64,7 @@ class Signals:
         def note(number: int, frame: object) -> None:
             self.received = self.received or signal.Signals(number)
 
-        handled = [n for n in HANDLED if signal.getsignal(n) is not signal.SIG_IGN]
-        previous = {number: signal.signal(number, note) for number in handled}
+        previous = {number: signal.signal(number, note) for number in _not_ignored()}
         try:
             yield
         finally:
@@ -92,3 +89,9 @@ class Signals:
         return InterruptedRunError(
             f"interrupted ({self.received.name}) {when}", signal_number=self.received
         )
+
+
+def _not_ignored() -> list[signal.Signals]:
+    """The signals to handle: a signal the process was started to ignore (SIGINT for
+    `groupctl apply &` in a script) stays ignored."""
+    return [number for number in HANDLED if signal.getsignal(number) is not signal.SIG_IGN]
