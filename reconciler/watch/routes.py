@@ -129,6 +129,8 @@ class Routes:
             return 202, "queued"
         key = self._bindings.key_of(event.group)
         if key is None:
+            if self._worker.unbound(event.group):  # perhaps an entry's not yet checked
+                return 202, "queued"
             return 200, "ignored"
         if self._echoes.is_echo(event.group, event.changes, self._clock()):
             return 200, "own_change"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from reconciler.core.groups import DesiredState
+from reconciler.core.jid import Jid
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.service import Clock, Planned, plan_now
 from reconciler.engine.statefile import StateFile
@@ -26,6 +27,8 @@ from reconciler.watch.metrics import Metrics
 from reconciler.watch.options import WatchOptions
 from reconciler.watch.reporting import log, report
 from reconciler.watch.session import SessionState
+
+MAX_WAITING = 10_000  # groups changed before they were bound, kept for their binding check
 
 
 class CheckQueue:
@@ -78,7 +81,9 @@ class Worker:
         clock: Callable[[], float],
         now: Clock,
     ) -> None:
-        self.desired = desired
+        self._desired = desired
+        self._unchecked = {g.key for g in desired.groups}  # not yet bound (if found) by a check
+        self._waiting: set[Jid] = set()  # groups changed before every entry was checked
         self._client = client
         self._policy = policy
         self._state_file = state_file
@@ -95,10 +100,29 @@ class Worker:
         self.busy = False  # a group is being checked (or healed) right now
         self._task: asyncio.Task[None] | None = None  # when started
 
+    @property
+    def desired(self) -> DesiredState:
+        return self._desired
+
+    @desired.setter
+    def desired(self, desired: DesiredState) -> None:
+        self._desired = desired
+        self._unchecked = {g.key for g in desired.groups}  # bindings may change with it
+
     # -- what to check, and when ------------------------------------------------------------
 
     def check_soon(self, key: str) -> None:
         self.queue.put(key)
+
+    def unbound(self, group: Jid) -> bool:
+        """A change of a group no entry is known to have: whether it may yet be one entry's
+        (some entry has not been checked since watch started or reloaded). If so, the group
+        is checked as soon as the check that binds it is done: a change made while that
+        check was reading would otherwise be missed until the next resync."""
+        if not self._unchecked or len(self._waiting) >= MAX_WAITING:
+            return False
+        self._waiting.add(group)
+        return True
 
     def read_session_soon(self) -> None:
         self.queue.put(None)
@@ -194,6 +218,17 @@ class Worker:
 
     # -- one group --------------------------------------------------------------------------
 
+    def _check_waiting(self) -> None:
+        """Queue the groups changed before they were bound, now that they are; forget them
+        once every entry has been checked (they are no entry's)."""
+        for group in list(self._waiting):
+            key = self._bindings.key_of(group)
+            if key is not None:
+                self._waiting.discard(group)
+                self.check_soon(key)
+        if not self._unchecked:
+            self._waiting.clear()
+
     async def _check(self, key: str) -> None:
         group = next((g for g in self.desired.groups if g.key == key), None)
         if group is None:
@@ -208,6 +243,8 @@ class Worker:
             pinned = self.desired  # gone: found by subject again, or to be created
             found = await self._plan(pinned, policy)
         self._bindings.bind(found.live.listed, pinned)
+        self._unchecked.discard(key)
+        self._check_waiting()
         planned = found.plan.groups[0] if found.plan.groups else None
         if planned is None or not (planned.actions or planned.errors):
             return
