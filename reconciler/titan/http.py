@@ -41,6 +41,7 @@ from reconciler.titan.answers import (
     read_bounded,
     retry_after,
 )
+from reconciler.titan.lanes import Lanes
 from reconciler.titan.pacing import Pacer, Ticket
 from reconciler.titan.session_guard import SessionGuard
 from reconciler.util.logs import Secrets, without_credentials
@@ -163,12 +164,13 @@ class TitanHttp:
             follow_redirects=False,
             headers={"Accept": "application/json", "User-Agent": "groupctl"},
         )
-        # Calls go straight to the transport the client picks for the API's address (a proxy's
-        # from the environment, or its own pool), with the client's headers and timeouts: the
+        # Calls go straight to a transport with the client's headers and timeouts: the
         # client's layers around each call (auth flow, redirects, cookies, a second URL parse)
         # cost a plan of a thousand groups a tenth of its CPU, and do nothing for these calls.
-        # `_transport_for_url` is private, but it is what `send` itself asks.
-        self._transport = self._client._transport_for_url(self._client.base_url)
+        # The transport given (a simulator in this process) is used as it is; otherwise each
+        # call in flight has a connection of its own, as httpx would choose it (lanes.py).
+        self._given = transport
+        self._lanes = Lanes(str(self._client.base_url), self._client.timeout)
         self._origin = str(self._client.base_url).rstrip("/")
         self._headers = httpx.Headers(self._client.headers)
         self._headers["Authorization"] = f"Bearer {api_key}"
@@ -179,6 +181,7 @@ class TitanHttp:
         self._writes = AsyncLimiter(1, write_rate.interval) if write_rate else None
 
     async def aclose(self) -> None:
+        await self._lanes.aclose()
         await self._client.aclose()
 
     def url(self, path: str) -> str:
@@ -227,9 +230,10 @@ class TitanHttp:
                 headers=self._headers,
                 extensions=self._extensions,
             )
+            lane = self._given or self._lanes.take()
             try:
                 response = await read_bounded(
-                    self._transport.handle_async_request(request),
+                    lane.handle_async_request(request),
                     limit=MAX_ANSWER_BYTES,
                     deadline=self._deadline,
                 )
@@ -258,6 +262,8 @@ class TitanHttp:
                 )
             finally:
                 self._pacer.unanswered(turn)  # unless answered: then nothing
+                if lane is not self._given:
+                    self._lanes.give_back(lane)
         # Raised outside the except block: the httpx error holds the request, headers and key
         # included, and must not ride along as __context__.
         if failure is not None:
