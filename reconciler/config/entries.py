@@ -48,7 +48,7 @@ class Merged:
     session: str | None = None
     country: str | None = None
     defaults: Defaults = field(default_factory=Defaults)
-    people: dict[str, Entry[PersonSpec | str | int]] = field(default_factory=dict)
+    people: dict[str, Entry[PersonSpec | dict[str, str] | str | int]] = field(default_factory=dict)
     teams: dict[str, Entry[list[str]]] = field(default_factory=dict)
     groups: dict[str, Entry[GroupSpec]] = field(default_factory=dict)
     settings: dict[str, Location] = field(default_factory=dict)

@@ -62,7 +62,10 @@ class Person:
     standings: tuple[Member, Member] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        plain, admin = standing(lid=self.lid), standing(admin=True, lid=self.lid)
+        if self.lid is None:  # shared by everyone without a LID
+            plain, admin = standing(), standing(admin=True)
+        else:  # this person's own, made here once (a cache of them would only cost memory)
+            plain, admin = Member(lid=self.lid), Member(admin=True, lid=self.lid)
         object.__setattr__(self, "standings", (plain, admin))
 
 
@@ -95,19 +98,26 @@ class Members:
                 self.merged.broken.add(f"person:{name}")
         self._teams()
 
-    def _person(self, name: str, entry: Entry[PersonSpec | str | int]) -> None:
+    def _person(self, name: str, entry: Entry[PersonSpec | dict[str, str] | str | int]) -> None:
         spec = entry.value
         plain = isinstance(spec, str | int)
-        phone_text, lid_text = (spec, None) if plain else (spec.phone, spec.lid)  # type: ignore[union-attr]
+        phone_text: str | int | None
+        lid_text: str | None
+        if isinstance(spec, str | int):
+            phone_text, lid_text = spec, None
+        elif isinstance(spec, dict):  # as written: see load._taken_as_it_is
+            phone_text, lid_text = spec.get("phone"), spec.get("lid")
+        else:
+            phone_text, lid_text = spec.phone, spec.lid
         if phone_text is None and lid_text is None:
             self.problem(entry.where(), f"person {name!r} needs a phone, a lid, or both")
             return
         phone = lid = None
         if phone_text is not None:
             at = () if plain else ("phone",)
-            phone = self._parse(str(phone_text), entry, *at, phone_only=True)
+            phone = self._parse(str(phone_text), entry, *at, phone_only=True, once=True)
         if lid_text is not None:
-            lid = self._parse(lid_text, entry, "lid", lid_only=True)
+            lid = self._parse(lid_text, entry, "lid", lid_only=True, once=True)
         address = phone or lid
         if address is None:
             return
@@ -267,14 +277,26 @@ class Members:
         *at: str | int,
         phone_only: bool = False,
         lid_only: bool = False,
+        once: bool = False,
     ) -> Jid | None:
-        """The address `text` (at `at` in `entry`) stands for, or None with its problem."""
+        """The address `text` (at `at` in `entry`) stands for, or None with its problem.
+        `once`: read once in the config (a person's own), so not kept in the parsers' caches,
+        which then hold the numbers that groups list instead of the tens of thousands of a
+        big config's people."""
         country = self.merged.country
+        phone, jid_of = (
+            (parse_phone.__wrapped__, parse_jid.__wrapped__)
+            if once
+            else (
+                parse_phone,
+                parse_jid,
+            )
+        )
         try:
             jid = (
-                parse_phone(text, default_country=country)
+                phone(text, default_country=country)
                 if phone_only and "@" not in text
-                else parse_jid(text, default_country=country)
+                else jid_of(text, default_country=country)
             )
         except InvalidJidError as exc:
             message = str(exc)

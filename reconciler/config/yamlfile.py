@@ -8,15 +8,16 @@ what a hostile file can cost (size, nesting). Plain scalars that YAML 1.1 would 
 numbers but that are surely text (`+14155550101`, `0041...`) stay text, so phone numbers
 survive being written without quotes.
 
-Where each value and key stands is kept as the parser's mark (line and column), beside the
-list or mapping that holds it; a `Location` is made of it only when a problem needs one.
+Where each value and key stands is kept as one int (its line and column), beside the list or
+mapping that holds it; a `Location` is made of it only when a problem needs one.
 """
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import yaml
 
@@ -47,9 +48,18 @@ _ANCHORS = (
 _TOO_DEEP = f"the document is nested more than {MAX_DEPTH} levels deep"
 
 Path_ = tuple[str | int, ...]
-# The parser's marks (0-based line and column) of a list's items, or of a mapping's values
-# and of its keys.
-_Marks = list[Any] | tuple[dict[str, Any], dict[str, Any]]
+# Where a node starts: its 0-based line and column, as one int (`_spot`). A config of some
+# thousand groups has hundreds of thousands of nodes: the parser's marks, objects of some
+# 200 bytes each, were most of the memory its load took.
+Spot = int
+_COLUMN_BITS = 24  # a file is at most MAX_FILE_BYTES (5 MiB), so a column is less than 2**23
+_COLUMN_MASK = (1 << _COLUMN_BITS) - 1
+_PAIR_BITS = 48  # a spot is less than 2**47 (a file has fewer than 2**23 lines)
+_PAIR_MASK = (1 << _PAIR_BITS) - 1
+# The spots of a list's items; of a mapping's keys, each with its value's (`key << _PAIR_BITS |
+# value`, one int where two and a second dict took a big config's people three times the
+# memory).
+_Marks = Union["array[Spot]", dict[str, int]]
 
 
 @dataclass
@@ -60,28 +70,29 @@ class YamlDocument:
     data: Any = None
     problems: list[Problem] = field(default_factory=list)
     refused: set[Path_] = field(default_factory=set)  # values dropped, their problem reported
-    # The mark of the document's root, and those of each list and mapping of `data` (by id:
+    # The spot of the document's root, and those of each list and mapping of `data` (by id:
     # `data` holds them, unchanged, for as long as the document lives).
-    root: Any = field(default=None, repr=False)
+    root: Spot | None = field(default=None, repr=False)
     marks: dict[int, _Marks] = field(default_factory=dict, repr=False)
 
     def where(self, path: Path_, *, key: bool = False) -> Location:
         """The location of `path` (its key with `key=True`), or of its nearest known parent."""
-        found: list[tuple[Any, Any]] = [(None, self.root)]  # key and value mark of each prefix
+        found: list[tuple[Spot | None, Spot | None]] = [(None, self.root)]  # key, value
         data = self.data
         for part in path:
             marks = self.marks.get(id(data))
-            if isinstance(marks, tuple) and isinstance(part, str) and part in data:
-                found.append((marks[1][part], marks[0][part]))
-            elif isinstance(marks, list) and isinstance(part, int) and 0 <= part < len(data):
+            if isinstance(marks, dict) and isinstance(part, str) and part in data:
+                pair = marks[part]
+                found.append((pair >> _PAIR_BITS, pair & _PAIR_MASK))
+            elif isinstance(marks, array) and isinstance(part, int) and 0 <= part < len(data):
                 found.append((None, marks[part]))
             else:
                 break
             data = data[part]
-        for key_mark, value_mark in reversed(found):
-            mark = (key_mark if key else None) or value_mark
-            if mark is not None:
-                return _location(self.file, mark)
+        for key_spot, value_spot in reversed(found):
+            spot = key_spot if key and key_spot is not None else value_spot
+            if spot is not None:
+                return _location(self.file, spot)
         return Location(self.file, 1, 1)
 
 
@@ -180,7 +191,7 @@ class _Converter:
         if type(extra) is not yaml.StreamEndEvent:
             raise yaml.composer.ComposerError(
                 "expected a single document in the stream",
-                self.document.root,
+                None,
                 "but found another document",
                 extra.start_mark,
             )
@@ -195,6 +206,7 @@ class _Converter:
         sequence, mapping = yaml.SequenceStartEvent, yaml.MappingStartEvent
         ends, document_end = (yaml.SequenceEndEvent, yaml.MappingEndEvent), yaml.DocumentEndEvent
         stack: list[list[Any]] = []
+        texts: dict[str, str] = {}
         frame: list[Any] | None = None  # the innermost list or mapping not yet closed
         skipping = 0  # how deep inside a refused node's collections the events are
         while True:
@@ -204,6 +216,9 @@ class _Converter:
             # true/false or null (most first characters say so), with no tag nor anchor.
             if kind is scalar and frame is not None and not skipping and event.anchor is None:
                 text, place = event.value, frame[3]
+                # One string for each distinct text: a member list names the same people in
+                # group after group, and a config's keys are the same few.
+                text = texts.setdefault(text, text)
                 if event.tag is not None or (
                     event.implicit[0]
                     and (text[:1] in _IMPLICIT or _WILDCARD)
@@ -211,15 +226,24 @@ class _Converter:
                 ):
                     pass  # tagged, or not text: see below
                 elif place is _KEY:
-                    if text not in frame[1][1]:
-                        frame[1][1][text], frame[3] = event.start_mark, text
+                    if text not in frame[1]:
+                        mark = event.start_mark  # its spot (see _spot), without a call
+                        frame[1][text] = mark.line << _COLUMN_BITS | mark.column
+                        frame[3] = text
                         continue
                 elif place is _ITEMS and frame[4] < MAX_DEPTH:
+                    mark = event.start_mark
                     frame[0].append(text)
-                    frame[1].append(event.start_mark)
+                    frame[1].append(mark.line << _COLUMN_BITS | mark.column)
                     continue
                 elif place is not _SKIP and frame[4] < MAX_DEPTH:
-                    frame[0][place], frame[1][0][place], frame[3] = text, event.start_mark, _KEY
+                    mark = event.start_mark
+                    frame[0][place] = text
+                    spots = frame[1]  # the key's spot, and now the value's beside it
+                    spots[place] = (
+                        spots[place] << _PAIR_BITS | mark.line << _COLUMN_BITS | mark.column
+                    )
+                    frame[3] = _KEY
                     continue
             if kind in ends:
                 if skipping:
@@ -304,23 +328,24 @@ class _Converter:
                     skipping = 1
                 else:
                     value = []
-                    table: _Marks = []
+                    table: _Marks = array("q")
                     tables[id(value)] = table
             elif event.tag not in (None, "!", _MAP):
                 self.bad_tag(mark, event.tag, _path(frame, place))
                 skipping = 1
             else:
                 value = {}
-                table = ({}, {})
+                table = {}
                 tables[id(value)] = table
+            spot = _spot(mark)
             if frame is None:
-                self.document.data, self.document.root = value, mark
+                self.document.data, self.document.root = value, spot
             elif type(place) is int:
                 frame[0].append(value)
-                frame[1].append(mark)
+                frame[1].append(spot)
             else:
                 frame[0][place] = value
-                frame[1][0][place] = mark
+                frame[1][place] = frame[1][place] << _PAIR_BITS | spot
             if type(value) is list or type(value) is dict:
                 frame = [
                     value,
@@ -337,12 +362,12 @@ class _Converter:
         if _tag(event) == _MERGE:
             self.problem(mark, "YAML merge keys (<<) are not supported: write the keys out")
             return _SKIP
-        keys = frame[1][1]
+        keys = frame[1]
         if text in keys:
-            first = keys[text].line + 1
+            first = _location(self.document.file, keys[text] >> _PAIR_BITS).line
             self.problem(mark, f"{text!r} is defined twice (first at line {first})")
             return _SKIP
-        keys[text] = mark
+        keys[text] = _spot(mark)  # the value's comes beside it (see _Marks)
         return text
 
     def constructed(self, tag: str, event: Any) -> Any:
@@ -374,8 +399,16 @@ def _path(frame: list[Any] | None, place: Any) -> Path_:
     return () if frame is None else (*frame[2], place)
 
 
-def _location(file: str, mark: Any) -> Location:
-    return Location(file, mark.line + 1, mark.column + 1)
+def _spot(mark: Any) -> Spot:
+    """Where a parser's mark is, as one int."""
+    return int(mark.line) << _COLUMN_BITS | int(mark.column)
+
+
+def _location(file: str, where: Any) -> Location:
+    """The location of a spot, or of a parser's mark."""
+    if type(where) is int:
+        return Location(file, (where >> _COLUMN_BITS) + 1, (where & _COLUMN_MASK) + 1)
+    return Location(file, where.line + 1, where.column + 1)
 
 
 def _offset_location(file: str, text: str, offset: int) -> Location:
