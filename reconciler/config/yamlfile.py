@@ -216,9 +216,6 @@ class _Converter:
             # true/false or null (most first characters say so), with no tag nor anchor.
             if kind is scalar and frame is not None and not skipping and event.anchor is None:
                 text, place = event.value, frame[3]
-                # One string for each distinct text: a member list names the same people in
-                # group after group, and a config's keys are the same few.
-                text = texts.setdefault(text, text)
                 if event.tag is not None or (
                     event.implicit[0]
                     and (text[:1] in _IMPLICIT or _WILDCARD)
@@ -227,13 +224,16 @@ class _Converter:
                     pass  # tagged, or not text: see below
                 elif place is _KEY:
                     if text not in frame[1]:
+                        # One string for each distinct key and list item: a config's keys
+                        # are the same few, and member lists name the same people again.
+                        text = texts.setdefault(text, text)
                         mark = event.start_mark  # its spot (see _spot), without a call
                         frame[1][text] = mark.line << _COLUMN_BITS | mark.column
                         frame[3] = text
                         continue
                 elif place is _ITEMS and frame[4] < MAX_DEPTH:
                     mark = event.start_mark
-                    frame[0].append(text)
+                    frame[0].append(texts.setdefault(text, text))
                     frame[1].append(mark.line << _COLUMN_BITS | mark.column)
                     continue
                 elif place is not _SKIP and frame[4] < MAX_DEPTH:

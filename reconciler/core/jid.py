@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from enum import StrEnum
 
 import phonenumbers
@@ -146,7 +147,8 @@ def _is_valid(number: phonenumbers.PhoneNumber) -> bool:
     against the one found, which is half of its cost."""
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(number.country_code or 0, ())
     if len(regions) < 2:
-        return bool(phonenumbers.is_valid_number(number))
+        region = phonenumbers.region_code_for_number(number)
+        return region is not None and _valid_in(number, region)
     national = phonenumbers.national_significant_number(number)
     for region in regions:
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
@@ -154,10 +156,75 @@ def _is_valid(number: phonenumbers.PhoneNumber) -> bool:
             continue
         if metadata.leading_digits is not None:  # the region's numbers start so: it is theirs
             if re.match(metadata.leading_digits, national):
-                return bool(phonenumbers.is_valid_number_for_region(number, region))
-        elif phonenumbers.is_valid_number_for_region(number, region):
+                return _valid_in(number, region)
+        elif _valid_in(number, region):
             return True
     return False
+
+
+# A number's national part against one kind of a region's numbers: (its possible lengths, none
+# for any; the full match of its pattern).
+_Kind = tuple[frozenset[int], Callable[[str], object]]
+# The kinds a region's numbers come in, in `phonenumbers`' metadata (the most common first).
+_KINDS = (
+    "fixed_line",
+    "mobile",
+    "toll_free",
+    "premium_rate",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+)
+
+
+def _valid_in(number: phonenumbers.PhoneNumber, region: str) -> bool:
+    """`phonenumbers.is_valid_number_for_region`, answered as it answers: the number is of
+    the region's country code, its national part is of the region's numbers in general and
+    of one kind of them (fixed line, mobile, toll free...). `phonenumbers` finds which kind,
+    checking the rare ones first; a number of any kind is valid, so the common ones are
+    checked first here, and each region's patterns are compiled once. A config's load
+    spent most of its time in `is_valid_number` (tests/core/test_jid.py holds this to it)."""
+    kinds = _kinds_of(number.country_code or 0, region)
+    if kinds is None:
+        return False
+    national = phonenumbers.national_significant_number(number)
+    general, others = kinds
+    return _is(national, general) and any(_is(national, kind) for kind in others)
+
+
+def _is(national: str, kind: _Kind) -> bool:
+    lengths, full_match = kind
+    return (not lengths or len(national) in lengths) and full_match(national) is not None
+
+
+@functools.cache
+def _kinds_of(country_code: int, region: str) -> tuple[_Kind, tuple[_Kind, ...]] | None:
+    """The general shape and the kinds of the numbers of `region` under `country_code`, or
+    None when none of its numbers is valid (the region is not of that country code)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        country_code, region.upper()
+    )
+    if metadata is None or (
+        region != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY
+        and country_code != phonenumbers.country_code_for_valid_region(region)
+    ):
+        return None
+    general = _kind(metadata.general_desc)
+    if general is None:
+        return None
+    kinds = (_kind(getattr(metadata, name, None)) for name in _KINDS)
+    return general, tuple(kind for kind in kinds if kind is not None)
+
+
+def _kind(desc: phonenumbers.PhoneNumberDesc | None) -> _Kind | None:
+    """A kind of numbers as `phonenumbers` matches it; None for one no number is of."""
+    if desc is None or not desc.national_number_pattern:
+        return None
+    pattern = re.compile(desc.national_number_pattern)
+    return frozenset(desc.possible_length or ()), pattern.fullmatch
 
 
 def _parsed(text: str, written: str, default_country: str | None) -> phonenumbers.PhoneNumber:

@@ -8,7 +8,7 @@ import random
 
 import phonenumbers
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.core.jid import _is_valid, _written_e164, parse_phone
@@ -130,3 +130,17 @@ def test_a_number_is_judged_valid_as_phonenumbers_judges_it() -> None:
     ]
     assert judged_otherwise == []
     assert sum(map(phonenumbers.is_valid_number, parsed)) > len(numbers) / 2
+
+
+@settings(max_examples=2000)
+@given(st.sampled_from(COUNTRIES), st.integers(min_value=1, max_value=10**14), st.booleans())
+def test_any_number_is_judged_valid_as_phonenumbers_judges_it(
+    country: int, national: int, leading_zero: bool
+) -> None:
+    """Each region's kinds of numbers checked the most common first, and each pattern
+    compiled once: still the verdict `is_valid_number` gives, for any digits (most are
+    invalid), with Italy's leading zero or without."""
+    number = phonenumbers.PhoneNumber(
+        country_code=country, national_number=national, italian_leading_zero=leading_zero or None
+    )
+    assert _is_valid(number) == phonenumbers.is_valid_number(number)
