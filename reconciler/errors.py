@@ -318,10 +318,13 @@ class ApiConnectionError(ApiError):
         path: str,
         message: str,
         attempts: int = 1,
+        hopeless: bool = False,
     ) -> None:
         self.request_sent = request_sent
         # No answer in time: the API may still be carrying the request out.
         self.timed_out = timed_out
+        # Trying again cannot help (TLS that fails, an address never reached): not retried.
+        self.hopeless = hopeless
         super().__init__(method=method, path=path, status=None, message=message, attempts=attempts)
 
 

@@ -74,7 +74,8 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         default=30.0,
         show_default=True,
         metavar="SECONDS",
-        help="How long to wait for one answer before trying again (or giving up).",
+        help="How long to wait for one answer before trying again (or giving up). The first"
+        " call waits 10 s at most: an address that never answers is said at once.",
     )
     @click.option(
         "--reconnect-wait",

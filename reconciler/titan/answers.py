@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import socket
+import ssl
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +101,58 @@ def hint(status: int, method: str, url: str, message: str) -> str:
                 " account may not do this in this group)"
             )
     return ""
+
+
+def hopeless(exc: httpx.TransportError, base_url: str, *, contacted: bool) -> str | None:
+    """Why trying again cannot help, as a hint naming what to check, or None when it may.
+
+    TLS that fails (plain HTTP answering an https:// address, a certificate not trusted) fails
+    the same way every time. A host name that does not resolve and a refused connection can
+    pass mid-run (a resolver's hiccup, a server restarting), but not before the API has ever
+    answered: then the address is wrong, and six tries over two minutes only hide it."""
+    causes = list(_causes(exc))
+    parts = httpx.URL(base_url)
+    host, scheme = parts.host, parts.scheme
+    port = parts.port or (443 if scheme == "https" else 80)
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return (
+                f"{host}'s certificate is not trusted ({cause.verify_message}): if its CA is"
+                " your own, point SSL_CERT_FILE at its certificate"
+            )
+        if isinstance(cause, ssl.SSLError):
+            if cause.reason in _NOT_TLS:
+                plain = str(parts.copy_with(scheme="http"))
+                return (
+                    f"{host}:{port} does not speak TLS: if the API is plain HTTP there (as"
+                    f" `groupctl sim serve` is), use {plain.rstrip('/')}"
+                )
+            return f"TLS with {host}:{port} failed ({cause.reason or cause})"
+    if contacted:
+        return None
+    for cause in causes:
+        if isinstance(cause, socket.gaierror):
+            return f"the host name {host!r} does not resolve: check the address"
+        if isinstance(cause, ConnectionRefusedError):
+            return (
+                f"nothing accepts connections at {host}:{port}: is the API running there,"
+                " and is the port right?"
+            )
+    return None
+
+
+# What OpenSSL says when the other side answers a TLS hello with something else.
+_NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"})
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it was raised from or during, innermost last (each once)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 def describe_transport_error(exc: httpx.TransportError, base_url: str) -> str:

@@ -36,6 +36,7 @@ from reconciler.titan.answers import (
     describe_transport_error,
     error_text,
     hint,
+    hopeless,
     only_correlation_id,
     parse_json,
     read_bounded,
@@ -54,6 +55,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 CLIENT_TOKEN_PREFIX = "titan_ct_"  # noqa: S105 - a prefix, not a secret
 # An answer larger than this is not what Titan sends: not read further.
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
+FIRST_ANSWER_WITHIN = 10.0  # seconds: the first call of a client is small (see TitanHttp)
 _T = TypeVar("_T")
 
 
@@ -174,11 +176,26 @@ class TitanHttp:
         self._origin = str(self._client.base_url).rstrip("/")
         self._headers = httpx.Headers(self._client.headers)
         self._headers["Authorization"] = f"Bearer {api_key}"
-        self._extensions = {"timeout": self._client.timeout.as_dict()}
+        # Until the API has answered once, an answer is waited for FIRST_ANSWER_WITHIN at
+        # most, and a failure that says the address is wrong is not tried again (hopeless):
+        # a wrong address is said in seconds, not after six tries over two minutes.
+        self._contacted = False
+        self._first_timeout = min(timeout, FIRST_ANSWER_WITHIN)
+        first = httpx.Timeout(self._first_timeout, connect=min(timeout, 10.0))
+        self._answer_within = {"timeout": self._client.timeout.as_dict()}
+        self._extensions = {"timeout": first.as_dict()}
         self._slots = asyncio.Semaphore(max_concurrency)
         # Every call of the key, reads and writes alike, within Titan's rate limit.
         self._pacer = pacer or Pacer()
         self._writes = AsyncLimiter(1, write_rate.interval) if write_rate else None
+
+    def _silent(self, method: str) -> str | None:
+        """Why a read that got no answer in time is not tried again: the API has never
+        answered (it took the connection, and said nothing), so the address is likely wrong.
+        (A write's lost answer keeps its own handling: it may have been carried out.)"""
+        if self._contacted or method != "GET":
+            return None
+        return f"nothing answered within {self._first_timeout:g} s: is {self.base_url} the API?"
 
     async def aclose(self) -> None:
         await self._lanes.aclose()
@@ -235,26 +252,38 @@ class TitanHttp:
                 response = await read_bounded(
                     lane.handle_async_request(request),
                     limit=MAX_ANSWER_BYTES,
-                    deadline=self._deadline,
+                    deadline=self._deadline if self._contacted else self._first_timeout,
                 )
                 self._pacer.answered(turn, response.status, response.headers)
+                if not self._contacted:
+                    self._contacted = True
+                    self._extensions = self._answer_within
             except httpx.TransportError as exc:
+                message = describe_transport_error(exc, self.base_url)
+                why = hopeless(exc, self.base_url, contacted=self._contacted)
+                if why is None and isinstance(exc, httpx.ReadTimeout):
+                    why = self._silent(method)
                 failure = ApiConnectionError(
                     request_sent=not isinstance(exc, _NOT_SENT),
                     timed_out=isinstance(exc, httpx.TimeoutException),
                     method=method,
                     path=url,
-                    message=self.secrets.redact(describe_transport_error(exc, self.base_url)),
+                    message=self.secrets.redact(message if why is None else f"{message}; {why}"),
                     attempts=attempt,
+                    hopeless=why is not None,
                 )
             except TimeoutError:
+                why = self._silent(method)
+                within = self._deadline if self._contacted else self._first_timeout
+                message = f"{self.base_url} did not finish answering within {within:g} s"
                 failure = ApiConnectionError(
                     request_sent=True,
                     timed_out=True,
                     method=method,
                     path=url,
-                    message=f"{self.base_url} did not finish answering within {self._deadline:g} s",
+                    message=message if why is None else f"{message}; {why}",
                     attempts=attempt,
+                    hopeless=why is not None,
                 )
             except AnswerTooLargeError as exc:
                 failure = ApiResponseError(

@@ -48,7 +48,9 @@ class RetryPolicy:
 def retryable(error: ApiError) -> bool:
     """For calls whose repetition is harmless: reads, setting a value, adding a member (the
     answer to a repeat says "already"). A plain 500 counts too: it may well pass."""
-    if isinstance(error, ApiConnectionError | ServerError):
+    if isinstance(error, ApiConnectionError):
+        return not error.hopeless
+    if isinstance(error, ServerError):
         return True
     return error.status in _RETRIED_STATUSES
 
