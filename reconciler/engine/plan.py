@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -223,6 +223,11 @@ class Summary:
     demote: int = 0
     refused: int = 0
     unmanaged: int = 0
+
+    def counts(self) -> dict[str, int]:
+        """Each figure by its name (for the JSON plan): actions by kind, groups refused and
+        groups not managed."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def sentence(self) -> str:
         """`Plan: 1 to create, 2 to update, 4 members to add, 1 to remove. 12 unmanaged.`"""

@@ -51,6 +51,7 @@ def data(plan: Plan, *, key: str | None = None) -> dict[str, Any]:
         "created": plan.created.isoformat() if plan.created is not None else None,
         "config_files": dict(sorted(plan.config_files.items())),
         "summary": plan.summary.sentence(),
+        "counts": plan.summary.counts(),
         "unmanaged": plan.unmanaged,
         "directory": {jid: plan.directory[jid] for jid in sorted(people) if jid in plan.directory},
         "groups": groups,
@@ -197,6 +198,7 @@ class _PlanFile(_File):
     created: str | None
     config_files: dict[str, Annotated[str, pydantic.StringConstraints(pattern="^[0-9a-f]{64}$")]]
     summary: str
+    counts: dict[str, Annotated[int, pydantic.Field(ge=0)]] = {}  # plans made before: none
     unmanaged: int = pydantic.Field(ge=0)
     directory: dict[str, str]
     groups: list[_GroupFile]

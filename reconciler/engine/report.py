@@ -141,30 +141,50 @@ class ApplyReport:
             if s.person is not None and s.outcome == outcome and (kinds is None or s.kind in kinds)
         )
 
-    def summary(self) -> str:
-        """`Apply: 5 groups, 4 done, 1 failed. People: 3 added, 1 invited, 2 removed.`"""
+    def counts(self) -> dict[str, int]:
+        """The figures of `summary()`, by name (for the JSON report)."""
         done = sum(1 for g in self.groups if g.ok)
         stopped = [g for g in self.groups if not g.ok and g.interrupted]
         part_way = sum(1 for g in stopped if g.attempted)
-        failed = len(self.groups) - done - len(stopped)
+        return {
+            "groups": len(self.groups),
+            "done": done,
+            "failed": len(self.groups) - done - len(stopped),
+            "stopped_part_way": part_way,
+            "not_attempted": len(stopped) - part_way,
+            "added": self.count(Outcome.DONE, ADDS),
+            "invited": self.count(Outcome.INVITED, ADDS),
+            "needing_an_invite": self.count(Outcome.NEEDS_INVITE, ADDS),
+            "left_recently": self.count(Outcome.LEFT_RECENTLY, ADDS),
+            "promoted": self.count(Outcome.DONE, frozenset({Kind.PROMOTE})),
+            "demoted": self.count(Outcome.DONE, frozenset({Kind.DEMOTE})),
+            "removed": self.count(Outcome.DONE, frozenset({Kind.REMOVE})),
+            "people_failed": self.count(Outcome.FAILED),
+            "outcome_unknown": self.count(Outcome.UNKNOWN),
+            "skipped": self.count(Outcome.SKIPPED),
+        }
+
+    def summary(self) -> str:
+        """`Apply: 5 groups, 4 done, 1 failed. People: 3 added, 1 invited, 2 removed.`"""
+        n = self.counts()
         people = [
-            (self.count(Outcome.DONE, ADDS), "added"),
-            (self.count(Outcome.INVITED, ADDS), "invited"),
-            (self.count(Outcome.NEEDS_INVITE, ADDS), "needing an invite"),
-            (self.count(Outcome.LEFT_RECENTLY, ADDS), "left recently, not re-added"),
-            (self.count(Outcome.DONE, frozenset({Kind.PROMOTE})), "promoted"),
-            (self.count(Outcome.DONE, frozenset({Kind.DEMOTE})), "demoted"),
-            (self.count(Outcome.DONE, frozenset({Kind.REMOVE})), "removed"),
-            (self.count(Outcome.FAILED), "failed"),
-            (self.count(Outcome.UNKNOWN), "outcome unknown"),
-            (self.count(Outcome.SKIPPED), "skipped"),
+            (n["added"], "added"),
+            (n["invited"], "invited"),
+            (n["needing_an_invite"], "needing an invite"),
+            (n["left_recently"], "left recently, not re-added"),
+            (n["promoted"], "promoted"),
+            (n["demoted"], "demoted"),
+            (n["removed"], "removed"),
+            (n["people_failed"], "failed"),
+            (n["outcome_unknown"], "outcome unknown"),
+            (n["skipped"], "skipped"),
         ]
-        shown = ", ".join(f"{n} {what}" for n, what in people if n) or "no changes to people"
+        shown = ", ".join(f"{k} {what}" for k, what in people if k) or "no changes to people"
         return (
-            f"Apply: {count(len(self.groups), 'group')}, {done} done"
-            + (f", {failed} failed" if failed else "")
-            + (f", {part_way} stopped part-way" if part_way else "")
-            + (f", {len(stopped) - part_way} not attempted" if len(stopped) > part_way else "")
+            f"Apply: {count(n['groups'], 'group')}, {n['done']} done"
+            + (f", {n['failed']} failed" if n["failed"] else "")
+            + (f", {n['stopped_part_way']} stopped part-way" if n["stopped_part_way"] else "")
+            + (f", {n['not_attempted']} not attempted" if n["not_attempted"] else "")
             + f". People: {shown}."
             + self._rereads()
             + (f"\nApply stopped: {self.halted}" if self.halted else "")
@@ -199,5 +219,6 @@ class ApplyReport:
             "interrupted": self.interrupted,
             "state_error": self.state_error,
             "summary": self.summary(),
+            "counts": self.counts(),
             "groups": [group.to_json() for group in self.groups],
         }

@@ -40,6 +40,10 @@ def test_the_file_carries_version_summary_fingerprints_and_checksum() -> None:
     data = json.loads(planfile.dumps(example()))
     assert data["format_version"] == 2
     assert data["summary"].startswith("Plan: 1 to update")
+    # The same figures as numbers, for a pipeline that gates on them.
+    assert data["counts"]["update"] == 1
+    assert data["counts"] == planfile.loads(planfile.dumps(example())).summary.counts()
+    assert set(data["counts"]) >= {"create", "add", "remove", "demote", "refused", "unmanaged"}
     group = data["groups"][0]
     assert len(group["fingerprint"]) == 16
     assert group["snapshot"]["subject"] == "Old"

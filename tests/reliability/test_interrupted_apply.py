@@ -176,6 +176,9 @@ def test_a_signal_sends_no_new_change_and_reports_the_truth(
     assert report["interrupted"] == f"interrupted ({signum.name})"
     assert report["ok"] is False
     assert "6 groups, 0 done, 4 stopped part-way, 2 not attempted." in report["summary"]
+    counts = report["counts"]  # the same, as numbers
+    assert (counts["groups"], counts["done"], counts["stopped_part_way"]) == (6, 0, 4)
+    assert counts["not_attempted"] == 2
     assert f"\nApply interrupted ({signum.name}). The next plan shows what" in report["summary"]
     done = {g["key"] for g in report["groups"] if g["error"] is None}
     not_attempted = f"not attempted: interrupted ({signum.name})"
