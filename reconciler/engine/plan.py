@@ -130,6 +130,27 @@ class GroupPlan:
             return self.saved_snapshot
         return snapshot_of(self.live) if self.live is not None else None
 
+    def admins_before(self) -> frozenset[str]:
+        """Who was an admin of the live group the plan was computed from (by phone JID and
+        LID): a removal of one of them is shown as an admin's."""
+        if self.live is not None:
+            members = self.live.state.members.items()
+            return frozenset(
+                address
+                for jid, member in members
+                if member.admin
+                for address in (jid, member.lid)
+                if address
+            )
+        rows = (self.saved_snapshot or {}).get("members", ())
+        return frozenset(
+            address
+            for row in rows
+            if len(row) > 2 and row[2] in ("admin", "superadmin")
+            for address in row[:2]
+            if address
+        )
+
     @property
     def fingerprint(self) -> str | None:
         snapshot = self.snapshot

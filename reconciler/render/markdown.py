@@ -83,8 +83,11 @@ def _callouts(plan: Plan, mask_phones: bool) -> list[str]:
         for action in group.actions:
             if action.kind in (Kind.REMOVE, Kind.DEMOTE):
                 verb = "removes" if action.kind == Kind.REMOVE else "demotes"
+                admins = group.admins_before() if action.kind == Kind.REMOVE else frozenset()
                 who = ", ".join(
-                    md(person(plan, jid, mask_phones=mask_phones)) for jid in action.members
+                    ("admin " if jid in admins else "")
+                    + md(person(plan, jid, mask_phones=mask_phones))
+                    for jid in action.members
                 )
                 lines.append(f"- {bold(group.subject)} {verb} {who}")
             elif action.kind in (Kind.LEAVE, Kind.DELETE):
@@ -101,14 +104,18 @@ def _section(plan: Plan, group: GroupPlan, mask_phones: bool) -> str:
     if group.group_id:
         lines += [f"Group {code(group.group_id)}", ""]
     lines += [f"- ⛔ {md(masked(error, mask_phones=mask_phones))}" for error in group.errors]
+    removed = any(action.kind == Kind.REMOVE for action in group.actions)
+    was_admin = group.admins_before() if removed else frozenset()
     for action in group.actions:
-        lines += _action_lines(plan, action, mask_phones)
+        lines += _action_lines(plan, action, mask_phones, was_admin)
     lines += [f"- ℹ️ {md(masked(note, mask_phones=mask_phones))}" for note in group.notes]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 
 
-def _action_lines(plan: Plan, action: Action, mask_phones: bool) -> list[str]:
+def _action_lines(
+    plan: Plan, action: Action, mask_phones: bool, was_admin: frozenset[str] = frozenset()
+) -> list[str]:
     kind, old, new = action.kind, action.old, action.new
     who = [md(person(plan, jid, mask_phones=mask_phones)) for jid in action.members]
     if kind == Kind.CREATE:
@@ -126,6 +133,11 @@ def _action_lines(plan: Plan, action: Action, mask_phones: bool) -> list[str]:
     }.get(kind)
     if sign is None:
         return [f"- {'🗑️' if kind == Kind.DELETE else '🚪'} {kind.value} the group"]
+    if kind == Kind.REMOVE:  # an admin's removal says so
+        return [
+            f"- {sign}{' admin' if jid in was_admin else ''}: {w}"
+            for jid, w in zip(action.members, who, strict=True)
+        ]
     return [f"- {sign}: {w}" for w in who]
 
 

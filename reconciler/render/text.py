@@ -98,14 +98,21 @@ def _group(text: Text, plan: Plan, group: GroupPlan, mask_phones: bool) -> None:
         text.append(f"    x {shown(masked(error, mask_phones=mask_phones))}\n", style="red")
     admins: set[str] = {jid for a in group.actions if a.kind == Kind.PROMOTE for jid in a.members}
     creating = any(action.kind == Kind.CREATE for action in group.actions)
+    removed = any(action.kind == Kind.REMOVE for action in group.actions)
+    was_admin = group.admins_before() if removed else frozenset()
     for action in group.actions:
-        _action(text, plan, action, admins if creating else set(), mask_phones)
+        _action(text, plan, action, admins if creating else set(), mask_phones, was_admin)
     for note in group.notes:
         text.append(f"    ! {shown(masked(note, mask_phones=mask_phones))}\n", style="yellow")
 
 
 def _action(
-    text: Text, plan: Plan, action: Action, new_admins: set[str], mask_phones: bool
+    text: Text,
+    plan: Plan,
+    action: Action,
+    new_admins: set[str],
+    mask_phones: bool,
+    was_admin: frozenset[str] = frozenset(),
 ) -> None:
     if action.kind == Kind.CREATE:
         text.append(f"    + subject      {quoted(action.new)}\n", style="green")
@@ -131,6 +138,7 @@ def _action(
                 Kind.PROMOTE: "" if new_admins else "  (promote)",
                 Kind.DEMOTE: "  (demote)",
             }.get(action.kind, "")
-            text.append(f"    {sign} {label.ljust(12)} {who}{suffix}\n", style=style)
+            shown_as = "admin" if action.kind == Kind.REMOVE and jid in was_admin else label
+            text.append(f"    {sign} {shown_as.ljust(12)} {who}{suffix}\n", style=style)
     else:  # leave, delete: the heading says it all
         return
