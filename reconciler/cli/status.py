@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import click
@@ -10,10 +11,13 @@ from reconciler.cli.connection import ApiSettings
 from reconciler.cli.flags import config_option
 from reconciler.cli.options import api_options
 from reconciler.config import load
+from reconciler.core.groups import DesiredState, ListedGroup
+from reconciler.engine.matching import match_groups
 from reconciler.errors import SettingsError
 from reconciler.titan.client import TitanClient
+from reconciler.titan.models import Group
 from reconciler.titan.sessions import describe
-from reconciler.util.untrusted import one_line, shown
+from reconciler.util.untrusted import one_line, quoted, shown
 
 # Scopes groupctl needs, and what for.
 NEEDED_SCOPES = {
@@ -28,7 +32,14 @@ OPTIONAL_SCOPES = frozenset({"messages:write"})
 @click.command()
 @config_option
 @api_options
-def status(settings: ApiSettings, config_path: Path) -> None:
+@click.option(
+    "--groups",
+    "list_them",
+    is_flag=True,
+    help="List the session's groups too: id, members (one read of each group) and the config"
+    " entry that manages it ('-' for none), then the subject.",
+)
+def status(settings: ApiSettings, config_path: Path, list_them: bool) -> None:
     """Check the connection: the session, its account and state, the key's scopes, and how
     many groups the session is in. Changes nothing. The session is --session, else the
     config's session: (when the config is there), else 'default'.
@@ -37,8 +48,12 @@ def status(settings: ApiSettings, config_path: Path) -> None:
     Exit status: 0 ready; 1 the session is not connected, a needed scope is missing, or an
     error; 130 or 143 interrupted (SIGINT, SIGTERM).
     """
-    if settings.session is None and config_path.exists():
-        settings = settings.for_config(load(config_path).session)
+    # The config is read for its session when none is given, and for which entry manages
+    # which group when they are listed; a broken config does not stop the rest otherwise.
+    needed = settings.session is None or list_them
+    desired = load(config_path) if needed and config_path.exists() else None
+    if settings.session is None and desired is not None:
+        settings = settings.for_config(desired.session)
 
     async def run(client: TitanClient) -> None:
         info = await client.get_session()
@@ -57,6 +72,8 @@ def status(settings: ApiSettings, config_path: Path) -> None:
             click.echo(f"Scope:    {scope:<15} {state}{why}: {NEEDED_SCOPES[scope]}")
         groups = await client.list_groups()
         click.echo(f"Groups:   {len(groups)}")
+        if list_them:
+            await _list(client, groups, desired)
         missing = [
             s for s, check in scopes.items() if check.present is False and s not in OPTIONAL_SCOPES
         ]
@@ -67,3 +84,20 @@ def status(settings: ApiSettings, config_path: Path) -> None:
             )
 
     settings.run(run)
+
+
+async def _list(client: TitanClient, groups: list[Group], desired: DesiredState | None) -> None:
+    """Each group: its id, how many participants it has (the session included), the config
+    entry that manages it, and its subject (WhatsApp's text, quoted)."""
+    listed = [ListedGroup(group.id, group.name) for group in groups]
+    managed: dict[str, str] = {}
+    if desired is not None:
+        bound = match_groups(desired, listed).bound
+        managed = {gid: key for key, gid in bound.items() if gid is not None}
+    details = await asyncio.gather(*(client.get_group(group.id) for group in groups))
+    rows = sorted(zip(groups, details, strict=True), key=lambda pair: pair[0].id)
+    click.echo(f"  {'id':<28} {'members':>7}  {'managed by':<24} subject")
+    for group, detail in rows:
+        members = "?" if detail.participants is None else str(len(detail.participants))
+        key = managed.get(group.id, "-")
+        click.echo(f"  {shown(group.id):<28} {members:>7}  {key:<24} {quoted(detail.name)}")
