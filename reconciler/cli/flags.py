@@ -62,9 +62,25 @@ config_option = click.option(
 )
 
 
+_COLOR: list[bool] = []  # --color or --no-color, when one was given
+
+
+def choose_color(choice: bool | None) -> None:
+    """What `groupctl --color/--no-color` said (None: neither)."""
+    _COLOR[:] = [] if choice is None else [choice]
+
+
 def use_color(*, err: bool = False) -> bool:
-    """Color on a terminal, unless NO_COLOR says otherwise (https://no-color.org)."""
-    return (sys.stderr if err else sys.stdout).isatty() and not os.environ.get("NO_COLOR")
+    """Whether to write ANSI colors: as --color/--no-color says; else none with NO_COLOR
+    (https://no-color.org); else with FORCE_COLOR (not empty, not 0: a CI log that renders
+    them, as GitHub's does); else on a terminal only."""
+    if _COLOR:
+        return _COLOR[0]
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    return (sys.stderr if err else sys.stdout).isatty()
 
 
 def format_option(help: str) -> Callable[[FC], FC]:

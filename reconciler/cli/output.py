@@ -35,7 +35,9 @@ def show_plan(result: Plan, output_format: str, mask_phones: bool, *, key: str |
     elif output_format == "markdown":
         click.echo(markdown.SEPARATOR.join(markdown.render(result, mask_phones=mask_phones)))
     else:
-        click.echo(text.to_string(result, color=use_color(), mask_phones=mask_phones), nl=False)
+        color = use_color()
+        shown = text.to_string(result, color=color, mask_phones=mask_phones)
+        click.echo(shown, nl=False, color=color)  # click would take the colors out of a pipe
 
 
 def show_report(report: ApplyReport, applied: Plan, output_format: str) -> None:
@@ -66,8 +68,9 @@ def refuse_if_refused(result: Plan) -> None:
 def plan_shower(as_json: bool) -> Callable[[Plan], None]:
     """How apply shows the plan before anything happens: as text, on stderr when stdout is
     for the JSON report."""
+    color = use_color(err=as_json)
     return lambda plan: click.echo(
-        text.to_string(plan, color=use_color(err=as_json)), nl=False, err=as_json
+        text.to_string(plan, color=color), nl=False, err=as_json, color=color
     )
 
 

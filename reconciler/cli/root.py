@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 import click
 
 from reconciler import __version__
+from reconciler.cli.flags import choose_color
 from reconciler.errors import ConfigError, GroupctlError
 from reconciler.util.untrusted import shown_lines
 from reconciler.util.wording import count
@@ -189,7 +190,13 @@ class Groupctl(click.Group):
 @click.version_option(__version__, prog_name="groupctl")
 @click.option("-v", "--verbose", is_flag=True, help="Log each API call (for any command).")
 @click.option("--debug", is_flag=True, help="Log everything, bodies included (never the key).")
-def cli(verbose: bool, debug: bool) -> None:
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Color the plan and the diff, or not. Default: on a terminal only; none with NO_COLOR"
+    " set; always with FORCE_COLOR set (GitHub's logs show colors).",
+)
+def cli(verbose: bool, debug: bool, color: bool | None) -> None:
     """WhatsApp groups as code: the groups you want, in YAML, kept true through the Titan API.
 
     \b
@@ -205,6 +212,7 @@ def cli(verbose: bool, debug: bool) -> None:
       groupctl plan --api sim:world.json
       groupctl apply --api sim:world.json
     """
+    choose_color(color)
 
 
 def fail(message: str) -> NoReturn:
