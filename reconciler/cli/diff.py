@@ -64,12 +64,12 @@ def diff_command(
         raise UsageError("say what to compare: --base GITREV (e.g. origin/main), or OLD NEW")
     if configs:
         old_label, new_label = str(configs[0]), str(configs[1])
-        result = diff(load(configs[0]), load(configs[1]))
+        result = diff(load(configs[0], pictures=False), load(configs[1], pictures=False))
     else:
         assert base is not None
         old_label, new_label = f"{base}:{config_path}", str(config_path)
         with loaded_at(base, config_path) as old:
-            result = diff(old, load(config_path))
+            result = diff(old, load(config_path, pictures=False))
     if output_format == "json":
         data = {"old": old_label, "new": new_label, **result.to_json()}
         click.echo(in_json(json.dumps(data, indent=2, ensure_ascii=False)))

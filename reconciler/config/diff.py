@@ -9,6 +9,7 @@ decides what apply would do (that is the planner's job, against live state).
 from __future__ import annotations
 
 import hashlib
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from deepdiff.helper import notpresent
 
 from reconciler.core.groups import DesiredGroup, DesiredState, LocalPicture, Picture
 from reconciler.core.jid import Jid, jid_from_api
+from reconciler.core.pictures import MAX_PICTURE_BYTES
 from reconciler.util.wording import count
 
 Status = Literal["added", "removed", "changed"]
@@ -227,13 +229,24 @@ def _group(group: DesiredGroup) -> dict[str, Any]:
 
 
 def _picture(picture: Picture | None) -> str | None:
-    """A picture as a source and, for a file, a digest of its content: a picture replaced
-    under the same name is a change too."""
+    """A picture as a source and, for a file that is there, a digest of its content: a
+    picture replaced under the same name is a change too. A file that is not there (a
+    checkout without the pictures, a path mistyped) is compared by its name alone: a diff
+    says what the configs say, and `validate` says which files are missing."""
     if picture is None:
         return None
     if isinstance(picture, LocalPicture):
-        digest = hashlib.sha256(Path(picture.path).read_bytes()).hexdigest()[:12]
-        return f"{picture.shown or picture.path} (sha256 {digest})"
+        name = picture.shown or str(picture.path)
+        try:
+            status = Path(picture.path).stat()
+            # Only a regular file of a picture's size is read: not a pipe (which could hang
+            # the diff), nor a file of gigabytes.
+            if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_PICTURE_BYTES:
+                return f"{name} (not a picture file: {status.st_size:,} bytes)"
+            content = Path(picture.path).read_bytes()
+        except OSError:
+            return f"{name} (not there)"
+        return f"{name} (sha256 {hashlib.sha256(content).hexdigest()[:12]})"
     return str(getattr(picture, "url", picture))
 
 

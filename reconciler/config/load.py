@@ -60,11 +60,12 @@ _MODELS: dict[Path_, type[pydantic.BaseModel]] = {
 }
 
 
-def load(path: Path | str, *, budget: Budget | None = None) -> DesiredState:
+def load(path: Path | str, *, budget: Budget | None = None, pictures: bool = True) -> DesiredState:
     """Read, check and resolve the config at `path` (a YAML file or a directory of them);
-    `budget`: what its teams and groups may expand to (see teams.py), spent as they are."""
+    `budget`: what its teams and groups may expand to (see teams.py), spent as they are;
+    `pictures=False`: picture files are named, not opened (nor required to exist)."""
     with _collector_paused():
-        return _load(path, budget or Budget())
+        return _load(path, budget or Budget(), pictures)
 
 
 # A load that leaves more new objects than this behind (a config of some thousand groups or
@@ -92,7 +93,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load(path: Path | str, budget: Budget) -> DesiredState:
+def _load(path: Path | str, budget: Budget, pictures: bool) -> DesiredState:
     problems: list[Problem] = []
     merged = Merged()
     root = Workspace.of(path).root
@@ -101,7 +102,7 @@ def _load(path: Path | str, budget: Budget) -> DesiredState:
         problems += document.problems
         if document.data is not None or not document.problems:
             _check_file(document, merged, problems)
-    state = Resolver(merged, problems, root=root, budget=budget).resolve()
+    state = Resolver(merged, problems, root=root, budget=budget, pictures=pictures).resolve()
     if problems:
         raise ConfigError(problems)
     return state

@@ -33,19 +33,7 @@ def checked_url(url: str) -> str:
 
 def checked_file(picture: str, base: Path) -> Path:
     """The resolved path of `picture`, an image file inside the directory `base`."""
-    if not picture.strip():
-        raise PictureError(
-            "the picture is empty: write an image file path or an https:// URL, or remove picture:"
-        )
-    try:
-        path = (base / picture).resolve()
-    except (RuntimeError, OSError, ValueError) as exc:
-        raise _unusable(picture, exc) from None
-    if Path(picture).is_absolute() or not path.is_relative_to(base):
-        raise PictureError(
-            f"the picture {picture!r} is outside the config's directory:"
-            " keep pictures beside the YAML file"
-        )
+    path = placed(picture, base)
     try:
         status = path.stat()
     except FileNotFoundError:
@@ -67,6 +55,25 @@ def checked_file(picture: str, base: Path) -> Path:
             f" pictures of up to {MAX_PICTURE_BYTES:,}: scale it down (WhatsApp shows 640x640)"
         )
     check_file(path, source=f"the picture file {picture!r}")  # its header, not its pixels
+    return path
+
+
+def placed(picture: str, base: Path) -> Path:
+    """The resolved path `picture` names inside the directory `base`, the file itself not
+    looked at (`groupctl diff` compares what configs say, not whether their files exist)."""
+    if not picture.strip():
+        raise PictureError(
+            "the picture is empty: write an image file path or an https:// URL, or remove picture:"
+        )
+    try:
+        path = (base / picture).resolve()
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise _unusable(picture, exc) from None
+    if Path(picture).is_absolute() or not path.is_relative_to(base):
+        raise PictureError(
+            f"the picture {picture!r} is outside the config's directory:"
+            " keep pictures beside the YAML file"
+        )
     return path
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.config.entries import Entry, Merged
 from reconciler.config.members import Members
-from reconciler.config.picturefile import checked_file, checked_url
+from reconciler.config.picturefile import checked_file, checked_url, placed
 from reconciler.config.teams import Budget
 from reconciler.core.groups import (
     DesiredGroup,
@@ -39,9 +39,16 @@ _JID, _STANDINGS = attrgetter("jid"), attrgetter("standings")
 
 class Resolver:
     def __init__(
-        self, merged: Merged, problems: list[Problem], *, root: Path, budget: Budget
+        self,
+        merged: Merged,
+        problems: list[Problem],
+        *,
+        root: Path,
+        budget: Budget,
+        pictures: bool = True,
     ) -> None:
         self.merged = merged
+        self.pictures = pictures  # False: picture files named, not looked at
         self.problems = problems
         self.root = root  # the config's directory: plans name picture files relative to it
         self.members = Members(merged, problems, budget=budget)
@@ -217,7 +224,8 @@ class Resolver:
         try:
             if "://" in picture:
                 return UrlPicture(checked_url(picture))
-            path = checked_file(picture, Path(entry.document.file).resolve().parent)
+            check = checked_file if self.pictures else placed
+            path = check(picture, Path(entry.document.file).resolve().parent)
         except PictureError as exc:
             self.problem(entry.where("picture"), str(exc))
             return None

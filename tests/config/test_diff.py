@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -111,6 +112,28 @@ def test_a_picture_replaced_under_the_same_name_is_a_change(tmp_path: Path) -> N
     old, same, new = states
     assert not diff(old, same).has_changes
     assert [name for name, _, _ in diff(old, new).groups[0].settings] == ["picture"]
+
+
+def test_a_diff_needs_no_picture_files(groupctl: str, tmp_path: Path) -> None:
+    """A checkout without the pictures (or a PR that renames one) still diffs: the configs
+    are compared as they are written, a missing file by its name, and a pipe is not read."""
+    old = config(tmp_path, "version: 1\ngroups:\n  g: {subject: G, picture: a.png}\n", "old.yaml")
+    new = config(tmp_path, "version: 1\ngroups:\n  g: {subject: G, picture: b.png}\n", "new.yaml")
+    os.mkfifo(tmp_path / "b.png")  # read, it would hang the diff
+    same = run_groupctl(groupctl, "diff", "old.yaml", "old.yaml", cwd=tmp_path)
+    assert (same.returncode, same.stderr) == (0, "")
+    assert "Config diff: no changes." in same.stdout
+    changed = run_groupctl(groupctl, "diff", str(old), str(new), "--format", "json", cwd=tmp_path)
+    assert changed.returncode == 0, changed.stderr
+    (group,) = json.loads(changed.stdout)["groups"]
+    (setting,) = group["settings"]
+    assert setting["name"] == "picture"
+    assert setting["old"] == "a.png (not there)"
+    assert setting["new"].startswith("b.png (not a picture file")
+    # validate, for its part, still says which files are missing.
+    checked = run_groupctl(groupctl, "validate", "-f", str(old), cwd=tmp_path)
+    assert checked.returncode == 1
+    assert "the picture file 'a.png' does not exist" in checked.stderr
 
 
 def test_no_changes(tmp_path: Path) -> None:
