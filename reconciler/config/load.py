@@ -276,6 +276,9 @@ def _group_entry(
                 Problem(document.where((*path, name), key=True), _unknown_key((*path, name)))
             )
             continue
+        if (*path, name) in document.refused:  # said while parsing (a tag, an alias...)
+            invalid.add(name)
+            continue
         try:
             valid[name] = _GROUP_FIELDS[name].validate_python(item)
         except pydantic.ValidationError as exc:

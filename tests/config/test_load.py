@@ -472,3 +472,15 @@ def test_a_tab_that_indents_is_named_as_such_at_its_place(
     assert (
         problem.message == "YAML syntax: a tab cannot indent YAML (nor start a value): use spaces"
     )
+
+
+def test_a_value_refused_while_parsing_is_reported_once_not_again_as_missing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "groups.yaml"
+    path.write_text("version: 1\ngroups:\n  g: {subject: !custom G}\n")
+    with pytest.raises(ConfigError) as failed:
+        load(path)
+    assert [str(problem) for problem in failed.value.problems] == [
+        f"{path}:3:16: the YAML tag !custom is not allowed in a groupctl file"
+    ]  # and not "group 'g' needs subject" after it
