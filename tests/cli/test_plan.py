@@ -85,7 +85,7 @@ def test_the_example_plan_shows_every_kind_of_change(groupctl: str, example: Pat
         "+ member       olivia (+1 415-555-0111)",
         "^ admin        priya (+44 20 7946 0958)  (promote)",
         "v member       sofia (+1 415-555-0105)  (demote)",
-        "- member       noah (+1 415-555-0108)",
+        "- admin        noah (+1 415-555-0108)",  # an admin, removed
         "- member       kai (309811562200417@lid)",  # known by LID only in this group
         '- leave "Launch 2024" [old-launch]',
         '- delete "Hackathon 2025" [hackathon]',
