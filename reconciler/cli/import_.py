@@ -69,10 +69,25 @@ def import_command(
         raise UsageError(f"{output} exists: choose another name, or --overwrite")
     only = [parse_group_jid(group) for group in groups]
     known = load(people_path) if people_path is not None else None
+    # A file written into the directory of the --people config is read with it as one
+    # config: it then repeats neither its session nor its people, nor takes its group keys.
+    beside = (
+        people_path is not None
+        and output is not None
+        and not into_directory
+        and _inside(output, people_path if people_path.is_dir() else people_path.parent)
+    )
+    if beside and known is not None and settings.session is None:
+        settings = settings.for_config(known.session)
 
     imported = settings.run(
         lambda client: import_groups(
-            client, only=only, known=known, api=settings.shown_api, now=datetime.now(UTC)
+            client,
+            only=only,
+            known=known,
+            beside=beside,
+            api=settings.shown_api,
+            now=datetime.now(UTC),
         )
     )
     what = f"{count(imported.groups, 'group')}, {count(imported.people, 'person', 'people')}"
@@ -94,7 +109,13 @@ def import_command(
         replace_atomically(output, imported.text.encode())
     except OSError as exc:
         raise FileAccessError(f"{output}: cannot write the config: {exc.strerror}") from None
-    click.echo(f"wrote {output}: {what}", err=True)
+    with_it = f", to be read with {people_path} (its people not repeated)" if beside else ""
+    click.echo(f"wrote {output}: {what}{with_it}", err=True)
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    """Whether `path` is in `directory` or below it."""
+    return path.resolve().parent.is_relative_to(directory.resolve())
 
 
 def _write_directory(directory: Path, imported: Imported, overwrite: bool) -> list[str]:

@@ -64,10 +64,13 @@ def write_config(
     api: str = "",
     now: datetime,
     split_at: int = SPLIT_AT,
+    beside: bool = False,
 ) -> Imported:
     """The config of `groups`, as read from `session` (whose own addresses are `me`);
     `created`: when each group was created, where Titan says. Split into files of at most
-    `split_at` bytes when it is bigger."""
+    `split_at` bytes when it is bigger. `beside`: a file to sit beside `known` in its
+    directory, read with it as one config: without `session:` nor the people `known` names,
+    and with group keys it does not use."""
     # Who is who across groups: someone shown by LID in one group and by number (with that
     # LID) in another is one person, named once.
     numbers = {
@@ -77,7 +80,9 @@ def write_config(
         if member.lid is not None
     }
     names = _Names(known.directory if known else {}, numbers)
-    keys: set[str] = set()
+    beside_known = known if beside else None
+    keys: set[str] = {group.key for group in beside_known.groups} if beside_known else set()
+    named = set(beside_known.directory.values()) if beside_known else set()
     entries = []
     for group in groups:
         others = sum(1 for jid in group.state.members if jid not in me)
@@ -85,7 +90,7 @@ def write_config(
         since = f"created {datetime.fromtimestamp(when, UTC).date()}, " if when else ""
         comment = f"  # {since}{count(others, 'participant')} besides the session\n"
         entries.append(comment + _group(_key(group.state.subject, keys), group, me, names))
-    people = [_person(name, spec) for name, spec in names.used()]
+    people = [_person(name, spec) for name, spec in names.used() if name not in named]
     head = (
         f"# Imported by `groupctl import` from session {session!r}"  # a valid session name
         + (f" at {shown(api)}" if api else "")
@@ -94,7 +99,12 @@ def write_config(
         "# People are named from their numbers unless --people knew them: rename them freely\n"
         "# (the number is what counts). Pictures are not imported: a group without picture:\n"
         "# keeps its own. members_policy is exact: anyone not listed here would be removed.\n"
-        f"version: 1\nsession: {_scalar(session)}\n"
+        + (
+            "# Written to be read with the config beside it: its session and people are there.\n"
+            "version: 1\n"
+            if beside_known
+            else f"version: 1\nsession: {_scalar(session)}\n"
+        )
     )
     whole = head + _section("people", people) + _section("groups", entries)
     if len(whole.encode()) <= split_at:

@@ -310,13 +310,20 @@ async def import_groups(
     *,
     only: Sequence[Jid] = (),
     known: DesiredState | None = None,
+    beside: bool = False,
     api: str = "",
     now: datetime,
 ) -> Imported:
-    """`groupctl import`: a config of the session's groups (`only` these, when given)."""
+    """`groupctl import`: a config of the session's groups (`only` these, when given);
+    `beside`: a file to be read with `known` as one config (see `write_config`)."""
     session = await client.wait_until_connected()
     if session.phone is None:
         raise SettingsError(f"Titan does not say which account session {session.name!r} is")
+    if beside and known is not None and known.session != session.name:
+        raise SettingsError(
+            f"the config beside it is of session {known.session!r}, these groups of"
+            f" {session.name!r}: one config manages one session (write elsewhere, or --session)"
+        )
     listed = await client.list_groups()
     ids = [group.id for group in listed]
     missing = [gid for gid in only if gid not in ids]
@@ -335,4 +342,5 @@ async def import_groups(
         known=known,
         api=api,
         now=now,
+        beside=beside,
     )

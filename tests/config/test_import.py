@@ -159,6 +159,38 @@ def test_import_names_people_from_a_directory(groupctl: str, example: Path) -> N
     assert group["members"] == ["emma", "noah", "p_14155550199"]  # Dan left the company
 
 
+def test_import_beside_a_config_writes_only_what_it_lacks(groupctl: str, example: Path) -> None:
+    """A file written into the --people config's directory is read with it as one config:
+    no second session:, none of its people again, no group key of its own."""
+    config = example / "config"
+    config.mkdir()
+    (example / "groups.yaml").rename(config / "groups.yaml")
+    (example / "pictures").rename(config / "pictures")
+    known = yaml.safe_load((config / "groups.yaml").read_text())
+    done = run_groupctl(
+        groupctl,
+        "import",
+        *("--group", "120363000000000105@g.us"),  # Family: someone the config does not name
+        *("--group", "120363000000000106@g.us"),  # Book club: Lucas and Emma, whom it names
+        *("--people", "config", "-o", "config/more.yaml", "--api", "sim:world.json"),
+        cwd=example,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "to be read with config (its people not repeated)" in done.stderr
+    written = yaml.safe_load((config / "more.yaml").read_text())
+    assert "session" not in written
+    assert set(written["people"]) == {"p_14155550160"}
+    assert not set(written["groups"]) & set(known["groups"])
+    assert written["groups"]["book-club"] == {
+        "id": "120363000000000106@g.us",
+        "subject": "Book club",
+        "members": ["emma"],
+        "admins": ["lucas"],
+    }
+    checked = run_groupctl(groupctl, "validate", "-f", "config", cwd=example)
+    assert checked.returncode == 0, checked.stderr  # one config, as it was meant
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
