@@ -106,10 +106,11 @@ def hint(status: int, method: str, url: str, message: str) -> str:
 def hopeless(exc: httpx.TransportError, base_url: str, *, contacted: bool) -> str | None:
     """Why trying again cannot help, as a hint naming what to check, or None when it may.
 
-    TLS that fails (plain HTTP answering an https:// address, a certificate not trusted) fails
-    the same way every time. A host name that does not resolve and a refused connection can
-    pass mid-run (a resolver's hiccup, a server restarting), but not before the API has ever
-    answered: then the address is wrong, and six tries over two minutes only hide it."""
+    TLS that fails for good (plain HTTP answering an https:// address, a certificate not
+    trusted) fails the same way every time. Any other TLS failure, a host name that does not
+    resolve and a refused connection can pass mid-run (a handshake cut short, a resolver's
+    hiccup, a server restarting), but not before the API has ever answered: then the address
+    is wrong, and six tries over two minutes only hide it."""
     causes = list(_causes(exc))
     parts = httpx.URL(base_url)
     host, scheme = parts.host, parts.scheme
@@ -120,16 +121,17 @@ def hopeless(exc: httpx.TransportError, base_url: str, *, contacted: bool) -> st
                 f"{host}'s certificate is not trusted ({cause.verify_message}): if its CA is"
                 " your own, point SSL_CERT_FILE at its certificate"
             )
-        if isinstance(cause, ssl.SSLError):
-            if cause.reason in _NOT_TLS:
-                plain = str(parts.copy_with(scheme="http"))
-                return (
-                    f"{host}:{port} does not speak TLS: if the API is plain HTTP there (as"
-                    f" `groupctl sim serve` is), use {plain.rstrip('/')}"
-                )
-            return f"TLS with {host}:{port} failed ({cause.reason or cause})"
-    if contacted:
+        if isinstance(cause, ssl.SSLError) and getattr(cause, "reason", None) in _NOT_TLS:
+            plain = str(parts.copy_with(scheme="http"))
+            return (
+                f"{host}:{port} does not speak TLS: if the API is plain HTTP there (as"
+                f" `groupctl sim serve` is), use {plain.rstrip('/')}"
+            )
+    if contacted:  # a handshake cut short mid-run (SSLEOFError...) is a dropped connection
         return None
+    for cause in causes:
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS with {host}:{port} failed ({getattr(cause, 'reason', None) or cause})"
     for cause in causes:
         if isinstance(cause, socket.gaierror):
             return f"the host name {host!r} does not resolve: check the address"

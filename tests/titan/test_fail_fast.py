@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from reconciler.errors import ApiConnectionError
+from reconciler.titan.answers import hopeless
 from reconciler.titan.client import TitanClient
 from reconciler.titan.retries import RetryPolicy
 from tests.support.processes import sim_serve
@@ -139,3 +142,33 @@ def test_status_over_https_against_the_http_simulator_says_it_speaks_http(
     assert f"does not speak TLS: {plain}, use {served.url}" in done.stderr
     assert "retrying" not in done.stderr  # not a second try, let alone six
     assert "Traceback" not in done.stderr
+
+
+def failed_from(cause: BaseException) -> httpx.ConnectError:
+    """What httpx raises for a connection that failed with `cause` (as its context)."""
+    exc = httpx.ConnectError("connection failed")
+    exc.__context__ = cause
+    return exc
+
+
+@pytest.mark.parametrize(
+    ("cause", "before", "after"),
+    [
+        # Fails the same way every time: hopeless whenever it happens.
+        (ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"), True, True),
+        # A handshake cut short: a dropped connection mid-run, hopeless only at the start.
+        (ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), True, False),
+        (socket.gaierror(-2, "Name or service not known"), True, False),
+        (ConnectionRefusedError(111, "Connection refused"), True, False),
+        (ConnectionResetError(104, "Connection reset by peer"), False, False),
+    ],
+)
+def test_what_is_hopeless_before_and_after_the_api_answered(
+    cause: BaseException, before: bool, after: bool
+) -> None:
+    exc = failed_from(cause)
+    if isinstance(cause, ssl.SSLError) and "WRONG_VERSION" in str(cause):
+        cause.reason = "WRONG_VERSION_NUMBER"  # what OpenSSL sets; the constructor does not
+    url = "https://titan.example"
+    assert (hopeless(exc, url, contacted=False) is not None) is before
+    assert (hopeless(exc, url, contacted=True) is not None) is after
