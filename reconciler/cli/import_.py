@@ -69,13 +69,15 @@ def import_command(
         raise UsageError(f"{output} exists: choose another name, or --overwrite")
     only = [parse_group_jid(group) for group in groups]
     known = load(people_path) if people_path is not None else None
-    # A file written into the directory of the --people config is read with it as one
-    # config: it then repeats neither its session nor its people, nor takes its group keys.
+    # A file written into the --people config's directory is read with it as one config
+    # (`-f DIR`): it then repeats neither its session nor its people, nor takes its group
+    # keys. (Beside a config of one file, it stays a config of its own: -f reads one file.)
     beside = (
         people_path is not None
+        and people_path.is_dir()
         and output is not None
         and not into_directory
-        and _inside(output, people_path if people_path.is_dir() else people_path.parent)
+        and _inside(output, people_path)
     )
     if beside and known is not None and settings.session is None:
         settings = settings.for_config(known.session)

@@ -13,7 +13,7 @@ from reconciler.cli.options import api_options
 from reconciler.config import load
 from reconciler.core.groups import DesiredState, ListedGroup
 from reconciler.engine.matching import match_groups
-from reconciler.errors import SettingsError
+from reconciler.errors import ApiError, SettingsError
 from reconciler.titan.client import TitanClient
 from reconciler.titan.models import Group
 from reconciler.titan.sessions import describe
@@ -51,7 +51,7 @@ def status(settings: ApiSettings, config_path: Path, list_them: bool) -> None:
     # The config is read for its session when none is given, and for which entry manages
     # which group when they are listed; a broken config does not stop the rest otherwise.
     needed = settings.session is None or list_them
-    desired = load(config_path) if needed and config_path.exists() else None
+    desired = load(config_path, pictures=False) if needed and config_path.exists() else None
     if settings.session is None and desired is not None:
         settings = settings.for_config(desired.session)
 
@@ -91,13 +91,25 @@ async def _list(client: TitanClient, groups: list[Group], desired: DesiredState 
     entry that manages it, and its subject (WhatsApp's text, quoted)."""
     listed = [ListedGroup(group.id, group.name) for group in groups]
     managed: dict[str, str] = {}
-    if desired is not None:
+    if desired is not None and desired.session == client.session:
         bound = match_groups(desired, listed).bound
         managed = {gid: key for key, gid in bound.items() if gid is not None}
-    details = await asyncio.gather(*(client.get_group(group.id) for group in groups))
-    rows = sorted(zip(groups, details, strict=True), key=lambda pair: pair[0].id)
+    elif desired is not None:
+        click.echo(f"(the config is of session {desired.session!r}: no group is matched to it)")
+    # A group that cannot be read (left meanwhile, say) is shown without its count.
+    details = await asyncio.gather(
+        *(client.get_group(group.id) for group in groups), return_exceptions=True
+    )
     click.echo(f"  {'id':<28} {'members':>7}  {'managed by':<24} subject")
-    for group, detail in rows:
-        members = "?" if detail.participants is None else str(len(detail.participants))
+    for group, detail in sorted(zip(groups, details, strict=True), key=lambda row: row[0].id):
+        if isinstance(detail, BaseException) and not isinstance(detail, ApiError):
+            raise detail
+        failed = detail if isinstance(detail, ApiError) else None
+        read = None if isinstance(detail, ApiError) else detail
+        participants = read.participants if read is not None else None
+        members = "?" if participants is None else str(len(participants))
+        subject = read.name if read is not None else group.name
         key = managed.get(group.id, "-")
-        click.echo(f"  {shown(group.id):<28} {members:>7}  {key:<24} {quoted(detail.name)}")
+        click.echo(f"  {shown(group.id):<28} {members:>7}  {key:<24} {quoted(subject)}")
+        if failed is not None:
+            click.echo(f"    ? {shown(str(failed))}")

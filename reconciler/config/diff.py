@@ -9,10 +9,10 @@ decides what apply would do (that is the planner's job, against live state).
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from deepdiff import DeepDiff
@@ -238,14 +238,18 @@ def _picture(picture: Picture | None) -> str | None:
     if isinstance(picture, LocalPicture):
         name = picture.shown or str(picture.path)
         try:
-            status = Path(picture.path).stat()
-            # Only a regular file of a picture's size is read: not a pipe (which could hang
-            # the diff), nor a file of gigabytes.
-            if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_PICTURE_BYTES:
-                return f"{name} (not a picture file: {status.st_size:,} bytes)"
-            content = Path(picture.path).read_bytes()
+            # Opened without waiting (a pipe would hang the diff), then only a regular file
+            # of a picture's size is read: what is checked is what is read.
+            fd = os.open(picture.path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError:
             return f"{name} (not there)"
+        with os.fdopen(fd, "rb") as file:
+            status = os.fstat(fd)
+            if not stat.S_ISREG(status.st_mode):
+                return f"{name} (not a file)"
+            if status.st_size > MAX_PICTURE_BYTES:
+                return f"{name} (not a picture file: {status.st_size:,} bytes)"
+            content = file.read(MAX_PICTURE_BYTES + 1)
         return f"{name} (sha256 {hashlib.sha256(content).hexdigest()[:12]})"
     return str(getattr(picture, "url", picture))
 

@@ -148,13 +148,22 @@ _NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LE
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """`exc` and what it was raised from or during, innermost last (each once)."""
+    """`exc`, what it was raised from or during, and the failures an exception group holds
+    (anyio's "All connection attempts failed" holds one for each address of the host), each
+    once."""
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
+    waiting: list[BaseException] = [exc]
+    while waiting:
+        current = waiting.pop()
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        if isinstance(current, BaseExceptionGroup):
+            waiting.extend(reversed(current.exceptions))
+        following = current.__cause__ or current.__context__
+        if following is not None:
+            waiting.append(following)
 
 
 def describe_transport_error(exc: httpx.TransportError, base_url: str) -> str:

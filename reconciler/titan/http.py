@@ -55,7 +55,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 CLIENT_TOKEN_PREFIX = "titan_ct_"  # noqa: S105 - a prefix, not a secret
 # An answer larger than this is not what Titan sends: not read further.
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
-FIRST_ANSWER_WITHIN = 10.0  # seconds: the first call of a client is small (see TitanHttp)
+FIRST_ANSWER_WITHIN = 10.0  # seconds of silence that end a client's first call (see TitanHttp)
 _T = TypeVar("_T")
 
 
@@ -176,12 +176,13 @@ class TitanHttp:
         self._origin = str(self._client.base_url).rstrip("/")
         self._headers = httpx.Headers(self._client.headers)
         self._headers["Authorization"] = f"Bearer {api_key}"
-        # Until the API has answered once, an answer is waited for FIRST_ANSWER_WITHIN at
-        # most, and a failure that says the address is wrong is not tried again (hopeless):
-        # a wrong address is said in seconds, not after six tries over two minutes.
+        # Until the API has answered once, no byte for FIRST_ANSWER_WITHIN is silence (the
+        # whole answer keeps --timeout: a big list may come slowly), and a failure that says
+        # the address is wrong is not tried again (hopeless): a wrong address is said in
+        # seconds, not after six tries over two minutes.
         self._contacted = False
         self._first_timeout = min(timeout, FIRST_ANSWER_WITHIN)
-        first = httpx.Timeout(self._first_timeout, connect=min(timeout, 10.0))
+        first = httpx.Timeout(timeout, connect=min(timeout, 10.0), read=self._first_timeout)
         self._answer_within = {"timeout": self._client.timeout.as_dict()}
         self._extensions = {"timeout": first.as_dict()}
         self._slots = asyncio.Semaphore(max_concurrency)
@@ -252,7 +253,8 @@ class TitanHttp:
                 response = await read_bounded(
                     lane.handle_async_request(request),
                     limit=MAX_ANSWER_BYTES,
-                    deadline=self._deadline if self._contacted else self._first_timeout,
+                    # (Before the first answer, past the silence's limit: silence is said.)
+                    deadline=self._deadline + (0 if self._contacted else self._first_timeout),
                 )
                 self._pacer.answered(turn, response.status, response.headers)
                 if not self._contacted:
@@ -272,18 +274,14 @@ class TitanHttp:
                     attempts=attempt,
                     hopeless=why is not None,
                 )
-            except TimeoutError:
-                why = self._silent(method)
-                within = self._deadline if self._contacted else self._first_timeout
-                message = f"{self.base_url} did not finish answering within {within:g} s"
+            except TimeoutError:  # bytes came, too slowly: that can pass
                 failure = ApiConnectionError(
                     request_sent=True,
                     timed_out=True,
                     method=method,
                     path=url,
-                    message=message if why is None else f"{message}; {why}",
+                    message=f"{self.base_url} did not finish answering within {self._deadline:g} s",
                     attempts=attempt,
-                    hopeless=why is not None,
                 )
             except AnswerTooLargeError as exc:
                 failure = ApiResponseError(

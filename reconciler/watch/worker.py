@@ -210,6 +210,9 @@ class Worker:
                 log.exception("checking %s failed unexpectedly", key)
                 report("check_failed", group=key, error=f"{type(exc).__name__}: {exc}")
             finally:
+                if key is not None:  # checked, or failed: either way not waited for again
+                    self._unchecked.discard(key)
+                    self._check_waiting()
                 halted = self._client.halted
                 if halted is not None:  # the client found the session not connected
                     self.session_seen(halted.session_status, halted.status_reason)
@@ -243,8 +246,6 @@ class Worker:
             pinned = self.desired  # gone: found by subject again, or to be created
             found = await self._plan(pinned, policy)
         self._bindings.bind(found.live.listed, pinned)
-        self._unchecked.discard(key)
-        self._check_waiting()
         planned = found.plan.groups[0] if found.plan.groups else None
         if planned is None or not (planned.actions or planned.errors):
             return

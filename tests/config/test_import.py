@@ -191,6 +191,24 @@ def test_import_beside_a_config_writes_only_what_it_lacks(groupctl: str, example
     assert checked.returncode == 0, checked.stderr  # one config, as it was meant
 
 
+def test_import_beside_a_config_of_one_file_writes_a_config_of_its_own(
+    groupctl: str, example: Path
+) -> None:
+    """-f reads one file: a file written beside it is read alone, so it is whole."""
+    done = run_groupctl(
+        groupctl,
+        *("import", "--group", "120363000000000106@g.us", "--people", "groups.yaml"),
+        *("-o", "imported.yaml", "--api", "sim:world.json"),
+        cwd=example,
+    )
+    assert done.returncode == 0, done.stderr
+    written = yaml.safe_load((example / "imported.yaml").read_text())
+    assert written["session"] == "default"
+    assert set(written["people"]) == {"emma", "lucas"}
+    checked = run_groupctl(groupctl, "validate", "-f", "imported.yaml", cwd=example)
+    assert checked.returncode == 0, checked.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -151,6 +151,14 @@ def failed_from(cause: BaseException) -> httpx.ConnectError:
     return exc
 
 
+def all_attempts_failed() -> OSError:
+    """What anyio raises when every address of a host refused the connection."""
+    refused = [ConnectionRefusedError(111, "Connection refused") for _ in range(2)]
+    exc = OSError("All connection attempts failed")
+    exc.__cause__ = ExceptionGroup("", refused)
+    return exc
+
+
 @pytest.mark.parametrize(
     ("cause", "before", "after"),
     [
@@ -160,6 +168,7 @@ def failed_from(cause: BaseException) -> httpx.ConnectError:
         (ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), True, False),
         (socket.gaierror(-2, "Name or service not known"), True, False),
         (ConnectionRefusedError(111, "Connection refused"), True, False),
+        (all_attempts_failed(), True, False),  # a host of several addresses, each refusing
         (ConnectionResetError(104, "Connection reset by peer"), False, False),
     ],
 )
