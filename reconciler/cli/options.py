@@ -74,8 +74,9 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         default=30.0,
         show_default=True,
         metavar="SECONDS",
-        help="How long to wait for one answer before trying again (or giving up). The first"
-        " call waits 10 s at most: an address that never answers is said at once.",
+        help="How long to wait for one answer before trying again (or giving up). Until the"
+        " API has answered once, 10 s without a byte ends a call: an address that never"
+        " answers is said at once.",
     )
     @click.option(
         "--reconnect-wait",
