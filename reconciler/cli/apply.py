@@ -112,7 +112,7 @@ def apply_command(
             write_created_ids=write_ids,
             show=plan_shower(as_json),
             confirm=confirm,
-            progress=progress_shower(as_json),
+            progress=progress_shower(as_json, pace=client.write_rate),
             on_lock_wait=waiting,
             stop=signals.stop,
         ),

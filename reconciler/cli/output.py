@@ -24,6 +24,7 @@ from reconciler.errors import GroupctlError, InterruptedRunError, UsageError
 from reconciler.render import markdown, text
 from reconciler.render.progress import ApplyProgress, reread_lines, which_group
 from reconciler.render.report import invite_lines
+from reconciler.util.rates import Rate
 from reconciler.util.untrusted import in_json, one_line, shown
 from reconciler.util.wording import count
 
@@ -141,15 +142,15 @@ def _confirmed(question: str) -> bool:
         wake_write.close()
 
 
-def progress_shower(as_json: bool) -> Progress:
+def progress_shower(as_json: bool, pace: Rate | None = None) -> Progress:
     """Apply's progress: live on a terminal, line by line in a log, on stderr with --format
-    json."""
+    json; with `pace` (the write rate), first how long the writes will take."""
     terminal = sys.stderr.isatty() and not as_json
     stream = sys.stderr if as_json or terminal else sys.stdout
 
     @contextmanager
     def shown(plan: Plan) -> Iterator[Listener]:
-        with ApplyProgress(plan, stream, terminal=terminal) as progress:
+        with ApplyProgress(plan, stream, terminal=terminal, pace=pace) as progress:
             yield progress.step
 
     return shown

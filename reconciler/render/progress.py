@@ -13,13 +13,15 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 
 from reconciler.engine.plan import PARTICIPANT_KINDS, Kind, Plan
 from reconciler.engine.report import SUCCESSES, UNCHECKED, GroupReport, Outcome, Step
 from reconciler.render.people import person
+from reconciler.util.rates import Rate
 from reconciler.util.untrusted import one_line, repr_shown, shown
-from reconciler.util.wording import count
+from reconciler.util.wording import count, duration
 
 
 def expected_steps(plan: Plan) -> int:
@@ -34,18 +36,44 @@ def expected_steps(plan: Plan) -> int:
     return total
 
 
-class ApplyProgress:
-    """Use as a context manager; `step` is the listener `apply.apply` calls."""
+def write_calls(plan: Plan) -> int:
+    """How many calls that change WhatsApp apply makes for `plan`, at least: one per action
+    (each names at most 256 people); an invite sent by message is one more each."""
+    return sum(len(group.actions) for group in plan.groups if not group.errors)
 
-    def __init__(self, plan: Plan, stream: IO[str], *, terminal: bool) -> None:
+
+def pace_line(plan: Plan, pace: Rate | None) -> str | None:
+    """What a paced apply will take, said before it starts (None when it is not paced)."""
+    calls = write_calls(plan)
+    if pace is None or calls < 2:
+        return None
+    took = duration((calls - 1) * pace.interval)  # the first goes at once
+    return (
+        f"apply: {count(calls, 'call')} that change WhatsApp, at most {pace} (--write-rate,"
+        f" so that WhatsApp sees no burst): about {took}"
+    )
+
+
+class ApplyProgress:
+    """Use as a context manager; `step` is the listener `apply.apply` calls. With `pace`
+    (the write rate), it first says how long the writes will take."""
+
+    def __init__(
+        self, plan: Plan, stream: IO[str], *, terminal: bool, pace: Rate | None = None
+    ) -> None:
         self.plan = plan
         self.stream = stream
         self.terminal = terminal
+        self.pace = pace
         self.counts: dict[Outcome, int] = {}
         self._bar: Progress | None = None
         self._task: TaskID | None = None
 
     def __enter__(self) -> ApplyProgress:
+        said = pace_line(self.plan, self.pace)
+        if said is not None:
+            self.stream.write(said + "\n")
+            self.stream.flush()
         if self.terminal:
             console = Console(file=self.stream)
             self._bar = Progress(
@@ -53,6 +81,7 @@ class ApplyProgress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
+                TimeRemainingColumn(),
                 console=console,
                 transient=False,
             )
