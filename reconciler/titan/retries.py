@@ -47,10 +47,9 @@ class RetryPolicy:
 
 def retryable(error: ApiError) -> bool:
     """For calls whose repetition is harmless: reads, setting a value, adding a member (the
-    answer to a repeat says "already"). A plain 500 counts too: it may well pass."""
-    if isinstance(error, ApiConnectionError):
-        return not error.hopeless
-    if isinstance(error, ServerError):
+    answer to a repeat says "already"). A plain 500 counts too: it may well pass. (A
+    hopeless connection failure is never tried again, whatever the call: see `run`.)"""
+    if isinstance(error, ApiConnectionError | ServerError):
         return True
     return error.status in _RETRIED_STATUSES
 
@@ -106,6 +105,7 @@ class Retrier:
                         | OutcomeUnknownError
                         | NotSentError,
                     )
+                    and not (isinstance(exc, ApiConnectionError) and exc.hopeless)
                     and retry_when(exc)
                 )
             ),

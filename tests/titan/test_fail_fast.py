@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reconciler.core.jid import parse_group_jid
 from reconciler.errors import ApiConnectionError
 from reconciler.titan.answers import hopeless
 from reconciler.titan.client import TitanClient
@@ -71,6 +72,17 @@ async def test_https_to_a_plain_http_server_fails_at_once_saying_to_use_http() -
     assert failed.value.attempts == 1
     assert len(connections) == 1  # tried once: it fails the same way every time
     assert f"use http://127.0.0.1:{port}" in str(failed.value)
+
+
+async def test_a_write_over_https_to_plain_http_is_not_tried_again_either() -> None:
+    server, port, connections = await serving(answer_http)
+    async with server, client(f"https://127.0.0.1:{port}") as titan:
+        with pytest.raises(ApiConnectionError) as failed:
+            # Revoking a link is repeated only when surely not done: a refused TLS is that.
+            await titan.revoke_invite_code(parse_group_jid("120363000000000001@g.us"))
+    assert failed.value.hopeless
+    assert failed.value.attempts == 1
+    assert len(connections) == 1  # sent nowhere, yet not repeated: it cannot pass
 
 
 async def test_a_refused_connection_before_any_answer_fails_at_once() -> None:
