@@ -95,7 +95,8 @@ async def _list(client: TitanClient, groups: list[Group], desired: DesiredState 
         bound = match_groups(desired, listed).bound
         managed = {gid: key for key, gid in bound.items() if gid is not None}
     elif desired is not None:
-        click.echo(f"(the config is of session {desired.session!r}: no group is matched to it)")
+        theirs = quoted(desired.session)  # the config's text: escaped like the rest
+        click.echo(f"(the config is of session {theirs}: no group is matched to it)")
     # A group that cannot be read (left meanwhile, say) is shown without its count.
     details = await asyncio.gather(
         *(client.get_group(group.id) for group in groups), return_exceptions=True
