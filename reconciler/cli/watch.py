@@ -108,7 +108,8 @@ def watch(
     as one JSON log line per group and in Prometheus metrics (/metrics); with --self-heal,
     put them back. /healthz answers while the config is loaded and the API reachable.
 
-    SIGHUP reloads the config; SIGTERM stops, after the group in progress.
+    SIGHUP reloads the config; SIGTERM stops, after the group in progress (within 5 s: a heal
+    is wound down as an interrupted apply is, a check still waiting for the API is dropped).
 
     \b
       TITAN_WEBHOOK_SECRET=... groupctl watch --listen 0.0.0.0:8443 --self-heal \\
@@ -116,7 +117,7 @@ def watch(
         --register https://watch.example.com:8443/webhooks/titan
 
     \b
-    Exit status: 0 stopped by SIGTERM, after the group in progress; 1 an error (at start:
+    Exit status: 0 stopped by SIGTERM; 1 an error (at start:
     the config, the address, the certificate, the secret).
     """
     given = os.environ.get(webhook_secret_env)

@@ -21,6 +21,7 @@ from typing import Any
 
 from reconciler.engine.service import Clock, Planned, apply_now
 from reconciler.engine.statefile import StateFile, lock_for
+from reconciler.engine.stopping import Stop
 from reconciler.errors import RunLockedError
 from reconciler.titan.client import TitanClient
 from reconciler.watch.bindings import Bindings
@@ -77,6 +78,19 @@ class Healer:
         self._now = now  # for the state file's records
         self._history: dict[str, _History] = {}
         self._deferred: dict[str, float] = {}  # key -> when its heal is allowed
+        self._stop: Stop | None = None  # the heal in progress's, for a shutdown to wind down
+
+    @property
+    def healing(self) -> bool:
+        """Whether a heal is changing things right now."""
+        return self._stop is not None
+
+    def wind_down(self, reason: str) -> None:
+        """watch is stopping: the heal in progress, if any, starts nothing new, gives its
+        calls in flight a few seconds, saves the state file and reports, as apply does at
+        SIGTERM (see `engine.stopping`)."""
+        if self._stop is not None:
+            self._stop.request(reason)
 
     def due(self, now: float) -> list[str]:
         """The groups whose deferred heal is allowed by `now`, each given once."""
@@ -114,14 +128,21 @@ class Healer:
                     return
                 history.healed(now, self._options)
                 self._echoes.expect(found.plan, now, found.live)
-                done = await apply_now(
-                    self._client,
-                    found.plan,
-                    self._state_file,
-                    pictures=self.pictures,
-                    brakes=self._options.brakes,
-                    now=self._now,
-                )
+                self._stop = stop = Stop()
+                stop.armed = True  # a shutdown from now on winds the heal down
+                try:
+                    done = await apply_now(
+                        self._client,
+                        found.plan,
+                        self._state_file,
+                        pictures=self.pictures,
+                        brakes=self._options.brakes,
+                        now=self._now,
+                        stop=stop,
+                    )
+                finally:
+                    stop.close()
+                    self._stop = None
         except RunLockedError as exc:
             self._deferred[key] = now + self._options.backoff
             self._outcome(key, "deferred", reason=str(exc), in_seconds=self._options.backoff)

@@ -18,6 +18,7 @@ from reconciler.core.jid import Jid
 from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.service import Clock, Planned, plan_now
 from reconciler.engine.statefile import StateFile
+from reconciler.engine.stopping import STOP_GRACE
 from reconciler.errors import GroupctlError
 from reconciler.render.watch import described_action
 from reconciler.titan.client import TitanClient
@@ -29,6 +30,9 @@ from reconciler.watch.reporting import log, report
 from reconciler.watch.session import SessionState
 
 MAX_WAITING = 10_000  # groups changed before they were bound, kept for their binding check
+# At a shutdown, the seconds a heal gets after its grace (its calls in flight cut short by
+# then), to save the state file and report.
+_WIND_DOWN = 5.0
 
 
 class CheckQueue:
@@ -179,12 +183,22 @@ class Worker:
         """Whether the started worker has stopped (it should not before `stop()`)."""
         return self._task is not None and self._task.done()
 
-    async def stop(self) -> None:
-        """Stop the started worker; the group in progress is finished first."""
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop the started worker. The group in progress gets about `grace` seconds: a heal
+        is wound down (nothing new is sent, the calls in flight finish or are cut short, the
+        state file is saved, the outcome reported); a check still reading after that, say
+        retrying an API that is gone, is cancelled (a read changes nothing), so that a
+        shutdown never waits on the API: Docker and Kubernetes kill 10 and 30 s after
+        SIGTERM."""
         self.stopping = True
         if self._task is None:
             return
-        if not self.busy:
+        if self.busy:
+            self._healer.wind_down("watch is stopping")
+            await asyncio.wait({self._task}, timeout=grace)
+            if self._healer.healing:  # cut short by now: the time to save and report
+                await asyncio.wait({self._task}, timeout=_WIND_DOWN)
+        if not self._task.done():
             self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -206,6 +220,10 @@ class Worker:
                     await self._check(key)
             except GroupctlError as exc:
                 report("check_failed", group=key, error=str(exc))
+            except asyncio.CancelledError:
+                if self.stopping:  # see stop(): still reading when the grace ran out
+                    report("check_stopped", group=key, reason="watch is stopping")
+                raise
             except Exception as exc:  # a bug: said loudly, but one group must not stop watch
                 log.exception("checking %s failed unexpectedly", key)
                 report("check_failed", group=key, error=f"{type(exc).__name__}: {exc}")

@@ -18,9 +18,21 @@ import pytest
 
 from reconciler.config import load
 from reconciler.sim.state import WorldState
+from reconciler.sim.webhooks import envelope
 from reconciler.watch import WatchOptions
 from tests.support.processes import sim_serve, start_groupctl
-from tests.support.watching import LUCAS, TEAM, Clock, Setup, eventually, free_port, running
+from tests.support.watching import (
+    LUCAS,
+    TEAM,
+    Clock,
+    Setup,
+    eventually,
+    free_port,
+    running,
+    signed,
+)
+
+ANNOUNCEMENTS = "120363000000000101@g.us"  # the example's announcements group
 
 
 async def test_a_reload_takes_the_new_config_and_a_broken_one_is_refused(
@@ -168,3 +180,46 @@ def test_watch_needs_the_webhook_secret(groupctl: str, example: Path) -> None:
     )
     assert done.returncode == 1
     assert "no webhook secret: set TITAN_WEBHOOK_SECRET" in done.stderr
+
+
+def test_sigterm_stops_watch_promptly_while_a_check_retries_an_api_that_is_gone(
+    groupctl: str, example: Path
+) -> None:
+    """A check in progress at SIGTERM gets a few seconds, not the retries' two minutes: a
+    container is killed 10 s after SIGTERM, and a watch that the API keeps waiting never got
+    to say it stopped."""
+    port = free_port()
+    key, secret = "watch-stop-key-31ac07", "watch-stop-secret-8d2e41"
+    with sim_serve(groupctl, example / "world.json", key=key) as served:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("TITAN_")},
+            "TITAN_API_URL": served.url,
+            "TITAN_API_KEY": key,
+            "TITAN_WEBHOOK_SECRET": secret,
+            "NO_COLOR": "1",
+        }
+        watch = start_groupctl(
+            groupctl, "watch", "--listen", f"127.0.0.1:{port}", cwd=example, env=env
+        )
+        try:
+            assert watch.stdout is not None
+            assert watch.stderr is not None
+            assert f"listening on http://127.0.0.1:{port}" in watch.stdout.readline()
+            log = Lines(watch.stderr)
+            url = f"http://127.0.0.1:{port}"
+            eventually(lambda: metric(url, "groupctl_group_checks_total") >= 6, 20, "a resync")
+            eventually(lambda: metric(url, "groupctl_queue_groups") == 0, 20, "an empty queue")
+            served.kill()  # the API is gone: its connections are refused from now on
+            served.process.communicate(timeout=10)
+            body = envelope("group.update", {"id": ANNOUNCEMENTS, "newSubject": "x"}, "default")
+            answer = httpx.post(f"{url}/webhooks/titan", content=body, headers=signed(body, secret))
+            assert answer.status_code == 202
+            log.wait_for(r"retrying in", 30)  # the check is under way, and waits to try again
+            watch.send_signal(signal.SIGTERM)
+            # Before: 120 s, the retries' budget. Now the check's grace (5 s), then it stops.
+            assert watch.wait(timeout=30) == 0
+            log.wait_for(r'"event": "check_stopped", "group": "announcements"', 5)
+        finally:
+            if watch.poll() is None:
+                watch.kill()
+            watch.communicate(timeout=20)  # closes its pipes
