@@ -1,3 +1,8 @@
 """groupctl: WhatsApp groups as code, reconciled through the Titan API."""
 
-__version__ = "0.1.0"
+try:  # written by setuptools-scm when the package is built or installed (pyproject.toml)
+    from reconciler._version import version as __version__
+except ImportError:  # pragma: no cover - a source tree never installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]
