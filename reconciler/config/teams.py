@@ -116,7 +116,14 @@ def team_order(teams: Mapping[str, Sequence[str]]) -> tuple[list[str], list[Cycl
     for root in teams:
         if root in done:
             continue
-        if _names_no_team(teams[root]):  # most teams name only people: in order at once
+        listed = teams[root]
+        # Most teams name only people, or teams already in the order (a config lists teams
+        # after those they name): in order at once, without the walk.
+        if _names_no_team(listed) or all(
+            text[len(TEAM_PREFIX) :] in done or text[len(TEAM_PREFIX) :] not in teams
+            for text in listed
+            if text.startswith(TEAM_PREFIX)
+        ):
             done.add(root)
             order.append(root)
             continue

@@ -41,6 +41,15 @@ _IMPLICIT = {
     for first, resolvers in _LOADER.yaml_implicit_resolvers.items()
     if first is not None
 }
+# First characters whose implicit types are only words (true, no, null...), none of them
+# longer than 5 characters: a longer plain scalar starting with one is text, resolved at once.
+_WORDS_ONLY = frozenset(
+    first
+    for first, resolvers in _IMPLICIT.items()
+    if first.isalpha() and {tag for tag, _ in resolvers} <= {f"{_STANDARD}bool", f"{_STANDARD}null"}
+)
+_LONGEST_WORD = 5  # "false"
+_IMPLICIT_LONG = {first: _IMPLICIT[first] for first in _IMPLICIT.keys() - _WORDS_ONLY}
 _ANCHORS = (
     "YAML anchors and aliases (&name, *name) are not supported:"
     " use teams: for member lists that several groups share"
@@ -218,7 +227,10 @@ class _Converter:
                 text, place = event.value, frame[3]
                 if event.tag is not None or (
                     event.implicit[0]
-                    and (text[:1] in _IMPLICIT or _WILDCARD)
+                    and (
+                        text[:1] in (_IMPLICIT if len(text) <= _LONGEST_WORD else _IMPLICIT_LONG)
+                        or _WILDCARD
+                    )
                     and _tag(event) != _STR
                 ):
                     pass  # tagged, or not text: see below

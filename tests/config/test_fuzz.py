@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.config import load
+from reconciler.config.yamlfile import read_yaml
 from reconciler.errors import ConfigError
 
 EXAMPLE = (Path(__file__).parent.parent.parent / "examples" / "groups.yaml").read_text()
@@ -173,3 +174,38 @@ def test_the_cli_never_shows_a_traceback(groupctl: str, workdir: Path, text: str
     assert "Traceback" not in done.stderr
     if done.returncode == 1:
         assert done.stderr.splitlines()[-1].startswith("error: ")
+
+
+# The words YAML 1.1 reads as true/false or null, and what may follow their first letter.
+_WORDS = [
+    *(
+        w
+        for word in ("yes", "no", "true", "false", "on", "off", "null")
+        for w in (word, word.title(), word.upper())
+    ),
+]
+
+
+@given(
+    st.sampled_from(_WORDS)
+    | st.builds(
+        str.__add__,
+        st.sampled_from(sorted("yYnNtTfFoO")),
+        st.text(alphabet=st.characters(codec="ascii", categories=("L", "N", "P")), max_size=12),
+    )
+)
+def test_plain_scalars_read_as_yaml_reads_them_whatever_their_first_letter(text: str) -> None:
+    """The reader resolves a plain scalar of more than 5 characters that starts with one of
+    these letters as text without asking PyYAML's resolvers (only true/false/yes/no/on/off and
+    null start so): the values it reads are PyYAML's all the same."""
+    document = f"key: {text}\n"
+    try:
+        expected = yaml.safe_load(document)
+    except yaml.YAMLError:
+        return  # not a plain scalar: nothing to compare
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory, "value.yaml")
+        path.write_text(document)
+        read = read_yaml(path)
+    if not read.problems:
+        assert read.data == expected
