@@ -27,10 +27,17 @@ else
   what="$GITHUB_ACTION_PATH"
   echo "::notice::groupctl action at '$ref', not a release tag: installing the action's own files. Pin a release (uses: ...@v1.2.0) or set version: to install that release."
 fi
-echo "installing $what"
-
 venv="${RUNNER_TEMP:-/tmp}/groupctl-venv"
-"${GROUPCTL_PYTHON:-python3}" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$what"
+installed="$venv/.groupctl-installed"
+# A job that uses the action more than once (validate, then plan) installs it once.
+if [ -f "$installed" ] && [ "$(cat "$installed")" = "$what" ]; then
+  echo "groupctl already installed in this job: $what"
+else
+  echo "installing $what"
+  rm -rf "$venv"
+  "${GROUPCTL_PYTHON:-python3}" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$what"
+  printf '%s' "$what" > "$installed"
+fi
 "$venv/bin/groupctl" --version
 echo "$venv/bin" >> "${GITHUB_PATH:?}"

@@ -97,7 +97,7 @@ def _fake_python(directory: Path, log: Path) -> Path:
 def _install(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], str]:
     log = tmp_path / "pip.log"
     action = tmp_path / "_actions" / "your-org" / "groupctl" / env.pop("folder", "main")
-    action.mkdir(parents=True)
+    action.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
         ["bash", str(ROOT / "action" / "install.sh")],
         capture_output=True,
@@ -152,3 +152,17 @@ def test_the_action_refuses_a_version_that_is_no_release(tmp_path: Path) -> None
     assert done.returncode == 1
     assert asked == ""
     assert "::error::groupctl action: version must be a release such as 1.2.0" in done.stdout
+
+
+def test_a_job_that_uses_the_action_twice_installs_it_once(tmp_path: Path) -> None:
+    first, asked = _install(tmp_path, GROUPCTL_ACTION_REF="v1.2.0")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert asked == "groupctl==1.2.0"
+    again, _ = _install(tmp_path, GROUPCTL_ACTION_REF="v1.2.0")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already installed in this job: groupctl==1.2.0" in again.stdout
+    assert (tmp_path / "pip.log").read_text().count("install") == 1  # pip ran once
+    # Another release asked for later in the job replaces it.
+    third, asked = _install(tmp_path, GROUPCTL_VERSION="1.3.0")
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert asked == "groupctl==1.3.0"

@@ -21,6 +21,7 @@ from reconciler.engine.stopping import Stop
 from reconciler.errors import SettingsError, UsageError
 from reconciler.titan.client import DEFAULT_PARALLELISM, DEFAULT_WRITE_RATE, TitanClient
 from reconciler.titan.http import check_api_key, check_no_credentials
+from reconciler.titan.retries import DEFAULT_RETRIES, RetryPolicy
 from reconciler.titan.session_guard import RECONNECT_WAIT
 from reconciler.util.rates import parse_rate
 
@@ -40,7 +41,7 @@ NO_KEY = "no API key: set TITAN_API_KEY (or --api-key) to your Titan API key"
 @dataclass(frozen=True)
 class ApiSettings:
     """Where and as whom to call Titan: `--api`, `--api-key`, `--session`, `--write-rate`,
-    `--timeout`, `--reconnect-wait`, `--parallelism`."""
+    `--timeout`, `--retries`, `--reconnect-wait`, `--parallelism`."""
 
     api: str | None
     api_key: str | None = field(repr=False)
@@ -48,6 +49,7 @@ class ApiSettings:
     # "20/min", "unlimited", or None for the default: paced against Titan, not on the simulator.
     write_rate: str | None = None
     timeout: float = 30.0  # seconds for one answer (retries come on top, within their budget)
+    retries: int = DEFAULT_RETRIES  # tries after the first, of a call that may pass
     reconnect_wait: float = RECONNECT_WAIT  # seconds, in all, for a reconnecting session
     parallelism: int = DEFAULT_PARALLELISM  # API calls at once, at most
 
@@ -131,6 +133,7 @@ class ApiSettings:
                 session=self.session or "default",
                 transport=SimTransport(simulator.asgi),
                 timeout=self.timeout,
+                retry=RetryPolicy(attempts=1 + self.retries),
                 write_rate=explicit_rate,
                 max_concurrency=self.parallelism,
                 reconnect_wait=self.reconnect_wait,
@@ -143,6 +146,7 @@ class ApiSettings:
                 api_key=api_key,
                 session=self.session or "default",
                 timeout=self.timeout,
+                retry=RetryPolicy(attempts=1 + self.retries),
                 write_rate=explicit_rate if self.write_rate is not None else DEFAULT_WRITE_RATE,
                 max_concurrency=self.parallelism,
                 reconnect_wait=self.reconnect_wait,

@@ -28,6 +28,7 @@ from reconciler.engine.service import LOCK_TIMEOUT, Run, check_plan_target
 from reconciler.engine.statefile import LONGEST_PLAN_AGE
 from reconciler.errors import FileAccessError, UsageError
 from reconciler.titan.client import DEFAULT_PARALLELISM
+from reconciler.titan.retries import DEFAULT_RETRIES
 from reconciler.titan.session_guard import RECONNECT_WAIT
 from reconciler.util.rates import parse_duration
 
@@ -79,6 +80,19 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         " answers is said at once.",
     )
     @click.option(
+        "--retries",
+        envvar="TITAN_RETRIES",
+        show_envvar=True,
+        type=click.IntRange(0, 20),
+        default=DEFAULT_RETRIES,
+        show_default=True,
+        metavar="N",
+        help="How many more times a call that failed in a way that may pass (a 5xx, a 429,"
+        " a dropped connection) is tried, waiting longer each time (about 0.5 s, 1 s, 2 s..."
+        " up to 20 s, or Titan's Retry-After), two minutes at most in all. 0: fail at the"
+        " first such error.",
+    )
+    @click.option(
         "--reconnect-wait",
         envvar="TITAN_RECONNECT_WAIT",
         show_envvar=True,
@@ -109,6 +123,7 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         session: str | None,
         write_rate: str | None,
         timeout: float,
+        retries: int,
         reconnect_wait: float,
         parallelism: int,
         verbose: bool,
@@ -123,6 +138,7 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
             session=session,
             write_rate=write_rate,
             timeout=timeout,
+            retries=retries,
             reconnect_wait=reconnect_wait,
             parallelism=parallelism,
         )

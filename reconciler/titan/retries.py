@@ -35,11 +35,14 @@ _RETRIED_STATUSES = frozenset({429})  # and every 5xx
 _T = TypeVar("_T")
 
 
+DEFAULT_RETRIES = 5  # tries after the first (`--retries`)
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How long to keep trying a call that failed in a way that may pass."""
 
-    attempts: int = 6
+    attempts: int = 1 + DEFAULT_RETRIES
     total_seconds: float = 120.0
     initial_backoff: float = 0.5
     max_backoff: float = 20.0

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.sim.state import Account, WorldState
+from reconciler.titan.retries import DEFAULT_RETRIES, RetryPolicy
 from tests.support.processes import run_groupctl, sim_serve
 
 KEY = "cli-secret-key-0c9a8b"
@@ -168,17 +169,32 @@ def test_a_wrong_key_is_reported_with_the_call_and_without_the_key(
     assert "Traceback" not in done.stderr
 
 
-def test_an_api_error_500_is_an_error_line_not_a_traceback(groupctl: str, tmp_path: Path) -> None:
-    with sim_serve(groupctl, tmp_path / "w.json", "--fault-rate", "500=1", key=KEY) as served:
-        done = run_groupctl(groupctl, "status", "--api", served.url, "--api-key", KEY)
+@pytest.mark.parametrize(
+    ("retries", "how"),
+    [(0, ("--retries", "0")), (2, ("--retries", "2")), (1, ("env", "TITAN_RETRIES=1"))],
+)
+def test_an_api_error_500_is_an_error_line_not_a_traceback_after_the_retries_asked(
+    groupctl: str, tmp_path: Path, retries: int, how: tuple[str, str]
+) -> None:
+    flags, env = (how, {}) if how[0] != "env" else ((), dict([how[1].split("=")]))
+    with sim_serve(groupctl, tmp_path / "w.json", "--fault-rate", "500=1", "-v", key=KEY) as served:
+        done = run_groupctl(
+            groupctl, "status", "--api", served.url, "--api-key", KEY, *flags, env=env
+        )
+        _, sim_log = served.stop()
     assert done.returncode == 1
-    *retries, last = done.stderr.splitlines()
+    *waits, last = done.stderr.splitlines()
     assert last.startswith("error: GET /api/sessions/default: HTTP 500: injected fault")
-    assert last.endswith("(after 6 attempts)")
+    assert last.endswith(f"(after {retries + 1} attempts)" if retries else "internal error")
     # Each wait is announced, so a run that is slow says why without -v.
-    assert len(retries) == 5
-    assert all(line.startswith("warning: GET /api/sessions/default: HTTP 500") for line in retries)
+    assert len(waits) == retries
+    assert all(line.startswith("warning: GET /api/sessions/default: HTTP 500") for line in waits)
     assert "Traceback" not in done.stderr
+    assert sim_log.count("GET /api/sessions/default ") == retries + 1  # what the API saw
+
+
+def test_six_attempts_are_the_default() -> None:
+    assert RetryPolicy().attempts == 1 + DEFAULT_RETRIES == 6
 
 
 def test_plan_waits_for_a_reconnecting_session_only_as_long_as_reconnect_wait(

@@ -33,6 +33,7 @@ from reconciler.titan.client import TitanClient
 from reconciler.titan.retries import RetryPolicy
 from tests.support.builders import desired, want
 from tests.support.processes import run_groupctl, sim_serve
+from tests.support.thorough import trials
 
 ROOT = Path(__file__).parent.parent.parent
 KEY = "convergence-key-123456"
@@ -204,8 +205,12 @@ def test_an_apply_killed_at_a_random_point_is_finished_by_the_next_run(
     groupctl: str, tmp_path: Path
 ) -> None:
     rng = random.Random(2024)
+    # Killed after the first of the example apply's 17 reported steps, after the 16th (the
+    # last would race its summary line), and evenly between; the long profile adds kills at
+    # random steps.
+    targets = [1, 4, 7, 10, 13, 16] + [rng.randint(1, 16) for _ in range(trials(0, 14))]
     mid_apply = 0
-    for trial in range(20):
+    for trial, target in enumerate(targets):
         work = tmp_path / f"trial-{trial}"
         shutil.copytree(ROOT / "examples", work)
         with sim_serve(groupctl, work / "world.json", "--latency-ms", "15", key=KEY) as served:
@@ -223,7 +228,7 @@ def test_an_apply_killed_at_a_random_point_is_finished_by_the_next_run(
             # Killed after a random number of the steps it reports, one line each: so the
             # kill lands in the middle of the apply, at a different point each trial.
             assert victim.stdout is not None
-            steps, target = 0, rng.randint(1, 17)
+            steps = 0
             for line in victim.stdout:  # the plan first, then "[group] step: outcome" lines
                 steps += line.startswith("[")
                 if steps >= target:
@@ -251,4 +256,4 @@ def test_an_apply_killed_at_a_random_point_is_finished_by_the_next_run(
             for g in WorldState.model_validate_json((work / "world.json").read_text()).groups
         )
         assert max(subjects.values()) == 1, subjects
-    assert mid_apply == 20, f"only {mid_apply} of 20 kills landed in the middle of an apply"
+    assert mid_apply == len(targets), f"{mid_apply} of {len(targets)} kills landed mid-apply"

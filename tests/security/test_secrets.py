@@ -104,7 +104,9 @@ def test_error_paths_reveal_no_secret(
         env = {"TITAN_API_URL": served.url, "TITAN_API_KEY": client_key}
         outputs = []
         for args in (["plan", "--debug"], ["apply", "--debug", "--auto-approve"], ["status", "-v"]):
-            done = run_groupctl(groupctl, *args, "--timeout", "2", env=env, cwd=example)
+            # One retry: its warning is an error path too; more would only wait longer.
+            quick = ("--timeout", "2", "--retries", "1")
+            done = run_groupctl(groupctl, *args, *quick, env=env, cwd=example)
             assert done.returncode == 1
             assert expected in done.stderr
             assert "Traceback" not in done.stderr
