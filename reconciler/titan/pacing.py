@@ -44,6 +44,8 @@ _CATCH_UP = 4  # requests that may go at once when behind the even spacing
 _RECENT = 32  # answers whose Remaining counts, before the window is known
 # Requests remembered before the window is known (after: those of the last two windows).
 _REMEMBERED = 4096
+# A wait at least this long is said without -v: a run that stops for a while says why.
+SAID_WAIT = 5.0  # seconds
 
 
 @dataclass(slots=True)
@@ -121,12 +123,21 @@ class Pacer:
                 if wait is None:
                     break
                 if wait > 0:
+                    if wait >= SAID_WAIT:
+                        why = "its Retry-After" if now < self._resume_at else self._described()
+                        log.warning("waiting %.0f s for Titan's rate limit (%s)", wait, why)
                     await self._sleep(wait)
                     self.slept_until(now + wait)
                 else:  # until the next answer says more
                     self._answer.clear()
                     await self._answer.wait()
             self._sent_now(ticket, now)
+
+    def _described(self) -> str:
+        """The limit as the answers have taught it."""
+        if self.window is None:
+            return f"{self.limit} requests a window"
+        return f"{self.limit} requests in {self.window:.0f} s"
 
     def _sent_now(self, ticket: Ticket, now: float) -> None:
         self._sends += 1

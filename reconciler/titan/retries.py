@@ -28,6 +28,7 @@ from reconciler.errors import (
     SessionNotReadyError,
 )
 from reconciler.titan.http import CallStats
+from reconciler.titan.pacing import SAID_WAIT
 
 log = logging.getLogger("reconciler.titan")
 
@@ -89,8 +90,12 @@ class Retrier:
         def log_retry(state: RetryCallState) -> None:
             self._stats.retries += 1
             error = state.outcome.exception() if state.outcome else None
-            # Shown without -v: a run that waits should say why. Rate limits are expected.
-            level = logging.INFO if isinstance(error, RateLimitedError) else logging.WARNING
+            # Shown without -v: a run that waits should say why. Rate limits are expected: a
+            # short wait for one is said with -v only.
+            short = state.upcoming_sleep < SAID_WAIT
+            level = (
+                logging.INFO if isinstance(error, RateLimitedError) and short else logging.WARNING
+            )
             log.log(level, "%s; retrying in %.1f s", error, state.upcoming_sleep)
 
         retrying = AsyncRetrying(

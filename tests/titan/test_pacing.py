@@ -7,6 +7,7 @@ import asyncio
 import math
 
 import httpx
+import pytest
 
 from reconciler.sim.gateway import SlidingWindow
 from reconciler.titan.pacing import Pacer, Ticket
@@ -167,3 +168,26 @@ def test_an_answer_that_overtook_the_requests_sent_before_it_leaves_room_for_the
     answer(in_flight[-1], 9)  # counted first: the four sent before it are still to come
     more = [Ticket() for _ in range(10)]
     assert [pacer.turn_now(ticket) for ticket in more].count(True) == 5
+
+
+def test_a_long_wait_is_said_without_v_a_short_one_is_not(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A run that stops for a while says why (a Retry-After of a minute), at WARNING: shown
+    without -v. The small waits of an even pace say nothing."""
+    caplog.set_level("INFO", logger="reconciler.titan")
+    clock = Clock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    titan = Titan(clock, "10/1")
+
+    async def calls() -> None:
+        await paced_calls(pacer, titan, 40)  # an even pace: waits of a fraction of a second
+        assert not [r for r in caplog.records if r.levelname == "WARNING"]
+        first = Ticket()
+        await pacer.turn(first)
+        pacer.answered(first, 429, httpx.Headers({"Retry-After": "60"}))
+        await pacer.turn(Ticket())
+
+    asyncio.run(calls())
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert said == ["waiting 60 s for Titan's rate limit (its Retry-After)"]
