@@ -45,7 +45,10 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if source.is_file():  # a file deleted in the working tree is not released
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
             (repo / name).write_bytes(source.read_bytes())
-    git = ("git", "-c", "user.name=release", "-c", "user.email=release@example.invalid")
+    git = (
+        *("git", "-c", "user.name=release", "-c", "user.email=release@example.invalid"),
+        *("-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"),
+    )
     _run(*git, "init", "--quiet", cwd=repo)
     _run(*git, "add", "--all", cwd=repo)
     _run(*git, "commit", "--quiet", "--no-verify", "-m", "release", cwd=repo)
@@ -94,9 +97,16 @@ def _fake_python(directory: Path, log: Path) -> Path:
     return fake
 
 
-def _install(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], str]:
+def _install(
+    tmp_path: Path, folder: str | None = "main", **env: str
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """install.sh as the runner runs it: from _actions/OWNER/REPO/`folder` (the ref the
+    workflow used), or, with `folder=None`, from a checkout (a local `uses: ./`)."""
     log = tmp_path / "pip.log"
-    action = tmp_path / "_actions" / "your-org" / "groupctl" / env.pop("folder", "main")
+    if folder is None:
+        action = tmp_path / "checkout"
+    else:
+        action = tmp_path / "_actions" / "your-org" / "groupctl" / folder
     action.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
         ["bash", str(ROOT / "action" / "install.sh")],
@@ -118,20 +128,21 @@ def _install(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[st
 
 
 @pytest.mark.parametrize(
-    ("env", "installed"),
+    ("folder", "env", "installed"),
     [
-        ({"GROUPCTL_ACTION_REF": "v1.2.0"}, "groupctl==1.2.0"),
-        ({"GROUPCTL_ACTION_REF": "1.2.0rc1"}, "groupctl==1.2.0rc1"),
-        # github.action_ref can be empty in a composite action: the runner's folder tells.
-        ({"GROUPCTL_ACTION_REF": "", "folder": "v2.0.1"}, "groupctl==2.0.1"),
-        ({"GROUPCTL_ACTION_REF": "v1", "GROUPCTL_VERSION": "1.4.2"}, "groupctl==1.4.2"),
-        ({"GROUPCTL_ACTION_REF": "v1.2.0", "GROUPCTL_INSTALL": "./here"}, "./here"),
+        ("v1.2.0", {}, "groupctl==1.2.0"),
+        ("v1.2.0rc1", {}, "groupctl==1.2.0rc1"),
+        # Inside another composite action, github.action_ref names the outer action's ref.
+        ("v2.0.1", {"GROUPCTL_ACTION_REF": "v9.9.9"}, "groupctl==2.0.1"),
+        (None, {"GROUPCTL_ACTION_REF": "v3.1.4"}, "groupctl==3.1.4"),
+        ("v1", {"GROUPCTL_VERSION": "1.4.2"}, "groupctl==1.4.2"),
+        ("v1.2.0", {"GROUPCTL_INSTALL": "./here"}, "./here"),
     ],
 )
 def test_the_action_installs_the_release_its_tag_or_version_names(
-    tmp_path: Path, env: dict[str, str], installed: str
+    tmp_path: Path, folder: str | None, env: dict[str, str], installed: str
 ) -> None:
-    done, asked = _install(tmp_path, **env)
+    done, asked = _install(tmp_path, folder, **env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert asked == installed
     assert "::notice::" not in done.stdout
@@ -141,28 +152,31 @@ def test_the_action_installs_the_release_its_tag_or_version_names(
 def test_the_action_at_any_other_ref_installs_its_own_files_and_says_so(
     tmp_path: Path, ref: str
 ) -> None:
-    done, asked = _install(tmp_path, GROUPCTL_ACTION_REF=ref)
+    done, asked = _install(tmp_path, ref, GROUPCTL_ACTION_REF=ref)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert asked == str(tmp_path / "_actions" / "your-org" / "groupctl" / "main")
-    assert f"::notice::groupctl action at '{ref}', not a release tag" in done.stdout
+    assert asked == str(tmp_path / "_actions" / "your-org" / "groupctl" / ref)
+    assert "::notice::groupctl action not at a release tag" in done.stdout
 
 
-def test_the_action_refuses_a_version_that_is_no_release(tmp_path: Path) -> None:
-    done, asked = _install(tmp_path, GROUPCTL_VERSION="1.2; rm -rf /")
+def test_the_action_refuses_a_version_that_is_no_release_without_echoing_it(
+    tmp_path: Path,
+) -> None:
+    done, asked = _install(tmp_path, GROUPCTL_VERSION="1.2\n::add-mask::x; rm -rf /")
     assert done.returncode == 1
     assert asked == ""
     assert "::error::groupctl action: version must be a release such as 1.2.0" in done.stdout
+    assert "add-mask" not in done.stdout
 
 
 def test_a_job_that_uses_the_action_twice_installs_it_once(tmp_path: Path) -> None:
-    first, asked = _install(tmp_path, GROUPCTL_ACTION_REF="v1.2.0")
+    first, asked = _install(tmp_path, "v1.2.0")
     assert first.returncode == 0, first.stdout + first.stderr
     assert asked == "groupctl==1.2.0"
-    again, _ = _install(tmp_path, GROUPCTL_ACTION_REF="v1.2.0")
+    again, _ = _install(tmp_path, "v1.2.0")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "already installed in this job: groupctl==1.2.0" in again.stdout
     assert (tmp_path / "pip.log").read_text().count("install") == 1  # pip ran once
     # Another release asked for later in the job replaces it.
-    third, asked = _install(tmp_path, GROUPCTL_VERSION="1.3.0")
+    third, asked = _install(tmp_path, "v1.2.0", GROUPCTL_VERSION="1.3.0")
     assert third.returncode == 0, third.stdout + third.stderr
     assert asked == "groupctl==1.3.0"

@@ -183,7 +183,8 @@ def watch(
                     timeout_graceful_shutdown=5,
                     ssl_certfile=tls[0] if tls else None,
                     ssl_keyfile=tls[1] if tls else None,
-                )
+                ),
+                on_exit=watcher.begin_stop,
             )
             scheme = "https" if tls else "http"
             address = f"{scheme}://{listen.rsplit(':', 1)[0]}:{sock.getsockname()[1]}"

@@ -5,9 +5,11 @@ not come."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import socket
 from asyncio import sslproto
+from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
@@ -52,9 +54,18 @@ class GracefulServer(uvicorn.Server):
     service that finished its work cleanly should say so instead.
     """
 
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None] | None = None) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit  # told at the first signal, in the event loop
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True  # a second Ctrl-C: stop waiting
+        if not self.should_exit and self._on_exit is not None:
+            # A signal handler runs between any two steps: the loop runs the callback. With no
+            # loop running (yet, or any more) there is nothing to tell.
+            with contextlib.suppress(RuntimeError):
+                asyncio.get_running_loop().call_soon_threadsafe(self._on_exit)
         self.should_exit = True
 
 

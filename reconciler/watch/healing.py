@@ -79,18 +79,22 @@ class Healer:
         self._history: dict[str, _History] = {}
         self._deferred: dict[str, float] = {}  # key -> when its heal is allowed
         self._stop: Stop | None = None  # the heal in progress's, for a shutdown to wind down
+        self._stopping: str | None = None  # why watch is stopping, once it is: no new heal
 
     @property
     def healing(self) -> bool:
         """Whether a heal is changing things right now."""
         return self._stop is not None
 
-    def wind_down(self, reason: str) -> None:
-        """watch is stopping: the heal in progress, if any, starts nothing new, gives its
-        calls in flight a few seconds, saves the state file and reports, as apply does at
-        SIGTERM (see `engine.stopping`)."""
-        if self._stop is not None:
-            self._stop.request(reason)
+    def wind_down(self, reason: str, grace: float) -> None:
+        """watch is stopping: no heal starts from now on, and the heal in progress, if any,
+        starts nothing new, gives its calls in flight `grace` seconds, saves the state file
+        and reports, as apply does at SIGTERM (see `engine.stopping`)."""
+        if self._stopping is None:
+            self._stopping = reason
+            if self._stop is not None:
+                self._stop.grace = grace
+                self._stop.request(reason)
 
     def due(self, now: float) -> list[str]:
         """The groups whose deferred heal is allowed by `now`, each given once."""
@@ -105,6 +109,9 @@ class Healer:
             # Not a drift of a group: a group to create (new in the config, or one this
             # watch never saw). Creating is apply's job, after someone reviewed the plan.
             self._outcome(key, "refused", reasons=["creating a group is left to apply"])
+            return
+        if self._stopping is not None:
+            self._outcome(key, "stopped", reason=self._stopping)
             return
         if not self._session.healing:
             self._outcome(key, "paused", reason=self._session.why_not)
@@ -125,6 +132,9 @@ class Healer:
                 if self._state_file.refresh():
                     self._deferred[key] = now
                     self._outcome(key, "deferred", reason="another run saved the state file")
+                    return
+                if self._stopping is not None:  # while it waited for the lock, or read
+                    self._outcome(key, "stopped", reason=self._stopping)
                     return
                 history.healed(now, self._options)
                 self._echoes.expect(found.plan, now, found.live)

@@ -139,6 +139,11 @@ class Watcher:
         report("reloaded", groups=len(self.desired.groups))
         self._worker.resync_now()
 
+    def begin_stop(self) -> None:
+        """A signal to stop came: no heal starts from now on, the one in progress winds down
+        (the server meanwhile answers the connections it has; see Worker.stop)."""
+        self._worker.begin_stop()
+
     @asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         """Served (uvicorn runs this): the worker and a ticker (of the queue and of /healthz's

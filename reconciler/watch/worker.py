@@ -32,7 +32,7 @@ from reconciler.watch.session import SessionState
 MAX_WAITING = 10_000  # groups changed before they were bound, kept for their binding check
 # At a shutdown, the seconds a heal gets after its grace (its calls in flight cut short by
 # then), to save the state file and report.
-_WIND_DOWN = 5.0
+_WIND_DOWN = 2.0
 
 
 class CheckQueue:
@@ -101,6 +101,8 @@ class Worker:
         self.queue = CheckQueue()
         self._next_resync = float("-inf")
         self.stopping = False
+        self._stop_began: float | None = None  # the event loop's time of begin_stop()
+        self._grace = STOP_GRACE  # what begin_stop() gave the group in progress
         self.busy = False  # a group is being checked (or healed) right now
         self._task: asyncio.Task[None] | None = None  # when started
 
@@ -183,19 +185,29 @@ class Worker:
         """Whether the started worker has stopped (it should not before `stop()`)."""
         return self._task is not None and self._task.done()
 
+    def begin_stop(self, reason: str = "watch is stopping", grace: float = STOP_GRACE) -> None:
+        """Stop taking groups, and start no heal, from now on (at the signal, while the
+        server still answers the connections it has); the heal in progress winds down, its
+        calls in flight given `grace` seconds from now. Call it in the worker's event loop."""
+        if self._stop_began is None:
+            self.stopping = True
+            self._stop_began, self._grace = asyncio.get_running_loop().time(), grace
+            self._healer.wind_down(reason, grace)
+
     async def stop(self, grace: float = STOP_GRACE) -> None:
-        """Stop the started worker. The group in progress gets about `grace` seconds: a heal
-        is wound down (nothing new is sent, the calls in flight finish or are cut short, the
-        state file is saved, the outcome reported); a check still reading after that, say
-        retrying an API that is gone, is cancelled (a read changes nothing), so that a
-        shutdown never waits on the API: Docker and Kubernetes kill 10 and 30 s after
-        SIGTERM."""
-        self.stopping = True
+        """Stop the started worker. The group in progress gets the grace of `begin_stop`
+        (`grace` if it was not called): a heal is wound down (nothing new is sent, the calls
+        in flight finish or are cut short, the state file is saved, the outcome reported); a
+        check still reading after that, say retrying an API that is gone, is cancelled (a
+        read changes nothing), so that a shutdown never waits on the API: Docker kills 10 s
+        after SIGTERM."""
+        self.begin_stop(grace=grace)
         if self._task is None:
             return
         if self.busy:
-            self._healer.wind_down("watch is stopping")
-            await asyncio.wait({self._task}, timeout=grace)
+            assert self._stop_began is not None
+            left = self._stop_began + self._grace - asyncio.get_running_loop().time()
+            await asyncio.wait({self._task}, timeout=max(left, 0))
             if self._healer.healing:  # cut short by now: the time to save and report
                 await asyncio.wait({self._task}, timeout=_WIND_DOWN)
         if not self._task.done():

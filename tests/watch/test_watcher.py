@@ -198,8 +198,16 @@ def test_sigterm_stops_watch_promptly_while_a_check_retries_an_api_that_is_gone(
             "TITAN_WEBHOOK_SECRET": secret,
             "NO_COLOR": "1",
         }
+        # With 20 retries, a check of an API that is gone would wait out their two minutes.
         watch = start_groupctl(
-            groupctl, "watch", "--listen", f"127.0.0.1:{port}", cwd=example, env=env
+            groupctl,
+            "watch",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--retries",
+            "20",
+            cwd=example,
+            env=env,
         )
         try:
             assert watch.stdout is not None
@@ -216,7 +224,7 @@ def test_sigterm_stops_watch_promptly_while_a_check_retries_an_api_that_is_gone(
             assert answer.status_code == 202
             log.wait_for(r"retrying in", 30)  # the check is under way, and waits to try again
             watch.send_signal(signal.SIGTERM)
-            # Before: 120 s, the retries' budget. Now the check's grace (5 s), then it stops.
+            # The check's grace (5 s), then it stops: not the retries' two minutes.
             assert watch.wait(timeout=30) == 0
             log.wait_for(r'"event": "check_stopped", "group": "announcements"', 5)
         finally:
