@@ -13,6 +13,7 @@ import pytest
 
 import reconciler.watch.worker as worker_module
 from reconciler.core.jid import parse_group_jid
+from reconciler.engine.service import plan_now
 from reconciler.watch import WatchOptions
 from tests.support.watching import ALICE, ALICE_JID, TEAM, Clock, Setup
 
@@ -50,13 +51,12 @@ async def test_a_heal_that_would_start_after_the_signal_does_not(
 ) -> None:
     async with started(tmp_path) as setup:
         gate = Gate()
-        plan_now = worker_module.plan_now
 
         async def slow_read(*args: Any, **kwargs: Any) -> Any:
             await gate.wait()  # the check's read, under way when the signal comes
             return await plan_now(*args, **kwargs)
 
-        monkeypatch.setattr(worker_module, "plan_now", slow_read)
+        monkeypatch.setattr(worker_module, "plan_now", slow_read)  # the worker's reference
         await setup.bob.remove_participants(parse_group_jid(TEAM), [ALICE_JID])
         await setup.hooks.close()  # the webhook delivered: Alice's group is being checked
         async with asyncio.timeout(FAILURE_BOUND):
