@@ -18,7 +18,7 @@ import pytest
 
 from reconciler.engine import planfile
 from reconciler.sim.state import WorldState
-from tests.support.processes import ServedSim, run_groupctl, sim_serve
+from tests.support.processes import WITH_SIGINT, ServedSim, run_groupctl, sim_serve
 
 ROOT = Path(__file__).parent.parent.parent
 KEY = "apply-cli-key-5f3a9b"
@@ -350,7 +350,7 @@ def answer_on_a_terminal(
         "TITAN_WRITE_RATE": "unlimited",
     }
     process = subprocess.Popen(
-        [groupctl, "apply", *args],
+        [*WITH_SIGINT, groupctl, "apply", *args],
         cwd=example,
         env=env,
         stdin=secondary,

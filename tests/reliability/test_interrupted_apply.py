@@ -25,7 +25,7 @@ import pytest
 
 from reconciler.sim.state import WorldState
 from tests.support.gate import WAIT, Gate, gate_in_front_of
-from tests.support.processes import run_groupctl, sim_serve
+from tests.support.processes import WITH_SIGINT, run_groupctl, sim_serve
 
 KEY = "interrupt-key-5d1c"
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
@@ -93,7 +93,7 @@ class Setup:
 
     def start(self, *args: str) -> Apply:
         process = subprocess.Popen(
-            ["groupctl", "apply", "--auto-approve", "--format", "json", *args],
+            [*WITH_SIGINT, "groupctl", "apply", "--auto-approve", "--format", "json", *args],
             cwd=self.work,
             env=self.env,
             stdout=subprocess.PIPE,

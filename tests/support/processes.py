@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,17 @@ def run_groupctl(
         env={**clean, "NO_COLOR": "1", **(env or {})},
     )
 
+
+# Runs a command with SIGINT as a user's Ctrl-C finds it, whatever this test run inherited: a
+# suite started in the background (`pytest &`, a job runner) ignores SIGINT, its children
+# would too, and groupctl rightly keeps an ignored SIGINT ignored. (A shell cannot undo an
+# ignored signal it was started with; Python can, and exec keeps the pid the test signals.)
+WITH_SIGINT = (
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL);"
+    " os.execvp(sys.argv[1], sys.argv[1:])",
+)
 
 LISTENING = re.compile(r"Titan simulator listening on (http://\S+)")
 
