@@ -108,8 +108,9 @@ def watch(
     as one JSON log line per group and in Prometheus metrics (/metrics); with --self-heal,
     put them back. /healthz answers while the config is loaded and the API reachable.
 
-    SIGHUP reloads the config; SIGTERM stops, after the group in progress (within 5 s: a heal
-    is wound down as an interrupted apply is, a check still waiting for the API is dropped).
+    SIGHUP reloads the config; SIGTERM stops, after the group in progress (within about 7 s:
+    no heal starts after the signal, the one in progress is wound down as an interrupted apply
+    is, a check still waiting for the API is dropped).
 
     \b
       TITAN_WEBHOOK_SECRET=... groupctl watch --listen 0.0.0.0:8443 --self-heal \\
@@ -194,7 +195,10 @@ def watch(
                 f" resync every {resync_interval}",
                 err=True,
             )
-            await server.serve(sockets=[sock])
+            try:
+                await server.serve(sockets=[sock])
+            finally:  # a second Ctrl-C ends serving without its shutdown: the heal is saved
+                await watcher.stop()
 
     asyncio.run(serve())
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import signal
 import socket
 from asyncio import sslproto
@@ -56,17 +57,19 @@ class GracefulServer(uvicorn.Server):
 
     def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None] | None = None) -> None:
         super().__init__(config)
-        self._on_exit = on_exit  # told at the first signal, in the event loop
+        self._on_exit = on_exit  # told at each signal, in the event loop
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True  # a second Ctrl-C: stop waiting
-        if not self.should_exit and self._on_exit is not None:
-            # A signal handler runs between any two steps: the loop runs the callback. With no
-            # loop running (yet, or any more) there is nothing to tell.
-            with contextlib.suppress(RuntimeError):
-                asyncio.get_running_loop().call_soon_threadsafe(self._on_exit)
         self.should_exit = True
+        if self._on_exit is not None:
+            # A signal handler runs between any two steps: the loop runs the callback, in a
+            # context of its own. With no loop running (yet, or any more) there is nothing to
+            # tell.
+            with contextlib.suppress(RuntimeError):
+                loop = asyncio.get_running_loop()
+                loop.call_soon_threadsafe(self._on_exit, context=contextvars.Context())
 
 
 class HeadDeadlineProtocol(H11Protocol):

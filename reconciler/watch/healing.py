@@ -96,6 +96,12 @@ class Healer:
                 self._stop.grace = grace
                 self._stop.request(reason)
 
+    def hurry(self) -> None:
+        """watch is told again to stop: the heal in progress cuts its calls in flight short
+        now (its outcome is still saved and reported)."""
+        if self._stop is not None and self._stopping is not None:
+            self._stop.request(self._stopping)
+
     def due(self, now: float) -> list[str]:
         """The groups whose deferred heal is allowed by `now`, each given once."""
         due = [key for key, when in self._deferred.items() if now >= when]
@@ -133,7 +139,7 @@ class Healer:
                     self._deferred[key] = now
                     self._outcome(key, "deferred", reason="another run saved the state file")
                     return
-                if self._stopping is not None:  # while it waited for the lock, or read
+                if self._stopping is not None:  # a guard: nothing above waits, today
                     self._outcome(key, "stopped", reason=self._stopping)
                     return
                 history.healed(now, self._options)

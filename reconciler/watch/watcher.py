@@ -141,8 +141,19 @@ class Watcher:
 
     def begin_stop(self) -> None:
         """A signal to stop came: no heal starts from now on, the one in progress winds down
-        (the server meanwhile answers the connections it has; see Worker.stop)."""
-        self._worker.begin_stop()
+        (the server meanwhile answers the connections it has; see Worker.stop). A second
+        signal cuts the heal's calls in flight short at once; it still saves and reports."""
+        if self._worker.stopping:
+            self._worker.hurry()
+        else:
+            self._worker.begin_stop()
+
+    async def stop(self) -> None:
+        """Stop the background reads and the worker (see Worker.stop): at the end of serving,
+        and again after it, for a server that ended without its shutdown (a second Ctrl-C).
+        Stopping twice is harmless."""
+        await self.health.stop()
+        await self._worker.stop()
 
     @asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -158,8 +169,7 @@ class Watcher:
         finally:
             loop.remove_signal_handler(signal.SIGHUP)
             ticker.cancel()
-            await self.health.stop()
-            await self._worker.stop()
+            await self.stop()
 
     async def _ticking(self) -> None:
         while True:

@@ -30,6 +30,7 @@ from reconciler.watch.reporting import log, report
 from reconciler.watch.session import SessionState
 
 MAX_WAITING = 10_000  # groups changed before they were bound, kept for their binding check
+_STOPPING = "interrupted (watch is stopping)"  # what a heal cut short by a shutdown says
 # At a shutdown, the seconds a heal gets after its grace (its calls in flight cut short by
 # then), to save the state file and report.
 _WIND_DOWN = 2.0
@@ -182,10 +183,10 @@ class Worker:
 
     @property
     def stopped(self) -> bool:
-        """Whether the started worker has stopped (it should not before `stop()`)."""
+        """Whether the started worker has stopped (it should not before `begin_stop()`)."""
         return self._task is not None and self._task.done()
 
-    def begin_stop(self, reason: str = "watch is stopping", grace: float = STOP_GRACE) -> None:
+    def begin_stop(self, reason: str = _STOPPING, grace: float = STOP_GRACE) -> None:
         """Stop taking groups, and start no heal, from now on (at the signal, while the
         server still answers the connections it has); the heal in progress winds down, its
         calls in flight given `grace` seconds from now. Call it in the worker's event loop."""
@@ -193,6 +194,10 @@ class Worker:
             self.stopping = True
             self._stop_began, self._grace = asyncio.get_running_loop().time(), grace
             self._healer.wind_down(reason, grace)
+
+    def hurry(self) -> None:
+        """Told again to stop: the heal in progress cuts its calls in flight short now."""
+        self._healer.hurry()
 
     async def stop(self, grace: float = STOP_GRACE) -> None:
         """Stop the started worker. The group in progress gets the grace of `begin_stop`
@@ -224,6 +229,9 @@ class Worker:
         finished first)."""
         while not self.stopping:
             key = await self.queue.take()
+            if self.stopping:  # taken after the signal: left for the next start
+                self.queue.done()
+                break
             self.busy = True
             try:
                 if key is None:
@@ -234,7 +242,7 @@ class Worker:
                 report("check_failed", group=key, error=str(exc))
             except asyncio.CancelledError:
                 if self.stopping:  # see stop(): still reading when the grace ran out
-                    report("check_stopped", group=key, reason="watch is stopping")
+                    report("check_stopped", group=key, reason=_STOPPING)
                 raise
             except Exception as exc:  # a bug: said loudly, but one group must not stop watch
                 log.exception("checking %s failed unexpectedly", key)

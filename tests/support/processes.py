@@ -34,6 +34,7 @@ def run_groupctl(
 # ignored signal it was started with; Python can, and exec keeps the pid the test signals.)
 WITH_SIGINT = (
     sys.executable,
+    "-I",  # isolated: nothing of the working directory shadows the standard library
     "-c",
     "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL);"
     " os.execvp(sys.argv[1], sys.argv[1:])",

@@ -30,6 +30,7 @@ async def started(tmp_path: Path) -> AsyncIterator[Setup]:
     try:
         yield setup
     finally:
+        await setup.watcher.stop()  # a test that failed leaves no task behind
         await setup.client.aclose()
         await setup.bob.aclose()
 
@@ -88,9 +89,30 @@ async def test_a_heal_in_progress_is_cut_short_within_its_grace_and_reported(
             assert setup.watcher._worker._healer.healing
             await setup.watcher._worker.stop(grace=0.1)
         assert setup.watcher._worker.stopped
-        # Reported (the add's outcome unknown), not cancelled half-way without a word.
-        reported = sum(
-            setup.count("groupctl_heals_total", group="team", result=result)
-            for result in ("applied", "failed")
-        )
-        assert reported == 1
+        # Reported as failed, not cancelled half-way without a word: its add was cut short at
+        # the grace given (at the heal's default grace, 5 s, stop() would have cancelled it
+        # after 0.1 + 2 s).
+        assert setup.count("groupctl_heals_total", group="team", result="failed") == 1
+
+
+async def test_a_second_signal_cuts_the_heal_short_at_once_and_it_is_still_reported(
+    tmp_path: Path,
+) -> None:
+    async with started(tmp_path) as setup:
+        gate = Gate()
+        add = setup.client.add_participants
+
+        async def add_never_answered(*args: Any, **kwargs: Any) -> Any:
+            await gate.wait()
+            return await add(*args, **kwargs)
+
+        setup.client.add_participants = add_never_answered  # type: ignore[method-assign]
+        await setup.bob.remove_participants(parse_group_jid(TEAM), [ALICE_JID])
+        await setup.hooks.close()
+        async with asyncio.timeout(FAILURE_BOUND):
+            await gate.reached.wait()
+            setup.watcher.begin_stop()  # SIGTERM: the heal gets an hour, were it not for...
+            setup.watcher._worker._grace = 3600.0
+            setup.watcher.begin_stop()  # ...a second signal
+            await setup.watcher.stop()  # as serving ends without its shutdown
+        assert setup.count("groupctl_heals_total", group="team", result="failed") == 1
