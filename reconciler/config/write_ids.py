@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from pathlib import Path
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import YAMLError
+from typing import Any
 
 from reconciler.config.yamlfile import MAX_FILE_BYTES
 from reconciler.core.groups import DesiredState
@@ -58,6 +55,10 @@ def _entries(desired: DesiredState, keys: Collection[str]) -> list[tuple[Path, s
 def _write(file: Path, ids: Mapping[str, Jid], root: Path) -> None:
     """Insert one `id:` line (or item, in a flow mapping) per group, touching nothing else: a
     dump of the whole file would re-indent and re-wrap what people wrote their own way."""
+    # Only when there are ids to write: a plan never loads the round-trip YAML library.
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
     try:
         inside(file, root)
         text = read_regular(file, limit=MAX_FILE_BYTES).decode("utf-8")
@@ -73,8 +74,9 @@ def _write(file: Path, ids: Mapping[str, Jid], root: Path) -> None:
         raise FileAccessError(f"{file}: cannot write the new groups' ids: {exc}") from None
 
 
-def _insertion(groups: CommentedMap, key: str, group_id: Jid) -> tuple[int, int, str]:
-    """Where to insert the id of group `key`, and what: (line, column, text)."""
+def _insertion(groups: Any, key: str, group_id: Jid) -> tuple[int, int, str]:
+    """Where to insert the id of group `key` (`groups`: ruamel's CommentedMap of the file's
+    groups), and what: (line, column, text)."""
     entry = groups[key]
     item = f'id: "{group_id}"'
     if not entry:  # {} (or nothing): the id goes just inside the braces

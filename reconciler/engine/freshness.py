@@ -7,8 +7,6 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from reconciler.core.groups import UploadedPicture
 from reconciler.core.jid import Jid, jid_from_api
 from reconciler.engine.live import fetch_group
@@ -67,6 +65,8 @@ def describe(
 ) -> list[str]:
     """What changed between two snapshots of a group, one line per change; `name` shows a
     person (by default, their address)."""
+    from deepdiff import DeepDiff  # only when a plan went stale: a plan run never loads it
+
     # threshold 0: person by person, even when most members changed.
     diff = DeepDiff(
         _comparable(before), _comparable(after), view="tree", threshold_to_diff_deeper=0

@@ -15,6 +15,7 @@ import click
 import pytest
 
 from reconciler.cli.root import COMMANDS, cli
+from tests.support.processes import sim_serve
 
 HEAVY = ("httpx", "uvicorn", "starlette", "PIL", "ruamel", "deepdiff", "rich")
 
@@ -128,3 +129,17 @@ def test_a_group_without_a_command_shows_its_help_and_exits_0(
     done = subprocess.run([groupctl, *args], capture_output=True, text=True)
     assert done.returncode == 0
     assert "Commands:" in done.stdout
+
+
+def test_plan_against_titan_imports_no_server_nor_the_libraries_only_apply_needs(
+    groupctl: str, example: Path
+) -> None:
+    """A plan over HTTP: no web server (the simulator's or watch's), no round-trip YAML (for
+    --write-ids) and no deepdiff (for a stale saved plan)."""
+    with sim_serve(groupctl, example / "world.json", key="K") as served:
+        done, packages = imported(
+            groupctl, "plan", "--api", served.url, "--api-key", "K", cwd=example
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "httpx" in packages  # the import log is read
+    assert sorted(packages & {"uvicorn", "starlette", "ruamel", "deepdiff"}) == []
