@@ -70,20 +70,27 @@ async def test_a_heal_that_would_start_after_the_signal_does_not(
         assert setup.count("groupctl_heals_total", group="team", result="applied") == 0
 
 
+async def heal_held(setup: Setup) -> Gate:
+    """Alice removed by Bob, and the heal that puts her back held at its add, which Titan
+    never answers (the gate is never opened)."""
+    gate = Gate()
+    add = setup.client.add_participants
+
+    async def add_never_answered(*args: Any, **kwargs: Any) -> Any:
+        await gate.wait()
+        return await add(*args, **kwargs)
+
+    setup.client.add_participants = add_never_answered  # type: ignore[method-assign]
+    await setup.bob.remove_participants(parse_group_jid(TEAM), [ALICE_JID])
+    await setup.hooks.close()
+    return gate
+
+
 async def test_a_heal_in_progress_is_cut_short_within_its_grace_and_reported(
     tmp_path: Path,
 ) -> None:
     async with started(tmp_path) as setup:
-        gate = Gate()  # never opened: an add Titan never answers
-        add = setup.client.add_participants
-
-        async def add_never_answered(*args: Any, **kwargs: Any) -> Any:
-            await gate.wait()
-            return await add(*args, **kwargs)
-
-        setup.client.add_participants = add_never_answered  # type: ignore[method-assign]
-        await setup.bob.remove_participants(parse_group_jid(TEAM), [ALICE_JID])
-        await setup.hooks.close()
+        gate = await heal_held(setup)
         async with asyncio.timeout(FAILURE_BOUND):
             await gate.reached.wait()  # the heal's add is in flight
             assert setup.watcher._worker._healer.healing
@@ -99,16 +106,7 @@ async def test_a_second_signal_cuts_the_heal_short_at_once_and_it_is_still_repor
     tmp_path: Path,
 ) -> None:
     async with started(tmp_path) as setup:
-        gate = Gate()
-        add = setup.client.add_participants
-
-        async def add_never_answered(*args: Any, **kwargs: Any) -> Any:
-            await gate.wait()
-            return await add(*args, **kwargs)
-
-        setup.client.add_participants = add_never_answered  # type: ignore[method-assign]
-        await setup.bob.remove_participants(parse_group_jid(TEAM), [ALICE_JID])
-        await setup.hooks.close()
+        gate = await heal_held(setup)
         async with asyncio.timeout(FAILURE_BOUND):
             await gate.reached.wait()
             setup.watcher.begin_stop()  # SIGTERM: the heal gets an hour, were it not for...
