@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import http.server
 import io
 import os
@@ -16,8 +17,36 @@ import pytest
 from hypothesis import settings
 from PIL import Image
 
+import reconciler
 from reconciler.sim.state import WorldState
 from tests.support.harness import Harness, standard_world
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Most tests run the installed groupctl, hundreds of processes that each import the
+    package: its bytecode is written once here, where Python would not write it itself
+    (PYTHONDONTWRITEBYTECODE set, as some CI images do), rather than compiled in each."""
+    if not hasattr(session.config, "workerinput"):  # once, not in each xdist worker
+        compileall.compile_dir(Path(reconciler.__file__).parent, quiet=1)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long end-to-end tests (marked slow) first: started last, one of them would keep a
+    worker busy long after the others are done."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown without it (-p no:xdist)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`pytest -n N` steals work: a worker that runs out of tests takes some of another's,
+    instead of idling while the other finishes its share (`--dist load`, xdist's default for
+    -n, hands them out once). Any other --dist is xdist's."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import WorkStealingScheduling
+
+    return WorkStealingScheduling(config, log)
+
 
 # Property tests: "ci" is the default (and what CI runs); HYPOTHESIS_PROFILE=long by hand.
 settings.register_profile("ci", max_examples=500, deadline=None)

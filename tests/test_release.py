@@ -57,6 +57,7 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base / "dist"
 
 
+@pytest.mark.slow
 def test_the_wheel_built_from_a_tag_reports_that_version(released: Path, tmp_path: Path) -> None:
     wheels = sorted(released.glob("*.whl"))
     assert [wheel.name for wheel in wheels] == [f"groupctl-{TAG[1:]}-py3-none-any.whl"]

@@ -13,6 +13,7 @@ from types import FrameType
 
 import click
 
+from reconciler.cli import startup
 from reconciler.cli.root import cli
 
 
@@ -36,6 +37,7 @@ def main() -> None:
     one at exit took longer than printing the plan (0.55 s at 1,000 groups). Everything the
     command writes is flushed first (output, logs; files are written whole and synced as they
     are made), then the process ends at once."""
+    startup.begin()  # the command's modules are not imported yet
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminated)
     try:

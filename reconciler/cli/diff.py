@@ -7,8 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from reconciler.cli.flags import config_option, format_option, mask_phones_option, use_color
 from reconciler.config import load
@@ -17,6 +15,7 @@ from reconciler.config.gitrev import loaded_at
 from reconciler.errors import UsageError
 from reconciler.render import diff as render_diff
 from reconciler.render.markdown import SEPARATOR
+from reconciler.render.styled import Styled
 from reconciler.util.untrusted import in_json
 
 
@@ -84,8 +83,7 @@ def diff_command(
 
 def _print_text(result: ConfigDiff, old: str, new: str, mask_phones: bool) -> None:
     color = use_color()
-    console = Console(force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
-    text = Text(f"Config diff: {old} -> {new}\n\n", style="bold")
+    text = Styled(f"Config diff: {old} -> {new}\n\n", style="bold")
     for line, style in render_diff.lines(result, mask_phones=mask_phones):
         text.append(line + "\n", style=style)
-    console.print(text, end="")
+    click.echo(text.render(color=color), nl=False, color=color)

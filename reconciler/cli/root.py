@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 import click
 
 from reconciler import __version__
+from reconciler.cli import startup
 from reconciler.cli.flags import choose_color
 from reconciler.errors import ConfigError, GroupctlError
 from reconciler.util.untrusted import shown_lines
@@ -140,6 +141,13 @@ class Groupctl(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        found = super().resolve_command(ctx, args)
+        startup.over()  # the command's modules are imported
+        return found
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy and name not in self.commands:

@@ -75,6 +75,14 @@ from reconciler.watch.registration import Registration, check_url, register
     help="Check every managed group this often too (webhooks can be lost): 30s, 15m, 1h.",
 )
 @click.option(
+    "--health-interval",
+    default="10s",
+    show_default=True,
+    metavar="DURATION",
+    help="Read the session this often for /healthz, whether or not it is asked (one call"
+    " each time, within the key's rate limit): 1s to 1h.",
+)
+@click.option(
     "--read-timeout",
     default="10s",
     show_default=True,
@@ -100,6 +108,7 @@ def watch(
     webhook_secret_env: str,
     self_heal: bool,
     resync_interval: str,
+    health_interval: str,
     read_timeout: str,
     max_removals: int,
     state_path: Path | None,
@@ -121,6 +130,12 @@ def watch(
     Exit status: 0 stopped by SIGTERM; 1 an error (at start:
     the config, the address, the certificate, the secret).
     """
+    # Flags first: a mistake in one is said before anything else is looked at.
+    intervals = {
+        "resync_interval": parse_duration(resync_interval),
+        "health_interval": _health_interval(health_interval),
+        "read_timeout": parse_duration(read_timeout),
+    }
     given = os.environ.get(webhook_secret_env)
     flags = click.get_current_context().params  # -v and --debug, as api_options read them
     secrets = [settings.api_key, given, without_final_line_break(given)]
@@ -145,9 +160,8 @@ def watch(
     run = make_run(settings, config_path, state_path, brakes=Brakes(max_removals=max_removals))
     options = WatchOptions(
         self_heal=self_heal,
-        resync_interval=parse_duration(resync_interval),
         brakes=run.brakes,
-        read_timeout=parse_duration(read_timeout),
+        **intervals,
     )
     state_file = StateFile.load(run.workspace.state_file)
     try:
@@ -201,6 +215,15 @@ def watch(
                 await watcher.stop()
 
     asyncio.run(serve())
+
+
+def _health_interval(text: str) -> float:
+    """--health-interval in seconds: from the ticker's second to an hour (a /healthz that
+    knows nothing newer than an hour is no health check)."""
+    seconds = parse_duration(text)
+    if not 1 <= seconds <= 3600:
+        raise UsageError(f"--health-interval {text}: give 1s to 1h")
+    return seconds
 
 
 def _tls_files(cert: Path | None, key: Path | None) -> tuple[str, str] | None:

@@ -3,18 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import IO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from typing import IO, TYPE_CHECKING
 
 from reconciler.engine.plan import PARTICIPANT_KINDS, Kind, Plan
 from reconciler.engine.report import SUCCESSES, UNCHECKED, GroupReport, Outcome, Step
@@ -22,6 +11,9 @@ from reconciler.render.people import person
 from reconciler.util.rates import Rate
 from reconciler.util.untrusted import one_line, repr_shown, shown
 from reconciler.util.wording import count, duration
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 def expected_steps(plan: Plan) -> int:
@@ -75,6 +67,18 @@ class ApplyProgress:
             self.stream.write(said + "\n")
             self.stream.flush()
         if self.terminal:
+            # Imported here: only a bar on a terminal needs it (a plan, or an apply in a log,
+            # would spend a tenth of its start-up on it).
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             console = Console(file=self.stream)
             self._bar = Progress(
                 TextColumn("{task.description}"),

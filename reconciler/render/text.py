@@ -6,14 +6,10 @@ it stays on its line, so none can forge a line of the plan or a workflow command
 
 from __future__ import annotations
 
-import io
-
-from rich.console import Console
-from rich.text import Text
-
 from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
 from reconciler.errors import HOW_TO_FORCE
 from reconciler.render.people import masked, person
+from reconciler.render.styled import Styled
 from reconciler.util.untrusted import quoted, shown
 
 # (sign, label, style) for each kind of member action.
@@ -33,8 +29,8 @@ _HEADINGS = {
 }
 
 
-def render(plan: Plan, *, mask_phones: bool = False) -> Text:
-    text = Text()
+def render(plan: Plan, *, mask_phones: bool = False) -> Styled:
+    text = Styled()
     header = f"Plan for session {quoted(plan.session)}"
     text.append(f"{header} at {shown(plan.api)}\n" if plan.api else f"{header}\n", style="bold")
     if not plan.groups:
@@ -59,17 +55,7 @@ def render(plan: Plan, *, mask_phones: bool = False) -> Text:
 
 def to_string(plan: Plan, *, color: bool = False, mask_phones: bool = False) -> str:
     """The rendered plan as a string; with `color`, ANSI escapes included."""
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        force_terminal=color,
-        no_color=not color,
-        width=200,
-        highlight=False,
-        soft_wrap=True,
-    )
-    console.print(render(plan, mask_phones=mask_phones), end="")
-    return buffer.getvalue()
+    return render(plan, mask_phones=mask_phones).render(color=color)
 
 
 def heading(group: GroupPlan) -> str:
@@ -86,7 +72,7 @@ def heading(group: GroupPlan) -> str:
     return "update" if kinds else "note"
 
 
-def _group(text: Text, plan: Plan, group: GroupPlan, mask_phones: bool) -> None:
+def _group(text: Styled, plan: Plan, group: GroupPlan, mask_phones: bool) -> None:
     sign, verb, style = _HEADINGS[heading(group)]
     text.append(f"{sign} {verb} ", style=style)
     text.append(quoted(group.subject), style="bold")
@@ -107,7 +93,7 @@ def _group(text: Text, plan: Plan, group: GroupPlan, mask_phones: bool) -> None:
 
 
 def _action(
-    text: Text,
+    text: Styled,
     plan: Plan,
     action: Action,
     new_admins: set[str],

@@ -1,12 +1,13 @@
 """What `/healthz` says: whether watch works, from reads of the session made in the background.
 
-While watch is served, its ticker has Titan read (the session: `Worker.read_session`) at least
-every CHECK_EVERY seconds, whether or not anyone asks, so a session that disconnects or a Titan
-that stops answering shows within seconds, and healing pauses at once even when Titan's
-`session.status` webhook is lost. /healthz never calls Titan itself: asking it costs no call
-and never waits, however often it is asked and however slow Titan is. A read still unanswered
-after ANSWER_WITHIN seconds is itself a failure ("no answer for N s"), reported while it goes
-on (the client's retries of a Titan that has gone away take longer than that).
+While watch is served, its ticker has Titan read (the session: `Worker.read_session`) every
+`interval` seconds (CHECK_EVERY unless `--health-interval` says otherwise), whether or not
+anyone asks, so a session that disconnects or a Titan that stops answering shows within
+seconds, and healing pauses at once even when Titan's `session.status` webhook is lost.
+/healthz never calls Titan itself: asking it costs no call and never waits, however often it is
+asked and however slow Titan is. A read still unanswered after ANSWER_WITHIN seconds is itself
+a failure ("no answer for N s"), reported while it goes on (the client's retries of a Titan
+that has gone away take longer than that).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from reconciler.watch.session import SessionState
 from reconciler.watch.worker import Worker
 
 CHECK_EVERY = 10.0  # seconds: Titan is read at least this often, and at most once in this
+# (the default of WatchOptions.health_interval)
 ANSWER_WITHIN = 5.0  # seconds: Titan answers a read of the session in well under one
 
 
@@ -29,9 +31,15 @@ class Health:
     """The last read of the session, and the one under way."""
 
     def __init__(
-        self, *, worker: Worker, session: SessionState, clock: Callable[[], float]
+        self,
+        *,
+        worker: Worker,
+        session: SessionState,
+        clock: Callable[[], float],
+        interval: float = CHECK_EVERY,
     ) -> None:
         self._worker = worker
+        self._interval = interval
         self._session = session
         self._clock = clock
         self._started = float("-inf")  # when the last read started
@@ -44,10 +52,10 @@ class Health:
 
     def tick(self) -> None:
         """Start a read of the session when one is due (none under way, the last started
-        CHECK_EVERY seconds ago or more). Banned, nothing is read (see `session.py`)."""
+        `interval` seconds ago or more). Banned, nothing is read (see `session.py`)."""
         if self._session.stopped is not None or self._under_way:
             return
-        if self._clock() - self._started >= CHECK_EVERY:
+        if self._clock() - self._started >= self._interval:
             self._started = self._clock()
             self._reading = asyncio.create_task(self._read())
 

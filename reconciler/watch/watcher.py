@@ -88,7 +88,12 @@ class Watcher:
             clock=clock,
             now=now,
         )
-        self.health = Health(worker=self._worker, session=self.session, clock=clock)
+        self.health = Health(
+            worker=self._worker,
+            session=self.session,
+            clock=clock,
+            interval=options.health_interval,
+        )
         routes = Routes(
             secret=secret,
             options=options,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -135,11 +136,33 @@ def test_plan_against_titan_imports_no_server_nor_the_libraries_only_apply_needs
     groupctl: str, example: Path
 ) -> None:
     """A plan over HTTP: no web server (the simulator's or watch's), no round-trip YAML (for
-    --write-ids) and no deepdiff (for a stale saved plan)."""
+    --write-ids), no deepdiff (for a stale saved plan), and not httpx's own command line
+    (rich's console, pygments: see cli/startup.py)."""
     with sim_serve(groupctl, example / "world.json", key="K") as served:
         done, packages = imported(
             groupctl, "plan", "--api", served.url, "--api-key", "K", cwd=example
         )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "httpx" in packages  # the import log is read
-    assert sorted(packages & {"uvicorn", "starlette", "ruamel", "deepdiff"}) == []
+    unneeded = {"uvicorn", "starlette", "ruamel", "deepdiff", "pygments", "rich"}
+    assert sorted(packages & unneeded) == []
+
+
+def test_the_collector_waits_for_the_commands_modules_then_resumes_without_them() -> None:
+    """cli/startup.py: paused from the console script's start until the command is found;
+    then on, with what start-up made in the permanent generation."""
+    probe = (
+        "import gc, click\n"
+        "from reconciler.cli import startup\n"
+        "from reconciler.cli.root import cli\n"
+        "@cli.command('probe')\n"
+        "def probe():\n"
+        "    print(gc.isenabled(), gc.get_freeze_count() > 0)\n"
+        "startup.begin()\n"
+        "print(gc.isenabled())\n"
+        "cli.main(['probe'], standalone_mode=False)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["False", "True", "True"]

@@ -278,10 +278,23 @@ def served(groupctl: str, example: Path) -> Iterator[ServedSim]:
 
 @pytest.mark.slow
 def test_the_action_plans_against_the_simulator_and_keeps_one_comment_updated(
-    example: Path, served: ServedSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    groupctl: str,
+    example: Path,
+    served: ServedSim,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     github = FakeGitHub()
-    (tmp_path / "runner").mkdir()
+    # The job has installed groupctl already (install.sh's choice for a branch: the action's
+    # own files), as a second use of the action in a job finds it: this groupctl. What
+    # install.sh installs, and that it installs, are tests/test_release.py's and
+    # tests/test_readme.py's (pip install . in a new venv).
+    venv = tmp_path / "runner" / "groupctl-venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "groupctl").symlink_to(groupctl)
+    (venv / "bin" / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (venv / "bin" / "python").chmod(0o755)
+    (venv / ".groupctl-installed").write_text(str(ROOT))
     context = {
         "repository": "acme/groups",
         "token": "gh-token",
@@ -299,6 +312,7 @@ def test_the_action_plans_against_the_simulator_and_keeps_one_comment_updated(
             comment="true",
         )
         assert steps["run"]["outputs"]["exit-code"] == "0", logs
+        assert "groupctl already installed in this job: " in logs[0], logs[0]
         printed = Path(steps["run"]["outputs"]["output-file"]).read_text()
         assert printed.startswith("### groupctl plan for <code>default</code>")
         assert list(github.comments.values()) == [f"<!-- groupctl:plan:1 -->\n{printed.rstrip()}"]

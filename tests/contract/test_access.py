@@ -103,7 +103,8 @@ async def test_the_rate_limit_window_slides(make_sim: MakeSim) -> None:
         await client.list_groups()
     assert refused.value.retry_after == 4  # the first request leaves the window at t=110
     now[0] += 4
-    await client.list_groups()
+    # A new client: this one's pace would hold the call for Titan's 4 s, in real time.
+    await sim.client().list_groups()
 
 
 def test_the_rate_limit_forgets_keys_idle_for_a_whole_window() -> None:
@@ -128,7 +129,7 @@ async def test_a_fractional_rate_limit_allows_one_request_per_longer_window(
         await client.list_groups()
     assert refused.value.retry_after == 1  # 0.5 s left of the 2 s window, rounded up
     now[0] += 0.5
-    await client.list_groups()
+    await sim.client().list_groups()  # (this client's pace would wait Titan's 1 s first)
 
 
 async def test_the_simulators_own_failure_is_a_json_500(sim: Harness) -> None:

@@ -255,7 +255,9 @@ def titan_answering(
         return httpx.Response(200, json={"data": add})
 
     transport = httpx.MockTransport(answer)
-    return TitanClient("http://titan.test", api_key="k", transport=transport), requests
+    # Unpaced: the pace of writes (tests/titan/test_http.py) would only add 3 s a message.
+    client = TitanClient("http://titan.test", api_key="k", transport=transport, write_rate=None)
+    return client, requests
 
 
 @pytest.mark.parametrize(
@@ -406,7 +408,8 @@ async def test_an_add_titan_accepted_without_doing_it_is_unknown_never_added() -
             return httpx.Response(202, json={"data": {"correlationId": "cmd-7"}})
         return httpx.Response(200, json={"data": group})
 
-    client = TitanClient("http://titan.test", api_key="k", transport=httpx.MockTransport(answer))
+    transport = httpx.MockTransport(answer)
+    client = TitanClient("http://titan.test", api_key="k", transport=transport, write_rate=None)
     async with client:
         report = await apply(adding(BOB), client)
     [step] = [s for s in report.groups[0].steps if s.person is not None]

@@ -277,6 +277,7 @@ def test_signed_webhooks_reach_a_real_endpoint(
     ]
 
 
+@pytest.mark.slow
 def test_webhooks_nobody_receives_do_not_hold_a_shutdown(groupctl: str, state: Path) -> None:
     closed = "http://127.0.0.1:9/hooks"  # nothing listens on port 9
     with sim_serve(

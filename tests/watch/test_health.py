@@ -51,6 +51,16 @@ async def test_titan_is_read_every_10_s_and_never_because_healthz_is_asked(
         assert CHECK_EVERY <= 10
 
 
+async def test_health_interval_sets_how_often_titan_is_read(tmp_path: Path) -> None:
+    clock = Clock()
+    async with running(Setup(tmp_path, WatchOptions(health_interval=60.0), clock)) as setup:
+        reads = await ticked(setup)
+        clock.now += 59.9
+        assert await ticked(setup) == reads  # the default's 10 s are not this interval
+        clock.now += 0.1
+        assert await ticked(setup) == reads + 1
+
+
 async def test_a_read_unanswered_for_5_s_is_unhealthy_while_it_goes_on(
     tmp_path: Path,
 ) -> None:

@@ -168,20 +168,7 @@ def announcements(example: Path) -> tuple[str, bool]:
     return group.subject, "+14155550110" in group.participants
 
 
-def test_watch_needs_the_webhook_secret(groupctl: str, example: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
-    done = subprocess.run(
-        [groupctl, "watch", "--api", "sim:world.json"],
-        cwd=example,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1
-    assert "no webhook secret: set TITAN_WEBHOOK_SECRET" in done.stderr
-
-
+@pytest.mark.slow
 def test_sigterm_stops_watch_promptly_while_a_check_retries_an_api_that_is_gone(
     groupctl: str, example: Path
 ) -> None:
@@ -231,3 +218,30 @@ def test_sigterm_stops_watch_promptly_while_a_check_retries_an_api_that_is_gone(
             if watch.poll() is None:
                 watch.kill()
             watch.communicate(timeout=20)  # closes its pipes
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        ([], "no webhook secret: set TITAN_WEBHOOK_SECRET"),
+        # A wrong flag is said first, before the missing secret.
+        (["--health-interval", "0.5s"], "--health-interval 0.5s: give 1s to 1h"),
+        (["--health-interval", "2h"], "--health-interval 2h: give 1s to 1h"),
+        (["--resync-interval", "soon"], "'soon' is not a duration"),
+    ],
+)
+def test_watch_refuses_to_start_without_its_secret_or_with_a_wrong_interval(
+    groupctl: str, example: Path, flags: list[str], said: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}  # no secret
+    done = subprocess.run(
+        [groupctl, "watch", "--api", "sim:world.json", *flags],
+        cwd=example,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert said in done.stderr
+    assert flags == [] or "webhook secret" not in done.stderr
