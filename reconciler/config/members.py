@@ -162,7 +162,16 @@ class Members:
         Lists hold a million items in a big config: a list of people met before (by name, or
         by an address written before) is looked up whole; any other item costs a lookup and
         an append, and the work of its kind."""
-        known = list(map(self._written.get, entry.value))
+        values = entry.value
+        if len(values) == 1 and values[0] in self.teams:  # a team alone (teams within teams)
+            team = self.teams[values[0]]  # its people, each once
+            if self.budget.exhausted:
+                return []  # the config is refused: this list stands for nobody
+            if self.budget.spend(len(team)):
+                return list(team)
+            self.problem(entry.where(0), self.budget.refusal(owner, values[0]))
+            return []
+        known = list(map(self._written.get, values))
         if None not in known and self.budget.fits(len(known)):  # no team in it, no mistake
             people = cast(list[Person], known)
             self.budget.spend(len(people))
@@ -189,9 +198,12 @@ class Members:
                 cost = len(found)
             if budget.exhausted:
                 continue  # the config is refused: the items after that stand for nobody
-            if not budget.spend(cost):
+            if budget.spent + cost > budget.limit:  # (budget.spend, without two calls)
+                budget.exhausted = True
                 self.problem(entry.where(index), budget.refusal(owner, text))
-            elif isinstance(found, Person):
+                continue
+            budget.spent += cost
+            if isinstance(found, Person):
                 everyone.append(found)
             else:
                 everyone += found

@@ -264,6 +264,38 @@ class _Converter:
                     stack.pop()
                     frame = stack[-1] if stack else None
                 continue
+            # Next most: a list or mapping as a value or list item, with no tag nor anchor.
+            if (
+                (kind is sequence or kind is mapping)
+                and frame is not None
+                and not skipping
+                and event.anchor is None
+                and event.tag is None
+                and frame[4] < MAX_DEPTH
+            ):
+                place = frame[3]
+                if place is not _KEY and place is not _SKIP:
+                    mark = event.start_mark
+                    spot = mark.line << _COLUMN_BITS | mark.column
+                    opened: list[Any] | dict[str, Any]
+                    opened_marks: _Marks
+                    if kind is sequence:
+                        opened, opened_marks, then = [], array("q"), _ITEMS
+                    else:
+                        opened, opened_marks, then = {}, {}, _KEY
+                    tables[id(opened)] = opened_marks
+                    if place is _ITEMS:
+                        path = (*frame[2], len(frame[0]))
+                        frame[0].append(opened)
+                        frame[1].append(spot)
+                    else:
+                        path = (*frame[2], place)
+                        frame[0][place] = opened
+                        frame[1][place] = frame[1][place] << _PAIR_BITS | spot
+                        frame[3] = _KEY
+                    frame = [opened, opened_marks, path, then, frame[4] + 1]
+                    stack.append(frame)
+                    continue
             if kind is document_end:
                 return
             anchor = event.anchor

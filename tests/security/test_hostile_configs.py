@@ -207,6 +207,33 @@ def test_expansion_past_the_budget_is_refused_naming_the_team_with_bounded_memor
     assert peak < 24 * 1024 * 1024  # expanded, its sets would take some 60 MB
 
 
+def test_teams_that_each_list_one_big_team_are_refused_once_at_the_first_past_the_budget(
+    tmp_path: Path,
+) -> None:
+    """The wide shape (bench/nested_teams.py): a team of everyone, listed alone by thousands of
+    teams. Each pays for everyone until the budget is spent; the first that cannot is the one
+    problem, and the teams after it cost nothing more."""
+    people = "".join(f"  p{n}: '+4420{10_000_000 + n:08d}'\n" for n in range(100))
+    everyone = "[" + ", ".join(f"p{n}" for n in range(100)) + "]"
+    teams = "".join(f"  t{k}: [team:everyone]\n" for k in range(50))
+    path = tmp_path / "groups.yaml"
+    path.write_text(
+        f"version: 1\npeople:\n{people}teams:\n  everyone: {everyone}\n{teams}"
+        "groups:\n  all:\n    subject: All\n    members: [team:t0]\n"
+    )
+    assert len(load(path).groups[0].state.members) == 100  # within the budget
+    budget = Budget(limit=100 * 11 - 1)  # everyone, then t0 to t8; t9 is past it
+    with pytest.raises(ConfigError) as error:
+        load(path, budget=budget)
+    assert [str(p).split(": ", 1)[1] for p in error.value.problems] == [
+        "team 't9' takes the config past 1,099 memberships in all at 'team:everyone':"
+        " each team and group counts every member it stands for, teams within teams"
+        " included; nest fewer teams, or list people directly"
+    ]
+    assert str(error.value.problems[0]).startswith(f"{path}:{105 + 9}:8: ")  # t9's item
+    assert budget.spent == 100 * 10
+
+
 @pytest.mark.timeout(60)
 def test_validate_refuses_a_config_of_squared_teams_without_a_traceback(
     groupctl: str, tmp_path: Path
