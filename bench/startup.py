@@ -4,8 +4,9 @@ process, as a user or a CI step runs it.
     python bench/startup.py [--runs 10]
 
 Times (median and fastest of RUNS, wall clock) `groupctl --help`, `groupctl validate` of the
-example config (in a copy of examples/), and, for scale, a bare `python -c pass` of the same
-interpreter. Targets (issue 14): `--help` under 0.15 s, `validate` of the example under 0.25 s.
+example config (in a copy of examples/), `groupctl plan` of it against the built-in simulator
+(`--api sim:world.json`, the README's first command: mostly start-up, its work is small), and,
+for scale, a bare `python -c pass` of the same interpreter. Targets (issue 14): `--help` under 0.15 s, `validate` of the example under 0.25 s.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def main() -> None:
             ("python -c pass", [sys.executable, "-c", "pass"]),
             ("groupctl --help", [groupctl, "--help"]),
             ("groupctl validate (example)", [groupctl, "validate"]),
+            ("groupctl plan (example, sim:)", [groupctl, "plan", "--api", "sim:world.json"]),
         ]
         print(f"{'command':32} {'median':>8} {'fastest':>8}   ({runs} runs)")
         for label, command in cases:
