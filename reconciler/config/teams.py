@@ -118,8 +118,17 @@ def team_order(teams: Mapping[str, Sequence[str]]) -> tuple[list[str], list[Cycl
             continue
         listed = teams[root]
         # Most teams name only people, or teams already in the order (a config lists teams
-        # after those they name): in order at once, without the walk.
-        if _names_no_team(listed) or all(
+        # after those they name): in order at once, without the walk. (A team of one item,
+        # often a team alone, is looked at directly.)
+        if len(listed) == 1:
+            only = listed[0]
+            if not only.startswith(TEAM_PREFIX) or (
+                only[len(TEAM_PREFIX) :] in done or only[len(TEAM_PREFIX) :] not in teams
+            ):
+                done.add(root)
+                order.append(root)
+                continue
+        elif _names_no_team(listed) or all(
             text[len(TEAM_PREFIX) :] in done or text[len(TEAM_PREFIX) :] not in teams
             for text in listed
             if text.startswith(TEAM_PREFIX)
