@@ -6,7 +6,8 @@ process, as a user or a CI step runs it.
 Times (median and fastest of RUNS, wall clock) `groupctl --help`, `groupctl validate` of the
 example config (in a copy of examples/), `groupctl plan` of it against the built-in simulator
 (`--api sim:world.json`, the README's first command: mostly start-up, its work is small), and,
-for scale, a bare `python -c pass` of the same interpreter. Targets (issue 14): `--help` under 0.15 s, `validate` of the example under 0.25 s.
+for scale, a bare `python -c pass` of the same interpreter. Targets (issue 14): `--help` under
+0.15 s, `validate` of the example under 0.25 s.
 """
 
 from __future__ import annotations

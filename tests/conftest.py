@@ -31,9 +31,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long end-to-end tests (marked slow) first: started last, one of them would keep a
-    worker busy long after the others are done."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The files of the long end-to-end tests (marked slow) first, each file's tests together
+    (a module's fixtures are made once): started last, one of those tests would keep a worker
+    busy long after the others are done."""
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow)
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown without it (-p no:xdist)

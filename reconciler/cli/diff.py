@@ -16,7 +16,7 @@ from reconciler.errors import UsageError
 from reconciler.render import diff as render_diff
 from reconciler.render.markdown import SEPARATOR
 from reconciler.render.styled import Styled
-from reconciler.util.untrusted import in_json
+from reconciler.util.untrusted import in_json, shown
 
 
 @click.command("diff")
@@ -83,7 +83,7 @@ def diff_command(
 
 def _print_text(result: ConfigDiff, old: str, new: str, mask_phones: bool) -> None:
     color = use_color()
-    text = Styled(f"Config diff: {old} -> {new}\n\n", style="bold")
+    text = Styled(f"Config diff: {shown(old)} -> {shown(new)}\n\n", style="bold")
     for line, style in render_diff.lines(result, mask_phones=mask_phones):
         text.append(line + "\n", style=style)
     click.echo(text.render(color=color), nl=False, color=color)

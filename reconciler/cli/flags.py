@@ -73,13 +73,15 @@ def choose_color(choice: bool | None) -> None:
 def use_color(*, err: bool = False) -> bool:
     """Whether to write ANSI colors: as --color/--no-color says; else none with NO_COLOR
     (https://no-color.org); else with FORCE_COLOR (not empty, not 0: a CI log that renders
-    them, as GitHub's does); else on a terminal only."""
+    them, as GitHub's does); else on a terminal that shows colors (not TERM=dumb)."""
     if _COLOR:
         return _COLOR[0]
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR", "") not in ("", "0"):
         return True
+    if os.environ.get("TERM", "") in ("dumb", "unknown"):
+        return False
     return (sys.stderr if err else sys.stdout).isatty()
 
 
