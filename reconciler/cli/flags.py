@@ -13,7 +13,9 @@ from typing import Any, TypeVar
 
 import click
 
+from reconciler.errors import UsageError
 from reconciler.util.logs import configure_logging
+from reconciler.util.rates import parse_duration
 
 log = logging.getLogger("reconciler.cli")
 FC = TypeVar("FC", bound=Callable[..., Any])
@@ -100,6 +102,37 @@ def format_option(help: str) -> Callable[[FC], FC]:
 mask_phones_option = click.option(
     "--mask-phones", is_flag=True, help="text and markdown: show only the last 4 digits of numbers."
 )
+
+
+class Duration(click.ParamType):
+    """A duration written 30s, 15m or 1h, in seconds; within [least, most] when given."""
+
+    name = "duration"
+
+    def __init__(self, least: float | None = None, most: float | None = None) -> None:
+        self.least, self.most = least, most
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float):
+            return value
+        try:
+            seconds = parse_duration(str(value))
+        except UsageError as exc:
+            self.fail(str(exc), param, ctx)
+        if (self.least is not None and seconds < self.least) or (
+            self.most is not None and seconds > self.most
+        ):
+            self.fail(f"{value}: give {_written(self.least)} to {_written(self.most)}", param, ctx)
+        return seconds
+
+
+def _written(seconds: float | None) -> str:
+    if seconds is None:
+        return "any"
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 class Seconds(click.FloatRange):

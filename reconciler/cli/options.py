@@ -161,7 +161,8 @@ state_file_option = click.option(
     "--state-file",
     "state_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where groupctl remembers invitations and recent leavers. Default:"
+    help="Where groupctl remembers invitations, recent leavers, the pictures it uploaded and"
+    " the saved plans applied. Default:"
     " .groupctl-state.json beside the config.",
 )
 
@@ -178,7 +179,10 @@ lock_timeout_option = click.option(
 
 
 def _plan_age(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
-    age = timedelta(seconds=parse_duration(value))
+    try:
+        age = timedelta(seconds=parse_duration(value))
+    except UsageError as exc:
+        raise click.BadParameter(str(exc)) from None
     if age > LONGEST_PLAN_AGE:
         longest = LONGEST_PLAN_AGE.total_seconds() / 3600
         raise click.BadParameter(f"at most {longest:g}h: the state file remembers plans as long")
@@ -341,7 +345,8 @@ def read_plan(
     try:
         text = planfile.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise FileAccessError(f"{planfile}: cannot read the plan: {exc}") from None
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise FileAccessError(f"{planfile}: cannot read the plan: {why}") from None
     saved = plan_files.loads(text, source=str(planfile), key=settings.api_key)
     if not settings.api and saved.api:
         log.warning("no --api or TITAN_API_URL: using the plan's, %s", saved.api)

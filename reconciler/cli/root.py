@@ -91,6 +91,10 @@ COMMANDS = {
 }
 
 
+# The root group's flags that no command takes as its own (-v and --debug are both).
+_GLOBAL_FLAGS = frozenset({"--color", "--no-color"})
+
+
 class UsageFailure(click.ClickException):
     """A mistake in the command line (a flag misspelled, an argument missing): the usage
     line, then `error: ...`, and exit status 1; not click's 2, which `plan
@@ -99,7 +103,11 @@ class UsageFailure(click.ClickException):
     exit_code = 1
 
     def __init__(self, error: click.UsageError) -> None:
-        super().__init__(error.format_message())
+        message = error.format_message()
+        flag = getattr(error, "option_name", None)
+        if isinstance(error, click.NoSuchOption) and flag in _GLOBAL_FLAGS:
+            message += f" It is groupctl's own: write it before the command (groupctl {flag} ...)"
+        super().__init__(message)
         self.ctx = error.ctx
 
     def show(self, file: Any = None) -> None:

@@ -45,7 +45,8 @@ def show_command(
     try:
         text = planfile_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise FileAccessError(f"{planfile_path}: cannot read the plan: {exc}") from None
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise FileAccessError(f"{planfile_path}: cannot read the plan: {why}") from None
     key = without_final_line_break(api_key) or None
     plan, checked = planfile.loads_for_review(text, source=str(planfile_path), key=key)
     if not checked:

@@ -13,6 +13,7 @@ import uvicorn
 
 from reconciler.cli.connection import ApiSettings
 from reconciler.cli.flags import (
+    Duration,
     config_option,
     setup_logging,
     trimmed_secret,
@@ -24,9 +25,9 @@ from reconciler.engine.safety import Brakes
 from reconciler.engine.statefile import StateFile
 from reconciler.errors import FileAccessError, SettingsError, UsageError
 from reconciler.util.logs import without_credentials
-from reconciler.util.rates import parse_duration
 from reconciler.util.serving import GracefulServer, bind, head_deadline, small_tls_reads
 from reconciler.util.untrusted import one_line
+from reconciler.util.wording import duration
 from reconciler.watch import Watcher, WatchOptions
 from reconciler.watch.registration import Registration, check_url, register
 
@@ -69,6 +70,7 @@ from reconciler.watch.registration import Registration, check_url, register
 @click.option("--self-heal", is_flag=True, help="Put drifted groups back, as apply would.")
 @click.option(
     "--resync-interval",
+    type=Duration(),
     default="15m",
     show_default=True,
     metavar="DURATION",
@@ -76,6 +78,7 @@ from reconciler.watch.registration import Registration, check_url, register
 )
 @click.option(
     "--health-interval",
+    type=Duration(least=1, most=3600),
     default="10s",
     show_default=True,
     metavar="DURATION",
@@ -84,6 +87,7 @@ from reconciler.watch.registration import Registration, check_url, register
 )
 @click.option(
     "--read-timeout",
+    type=Duration(),
     default="10s",
     show_default=True,
     metavar="DURATION",
@@ -107,9 +111,9 @@ def watch(
     public_url: str | None,
     webhook_secret_env: str,
     self_heal: bool,
-    resync_interval: str,
-    health_interval: str,
-    read_timeout: str,
+    resync_interval: float,
+    health_interval: float,
+    read_timeout: float,
     max_removals: int,
     state_path: Path | None,
 ) -> None:
@@ -130,12 +134,6 @@ def watch(
     Exit status: 0 stopped by SIGTERM; 1 an error (at start:
     the config, the address, the certificate, the secret).
     """
-    # Flags first: a mistake in one is said before anything else is looked at.
-    intervals = {
-        "resync_interval": parse_duration(resync_interval),
-        "health_interval": _health_interval(health_interval),
-        "read_timeout": parse_duration(read_timeout),
-    }
     given = os.environ.get(webhook_secret_env)
     flags = click.get_current_context().params  # -v and --debug, as api_options read them
     secrets = [settings.api_key, given, without_final_line_break(given)]
@@ -160,8 +158,10 @@ def watch(
     run = make_run(settings, config_path, state_path, brakes=Brakes(max_removals=max_removals))
     options = WatchOptions(
         self_heal=self_heal,
+        resync_interval=resync_interval,
+        health_interval=health_interval,
         brakes=run.brakes,
-        **intervals,
+        read_timeout=read_timeout,
     )
     state_file = StateFile.load(run.workspace.state_file)
     try:
@@ -206,7 +206,7 @@ def watch(
             click.echo(f"groupctl watch listening on {address}")
             click.echo(
                 f"{len(desired.groups)} groups managed; self-heal {'on' if self_heal else 'off'};"
-                f" resync every {resync_interval}",
+                f" resync every {duration(resync_interval)}",
                 err=True,
             )
             try:
@@ -215,15 +215,6 @@ def watch(
                 await watcher.stop()
 
     asyncio.run(serve())
-
-
-def _health_interval(text: str) -> float:
-    """--health-interval in seconds: from the ticker's second to an hour (a /healthz that
-    knows nothing newer than an hour is no health check)."""
-    seconds = parse_duration(text)
-    if not 1 <= seconds <= 3600:
-        raise UsageError(f"--health-interval {text}: give 1s to 1h")
-    return seconds
 
 
 def _tls_files(cert: Path | None, key: Path | None) -> tuple[str, str] | None:

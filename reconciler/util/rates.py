@@ -57,5 +57,5 @@ def parse_duration(text: str) -> float:
     """`"30s"`, `"15m"`, `"1h"`, `"2 hours"` in seconds."""
     match = _DURATION.fullmatch(text.lower())
     if not match or match.group(2) not in _UNITS or float(match.group(1)) <= 0:
-        raise UsageError(f"{text!r} is not a duration: write it as 30s, 15m or 1h")
+        raise UsageError(f"{text!r} is not a duration: write it as 30s, 15m or 1h, more than 0")
     return float(match.group(1)) * _UNITS[match.group(2)]

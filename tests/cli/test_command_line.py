@@ -114,6 +114,25 @@ def test_a_typo_in_any_flag_exits_1_never_2(
     assert done.stdout == ""
 
 
+@pytest.mark.parametrize("flag", ["--color", "--no-color"])
+def test_a_flag_of_groupctls_own_after_the_command_says_where_it_goes(
+    groupctl: str, tmp_path: Path, flag: str
+) -> None:
+    done = subprocess.run([groupctl, "plan", flag], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"It is groupctl's own: write it before the command (groupctl {flag} ...)" in (
+        done.stderr
+    )
+
+
+def test_a_plan_file_that_is_not_there_is_said_plainly(groupctl: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [groupctl, "show", "gone.json"], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr == "error: gone.json: cannot read the plan: No such file or directory\n"
+
+
 @pytest.mark.parametrize("path", _commands(), ids=" ".join)
 def test_every_command_says_its_exit_status_in_its_help(
     groupctl: str, path: tuple[str, ...]
