@@ -84,8 +84,11 @@ def _callouts(plan: Plan, mask_phones: bool) -> list[str]:
             if action.kind in (Kind.REMOVE, Kind.DEMOTE):
                 verb = "removes" if action.kind == Kind.REMOVE else "demotes"
                 admins = group.admins_before() if action.kind == Kind.REMOVE else frozenset()
+                # Where an admin is among them, each says what it is: "admin a, member b"
+                # (not "admin a, b", which reads as two admins).
+                roles = not admins.isdisjoint(action.members)
                 who = ", ".join(
-                    ("admin " if jid in admins else "")
+                    (("admin " if jid in admins else "member ") if roles else "")
                     + md(person(plan, jid, mask_phones=mask_phones))
                     for jid in action.members
                 )
