@@ -113,9 +113,11 @@ def _loads(found: dict[str, Any], *, source: str, key: str | None, check_seal: b
             why = "it was made without an API key, and apply has one"
         elif key is None and sealed.startswith("hmac-sha256:"):
             why = "it was made with an API key: apply with the same key"
-        else:
+        elif sealed.startswith("hmac-sha256:"):
             why = "it was changed after it was made, or made with another API key"
-        raise PlanFileError(f"{source} is refused: {why}. Make a new plan")
+        else:
+            why = "it was changed after it was made"
+        raise PlanFileError(f"{source} is refused: {why}. Make a new plan.")
     try:
         _PlanFile.model_validate(found)
     except pydantic.ValidationError as exc:

@@ -79,6 +79,16 @@ def test_a_changed_plan_file_is_refused(tamper: object, message: str) -> None:
         planfile.loads(json.dumps(data))
 
 
+def test_a_changed_plan_made_without_a_key_is_not_blamed_on_one() -> None:
+    data = json.loads(planfile.dumps(example()))  # sealed without a key: sha256
+    data["groups"][0]["actions"].clear()
+    with pytest.raises(PlanFileError) as refused:
+        planfile.loads(json.dumps(data))
+    assert str(refused.value).endswith(
+        "is refused: it was changed after it was made. Make a new plan."
+    )
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
