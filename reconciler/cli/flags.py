@@ -104,7 +104,7 @@ mask_phones_option = click.option(
 )
 
 
-class Duration(click.ParamType):
+class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in newer clicks
     """A duration written 30s, 15m or 1h, in seconds; within [least, most] when given."""
 
     name = "duration"
