@@ -113,20 +113,29 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic in newer c
         self.least, self.most = least, most
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, float):
-            return value
-        try:
-            seconds = parse_duration(str(value))
-        except UsageError as exc:
-            self.fail(str(exc), param, ctx)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            seconds = float(value)  # given as a number (a default, ctx.invoke): seconds
+            if not math.isfinite(seconds) or seconds <= 0:
+                self.fail(f"{value!r} is not a duration of more than 0 seconds", param, ctx)
+        else:
+            try:
+                seconds = parse_duration(str(value))
+            except UsageError as exc:
+                self.fail(str(exc), param, ctx)
         if (self.least is not None and seconds < self.least) or (
             self.most is not None and seconds > self.most
         ):
-            self.fail(f"{value}: give {_written(self.least)} to {_written(self.most)}", param, ctx)
+            shown = written_duration(seconds)
+            self.fail(
+                f"{shown}: give {written_duration(self.least)} to {written_duration(self.most)}",
+                param,
+                ctx,
+            )
         return seconds
 
 
-def _written(seconds: float | None) -> str:
+def written_duration(seconds: float | None) -> str:
+    """Seconds as a duration flag takes them: 90 -> 90s, 900 -> 15m, 3600 -> 1h."""
     if seconds is None:
         return "any"
     for unit, size in (("h", 3600), ("m", 60)):

@@ -31,6 +31,7 @@ from reconciler.titan.client import DEFAULT_PARALLELISM
 from reconciler.titan.retries import DEFAULT_RETRIES
 from reconciler.titan.session_guard import RECONNECT_WAIT
 from reconciler.util.rates import parse_duration
+from reconciler.util.untrusted import shown
 
 log = logging.getLogger("reconciler.cli")
 
@@ -346,7 +347,7 @@ def read_plan(
         text = planfile.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise FileAccessError(f"{planfile}: cannot read the plan: {why}") from None
+        raise FileAccessError(f"{shown(str(planfile))}: cannot read the plan: {why}") from None
     saved = plan_files.loads(text, source=str(planfile), key=settings.api_key)
     if not settings.api and saved.api:
         log.warning("no --api or TITAN_API_URL: using the plan's, %s", saved.api)

@@ -106,7 +106,10 @@ class UsageFailure(click.ClickException):
         message = error.format_message()
         flag = getattr(error, "option_name", None)
         if isinstance(error, click.NoSuchOption) and flag in _GLOBAL_FLAGS:
-            message += f" It is groupctl's own: write it before the command (groupctl {flag} ...)"
+            message = (  # (not click's "did you mean" another: this one is misplaced)
+                f"No such option {flag!r} here: it is groupctl's own, and goes before the"
+                f" command (groupctl {flag} ...)"
+            )
         super().__init__(message)
         self.ctx = error.ctx
 

@@ -11,7 +11,7 @@ from reconciler.cli.flags import format_option, mask_phones_option, without_fina
 from reconciler.cli.output import show_plan
 from reconciler.engine import planfile
 from reconciler.errors import FileAccessError, UsageError
-from reconciler.util.untrusted import in_json
+from reconciler.util.untrusted import in_json, shown
 
 
 @click.command("show")
@@ -46,7 +46,7 @@ def show_command(
         text = planfile_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise FileAccessError(f"{planfile_path}: cannot read the plan: {why}") from None
+        raise FileAccessError(f"{shown(str(planfile_path))}: cannot read the plan: {why}") from None
     key = without_final_line_break(api_key) or None
     plan, checked = planfile.loads_for_review(text, source=str(planfile_path), key=key)
     if not checked:

@@ -18,6 +18,7 @@ from reconciler.cli.flags import (
     setup_logging,
     trimmed_secret,
     without_final_line_break,
+    written_duration,
 )
 from reconciler.cli.options import api_options, make_run, state_file_option
 from reconciler.config import load
@@ -27,7 +28,6 @@ from reconciler.errors import FileAccessError, SettingsError, UsageError
 from reconciler.util.logs import without_credentials
 from reconciler.util.serving import GracefulServer, bind, head_deadline, small_tls_reads
 from reconciler.util.untrusted import one_line
-from reconciler.util.wording import duration
 from reconciler.watch import Watcher, WatchOptions
 from reconciler.watch.registration import Registration, check_url, register
 
@@ -206,7 +206,7 @@ def watch(
             click.echo(f"groupctl watch listening on {address}")
             click.echo(
                 f"{len(desired.groups)} groups managed; self-heal {'on' if self_heal else 'off'};"
-                f" resync every {duration(resync_interval)}",
+                f" resync every {written_duration(resync_interval)}",
                 err=True,
             )
             try:

@@ -56,6 +56,8 @@ _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*")
 def parse_duration(text: str) -> float:
     """`"30s"`, `"15m"`, `"1h"`, `"2 hours"` in seconds."""
     match = _DURATION.fullmatch(text.lower())
-    if not match or match.group(2) not in _UNITS or float(match.group(1)) <= 0:
-        raise UsageError(f"{text!r} is not a duration: write it as 30s, 15m or 1h, more than 0")
+    if not match or match.group(2) not in _UNITS:
+        raise UsageError(f"{text.strip()!r} is not a duration: write it as 30s, 15m or 1h")
+    if float(match.group(1)) <= 0:
+        raise UsageError(f"{text.strip()!r}: a duration is more than 0")
     return float(match.group(1)) * _UNITS[match.group(2)]

@@ -114,15 +114,20 @@ def test_a_typo_in_any_flag_exits_1_never_2(
     assert done.stdout == ""
 
 
-@pytest.mark.parametrize("flag", ["--color", "--no-color"])
+@pytest.mark.parametrize(
+    ("command", "flag"), [("plan", "--color"), ("plan", "--no-color"), ("sim serve", "--color")]
+)
 def test_a_flag_of_groupctls_own_after_the_command_says_where_it_goes(
-    groupctl: str, tmp_path: Path, flag: str
+    groupctl: str, tmp_path: Path, command: str, flag: str
 ) -> None:
-    done = subprocess.run([groupctl, "plan", flag], capture_output=True, text=True, cwd=tmp_path)
-    assert done.returncode == 1
-    assert f"It is groupctl's own: write it before the command (groupctl {flag} ...)" in (
-        done.stderr
+    done = subprocess.run(
+        [groupctl, *command.split(), flag], capture_output=True, text=True, cwd=tmp_path, timeout=60
     )
+    assert done.returncode == 1
+    assert done.stderr.endswith(
+        f"error: No such option {flag!r} here: it is groupctl's own, and goes before the command"
+        f" (groupctl {flag} ...)\n"
+    )  # and no "did you mean" another flag of the command
 
 
 def test_a_plan_file_that_is_not_there_is_said_plainly(groupctl: str, tmp_path: Path) -> None:
@@ -131,6 +136,16 @@ def test_a_plan_file_that_is_not_there_is_said_plainly(groupctl: str, tmp_path: 
     )
     assert done.returncode == 1
     assert done.stderr == "error: gone.json: cannot read the plan: No such file or directory\n"
+    forged = subprocess.run(
+        [groupctl, "show", "x\nerror: all good.json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert forged.stderr.splitlines() == [
+        "error: x\\nerror: all good.json: cannot read the plan: No such file or directory"
+    ]
 
 
 @pytest.mark.parametrize("path", _commands(), ids=" ".join)

@@ -44,7 +44,12 @@ def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["15", "0m", "-1m", "5 parsecs", "m"])
+@pytest.mark.parametrize("text", ["15", "-1m", "5 parsecs", "m"])
 def test_what_is_not_a_duration(text: str) -> None:
     with pytest.raises(UsageError, match="is not a duration"):
         parse_duration(text)
+
+
+def test_a_duration_is_more_than_0() -> None:
+    with pytest.raises(UsageError, match="'0m': a duration is more than 0"):
+        parse_duration(" 0m ")

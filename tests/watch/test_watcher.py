@@ -227,7 +227,7 @@ def test_sigterm_stops_watch_promptly_while_a_check_retries_an_api_that_is_gone(
         # A wrong flag is said first, before the missing secret.
         (["--health-interval", "0.5s"], "'--health-interval': 0.5s: give 1s to 1h"),
         (["--health-interval", "2h"], "'--health-interval': 2h: give 1s to 1h"),
-        (["--resync-interval", "0s"], "'--resync-interval': '0s' is not a duration"),
+        (["--resync-interval", "0s"], "'--resync-interval': '0s': a duration is more than 0"),
     ],
 )
 def test_watch_refuses_to_start_without_its_secret_or_with_a_wrong_interval(
