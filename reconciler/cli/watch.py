@@ -148,8 +148,10 @@ def watch(
     desired = load(config_path)
     settings = settings.for_config(desired.session)
     host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit() or int(port) > 65535:
+    if not host or not port.isdigit():
         raise UsageError(f"--listen {listen!r}: give HOST:PORT, e.g. 127.0.0.1:8080")
+    if int(port) > 65535:
+        raise UsageError(f"--listen {listen!r}: a port is 0 to 65535 (0 picks a free one)")
     tls = _tls_files(tls_cert, tls_key)
     if tls:
         small_tls_reads()

@@ -115,6 +115,22 @@ def test_a_typo_in_any_flag_exits_1_never_2(
 
 
 @pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("plna", "No such command 'plna'. Did you mean 'plan'?"),  # not imported yet
+        ("xyzzy", "No such command 'xyzzy'."),
+    ],
+)
+def test_a_misspelled_command_exits_1_and_suggests_the_closest(
+    groupctl: str, tmp_path: Path, typed: str, said: str
+) -> None:
+    done = subprocess.run([groupctl, typed], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith("Usage: groupctl [OPTIONS] COMMAND [ARGS]...")
+    assert done.stderr.endswith(f"error: {said}\n")
+
+
+@pytest.mark.parametrize(
     ("command", "flag"), [("plan", "--color"), ("plan", "--no-color"), ("sim serve", "--color")]
 )
 def test_a_flag_of_groupctls_own_after_the_command_says_where_it_goes(

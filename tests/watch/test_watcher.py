@@ -247,3 +247,28 @@ def test_watch_refuses_to_start_without_its_secret_or_with_a_wrong_interval(
     if flags:  # a command-line mistake: the usage line, and nothing else looked at
         assert done.stderr.startswith("Usage: groupctl watch [OPTIONS]")
         assert "webhook secret" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("listen", "said"),
+    [
+        (
+            "127.0.0.1:99999",
+            "--listen '127.0.0.1:99999': a port is 0 to 65535 (0 picks a free one)",
+        ),
+        ("8080", "--listen '8080': give HOST:PORT, e.g. 127.0.0.1:8080"),
+    ],
+)
+def test_a_listen_address_that_cannot_be_is_said_as_it_is(
+    groupctl: str, example: Path, listen: str, said: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
+    done = subprocess.run(
+        [groupctl, "watch", "--api", "sim:world.json", "--listen", listen],
+        cwd=example,
+        env={**env, "TITAN_WEBHOOK_SECRET": "s"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (1, f"error: {said}\n")
