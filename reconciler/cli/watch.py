@@ -29,6 +29,7 @@ from reconciler.util.logs import without_credentials
 from reconciler.util.serving import GracefulServer, bind, head_deadline, small_tls_reads
 from reconciler.util.untrusted import one_line
 from reconciler.watch import Watcher, WatchOptions
+from reconciler.watch.options import HEALTH_INTERVAL
 from reconciler.watch.registration import Registration, check_url, register
 
 
@@ -79,7 +80,7 @@ from reconciler.watch.registration import Registration, check_url, register
 @click.option(
     "--health-interval",
     type=Duration(least=1, most=3600),
-    default="10s",
+    default=written_duration(HEALTH_INTERVAL),
     show_default=True,
     metavar="DURATION",
     help="Read the session this often for /healthz, whether or not it is asked (one call"

@@ -18,12 +18,13 @@ from collections.abc import Callable
 from typing import Any
 
 from reconciler.errors import GroupctlError
+from reconciler.watch.options import HEALTH_INTERVAL
 from reconciler.watch.reporting import log
 from reconciler.watch.session import SessionState
 from reconciler.watch.worker import Worker
 
-CHECK_EVERY = 10.0  # seconds: Titan is read at least this often, and at most once in this
-# (the default of WatchOptions.health_interval)
+# Seconds: by default, Titan is read at least this often, and at most once in this.
+CHECK_EVERY = HEALTH_INTERVAL
 ANSWER_WITHIN = 5.0  # seconds: Titan answers a read of the session in well under one
 
 

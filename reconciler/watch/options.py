@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 from reconciler.engine.safety import Brakes
 
+# Served, the session is read this often for /healthz, whether or not anyone asks (each read
+# is one call against the key's rate limit): `watch --health-interval`'s default.
+HEALTH_INTERVAL = 10.0
+
 
 @dataclass(frozen=True, slots=True)
 class WatchOptions:
@@ -19,9 +23,7 @@ class WatchOptions:
     quiet: float = 3600.0  # a group left alone this long starts again from `backoff`
     echo_window: float = 300.0  # how long the webhooks of its own changes are expected
     session_poll: float = 60.0  # while paused, the session is read this often (at most)
-    # Served, the session is read this often for /healthz, whether or not anyone asks (each
-    # read is one call against the key's rate limit).
-    health_interval: float = 10.0
+    health_interval: float = HEALTH_INTERVAL  # see above
     # A request's head, then a delivery's body, must each arrive within this. Titan's are
     # small and sent from a data centre; a peer this slow is holding a connection open.
     read_timeout: float = 10.0
