@@ -10,12 +10,25 @@ survive being written without quotes.
 
 Where each value and key stands is kept as one int (its line and column), beside the list or
 mapping that holds it; a `Location` is made of it only when a problem needs one.
+
+A big config is mostly `people:` and `teams:` written one entry a line (`alice: '+1 415...'`,
+`eng: [alice, team:ops]`), and PyYAML spends some microseconds on each of their events. Such a
+section is read here by a regular expression instead, when every line of it is of a few
+simple forms whose YAML meaning is plain (see `_Sections`); PyYAML reads the rest of the file
+with the section's lines left blank, and the section is put in its place. One line of any
+other form (a mapping, a value over two lines, a number, an anchor...) leaves the section to
+PyYAML, as does any doubt about where it ends; the reading is the same either way
+(tests/config/test_yaml_sections.py compares them, problems and locations included).
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from array import array
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any, Union
 
@@ -65,10 +78,27 @@ _COLUMN_BITS = 24  # a file is at most MAX_FILE_BYTES (5 MiB), so a column is le
 _COLUMN_MASK = (1 << _COLUMN_BITS) - 1
 _PAIR_BITS = 48  # a spot is less than 2**47 (a file has fewer than 2**23 lines)
 _PAIR_MASK = (1 << _PAIR_BITS) - 1
+
+
+class _Lines:
+    """The marks of a section read by `_Sections`: the line of each key, all at one indent.
+    Each key's spot, its value's and those of a list's items follow from the text."""
+
+    __slots__ = ("indent", "lines")
+
+    def __init__(self, lines: dict[str, int], indent: int) -> None:
+        self.lines, self.indent = lines, indent
+
+    def spots(self, key: str) -> tuple[Spot, Spot]:
+        """The spot of `key` and of its value (after `key: `)."""
+        line = self.lines[key] << _COLUMN_BITS
+        return line | self.indent, line | (self.indent + len(key) + 2)
+
+
 # The spots of a list's items; of a mapping's keys, each with its value's (`key << _PAIR_BITS |
 # value`, one int where two and a second dict took a big config's people three times the
-# memory).
-_Marks = Union["array[Spot]", dict[str, int]]
+# memory); or a section's lines.
+_Marks = Union["array[Spot]", dict[str, int], _Lines]
 
 
 @dataclass
@@ -88,13 +118,28 @@ class YamlDocument:
         """The location of `path` (its key with `key=True`), or of its nearest known parent."""
         found: list[tuple[Spot | None, Spot | None]] = [(None, self.root)]  # key, value
         data = self.data
+        flow: Spot | None = None  # where a list of a section's line starts (its "[")
         for part in path:
             marks = self.marks.get(id(data))
             if isinstance(marks, dict) and isinstance(part, str) and part in data:
                 pair = marks[part]
                 found.append((pair >> _PAIR_BITS, pair & _PAIR_MASK))
+                flow = None
+            elif isinstance(marks, _Lines) and isinstance(part, str) and part in data:
+                found.append(marks.spots(part))
+                flow = found[-1][1]
             elif isinstance(marks, array) and isinstance(part, int) and 0 <= part < len(data):
                 found.append((None, marks[part]))
+            elif (
+                flow is not None
+                and type(data) is list
+                and type(part) is int
+                and 0 <= part < len(data)
+            ):
+                # `[a, b, c]`: each item after the "[" and the items and ", " before it.
+                before = data[:part]
+                found.append((None, flow + 1 + sum(map(len, before)) + 2 * len(before)))
+                flow = None
             else:
                 break
             data = data[part]
@@ -134,7 +179,18 @@ def read_yaml(path: Path, shown: str | None = None, *, root: Path | None = None)
     return parse_yaml(text, document.file)
 
 
-def parse_yaml(text: str, file: str) -> YamlDocument:
+def parse_yaml(text: str, file: str, *, sections: bool = True) -> YamlDocument:
+    """`text` read as the file `file`; `sections=False`: every line by PyYAML (see the
+    module's docstring)."""
+    read = _Sections.of(text) if sections else None
+    if read is not None:
+        document = _parse(read.blanked, file)
+        if read.grafted(document):
+            return document
+    return _parse(text, file)
+
+
+def _parse(text: str, file: str) -> YamlDocument:
     document = YamlDocument(file)
     loader = _LOADER(text)
     try:
@@ -431,7 +487,11 @@ def _tag(event: Any) -> str:
         return str(tag)
     if not event.implicit[0]:
         return _STR
-    text = event.value
+    return _plain_tag(event.value)
+
+
+def _plain_tag(text: str) -> str:
+    """What PyYAML resolves the plain scalar `text` to."""
     for resolved, pattern in _IMPLICIT.get(text[:1], _WILDCARD):
         if pattern.match(text):
             return str(resolved)
@@ -463,3 +523,175 @@ def _offset_location(file: str, text: str, offset: int) -> Location:
         before = text[:offset]
     line_start = before.rfind("\n") + 1
     return Location(file, before.count("\n") + 1, len(before) - line_start + 1)
+
+
+# The forms of a section's line read without PyYAML (see `_Sections`). Characters that YAML
+# reads as themselves wherever they stand: letters and digits of any alphabet (`\w`), and a
+# few of ASCII's. No line break of any kind (YAML 1.1 also breaks lines at U+0085, U+2028 and
+# U+2029), nothing PyYAML refuses as unprintable, no tab.
+_SHOWN = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff{}]"
+# A key: a name (see names.py), the words of it split by single spaces.
+_PLAIN_KEY = r"[^\W\d_][\w.'-]*+(?: [\w.'-]++)*+"
+# A list's item: a name, a team:<name>, a phone number (+1 (415) 555-0101) or a JID; a ":"
+# only before a character of the item, and a space only between words.
+_ITEM = r"[\w+(][\w.@()/+-]*+(?:[ :][\w.@()/+-]++)*+"
+_COMMENT = f"#{_SHOWN.format('')}*+"
+# Quoted text without escapes: single quotes without the '' of a quote, double quotes
+# without a backslash.
+_QUOTED = "'" + _SHOWN.format("'") + "*+'|\"" + _SHOWN.format('"\\\\') + '*+"'
+_SECTION_NAMES = ("people", "teams")
+_HEADS = {name: re.compile(f"^{name}:$", re.MULTILINE) for name in _SECTION_NAMES}
+# The lines of a file that start at its left margin: a key of its top-level mapping, or
+# anything else that ends the section before it.
+_MARGIN = re.compile(r"^[^ \n#][^\n]*", re.MULTILINE)
+_FIRST_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*:(?: |$)")
+_PREAMBLE = re.compile(f"(?: *(?:{_COMMENT})?\n)*")  # blank and comment lines only
+_LINE_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+# The first entry of a section: its first line that is neither blank nor a comment.
+_FIRST_ENTRY = re.compile(r"^ *[^ \n#]", re.MULTILINE)
+
+
+@lru_cache(maxsize=8)
+def _section_line(indent: int) -> re.Pattern[str]:
+    """A line of a section whose keys are `indent` spaces in: `key: [item, item...]`,
+    `key: 'text'`, `key: "text"` or `key: item`, maybe with a comment after; or a blank or
+    comment line. The groups: key, items, quoted text (with its quotes), a plain item; all
+    empty on a blank or comment line."""
+    value = f"(?:\\[({_ITEM}(?:, {_ITEM})*+)\\]|({_QUOTED})|({_ITEM}))"
+    entry = f"{' ' * indent}({_PLAIN_KEY}): {value}(?: +{_COMMENT})?"
+    return re.compile(f"^(?:{entry}| *(?:{_COMMENT})?)$", re.MULTILINE)
+
+
+@dataclass
+class _Section:
+    """A section read from its lines: its name, the line of its `name:`, what it holds and
+    where each key is."""
+
+    name: str
+    head: int
+    data: dict[str, Any]
+    lines: _Lines
+
+
+@dataclass
+class _Sections:
+    """The `people:` and `teams:` of a file that could be read line by line (each line a
+    key and its list or quoted text), and the file's text with those lines left blank.
+
+    The reading holds only where the file is a block mapping from its first line and each
+    such section is a mapping of its own, which PyYAML's reading of the blanked text shows
+    (`grafted`): `name:` at the left margin, followed by nothing but lines of the simple
+    forms (`_section_line`), up to the next line at the margin. What those lines mean is then
+    plain: each key, once, is text; each value is a quoted text without escapes, or a plain
+    item or a list of them, each read as the text written (checked with PyYAML's own rules:
+    true, 12345 or null leave the section to PyYAML).
+    """
+
+    blanked: str
+    read: list[_Section]
+
+    @classmethod
+    def of(cls, text: str) -> _Sections | None:
+        """The sections of `text` read line by line, or None when there are none."""
+        if not any(name in text for name in _SECTION_NAMES) or any(
+            mark in text for mark in _LINE_BREAKS
+        ):
+            return None
+        first = _MARGIN.search(text)
+        if (
+            first is None
+            or not _FIRST_KEY.match(first[0])
+            or not _PREAMBLE.fullmatch(text, 0, first.start())
+        ):
+            return None  # the file is not a block mapping from its first line
+        read: list[tuple[int, int, _Section]] = []
+        for name, head in _HEADS.items():
+            found = head.search(text)
+            if found is None or head.search(text, found.end()) is not None:
+                continue  # none, or twice: PyYAML says where
+            start = found.end() + 1  # the line after `name:`
+            after = _MARGIN.search(text, start)
+            end = after.start() if after else len(text)
+            section = _read_section(name, text, start, end, text.count("\n", 0, start))
+            if section is not None:
+                read.append((start, end, section))
+        read.sort(key=lambda found: found[0])
+        pieces: list[str] = []
+        done = 0  # where the text not yet copied to `pieces` starts
+        for start, end, _ in read:
+            # The section's lines blank: PyYAML reads `name:` with nothing in it.
+            pieces += (text[done:start], "\n" * text.count("\n", start, end))
+            done = end
+        if not read:
+            return None
+        pieces.append(text[done:])
+        return cls("".join(pieces), [section for _, _, section in read])
+
+    def grafted(self, document: YamlDocument) -> bool:
+        """Whether PyYAML read the blanked text as a mapping holding each section's name,
+        at its line, with nothing in it; if so, each section is put in its place."""
+        data = document.data
+        keys = document.marks.get(id(data))
+        if type(data) is not dict or type(keys) is not dict:
+            return False
+        for section in self.read:
+            key = keys.get(section.name, 0) >> _PAIR_BITS
+            if (
+                section.name not in data
+                or data[section.name] is not None
+                or key != section.head << _COLUMN_BITS
+                or (section.name,) in document.refused
+            ):
+                return False
+        for section in self.read:
+            data[section.name] = section.data
+            first = next(iter(section.lines.lines.values())) << _COLUMN_BITS | section.lines.indent
+            keys[section.name] = section.head << (_COLUMN_BITS + _PAIR_BITS) | first
+            document.marks[id(section.data)] = section.lines
+        return True
+
+
+def _read_section(name: str, text: str, start: int, end: int, line: int) -> _Section | None:
+    """The section `name` whose lines are text[start:end], the first of them `line`
+    (0-based), if every one is of the simple forms; else None."""
+    body = text[start:end]
+    first = _FIRST_ENTRY.search(body)
+    if first is None:
+        return None  # nothing in it
+    indent = first.end() - first.start() - 1
+    found = _section_line(indent).findall(body)
+    if len(found) != body.count("\n") + 1:
+        return None  # a line of another form
+    data: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    entries = 0
+    intern = sys.intern
+    plain: list[str] = []
+    for number, (key, items, quoted, item) in enumerate(found, line):
+        if not key:
+            continue  # a blank or comment line
+        entries += 1
+        if items:
+            data[key] = [*map(intern, items.split(", "))]
+        elif quoted:
+            data[key] = quoted[1:-1]
+        else:
+            data[key] = item
+            plain.append(item)
+        lines[key] = number
+    if not entries or len(data) != entries:
+        return None  # a key twice: PyYAML says where
+    listed = chain(plain, *(value for value in data.values() if type(value) is list))
+    if not all(map(_plain_item_is_text, set(listed))):
+        return None
+    return _Section(name, line - 1, data, _Lines(lines, indent))
+
+
+def _plain_item_is_text(text: str) -> bool:
+    """Whether `_Converter` reads the plain scalar `text` as that very text."""
+    if not _WILDCARD and text[:1] not in (
+        _IMPLICIT if len(text) <= _LONGEST_WORD else _IMPLICIT_LONG
+    ):
+        return True
+    tag = _plain_tag(text)
+    return tag in _AS_TEXT or (tag == _INT and text[:1] in ("+", "0") and len(text) > 1)
