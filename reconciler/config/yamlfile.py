@@ -113,6 +113,7 @@ class YamlDocument:
     # `data` holds them, unchanged, for as long as the document lives).
     root: Spot | None = field(default=None, repr=False)
     marks: dict[int, _Marks] = field(default_factory=dict, repr=False)
+    flows: dict[int, array[int]] = field(default_factory=dict, repr=False)  # see _flow_columns
 
     def where(self, path: Path_, *, key: bool = False) -> Location:
         """The location of `path` (its key with `key=True`), or of its nearest known parent."""
@@ -130,15 +131,8 @@ class YamlDocument:
                 flow = found[-1][1]
             elif isinstance(marks, array) and isinstance(part, int) and 0 <= part < len(data):
                 found.append((None, marks[part]))
-            elif (
-                flow is not None
-                and type(data) is list
-                and type(part) is int
-                and 0 <= part < len(data)
-            ):
-                # `[a, b, c]`: each item after the "[" and the items and ", " before it.
-                before = data[:part]
-                found.append((None, flow + 1 + sum(map(len, before)) + 2 * len(before)))
+            elif flow is not None and isinstance(part, int) and 0 <= part < len(data):
+                found.append((None, flow + self._flow_columns(data)[part]))
                 flow = None
             else:
                 break
@@ -148,6 +142,16 @@ class YamlDocument:
             if spot is not None:
                 return _location(self.file, spot)
         return Location(self.file, 1, 1)
+
+    def _flow_columns(self, items: list[str]) -> array[int]:
+        """How far each item of a list of a section's line (`[a, b, c]`) is from its "[":
+        after the items before it and their ", ". Worked out once a list, when asked."""
+        columns = self.flows.get(id(items))
+        if columns is None:
+            columns = self.flows[id(items)] = array("q", [1])
+            for item in items[:-1]:
+                columns.append(columns[-1] + len(item) + 2)
+        return columns
 
 
 def read_yaml(path: Path, shown: str | None = None, *, root: Path | None = None) -> YamlDocument:
@@ -547,6 +551,13 @@ _MARGIN = re.compile(r"^[^ \n#][^\n]*", re.MULTILINE)
 _FIRST_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*:(?: |$)")
 _PREAMBLE = re.compile(f"(?: *(?:{_COMMENT})?\n)*")  # blank and comment lines only
 _LINE_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+# libyaml refuses a key of more than 1,024 characters ("could not find expected ':'"); a name
+# is at most 64 (names.py).
+_LONGEST_KEY = 1000
+# The share of a file its sections must hold to be read line by line: when PyYAML's reading
+# of the rest shows they were not sections after all (a quoted text over several lines may
+# hold `people:`), the file is read again whole, at no more than half again the cost.
+_LEAST_SHARE = 0.5
 # The first entry of a section: its first line that is neither blank nor a comment.
 _FIRST_ENTRY = re.compile(r"^ *[^ \n#]", re.MULTILINE)
 
@@ -622,7 +633,7 @@ class _Sections:
             # The section's lines blank: PyYAML reads `name:` with nothing in it.
             pieces += (text[done:start], "\n" * text.count("\n", start, end))
             done = end
-        if not read:
+        if sum(end - start for start, end, _ in read) < _LEAST_SHARE * len(text):
             return None
         pieces.append(text[done:])
         return cls("".join(pieces), [section for _, _, section in read])
@@ -679,8 +690,8 @@ def _read_section(name: str, text: str, start: int, end: int, line: int) -> _Sec
             data[key] = item
             plain.append(item)
         lines[key] = number
-    if not entries or len(data) != entries:
-        return None  # a key twice: PyYAML says where
+    if not entries or len(data) != entries or max(map(len, data)) > _LONGEST_KEY:
+        return None  # a key twice, or too long for libyaml: PyYAML says where
     listed = chain(plain, *(value for value in data.values() if type(value) is list))
     if not all(map(_plain_item_is_text, set(listed))):
         return None

@@ -191,6 +191,7 @@ def test_simple_sections_are_read_by_lines_and_found_where_written() -> None:
         ("  dana: 'it''s'\n", "an escaped quote"),
         ("  dana: [&a alice]\n", "an anchor"),
         ("  dana: '\u2028'\n", "a line break YAML knows"),
+        (f"  {'d' * 1025}: [alice]\n", "a key longer than libyaml reads"),
     ],
 )
 def test_a_section_with_one_other_line_is_left_to_pyyaml(change: str, why: str) -> None:
@@ -198,3 +199,23 @@ def test_a_section_with_one_other_line_is_left_to_pyyaml(change: str, why: str) 
     fast = parse_yaml(text, "f.yaml")
     assert "teams" not in read_by_lines(fast), why
     assert_same(fast, parse_yaml(text, "f.yaml", sections=False))
+
+
+def test_sections_that_are_a_small_part_of_a_file_are_left_to_pyyaml() -> None:
+    """When PyYAML's reading shows the sections were none (here a quoted text over several
+    lines holds `people:`), the file is read again whole: sections that are less than half
+    of it are not tried, so that a file costs at most half again its reading."""
+    groups = "".join(f"  g{n}:\n    subject: G{n}\n    members: [alice]\n" for n in range(50))
+    text = f'note: "hello\npeople:\n  bob: y\n"\ngroups:\n{groups}'
+    assert read_by_lines(parse_yaml(text, "f.yaml")) == []
+    assert parse_yaml(text, "f.yaml").data["note"] == "hello people: bob: y "
+
+
+def test_an_item_far_in_a_long_list_is_found_where_written() -> None:
+    """Each item's column is worked out from the items before it, once a list."""
+    items = [f"p{n}" for n in range(3000)]
+    text = f"people:\n  alice: '+1'\nteams:\n  all: [{', '.join(items)}]\n"
+    fast, slow = parse_yaml(text, "f.yaml"), parse_yaml(text, "f.yaml", sections=False)
+    assert read_by_lines(fast) == ["people", "teams"]
+    for index in (0, 1, 2999, 1500):
+        assert fast.where(("teams", "all", index)) == slow.where(("teams", "all", index))
