@@ -28,6 +28,15 @@ def validate(config_path: Path) -> None:
         count(len(state.groups), "group"),
     ]
     click.echo(f"{config_path}: valid ({', '.join(counts)})")
+    for group in state.groups:
+        least, admins = group.policy.min_admins, len(group.state.admins)
+        if group.policy.ensure == "present" and admins < least:
+            click.echo(
+                f"warning: {group.source or config_path}: group {group.key!r} lists"
+                f" {count(admins, 'admin')}, fewer than its min_admins: {least}; plan refuses"
+                " it unless the live group keeps others",
+                err=True,
+            )
 
 
 @click.command()

@@ -38,6 +38,7 @@ SETTINGS = (
     "max_removal_percent",
     "max_demotions",
     "max_adds",
+    "min_admins",
 )
 
 
@@ -222,6 +223,7 @@ def _group(group: DesiredGroup) -> dict[str, Any]:
         "max_removal_percent": policy.max_removal_percent,
         "max_demotions": policy.max_demotions,
         "max_adds": policy.max_adds,
+        "min_admins": policy.min_admins,
         "members": {
             jid: "admin" if member.admin else "member" for jid, member in state.members.items()
         },

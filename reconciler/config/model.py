@@ -23,7 +23,7 @@ from pydantic import (
 
 from reconciler.config.names import NAME_RULE, name_schema
 from reconciler.core.invites import DEFAULT_INVITE_MESSAGE, check_template
-from reconciler.core.limits import MAX_DESCRIPTION_LENGTH, MAX_SUBJECT_LENGTH
+from reconciler.core.limits import MAX_DESCRIPTION_LENGTH, MAX_GROUP_SIZE, MAX_SUBJECT_LENGTH
 
 _INVITE_BY_MESSAGE = (
     "true: send the group's invite link as a WhatsApp message to each person WhatsApp will not"
@@ -45,6 +45,17 @@ def _checked_template(template: str) -> str:
 Template = Annotated[str, AfterValidator(_checked_template)]
 
 
+_MIN_ADMINS = (
+    "Admins the group keeps besides the session's own account, so that it is not lost with"
+    " the session's number: a plan that would leave fewer is refused for this group, and"
+    " validate warns when fewer are listed."
+)
+
+
+def _min_admins(default: str) -> Any:
+    return Field(default=None, ge=0, le=MAX_GROUP_SIZE - 1, description=f"{_MIN_ADMINS} {default}")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,6 +73,7 @@ class Defaults(Strict):
     invite_message: Template | None = Field(
         default=None, description=_INVITE_MESSAGE + " For every group that does not say."
     )
+    min_admins: StrictInt | None = _min_admins("For every group that does not say.")
 
     @field_validator("country")
     @classmethod
@@ -171,6 +183,7 @@ class GroupSpec(Strict):
     invite_message: Template | None = Field(
         default=None, description=_INVITE_MESSAGE + " Default: defaults.invite_message."
     )
+    min_admins: StrictInt | None = _min_admins("Default: defaults.min_admins, else 0.")
 
 
 PersonValue = Phone | PersonSpec

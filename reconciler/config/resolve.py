@@ -138,6 +138,7 @@ class Resolver:
                 max_demotions=limits.max_demotions if limits else None,
                 max_adds=limits.max_adds if limits else None,
                 invite_message=self._invite_message(spec),
+                min_admins=_first(spec.min_admins, self.merged.defaults.min_admins, 0),
             ),
             source=entry.where(key=True),
         )
@@ -243,3 +244,8 @@ def _invisible(text: str) -> str | None:
             if not joined:
                 return f"U+{ord(char):04X}"
     return None
+
+
+def _first(*values: int | None) -> int:
+    """The first of `values` that is set (the last is)."""
+    return next(value for value in values if value is not None)

@@ -123,6 +123,7 @@ class Policy:
     # The message that sends the group's invite link to people WhatsApp will not add (their
     # privacy settings): the config's template; None when invite_by_message is off.
     invite_message: str | None = None
+    min_admins: int = 0  # admins besides the session that a plan may not go below
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from reconciler.core.limits import MAX_GROUP_SIZE, MAX_PARTICIPANTS_PER_CALL
 from reconciler.core.pictures import same_picture
 from reconciler.engine.matching import match_groups
 from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
+from reconciler.util.wording import count
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +123,32 @@ class _GroupPlanner:
                 ],
             )
         planned = self._create() if self.live is None else self._update(self.live)
+        short = None if planned.errors else self._too_few_admins(planned.actions)
+        if short is not None:
+            return _refused(desired, self.live, [short], planned.notes)
         return replace(planned, actions=tuple(self._with_addresses(a) for a in planned.actions))
+
+    def _too_few_admins(self, actions: Iterable[Action]) -> str | None:
+        """Why the group would be left with fewer admins than its min_admins, the session not
+        counted, once `actions` are done; or None. Those added and promoted count (whether
+        WhatsApp lets them in is known only then)."""
+        least = self.desired.policy.min_admins
+        if not least:
+            return None
+        live = self.live.state.members.items() if self.live is not None else ()
+        admins = {jid for jid, member in live if member.admin and not self._is_me(jid)}
+        for action in actions:
+            if action.kind == Kind.PROMOTE:
+                admins.update(jid for jid in action.members if not self._is_me(jid))
+            elif action.kind in (Kind.DEMOTE, Kind.REMOVE):
+                admins.difference_update(action.members)
+        if len(admins) >= least:
+            return None
+        return (
+            f"it would have {count(len(admins), 'admin')} besides the session, fewer than"
+            f" its min_admins: {least}: list more people in admins:, so that the group is"
+            " not lost with the session's number"
+        )
 
     # -- the three cases -------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import subprocess
@@ -261,3 +262,42 @@ def test_masked_json_is_refused_since_a_plan_file_must_be_exact(
     done = plan_example(groupctl, example, "--format", "json", "--mask-phones")
     assert done.returncode == 1
     assert "--mask-phones is for text and markdown" in done.stderr
+
+
+def test_min_admins_is_flagged_by_validate_and_refused_by_plan(
+    groupctl: str, tmp_path: Path
+) -> None:
+    """One admin besides the session under min_admins: 2: validate says so without an API
+    key, and plan refuses the group, naming it, in text and in Markdown."""
+    world(tmp_path, {"+14155550101": "admin", "+14155550102": "admin"})
+    path = tmp_path / "groups.yaml"
+    path.write_text(
+        "version: 1\n"
+        "defaults:\n  min_admins: 2\n"
+        "groups:\n"
+        "  team:\n"
+        "    subject: Team\n"
+        "    members: ['+14155550101', '+14155550102']\n"
+        "    admins: ['+14155550101']\n"
+    )
+    checked = run_groupctl(groupctl, "validate", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stderr == (
+        "warning: groups.yaml:5:3: group 'team' lists 1 admin, fewer than its min_admins: 2;"
+        " plan refuses it unless the live group keeps others\n"
+    )
+    refused = run_groupctl(groupctl, "plan", "--api", "sim:world.json", cwd=tmp_path)
+    assert refused.returncode == 1
+    assert '"Team" [team]' in refused.stdout
+    assert "it would have 1 admin besides the session, fewer than its min_admins: 2" in (
+        refused.stdout
+    )
+    markdown = run_groupctl(
+        groupctl, "plan", "--api", "sim:world.json", "--format", "markdown", cwd=tmp_path
+    )
+    assert "1 group refused" in markdown.stdout
+    assert "fewer than its min_admins: 2" in html.unescape(markdown.stdout)
+    path.write_text(path.read_text().replace("admins: ['+14155550101']", "admins: []"))
+    path.write_text(path.read_text().replace("  min_admins: 2", "  min_admins: 0"))
+    allowed = run_groupctl(groupctl, "plan", "--api", "sim:world.json", cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr

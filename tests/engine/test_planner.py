@@ -416,6 +416,39 @@ def test_demoting_needs_the_session_to_be_the_creator() -> None:
     assert "only the group's creator can demote admins" in refusal(result)
 
 
+# -- min_admins: admins besides the session -----------------------------------------------------
+
+
+def test_a_plan_leaving_fewer_admins_than_min_admins_is_refused_naming_them() -> None:
+    result = plan(
+        desired(want("eng", "Eng", {A: "admin", B: "member"}, min_admins=2)),
+        live(have(G1, "Eng", {ME: "superadmin", A: "admin", B: "admin"})),
+    )
+    assert "it would have 1 admin besides the session, fewer than its min_admins: 2" in (
+        refusal(result)
+    )
+
+
+def test_admins_promoted_and_kept_by_an_additive_group_count_the_session_not() -> None:
+    kept = plan(  # B stays admin (additive), A is promoted: two
+        desired(want("eng", "Eng", {A: "admin"}, members_policy="additive", min_admins=2)),
+        live(have(G1, "Eng", {ME: "superadmin", A: "member", B: "admin"})),
+    )
+    assert only_group(kept) == [("promote", p(A))]
+    alone = plan(  # the session is an admin too, but not one of the two
+        desired(want("eng", "Eng", {ME: "admin", A: "admin"}, min_admins=2)),
+        live(have(G1, "Eng", {ME: "superadmin", A: "admin"})),
+    )
+    assert "it would have 1 admin besides the session" in refusal(alone)
+
+
+def test_a_new_group_counts_the_admins_it_will_promote() -> None:
+    enough = plan(desired(want("eng", "Eng", {A: "admin", B: "admin"}, min_admins=2)), live())
+    assert only_group(enough) == [("create", "Eng", p(A), p(B)), ("promote", p(A), p(B))]
+    short = plan(desired(want("eng", "Eng", {A: "admin", B: "member"}, min_admins=2)), live())
+    assert "fewer than its min_admins: 2" in refusal(short)
+
+
 def test_refusals_of_one_group_leave_the_others_planned() -> None:
     result = plan(
         desired(want("a", "A", {A: "member"}), want("b", "B", {A: "member"})),
