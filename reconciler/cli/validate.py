@@ -10,6 +10,7 @@ import click
 from reconciler.cli.flags import config_option
 from reconciler.config import load
 from reconciler.config.model import config_schema
+from reconciler.util.untrusted import repr_shown, shown
 from reconciler.util.wording import count
 
 
@@ -32,9 +33,9 @@ def validate(config_path: Path) -> None:
         least, admins = group.policy.min_admins, len(group.state.admins)
         if group.policy.ensure == "present" and admins < least:
             click.echo(
-                f"warning: {group.source or config_path}: group {group.key!r} lists"
-                f" {count(admins, 'admin')}, fewer than its min_admins: {least}; plan refuses"
-                " it unless the live group keeps others",
+                f"warning: {shown(str(group.source or config_path))}: group"
+                f" {repr_shown(group.key)} lists {count(admins, 'admin')}, fewer than its"
+                f" min_admins: {least} (the session's own number counts here if listed)",
                 err=True,
             )
 

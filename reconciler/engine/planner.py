@@ -126,29 +126,51 @@ class _GroupPlanner:
         short = None if planned.errors else self._too_few_admins(planned.actions)
         if short is not None:
             return _refused(desired, self.live, [short], planned.notes)
+        planned = replace(planned, notes=(*planned.notes, *self._admins_to_come(planned.actions)))
         return replace(planned, actions=tuple(self._with_addresses(a) for a in planned.actions))
 
     def _too_few_admins(self, actions: Iterable[Action]) -> str | None:
-        """Why the group would be left with fewer admins than its min_admins, the session not
-        counted, once `actions` are done; or None. Those added and promoted count (whether
-        WhatsApp lets them in is known only then)."""
+        """Why demoting or removing admins would leave the group fewer than its min_admins
+        (the session not counted), or None. Only people in the group already count among
+        the admins it promotes: one it adds may not be let in (privacy settings), and the
+        removals would go ahead all the same."""
+        least = self.desired.policy.min_admins
+        if not least or self.live is None:
+            return None
+        members = self.live.state.members
+        before = {jid for jid, member in members.items() if member.admin and not self._is_me(jid)}
+        after = set(before)
+        for action in actions:
+            if action.kind == Kind.PROMOTE:
+                after.update(j for j in action.members if j in members and not self._is_me(j))
+            elif action.kind in (Kind.DEMOTE, Kind.REMOVE):
+                after.difference_update(action.members)
+        if not before - after or len(after) >= least:
+            return None  # no admin goes, or enough stay
+        return (
+            f"it would leave {count(len(after), 'admin')} besides the session, fewer than its"
+            f" min_admins: {least}: list more people in admins: (people who join with this"
+            " apply count once they are in: make them admins first, then let the others go)"
+        )
+
+    def _admins_to_come(self, actions: Iterable[Action]) -> list[str]:
+        """A note when the group will still have fewer admins than its min_admins once
+        `actions` are done (nobody losing their rights: see _too_few_admins)."""
         least = self.desired.policy.min_admins
         if not least:
-            return None
+            return []
         live = self.live.state.members.items() if self.live is not None else ()
         admins = {jid for jid, member in live if member.admin and not self._is_me(jid)}
         for action in actions:
             if action.kind == Kind.PROMOTE:
                 admins.update(jid for jid in action.members if not self._is_me(jid))
-            elif action.kind in (Kind.DEMOTE, Kind.REMOVE):
-                admins.difference_update(action.members)
         if len(admins) >= least:
-            return None
-        return (
-            f"it would have {count(len(admins), 'admin')} besides the session, fewer than"
-            f" its min_admins: {least}: list more people in admins:, so that the group is"
-            " not lost with the session's number"
-        )
+            return []
+        return [
+            f"it has {count(len(admins), 'admin')} besides the session (those this plan"
+            f" promotes included), fewer than its min_admins: {least}: list more people in"
+            " admins:, so that the group is not lost with the session's number"
+        ]
 
     # -- the three cases -------------------------------------------------------------------
 

@@ -283,13 +283,13 @@ def test_min_admins_is_flagged_by_validate_and_refused_by_plan(
     checked = run_groupctl(groupctl, "validate", cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert checked.stderr == (
-        "warning: groups.yaml:5:3: group 'team' lists 1 admin, fewer than its min_admins: 2;"
-        " plan refuses it unless the live group keeps others\n"
+        "warning: groups.yaml:5:3: group 'team' lists 1 admin, fewer than its min_admins: 2"
+        " (the session's own number counts here if listed)\n"
     )
     refused = run_groupctl(groupctl, "plan", "--api", "sim:world.json", cwd=tmp_path)
     assert refused.returncode == 1
     assert '"Team" [team]' in refused.stdout
-    assert "it would have 1 admin besides the session, fewer than its min_admins: 2" in (
+    assert "it would leave 1 admin besides the session, fewer than its min_admins: 2" in (
         refused.stdout
     )
     markdown = run_groupctl(

@@ -424,9 +424,24 @@ def test_a_plan_leaving_fewer_admins_than_min_admins_is_refused_naming_them() ->
         desired(want("eng", "Eng", {A: "admin", B: "member"}, min_admins=2)),
         live(have(G1, "Eng", {ME: "superadmin", A: "admin", B: "admin"})),
     )
-    assert "it would have 1 admin besides the session, fewer than its min_admins: 2" in (
+    assert "it would leave 1 admin besides the session, fewer than its min_admins: 2" in (
         refusal(result)
     )
+
+
+def test_people_an_apply_adds_do_not_count_as_admins_until_they_are_in() -> None:
+    """B, promoted once added, may not be let in (privacy settings); C's removal would go
+    ahead all the same: the plan is refused, saying to make the new admins first."""
+    swap = plan(
+        desired(want("eng", "Eng", {A: "admin", B: "admin"}, min_admins=2)),
+        live(have(G1, "Eng", {ME: "superadmin", A: "admin", C: "admin"})),
+    )
+    assert "make them admins first, then let the others go" in refusal(swap)
+    first = plan(  # the same, in two applies: B made admin while C stays
+        desired(want("eng", "Eng", {A: "admin", B: "admin", C: "admin"}, min_admins=2)),
+        live(have(G1, "Eng", {ME: "superadmin", A: "admin", C: "admin"})),
+    )
+    assert only_group(first) == [("add", p(B)), ("promote", p(B))]
 
 
 def test_admins_promoted_and_kept_by_an_additive_group_count_the_session_not() -> None:
@@ -435,18 +450,38 @@ def test_admins_promoted_and_kept_by_an_additive_group_count_the_session_not() -
         live(have(G1, "Eng", {ME: "superadmin", A: "member", B: "admin"})),
     )
     assert only_group(kept) == [("promote", p(A))]
+    assert kept.groups[0].notes == ()
     alone = plan(  # the session is an admin too, but not one of the two
         desired(want("eng", "Eng", {ME: "admin", A: "admin"}, min_admins=2)),
         live(have(G1, "Eng", {ME: "superadmin", A: "admin"})),
     )
-    assert "it would have 1 admin besides the session" in refusal(alone)
+    assert [group.notes for group in alone.groups] == [
+        (
+            "it has 1 admin besides the session (those this plan promotes included), fewer"
+            " than its min_admins: 2: list more people in admins:, so that the group is not"
+            " lost with the session's number",
+        )
+    ]
+
+
+def test_a_group_short_of_admins_that_loses_none_is_planned_with_a_note() -> None:
+    """Refusing it would stop every plan (and watch would call it drift) until the config
+    names more admins: the plan goes ahead, promoting whom it can, and says what is short."""
+    result = plan(
+        desired(want("eng", "Eng", {A: "admin", B: "admin", C: "member"}, min_admins=3)),
+        live(have(G1, "Eng", {ME: "superadmin", A: "admin", B: "member", C: "member"})),
+    )
+    assert only_group(result) == [("promote", p(B))]
+    assert "it has 2 admins besides the session" in result.groups[0].notes[0]
 
 
 def test_a_new_group_counts_the_admins_it_will_promote() -> None:
     enough = plan(desired(want("eng", "Eng", {A: "admin", B: "admin"}, min_admins=2)), live())
     assert only_group(enough) == [("create", "Eng", p(A), p(B)), ("promote", p(A), p(B))]
+    assert enough.groups[0].notes == ()
     short = plan(desired(want("eng", "Eng", {A: "admin", B: "member"}, min_admins=2)), live())
-    assert "fewer than its min_admins: 2" in refusal(short)
+    assert only_group(short) == [("create", "Eng", p(A), p(B)), ("promote", p(A))]
+    assert "fewer than its min_admins: 2" in short.groups[0].notes[0]
 
 
 def test_refusals_of_one_group_leave_the_others_planned() -> None:
