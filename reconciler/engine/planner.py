@@ -123,7 +123,9 @@ class _GroupPlanner:
                 ],
             )
         planned = self._create() if self.live is None else self._update(self.live)
-        short = None if planned.errors else self._too_few_admins(planned.actions)
+        if planned.errors:
+            return planned
+        short = self._too_few_admins(planned.actions)
         if short is not None:
             return _refused(desired, self.live, [short], planned.notes)
         planned = replace(planned, notes=(*planned.notes, *self._admins_to_come(planned.actions)))
