@@ -47,8 +47,8 @@ Template = Annotated[str, AfterValidator(_checked_template)]
 
 _MIN_ADMINS = (
     "Admins the group keeps besides the session's own account, so that it is not lost with"
-    " the session's number: a plan that would leave fewer is refused for this group, and"
-    " validate warns when fewer are listed."
+    " the session's number: a plan that would demote or remove admins and leave fewer is"
+    " refused for this group, and validate warns when fewer are listed."
 )
 
 

@@ -138,7 +138,7 @@ class Resolver:
                 max_demotions=limits.max_demotions if limits else None,
                 max_adds=limits.max_adds if limits else None,
                 invite_message=self._invite_message(spec),
-                min_admins=_first(spec.min_admins, self.merged.defaults.min_admins, 0),
+                min_admins=self._min_admins(spec),
             ),
             source=entry.where(key=True),
         )
@@ -153,6 +153,12 @@ class Resolver:
         if not by_message:
             return None
         return spec.invite_message or defaults.invite_message or DEFAULT_INVITE_MESSAGE
+
+    def _min_admins(self, spec: GroupSpec) -> int:
+        """The group's min_admins, else defaults:'s, else 0."""
+        if spec.min_admins is not None:
+            return spec.min_admins
+        return self.merged.defaults.min_admins or 0
 
     def _check_subject(self, subject: str, entry: Entry[GroupSpec]) -> bool:
         if not subject.strip():
@@ -244,8 +250,3 @@ def _invisible(text: str) -> str | None:
             if not joined:
                 return f"U+{ord(char):04X}"
     return None
-
-
-def _first(*values: int | None) -> int:
-    """The first of `values` that is set (the last is)."""
-    return next(value for value in values if value is not None)

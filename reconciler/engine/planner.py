@@ -125,51 +125,45 @@ class _GroupPlanner:
         planned = self._create() if self.live is None else self._update(self.live)
         if planned.errors:
             return planned
-        short = self._too_few_admins(planned.actions)
+        short, notes = self._admins_after(planned.actions)
         if short is not None:
             return _refused(desired, self.live, [short], planned.notes)
-        planned = replace(planned, notes=(*planned.notes, *self._admins_to_come(planned.actions)))
+        planned = replace(planned, notes=(*planned.notes, *notes))
         return replace(planned, actions=tuple(self._with_addresses(a) for a in planned.actions))
 
-    def _too_few_admins(self, actions: Iterable[Action]) -> str | None:
-        """Why demoting or removing admins would leave the group fewer than its min_admins
-        (the session not counted), or None. Only people in the group already count among
-        the admins it promotes: one it adds may not be let in (privacy settings), and the
-        removals would go ahead all the same."""
-        least = self.desired.policy.min_admins
-        if not least or self.live is None:
-            return None
-        members = self.live.state.members
-        before = {jid for jid, member in members.items() if member.admin and not self._is_me(jid)}
-        after = set(before)
-        for action in actions:
-            if action.kind == Kind.PROMOTE:
-                after.update(j for j in action.members if j in members and not self._is_me(j))
-            elif action.kind in (Kind.DEMOTE, Kind.REMOVE):
-                after.difference_update(action.members)
-        if not before - after or len(after) >= least:
-            return None  # no admin goes, or enough stay
-        return (
-            f"it would leave {count(len(after), 'admin')} besides the session, fewer than its"
-            f" min_admins: {least}: list more people in admins: (people who join with this"
-            " apply count once they are in: make them admins first, then let the others go)"
-        )
+    def _admins_after(self, actions: Iterable[Action]) -> tuple[str | None, list[str]]:
+        """Against the group's min_admins, the session not counted: why demoting or
+        removing admins would leave it fewer (the group is then refused), or else a note
+        when it will have fewer all the same (nobody losing their rights).
 
-    def _admins_to_come(self, actions: Iterable[Action]) -> list[str]:
-        """A note when the group will still have fewer admins than its min_admins once
-        `actions` are done (nobody losing their rights: see _too_few_admins)."""
+        Only people in the group already count among the admins the plan promotes for the
+        refusal: one it adds may not be let in (privacy settings), and the removals would go
+        ahead all the same. The note counts them all."""
         least = self.desired.policy.min_admins
         if not least:
-            return []
-        live = self.live.state.members.items() if self.live is not None else ()
-        admins = {jid for jid, member in live if member.admin and not self._is_me(jid)}
+            return None, []
+        members = self.live.state.members if self.live is not None else {}
+        before = {jid for jid, member in members.items() if member.admin and not self._is_me(jid)}
+        sure, hoped = set(before), set(before)
         for action in actions:
             if action.kind == Kind.PROMOTE:
-                admins.update(jid for jid in action.members if not self._is_me(jid))
-        if len(admins) >= least:
-            return []
-        return [
-            f"it has {count(len(admins), 'admin')} besides the session (those this plan"
+                promoted = [jid for jid in action.members if not self._is_me(jid)]
+                sure.update(jid for jid in promoted if jid in members)
+                hoped.update(promoted)
+            elif action.kind in (Kind.DEMOTE, Kind.REMOVE):
+                sure.difference_update(action.members)
+                hoped.difference_update(action.members)
+        if before - sure and len(sure) < least:
+            return (
+                f"it would leave {count(len(sure), 'admin')} besides the session, fewer than"
+                f" its min_admins: {least}: list more people in admins: (people who join with"
+                " this apply count once they are in: make them admins first, then let the"
+                " others go)"
+            ), []
+        if len(hoped) >= least:
+            return None, []
+        return None, [
+            f"it has {count(len(hoped), 'admin')} besides the session (those this plan"
             f" promotes included), fewer than its min_admins: {least}: list more people in"
             " admins:, so that the group is not lost with the session's number"
         ]
