@@ -26,13 +26,9 @@ _PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
 @options.api_options
 @options.planning_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (needed in CI).")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: print the report of what was done as JSON (the plan and progress go to stderr).",
+@flags.format_option(
+    "json: print the report of what was done as JSON (the plan and progress go to stderr).",
+    ("text", "json"),
 )
 @click.option("--write-ids", is_flag=True, help="Write created groups' id: into the config.")
 @options.lock_timeout_option

@@ -87,12 +87,15 @@ def use_color(*, err: bool = False) -> bool:
     return (sys.stderr if err else sys.stdout).isatty()
 
 
-def format_option(help: str) -> Callable[[FC], FC]:
-    """`--format text|markdown|json` (as `output_format`), `help` saying what each gives."""
+def format_option(
+    help: str, formats: tuple[str, ...] = ("text", "markdown", "json")
+) -> Callable[[FC], FC]:
+    """`--format` among `formats` (as `output_format`; text by default), `help` saying what
+    each gives."""
     return click.option(
         "--format",
         "output_format",
-        type=click.Choice(["text", "markdown", "json"]),
+        type=click.Choice(list(formats)),
         default="text",
         show_default=True,
         help=help,

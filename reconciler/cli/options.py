@@ -282,16 +282,20 @@ def brake_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# `--group KEY`, repeated: the command receives `only`, the keys.
+only_option = click.option(
+    "--group",
+    "only",
+    multiple=True,
+    metavar="KEY",
+    help="Only this group of the config (repeat for more).",
+)
+
+
 def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Adds the flags plan and apply share; the command receives `planning: Planning`."""
 
-    @click.option(
-        "--group",
-        "only",
-        multiple=True,
-        metavar="KEY",
-        help="Only this group of the config (repeat for more).",
-    )
+    @only_option
     @brake_options
     @click.option(
         "--force",

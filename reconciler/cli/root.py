@@ -57,6 +57,11 @@ COMMANDS = {
         "Write a config from live groups: people, ids, subjects, descriptions, members and "
         "admins, so that a plan of it shows no changes.",
     ),
+    "links": (
+        "reconciler.cli.links:links_command",
+        "Print the invite links of the config's groups that exist, for publishing where only"
+        " the people they are for can see them (an intranet page).",
+    ),
     "plan": (
         "reconciler.cli.plan:plan_command",
         "Show what apply would change, in order: read live state, compare with the config.",

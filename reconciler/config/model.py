@@ -18,11 +18,13 @@ from pydantic import (
     StrictBool,
     StrictFloat,
     StrictInt,
+    WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from reconciler.config.names import NAME_RULE, name_schema
-from reconciler.core.invites import DEFAULT_INVITE_MESSAGE, check_template
+from reconciler.core.invites import DEFAULT_INVITE_MESSAGE, check_template, parse_period
 from reconciler.core.limits import MAX_DESCRIPTION_LENGTH, MAX_GROUP_SIZE, MAX_SUBJECT_LENGTH
 
 _INVITE_BY_MESSAGE = (
@@ -60,6 +62,70 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _checked_period(text: str) -> str:
+    parse_period(text)
+    return text
+
+
+Period = Annotated[
+    str,
+    AfterValidator(_checked_period),
+    Field(json_schema_extra={"pattern": r"^[1-9][0-9]{0,4}[hdw]$"}),
+]
+
+
+class InviteLinkSpec(Strict):
+    revoke_on_removal: StrictBool = Field(
+        default=False,
+        description="true: after apply removes anyone from the group, it revokes the invite"
+        " link, so that they cannot walk back in by it. Shown in the plan as its own action.",
+    )
+    rotate_every: Period | None = Field(
+        default=None,
+        description="Revoke the invite link this often (30d, 12h, 2w); the state file keeps"
+        " when it was last revoked, and a group with no record is revoked at the next apply.",
+        examples=["30d"],
+    )
+    disabled: StrictBool = Field(
+        default=False, description="true: the same as invite_link: disabled."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _disabled(cls, value: Any) -> Any:
+        """`invite_link: disabled` is `{disabled: true}`; any other text is refused here,
+        with one message, rather than once for each form it is not."""
+        if value == "disabled":
+            return {"disabled": True}
+        if isinstance(value, str):
+            raise ValueError(
+                f"expected disabled or a mapping {{revoke_on_removal, rotate_every}},"
+                f" not {value[:80]!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _alone_when_disabled(self) -> InviteLinkSpec:
+        if self.disabled and (self.revoke_on_removal or self.rotate_every):
+            raise ValueError(
+                "disabled revokes the link after every removal and every day: drop"
+                " revoke_on_removal and rotate_every"
+            )
+        return self
+
+
+_INVITE_LINK = (
+    "What becomes of the group's invite link: {revoke_on_removal, rotate_every}, or"
+    " disabled: revoked after every removal and every day, never shown by groupctl links,"
+    " and not to be sent by invite_by_message."
+)
+# In the schema as editors see it: the word, or the mapping.
+InviteLink = Annotated[
+    InviteLinkSpec,
+    WithJsonSchema({"anyOf": [{"const": "disabled"}, InviteLinkSpec.model_json_schema()]}),
+]
+
+
 class Defaults(Strict):
     country: str | None = Field(
         default=None,
@@ -74,6 +140,9 @@ class Defaults(Strict):
         default=None, description=_INVITE_MESSAGE + " For every group that does not say."
     )
     min_admins: StrictInt | None = _min_admins("For every group that does not say.")
+    invite_link: InviteLink | None = Field(
+        default=None, description=_INVITE_LINK + " For every group that does not say."
+    )
 
     @field_validator("country")
     @classmethod
@@ -184,6 +253,11 @@ class GroupSpec(Strict):
         default=None, description=_INVITE_MESSAGE + " Default: defaults.invite_message."
     )
     min_admins: StrictInt | None = _min_admins("Default: defaults.min_admins, else 0.")
+    invite_link: InviteLink | None = Field(
+        default=None,
+        description=_INVITE_LINK + " Default: defaults.invite_link (the whole of it), else"
+        " left alone.",
+    )
 
 
 PersonValue = Phone | PersonSpec

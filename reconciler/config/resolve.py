@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from operator import attrgetter, getitem
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.config.entries import Entry, Merged
 from reconciler.config.members import Members
@@ -27,7 +27,7 @@ from reconciler.core.groups import (
     Policy,
     UrlPicture,
 )
-from reconciler.core.invites import DEFAULT_INVITE_MESSAGE
+from reconciler.core.invites import DEFAULT_INVITE_MESSAGE, LINK_DISABLED_ROTATION, parse_period
 from reconciler.core.jid import Jid, parse_group_jid
 from reconciler.core.limits import MAX_DESCRIPTION_LENGTH, MAX_GROUP_SIZE, MAX_SUBJECT_LENGTH
 from reconciler.errors import InvalidJidError, Location, PictureError, Problem
@@ -139,6 +139,7 @@ class Resolver:
                 max_adds=limits.max_adds if limits else None,
                 invite_message=self._invite_message(spec),
                 min_admins=self._min_admins(spec),
+                **self._invite_link(spec, entry),
             ),
             source=entry.where(key=True),
         )
@@ -153,6 +154,32 @@ class Resolver:
         if not by_message:
             return None
         return spec.invite_message or defaults.invite_message or DEFAULT_INVITE_MESSAGE
+
+    def _invite_link(self, spec: GroupSpec, entry: Entry[GroupSpec]) -> dict[str, Any]:
+        """The group's invite_link (else defaults:'s, whole) as the policy's three fields."""
+        link = spec.invite_link
+        if link is None:
+            link = self.merged.defaults.invite_link
+        if link is None:
+            return {}
+        if link.disabled:
+            if self._invite_message(spec) is not None:
+                own = spec.invite_link is not None
+                where = entry.where("invite_link") if own else entry.where(key=True)
+                self.problem(
+                    where,
+                    "invite_link: disabled revokes the link that invite_by_message would send:"
+                    " turn one of them off for this group",
+                )
+            return {
+                "revoke_on_removal": True,
+                "rotate_links_every": LINK_DISABLED_ROTATION,
+                "links_disabled": True,
+            }
+        return {
+            "revoke_on_removal": link.revoke_on_removal,
+            "rotate_links_every": parse_period(link.rotate_every) if link.rotate_every else None,
+        }
 
     def _min_admins(self, spec: GroupSpec) -> int:
         """The group's min_admins, else defaults:'s, else 0."""

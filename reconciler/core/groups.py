@@ -10,7 +10,7 @@ import functools
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -124,6 +124,11 @@ class Policy:
     # privacy settings): the config's template; None when invite_by_message is off.
     invite_message: str | None = None
     min_admins: int = 0  # admins besides the session that a plan may not go below
+    # The invite link (invite_link:): revoked after apply removes anyone, and every
+    # `rotate_links_every` (the state file keeps when); `links_disabled`: never shown either.
+    revoke_on_removal: bool = False
+    rotate_links_every: timedelta | None = None
+    links_disabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)

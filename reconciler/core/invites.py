@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import string
+from datetime import timedelta
 
 INVITE_LINK_BASE = "https://chat.whatsapp.com/"
 LINK_WARNING = (
@@ -19,6 +20,24 @@ PLACEHOLDERS = ("subject", "link")
 DEFAULT_INVITE_MESSAGE = 'You are invited to join the WhatsApp group "{subject}": {link}'
 # WhatsApp's codes are ~22 letters and digits; anything else is not put into a URL.
 _CODE = re.compile(r"[A-Za-z0-9]{1,64}")
+
+
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+SHORTEST_ROTATION = timedelta(hours=1)
+LONGEST_ROTATION = timedelta(days=366)
+# invite_link: disabled revokes the link this often, besides after every removal.
+LINK_DISABLED_ROTATION = timedelta(days=1)
+
+
+def parse_period(text: str) -> timedelta:
+    """`30d`, `12h` or `2w` as a timedelta, between an hour and a year (ValueError if not)."""
+    found = re.fullmatch(r"([1-9][0-9]{0,4})([hdw])", text)
+    if found is None:
+        raise ValueError(f"{text[:80]!r} is not a period such as 30d, 12h or 2w")
+    period = int(found[1]) * _UNITS[found[2]]
+    if not SHORTEST_ROTATION <= period <= LONGEST_ROTATION:
+        raise ValueError(f"{text!r} is not between 1h and 366d")
+    return period
 
 
 def invite_link(code: str) -> str:

@@ -58,6 +58,7 @@ from reconciler.titan.client import TitanClient
 from reconciler.titan.models import Group
 from reconciler.titan.results import NOT_REPORTED, ParticipantResult, ParticipantStatus
 from reconciler.titan.retries import surely_not_applied
+from reconciler.util.wording import count
 
 Listener = Callable[[Step], None]
 log = logging.getLogger("reconciler.engine")
@@ -211,6 +212,8 @@ class _GroupRun:
                 for later in self.plan.actions[index + 1 :]:
                     self._each(later, Outcome.SKIPPED, f"not attempted: {why}")
                 break
+        if self.needing_invite:  # waiting for a revocation that failed or was not made
+            await self._invites()
         if not self._to_reread():
             return self.report
         if self.stop.cut_short:
@@ -250,6 +253,9 @@ class _GroupRun:
             return
         group = self.group_id
         assert group is not None, "every action after create has the new group's id"
+        if kind == Kind.REVOKE_LINK:
+            await self._revoke_link(group)
+            return
         if kind == Kind.SUBJECT:
             await self.client.set_subject(group, action.new or "")
         elif kind == Kind.DESCRIPTION:
@@ -264,9 +270,34 @@ class _GroupRun:
             self.state_file.forget_group(group)
         else:
             await self._people(group, action)
-            await self._invites()
+            if not self._revokes_link:  # else the link is sent once it is the new one
+                await self._invites()
             return
         self._step(kind, Outcome.DONE, detail=action.new or "")
+
+    @property
+    def _revokes_link(self) -> bool:
+        return any(action.kind == Kind.REVOKE_LINK for action in self.plan.actions)
+
+    async def _revoke_link(self, group: Jid) -> None:
+        """Revoke the invite link: the people it was given to hold a dead one, and are asked
+        again by the next run; those this run could not add get the new one."""
+        await self.client.revoke_invite_code(group)
+        self.state_file.record_link(group, self.now())
+        holders = [
+            person
+            for person, waiting in self.state_file.records.get(group, {}).items()
+            if waiting.reason in (LINK_SENT, NEEDS_INVITE)
+        ]
+        self.state_file.forget_link_holders(group)
+        detail = "the old invite link no longer works"
+        if holders:
+            detail += (
+                f"; {count(len(holders), 'person', 'people')} given it earlier"
+                " will be asked again by the next apply"
+            )
+        self._step(Kind.REVOKE_LINK, Outcome.DONE, detail=detail)
+        await self._invites()
 
     async def _create(self, action: Action) -> None:
         subject = action.new or ""
@@ -279,6 +310,7 @@ class _GroupRun:
         except CreateUncertainError as exc:
             raise GroupctlError(f"{exc}") from None
         self.group_id = self.report.created = created.group.id
+        self.state_file.record_link(created.group.id, self.now())  # rotations count from here
         self._step(Kind.CREATE, Outcome.DONE, detail=created.group.id)
         results = {r.jid: r for r in created.results}
         present = {p.jid for p in created.group.participants or ()} | {

@@ -28,6 +28,7 @@ class Kind(StrEnum):
     PROMOTE = "promote"
     DEMOTE = "demote"
     REMOVE = "remove"
+    REVOKE_LINK = "revoke_link"  # after removals: those removed cannot come back by the link
     LEAVE = "leave"
     DELETE = "delete"
 
@@ -37,6 +38,9 @@ class Kind(StrEnum):
 
 
 _RANK = {kind: index for index, kind in enumerate(Kind)}
+# Why a plan revokes a group's invite link: apply removes someone (invite_link's
+# revoke_on_removal, or disabled), or its rotate_every is due.
+REVOKE_REASONS = ("removal", "rotation")
 DESTRUCTIVE = frozenset({Kind.REMOVE, Kind.DEMOTE, Kind.LEAVE, Kind.DELETE})
 PARTICIPANT_KINDS = frozenset({Kind.CREATE, Kind.ADD, Kind.PROMOTE, Kind.DEMOTE, Kind.REMOVE})
 
@@ -44,7 +48,8 @@ PARTICIPANT_KINDS = frozenset({Kind.CREATE, Kind.ADD, Kind.PROMOTE, Kind.DEMOTE,
 @dataclass(frozen=True, slots=True)
 class Action:
     """One call to make. `members`: who (create, add, promote, demote, remove; at most 256).
-    `old`/`new`: subject or description before and after; picture: `new` is the source."""
+    `old`/`new`: subject or description before and after; picture: `new` is the source;
+    revoke_link: `new` is why (`REVOKE_REASONS`), `old` when it was last revoked, if known."""
 
     kind: Kind
     members: tuple[Jid, ...] = ()
@@ -90,14 +95,29 @@ class Action:
                 raise ValueError(f"via: {member} must be a member, with one other address")
             if not others[0].is_lid:
                 raise ValueError(f"via: the other address of {member} must be a LID")
+        kind = Kind(data["kind"])
+        if kind == Kind.REVOKE_LINK:
+            if data.get("new") not in REVOKE_REASONS:
+                raise ValueError(f"revoke_link: {data.get('new')!r} is not a reason to revoke")
+            if data.get("old") is not None:
+                datetime.fromisoformat(data["old"])  # a ValueError: the plan file is refused
         return cls(
-            kind=Kind(data["kind"]),
+            kind=kind,
             members=members,
             old=data.get("old"),
             new=data.get("new"),
             fingerprint=data.get("fingerprint"),
             via=via,
         )
+
+
+def why_revoked(action: Action) -> str:
+    """Why a revoke_link action revokes the link, in words (from plain data only)."""
+    if action.new == "removal":
+        return "after the removals, so that nobody removed walks back in by it"
+    made = action.old
+    since = f"made {made[:10]}" if made else "no record of when it was made"
+    return f"its rotate_every is due ({since})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +262,7 @@ class Summary:
     remove: int = 0
     promote: int = 0
     demote: int = 0
+    revoke_link: int = 0
     refused: int = 0
     unmanaged: int = 0
 
@@ -261,6 +282,7 @@ class Summary:
             f"{self.remove} to remove" if self.remove else "",
             count(self.promote, "promotion") if self.promote else "",
             count(self.demote, "demotion") if self.demote else "",
+            count(self.revoke_link, "invite link") + " to revoke" if self.revoke_link else "",
         ]
         changes = ", ".join(part for part in parts if part) or "no changes"
         tail = [
@@ -309,7 +331,7 @@ class Plan:
                 totals[which] = totals.get(which, 0) + 1
             elif kinds:
                 totals["update"] = totals.get("update", 0) + 1
-            for kind in (Kind.ADD, Kind.REMOVE, Kind.PROMOTE, Kind.DEMOTE):
+            for kind in (Kind.ADD, Kind.REMOVE, Kind.PROMOTE, Kind.DEMOTE, Kind.REVOKE_LINK):
                 totals[kind.value] = totals.get(kind.value, 0) + group.count(kind)
             if Kind.CREATE in kinds:
                 created = next(a for a in group.actions if a.kind == Kind.CREATE)

@@ -2,14 +2,16 @@
 
 A pure function: no I/O, no clock, no printing. Groups are independent of each other; within a
 group actions come in the order of `plan.Kind`: create, subject, description, picture, add,
-promote, demote, remove, leave/delete, so that new admins are in place before old ones go and
-the session keeps its own rights to the end.
+promote, demote, remove, revoke the invite link, leave/delete, so that new admins are in place
+before old ones go, the session keeps its own rights to the end, and the link dies only once
+everyone removed is out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from reconciler.core.groups import (
     DesiredGroup,
@@ -49,9 +51,15 @@ def plan(
     live: LiveState,
     policy: PlanPolicy = PlanPolicy(),
     waiting: Mapping[Jid, Mapping[Jid, Waiting]] | None = None,
+    *,
+    links_made: Mapping[Jid, datetime] | None = None,
+    now: datetime | None = None,
 ) -> Plan:
     """The plan for `desired` against `live`. `waiting`: by group id, people not to add again
-    yet, and why (invited, needing an invite, or left recently: see `engine.statefile`)."""
+    yet, and why (invited, needing an invite, or left recently: see `engine.statefile`).
+    `links_made`: by group id, when apply last made its invite link (revoked, or created the
+    group), which invite_link's rotate_every is counted from; rotations are planned only
+    with `now` (the planner has no clock of its own)."""
     matching = match_groups(desired, live.listed)
     groups: list[GroupPlan] = []
     for group in desired.groups:
@@ -66,7 +74,10 @@ def plan(
             groups.append(_refused(group, None, [f"the details of {group_id} were not read"]))
             continue
         pending = (waiting or {}).get(group_id, {}) if group_id is not None else {}
-        planned = _GroupPlanner(group, found, live, policy, desired.directory, pending).plan()
+        link_made = (links_made or {}).get(group_id) if group_id is not None else None
+        planned = _GroupPlanner(
+            group, found, live, policy, desired.directory, pending, link_made, now
+        ).plan()
         if planned.actions or planned.errors or planned.notes:
             groups.append(
                 replace(
@@ -97,8 +108,12 @@ class _GroupPlanner:
         policy: PlanPolicy,
         directory: Mapping[Jid, str],
         waiting: Mapping[Jid, Waiting],
+        link_made: datetime | None = None,
+        now: datetime | None = None,
     ) -> None:
         self.desired = desired
+        self.link_made = link_made
+        self.now = now
         self.live = live
         self.world = world
         self.policy = policy
@@ -258,6 +273,9 @@ class _GroupPlanner:
                 )
             )
         actions += self._members(live)
+        revoke = self._link_revocation(actions)
+        if revoke is not None:
+            actions.append(revoke)
         mine = self._my_standing(now)
         if actions and not (mine and mine.admin):
             self.errors.append(
@@ -280,6 +298,20 @@ class _GroupPlanner:
             live=live,
             members_before=len(now.members),
         )
+
+    def _link_revocation(self, actions: Iterable[Action]) -> Action | None:
+        """The group's invite link to revoke: after this plan's removals (so that those
+        removed cannot walk back in by it), or because its rotation is due."""
+        policy = self.desired.policy
+        made = self.link_made.isoformat() if self.link_made is not None else None
+        if policy.revoke_on_removal and any(a.kind == Kind.REMOVE for a in actions):
+            return Action(Kind.REVOKE_LINK, old=made, new="removal")
+        every = policy.rotate_links_every
+        if every is None or self.now is None:
+            return None
+        if self.link_made is None or self.now >= self.link_made + every:
+            return Action(Kind.REVOKE_LINK, old=made, new="rotation")
+        return None
 
     # -- members ---------------------------------------------------------------------------
 

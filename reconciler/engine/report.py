@@ -162,6 +162,12 @@ class ApplyReport:
             "people_failed": self.count(Outcome.FAILED),
             "outcome_unknown": self.count(Outcome.UNKNOWN),
             "skipped": self.count(Outcome.SKIPPED),
+            "links_revoked": sum(
+                1
+                for g in self.groups
+                for s in g.steps
+                if s.kind == Kind.REVOKE_LINK and s.outcome == Outcome.DONE
+            ),
         }
 
     def summary(self) -> str:
@@ -186,6 +192,7 @@ class ApplyReport:
             + (f", {n['stopped_part_way']} stopped part-way" if n["stopped_part_way"] else "")
             + (f", {n['not_attempted']} not attempted" if n["not_attempted"] else "")
             + f". People: {shown}."
+            + (f" Invite links revoked: {n['links_revoked']}." if n["links_revoked"] else "")
             + self._rereads()
             + (f"\nApply stopped: {self.halted}" if self.halted else "")
             + (f"\n{self._interrupted()}" if self.interrupted else "")

@@ -84,7 +84,15 @@ async def plan_now(
     for group in live.groups.values():
         state_file.prune(group.id, present=group.state.members)
     made = now()
-    planned = replace(plan(desired, live, policy, waiting=state_file.waiting(made)), created=made)
+    planned = plan(
+        desired,
+        live,
+        policy,
+        waiting=state_file.waiting(made),
+        links_made=state_file.links,
+        now=made,
+    )
+    planned = replace(planned, created=made)
     log.info("planned in %.2f s", time.perf_counter() - read)
     return Planned(assess(planned, brakes, force=force), live)
 

@@ -17,6 +17,9 @@ Titan documents no way to read a group's picture: where it has none, plans compa
 config's picture with this record instead (see `reconciler.engine.planner`), and without the file
 every managed picture is planned, and uploaded, once more.
 
+Apply records, per group, when it last made the group's invite link (revoked it, or created
+the group): invite_link's rotate_every is counted from there.
+
 Apply records, too, each saved plan it applied (by its seal, with when it was made and
 applied), so that a plan is applied once: see `engine.validity`.
 
@@ -102,6 +105,7 @@ class StateFile:
     records: dict[Jid, dict[Jid, Waiting]] = field(default_factory=dict)
     pictures: dict[Jid, UploadedPicture] = field(default_factory=dict)  # by group id
     applied: dict[str, AppliedPlan] = field(default_factory=dict)  # by the plan's seal
+    links: dict[Jid, datetime] = field(default_factory=dict)  # invite link made, by group id
     _changes: list[_Change] = field(default_factory=list, repr=False, compare=False)
     _read: _Version = field(default=None, repr=False, compare=False)  # the version read
 
@@ -119,12 +123,12 @@ class StateFile:
         version, data = _read_file(self.path)
         if version == self._read:
             return False
-        before = (self.records, self.pictures, self.applied)
-        self.records, self.pictures, self.applied = _parse(self.path, data)
+        before = (self.records, self.pictures, self.applied, self.links)
+        self.records, self.pictures, self.applied, self.links = _parse(self.path, data)
         for change in self._changes:
             change(self)
         self._read = version
-        return (self.records, self.pictures, self.applied) != before
+        return (self.records, self.pictures, self.applied, self.links) != before
 
     def waiting(self, now: datetime) -> dict[Jid, dict[Jid, Waiting]]:
         """The records that have not expired at `now`."""
@@ -148,6 +152,15 @@ class StateFile:
         """Apply uploaded the picture of this fingerprint to `group`."""
         picture = UploadedPicture(fingerprint, now)
         self._change(functools.partial(_put_picture, group=group, picture=picture))
+
+    def record_link(self, group: Jid, now: datetime) -> None:
+        """Apply made `group`'s invite link now (revoked the old one, or created the group)."""
+        self._change(functools.partial(_put_link, group=group, at=now))
+
+    def forget_link_holders(self, group: Jid) -> None:
+        """The group's invite link was revoked: the people it was sent to (or is for) hold a
+        dead link, and are forgotten, so that the next run asks them again."""
+        self._change(functools.partial(_drop_link_holders, group=group))
 
     def record_applied(self, seal: str, *, made: datetime, now: datetime) -> None:
         """Apply is carrying out the saved plan of this seal, made at `made`."""
@@ -176,8 +189,8 @@ class StateFile:
             }
         data = {
             "version": 1,
-            "about": "groupctl's record of invitations, recent leavers, pictures and applied"
-            " plans; see docs",
+            "about": "groupctl's record of invitations, recent leavers, pictures, invite links and"
+            " applied plans; see docs",
             "waiting": {
                 group: {
                     person: {"reason": w.reason, "since": w.since.isoformat()}
@@ -193,6 +206,7 @@ class StateFile:
                 seal: {"made": a.made.isoformat(), "applied": a.at.isoformat()}
                 for seal, a in sorted(self.applied.items())
             },
+            "links": {group: at.isoformat() for group, at in sorted(self.links.items())},
         }
         try:
             inside(self.path, self.path.parent)
@@ -241,6 +255,17 @@ def _put(state: StateFile, *, group: Jid, person: Jid, to: Waiting | None) -> No
 def _drop_group(state: StateFile, *, group: Jid) -> None:
     state.records.pop(group, None)
     state.pictures.pop(group, None)
+    state.links.pop(group, None)
+
+
+def _put_link(state: StateFile, *, group: Jid, at: datetime) -> None:
+    state.links[group] = at
+
+
+def _drop_link_holders(state: StateFile, *, group: Jid) -> None:
+    people = state.records.get(group, {})
+    for person in [p for p, w in people.items() if w.reason in (LINK_SENT, NEEDS_INVITE)]:
+        _put(state, group=group, person=person, to=None)
 
 
 def _put_picture(state: StateFile, *, group: Jid, picture: UploadedPicture) -> None:
@@ -271,11 +296,17 @@ def _version(info: os.stat_result) -> _Version:
     return info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size
 
 
-def _parse(
-    path: Path, data: bytes | None
-) -> tuple[dict[Jid, dict[Jid, Waiting]], dict[Jid, UploadedPicture], dict[str, AppliedPlan]]:
+_Records = tuple[
+    dict[Jid, dict[Jid, Waiting]],
+    dict[Jid, UploadedPicture],
+    dict[str, AppliedPlan],
+    dict[Jid, datetime],
+]
+
+
+def _parse(path: Path, data: bytes | None) -> _Records:
     if data is None:
-        return {}, {}, {}
+        return {}, {}, {}, {}
     try:
         found = json.loads(data)
         if found.get("version") != 1:
@@ -297,11 +328,12 @@ def _parse(
             _seal(seal): AppliedPlan(_time(entry["made"]), _time(entry["applied"]))
             for seal, entry in found.get("applied", {}).items()
         }
+        links = {jid_from_api(group): _time(at) for group, at in found.get("links", {}).items()}
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise FileAccessError(
             f"{path}: not a groupctl state file ({exc}); move it away to start afresh"
         ) from None
-    return records, pictures, applied
+    return records, pictures, applied, links
 
 
 def _waiting(reason: str, since: datetime) -> Waiting:

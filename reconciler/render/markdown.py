@@ -9,7 +9,7 @@ split what the comment shows.
 
 from __future__ import annotations
 
-from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
+from reconciler.engine.plan import Action, GroupPlan, Kind, Plan, why_revoked
 from reconciler.errors import HOW_TO_FORCE
 from reconciler.render.escaping import bold, code, md
 from reconciler.render.people import masked, person
@@ -66,9 +66,9 @@ def _row(group: GroupPlan) -> str:
     if created is not None:
         changes = f"{len(created.members)} members" + (f", {changes}" if changes else "")
     settings = [
-        a.kind.value
+        "new invite link" if a.kind == Kind.REVOKE_LINK else a.kind.value
         for a in group.actions
-        if a.kind in (Kind.SUBJECT, Kind.DESCRIPTION, Kind.PICTURE)
+        if a.kind in (Kind.SUBJECT, Kind.DESCRIPTION, Kind.PICTURE, Kind.REVOKE_LINK)
     ]
     if settings:
         changes = ", ".join([*settings, changes] if changes else settings)
@@ -128,6 +128,8 @@ def _action_lines(
         return [f"- ✏️ {kind.value}: {before}{code(new)}"]
     if kind == Kind.PICTURE:
         return [f"- 🖼️ picture: {code(new)}"]
+    if kind == Kind.REVOKE_LINK:
+        return [f"- 🔗 revoke the invite link: {md(why_revoked(action))}"]
     sign = {
         Kind.ADD: "➕ add",
         Kind.PROMOTE: "⬆️ promote to admin",

@@ -121,7 +121,8 @@ def line(plan: Plan, step: Step) -> str:
     """`[announcements] add olivia (+1 415-555-0111): needs invite (403: ...)`"""
     who = f" {shown(person(plan, step.person))}" if step.person is not None else ""
     said = one_line(step.detail)
-    detail = f" ({said})" if step.detail and step.outcome != Outcome.DONE else ""
+    told = step.outcome != Outcome.DONE or step.kind == Kind.REVOKE_LINK
+    detail = f" ({said})" if step.detail and told else ""
     made = step.kind == Kind.CREATE and step.person is None and step.outcome in SUCCESSES
     created = f" {said}" if made else ""
     return f"[{shown(step.group)}] {step.kind.value}{who}{created}: {step.outcome.value}{detail}"

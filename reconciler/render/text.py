@@ -6,7 +6,7 @@ it stays on its line, so none can forge a line of the plan or a workflow command
 
 from __future__ import annotations
 
-from reconciler.engine.plan import Action, GroupPlan, Kind, Plan
+from reconciler.engine.plan import Action, GroupPlan, Kind, Plan, why_revoked
 from reconciler.errors import HOW_TO_FORCE
 from reconciler.render.people import masked, person
 from reconciler.render.styled import Styled
@@ -114,6 +114,8 @@ def _action(
         text.append(f"    ~ {label} {change}\n", style="yellow")
     elif action.kind == Kind.PICTURE:
         text.append(f"    ~ picture      {shown(action.new or '')}\n", style="yellow")
+    elif action.kind == Kind.REVOKE_LINK:
+        text.append(f"    ~ invite link  revoke: {shown(why_revoked(action))}\n", style="yellow")
     elif action.kind in _MEMBER_LINES:
         sign, label, style = _MEMBER_LINES[action.kind]
         if new_admins and action.kind == Kind.PROMOTE:

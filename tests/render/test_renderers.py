@@ -45,6 +45,7 @@ def rich_plan() -> Plan:
             id=G[0],
             description="Builds | releases `and` incidents",
             picture=LOGO,
+            revoke_on_removal=True,
         ),
         want("old", "Old project", ensure="absent"),
         want("archive", "Archive", ensure="absent", absent_action="delete"),
