@@ -48,14 +48,17 @@ class GroupctlError(Exception):
 
 @dataclass(frozen=True, order=True, slots=True)
 class Location:
-    """A place in a config file: 1-based line and column."""
+    """A place in a config file: 1-based line and column; `via`: how a group came to have
+    what is there (it extends the template the place is in), when it is not the group's own."""
 
     file: str
     line: int
     column: int
+    via: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+        place = f"{self.file}:{self.line}:{self.column}"
+        return f"{place} ({self.via})" if self.via else place
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -12,7 +12,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from deepdiff import DeepDiff
@@ -55,6 +55,8 @@ class GroupChange:
     promoted: tuple[Jid, ...] = ()  # members who become admins
     demoted: tuple[Jid, ...] = ()  # admins who become plain members
     goes: str | None = None  # "leave" or "delete": the new config has the session do so
+    renamed_from: str | None = None  # the key it had in the old config (previously:)
+    hint: str | None = None  # what a reviewer must know before this merges
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +69,8 @@ class GroupChange:
             "promoted": list(self.promoted),
             "demoted": list(self.demoted),
             "goes": self.goes,
+            "renamed_from": self.renamed_from,
+            "hint": self.hint,
         }
 
 
@@ -127,8 +131,12 @@ class ConfigDiff:
 
 
 def diff(old: DesiredState, new: DesiredState) -> ConfigDiff:
-    """How `new` differs from `old`, group by group and person by person."""
+    """How `new` differs from `old`, group by group and person by person. A group whose
+    previously: names a key of `old` that `new` no longer has is compared with that entry."""
     before, after = _comparable(old), _comparable(new)
+    renamed = _renames(old, new)
+    for key, was in renamed.items():
+        before[key] = before.pop(was)
     # threshold 0: always person by person, even when most of a group's members change.
     tree = DeepDiff(before, after, view="tree", threshold_to_diff_deeper=0)
     changes: dict[str, dict[str, Any]] = {}
@@ -150,14 +158,58 @@ def diff(old: DesiredState, new: DesiredState) -> ConfigDiff:
                 group(path[0])["members"].append((path[2], change.t1, change.t2))
             else:
                 group(path[0])["settings"].append((path[1], change.t1, change.t2))
-    order = [g.key for g in new.groups] + [g.key for g in old.groups if g.key not in after]
+    for key in renamed:  # a rename is a change, even with nothing else
+        group(key)
+    gone = set(after) | set(renamed.values())
+    order = [g.key for g in new.groups] + [g.key for g in old.groups if g.key not in gone]
     return ConfigDiff(
         groups=tuple(
-            _group_change(key, changes[key], before, after) for key in order if key in changes
+            _renamed(_group_change(key, changes[key], before, after), renamed, before, after)
+            for key in order
+            if key in changes
         ),
         readdressed=_readdressed(old.directory, new.directory),
         directory={**old.directory, **new.directory},
     )
+
+
+def _renames(old: DesiredState, new: DesiredState) -> dict[str, str]:
+    """Each group of `new` renamed from a key of `old` (its latest previously: key that `old`
+    has and `new` has not), by its new key."""
+    kept = {group.key for group in new.groups}
+    had = {group.key for group in old.groups}
+    renamed: dict[str, str] = {}
+    for group in new.groups:
+        if group.key in had:
+            continue
+        for was in reversed(group.previously):
+            if was in had and was not in kept:
+                renamed[group.key] = was
+                break
+    return renamed
+
+
+def _renamed(
+    change: GroupChange,
+    renamed: Mapping[str, str],
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+) -> GroupChange:
+    """`change` with the key it was renamed from, and a hint when the rename loses the live
+    group: bound by subject alone, and the subject changes too."""
+    was = renamed.get(change.key)
+    if was is None:
+        return change
+    old, new = before[change.key], after[change.key]
+    hint = None
+    if new["id"] is None and old["id"] is None and old["subject"] != new["subject"]:
+        hint = (
+            f"it is bound to its live group by subject alone, and its subject changes with its"
+            f" key: plan will create a new group {new['subject']!r} and leave"
+            f" {old['subject']!r} unmanaged. To rename the live group instead, add id: (groupctl"
+            " status --groups shows it) in this change"
+        )
+    return replace(change, renamed_from=was, hint=hint)
 
 
 def _group_change(

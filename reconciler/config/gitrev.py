@@ -48,10 +48,11 @@ def loaded_at(rev: str, config: Path) -> Iterator[DesiredState]:
 
 
 def _renamed(problem: Problem, prefix: str, shown: str) -> Problem:
-    file = problem.location.file
+    file, via = problem.location.file, problem.location.via
     if file.startswith(prefix):
         file = shown + file[len(prefix) :]
-    return replace(problem, location=replace(problem.location, file=file))
+    via = via.replace(f" at {prefix}", f" at {shown}")  # the group's place, in the same tree
+    return replace(problem, location=replace(problem.location, file=file, via=via))
 
 
 @contextmanager

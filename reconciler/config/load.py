@@ -19,6 +19,7 @@ import pydantic
 
 from reconciler.config.entries import Entry, Merged, Place
 from reconciler.config.model import (
+    TEMPLATE_KEYS,
     ConfigFile,
     Defaults,
     GroupSpec,
@@ -26,17 +27,19 @@ from reconciler.config.model import (
     PersonSpec,
     PersonValue,
     TeamValue,
+    TemplateSpec,
 )
 from reconciler.config.names import name_problem
 from reconciler.config.resolve import Resolver
 from reconciler.config.teams import Budget
+from reconciler.config.templates import extend
 from reconciler.config.workspace import Workspace
 from reconciler.config.yamlfile import Path_, YamlDocument, read_yaml
 from reconciler.core.groups import DesiredState
 from reconciler.errors import ConfigError, Location, Problem
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
-_NOUNS = {"people": "person", "teams": "team", "groups": "group"}
+_NOUNS = {"people": "person", "teams": "team", "templates": "template", "groups": "group"}
 # Built once: a TypeAdapter costs more to build than all the values it then checks.
 _ADAPTERS: dict[str, pydantic.TypeAdapter[Any]] = {
     "session": pydantic.TypeAdapter(str),
@@ -50,6 +53,7 @@ _GROUP_FIELDS: dict[str, pydantic.TypeAdapter[Any]] = {
     name: pydantic.TypeAdapter(info.rebuild_annotation())
     for name, info in GroupSpec.model_fields.items()
 }
+_TEMPLATE_FIELDS = {name: _GROUP_FIELDS[name] for name in TEMPLATE_KEYS}
 # The model behind each mapping of the file, for "did you mean" on an unknown key.
 _MODELS: dict[Path_, type[pydantic.BaseModel]] = {
     (): ConfigFile,
@@ -57,6 +61,8 @@ _MODELS: dict[Path_, type[pydantic.BaseModel]] = {
     ("people", "*"): PersonSpec,
     ("groups", "*"): GroupSpec,
     ("groups", "*", "limits"): Limits,
+    ("templates", "*"): TemplateSpec,
+    ("templates", "*", "limits"): Limits,
 }
 
 
@@ -95,6 +101,16 @@ def _collector_paused() -> Iterator[None]:
 
 def _load(path: Path | str, budget: Budget, pictures: bool) -> DesiredState:
     problems: list[Problem] = []
+    merged, root = entries(path, problems)
+    state = Resolver(merged, problems, root=root, budget=budget, pictures=pictures).resolve()
+    if problems:
+        raise ConfigError(problems)
+    return state
+
+
+def entries(path: Path | str, problems: list[Problem]) -> tuple[Merged, Path]:
+    """Every file's entries, checked one by one and merged (groups with their templates in),
+    and the config's root; their problems are added to `problems`."""
     merged = Merged()
     root = Workspace.of(path).root
     for file in config_files(Path(path)):
@@ -102,10 +118,8 @@ def _load(path: Path | str, budget: Budget, pictures: bool) -> DesiredState:
         problems += document.problems
         if document.data is not None or not document.problems:
             _check_file(document, merged, problems)
-    state = Resolver(merged, problems, root=root, budget=budget, pictures=pictures).resolve()
-    if problems:
-        raise ConfigError(problems)
-    return state
+    extend(merged, problems)
+    return merged, root
 
 
 def config_files(path: Path) -> list[Path]:
@@ -173,7 +187,7 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
             merged.country, merged.defaults = value.country, value
         elif value is not None:
             merged.session = value
-    for section in ("people", "teams", "groups"):
+    for section in ("people", "teams", "templates", "groups"):
         entries = data.get(section)
         if entries is None:
             continue
@@ -189,8 +203,8 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
         noun = _NOUNS[section]
         for key, value in entries.items():
             path = (section, key)
-            if section == "groups":
-                entry = _group_entry(document, key, problems)
+            if section in ("groups", "templates"):
+                entry = _group_entry(document, section, key, problems)
             elif _taken_as_it_is(section, value):
                 entry = Entry(value, document, path)
             else:
@@ -251,27 +265,32 @@ def _taken_as_it_is(section: str, value: Any) -> bool:
 
 
 def _group_entry(
-    document: YamlDocument, key: str, problems: list[Problem]
-) -> Entry[GroupSpec] | None:
-    """A group checked key by key, so that one bad key does not hide the others' problems.
+    document: YamlDocument, section: str, key: str, problems: list[Problem]
+) -> Entry[Any] | None:
+    """A group (or a template) checked key by key, so that one bad key does not hide the
+    others' problems.
 
     Keys that fail are left at their defaults and named in `Entry.invalid`, for the resolver
     to leave alone.
     """
-    path: Path_ = ("groups", key)
-    value = document.data["groups"][key]
+    path: Path_ = (section, key)
+    value = document.data[section][key]
+    fields, model = (
+        (_GROUP_FIELDS, GroupSpec) if section == "groups" else (_TEMPLATE_FIELDS, TemplateSpec)
+    )
     if not isinstance(value, dict):
         problems.append(
             Problem(
                 document.where(path),
-                f"group {key!r}: expected a mapping (subject, members...), not {_type_name(value)}",
+                f"{_NOUNS[section]} {key!r}: expected a mapping (subject, members...), not"
+                f" {_type_name(value)}",
             )
         )
         return None
     valid: dict[str, Any] = {}
     invalid: set[str] = set()
     for name, item in value.items():
-        if name not in _GROUP_FIELDS:
+        if name not in fields:
             problems.append(
                 Problem(document.where((*path, name), key=True), _unknown_key((*path, name)))
             )
@@ -280,11 +299,11 @@ def _group_entry(
             invalid.add(name)
             continue
         try:
-            valid[name] = _GROUP_FIELDS[name].validate_python(item)
+            valid[name] = fields[name].validate_python(item)
         except pydantic.ValidationError as exc:
             problems += _schema_problems(document, (*path, name), item, exc)
             invalid.add(name)
-    return Entry(GroupSpec.model_construct(**valid), document, path, frozenset(invalid))
+    return Entry(model.model_construct(**valid), document, path, frozenset(invalid))
 
 
 def _schema_problems(
@@ -345,6 +364,11 @@ def _missing(path: Path_) -> str:
 def _unknown_key(path: Path_) -> str:
     key = str(path[-1])
     shape = tuple("*" if index == 1 else part for index, part in enumerate(path[:-1]))
+    if shape == ("templates", "*") and key in GroupSpec.model_fields:
+        return (
+            f"{key!r} cannot be in a template: it is a group's own (a template may give"
+            f" {', '.join(TEMPLATE_KEYS)})"
+        )
     model = _MODELS.get(shape)
     allowed = sorted(model.model_fields) if model else []
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)

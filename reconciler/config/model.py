@@ -19,6 +19,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     WithJsonSchema,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -258,6 +259,45 @@ class GroupSpec(Strict):
         description=_INVITE_LINK + " Default: defaults.invite_link (the whole of it), else"
         " left alone.",
     )
+    previously: list[str] = Field(
+        default=[],
+        description="Keys this group had before: a diff shows a rename, not a group removed"
+        " and one added, and plan says so; what groupctl remembers of the group (by its id)"
+        " stays with it.",
+    )
+    extends: list[str] = Field(
+        default=[],
+        description="Templates (of templates:) this group is made from, in order: each key"
+        " a later one sets replaces an earlier one's, and the group's own keys come last.",
+    )
+
+
+# What a template may give a group: not its identity (id, subject), not whether it exists
+# (ensure, absent_action: a template must not leave or delete groups wholesale).
+TEMPLATE_KEYS = (
+    "description",
+    "picture",
+    "members",
+    "admins",
+    "members_policy",
+    "protect",
+    "limits",
+    "invite_by_message",
+    "invite_message",
+    "invite_link",
+    "min_admins",
+)
+TemplateSpec: type[Strict] = create_model(
+    "TemplateSpec",
+    __base__=Strict,
+    __doc__="A named partial group: the keys a group that extends it takes, unless it sets"
+    " them itself.",
+    **{
+        name: (info.annotation, info)
+        for name, info in GroupSpec.model_fields.items()
+        if name in TEMPLATE_KEYS
+    },  # type: ignore[call-overload]
+)
 
 
 PersonValue = Phone | PersonSpec
@@ -284,6 +324,11 @@ class ConfigFile(Strict):
         default_factory=dict,
         description="Named sets of members: people, phone numbers, JIDs and team:<name>;"
         f" {NAME_RULE}.",
+        json_schema_extra={"propertyNames": name_schema()},
+    )
+    templates: dict[str, TemplateSpec] = Field(
+        default_factory=dict,
+        description=f"Named partial groups that groups take keys from (extends:); {NAME_RULE}.",
         json_schema_extra={"propertyNames": name_schema()},
     )
     groups: dict[str, GroupSpec] = Field(

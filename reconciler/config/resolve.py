@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.config.entries import Entry, Merged
 from reconciler.config.members import Members
+from reconciler.config.names import name_problem
 from reconciler.config.picturefile import checked_file, checked_url, placed
 from reconciler.config.teams import Budget
 from reconciler.core.groups import (
@@ -55,6 +56,7 @@ class Resolver:
         # The first group key bound to each id, and to each subject by groups without an id.
         self._ids: dict[Jid, str] = {}
         self._subjects: dict[str, str] = {}
+        self._previous: dict[str, str] = {}  # each previously: key, and the group it names
 
     def problem(self, where: Location, message: str) -> None:
         self.problems.append(Problem(where, message))
@@ -108,6 +110,7 @@ class Resolver:
         elif spec.subject is not None and self._check_subject(spec.subject, entry):
             subject = spec.subject
         self._check_one_entry_per_live_group(key, entry, group_id, subject)
+        self._check_previously(key, entry)
         if spec.description is not None and len(spec.description) > MAX_DESCRIPTION_LENGTH:
             self.problem(
                 entry.where("description"),
@@ -142,6 +145,7 @@ class Resolver:
                 **self._invite_link(spec, entry),
             ),
             source=entry.where(key=True),
+            previously=tuple(spec.previously),
         )
 
     def _invite_message(self, spec: GroupSpec) -> str | None:
@@ -186,6 +190,27 @@ class Resolver:
         if spec.min_admins is not None:
             return spec.min_admins
         return self.merged.defaults.min_admins or 0
+
+    def _check_previously(self, key: str, entry: Entry[GroupSpec]) -> None:
+        """A key a group had before is no group's now, and no other group's before."""
+        for index, old in enumerate(entry.value.previously):
+            where = entry.where("previously", index)
+            refused = name_problem("group key", old)
+            if refused is not None:
+                self.problem(where, refused)
+            elif old == key:
+                self.problem(where, f"{old!r} is its own key: list only the keys it had before")
+            elif old in self.merged.groups:
+                self.problem(
+                    where,
+                    f"{old!r} is still a group of the config"
+                    f" (at {self.merged.groups[old].where(key=True)}): a key is renamed once"
+                    " the old entry is gone",
+                )
+            else:
+                first = self._previous.setdefault(old, key)
+                if first != key:
+                    self.problem(where, f"{old!r} is already claimed by group {first!r}")
 
     def _check_subject(self, subject: str, entry: Entry[GroupSpec]) -> bool:
         if not subject.strip():
@@ -235,7 +260,7 @@ class Resolver:
         """Everyone the group lists, in order, each an admin when listed in admins."""
         members, admins = (
             self.members.listed(
-                Entry(getattr(entry.value, name), entry.document, (*entry.path, name)),
+                entry.part(name, getattr(entry.value, name)),
                 name,
                 owner=f"group {key!r}",
             )
@@ -259,7 +284,7 @@ class Resolver:
             if "://" in picture:
                 return UrlPicture(checked_url(picture))
             check = checked_file if self.pictures else placed
-            path = check(picture, Path(entry.document.file).resolve().parent)
+            path = check(picture, Path(entry.document_of("picture").file).resolve().parent)
         except PictureError as exc:
             self.problem(entry.where("picture"), str(exc))
             return None

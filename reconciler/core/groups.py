@@ -140,6 +140,7 @@ class DesiredGroup:
     state: GroupState
     policy: Policy = field(default_factory=Policy)
     source: Location | None = None  # where the entry is in the config
+    previously: tuple[str, ...] = ()  # the keys it had before (previously:), latest last
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,9 @@ async def apply(
                 stop=stop,
             ).run()
         report.groups.append(outcome)
+        group_id = outcome.created or outcome.group_id
+        if group_id is not None:
+            state_file.record_key(group_id, group.key)
         save(state_file, report)
 
     # The client stops every call once it finds the session not connected (a circuit

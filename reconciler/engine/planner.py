@@ -53,13 +53,15 @@ def plan(
     waiting: Mapping[Jid, Mapping[Jid, Waiting]] | None = None,
     *,
     links_made: Mapping[Jid, datetime] | None = None,
+    keys: Mapping[Jid, str] | None = None,
     now: datetime | None = None,
 ) -> Plan:
     """The plan for `desired` against `live`. `waiting`: by group id, people not to add again
     yet, and why (invited, needing an invite, or left recently: see `engine.statefile`).
     `links_made`: by group id, when apply last made its invite link (revoked, or created the
     group), which invite_link's rotate_every is counted from; rotations are planned only
-    with `now` (the planner has no clock of its own)."""
+    with `now` (the planner has no clock of its own). `keys`: by group id, the config's key
+    apply last ran it under, which tells a renamed key (previously:) from a new group."""
     matching = match_groups(desired, live.listed)
     groups: list[GroupPlan] = []
     for group in desired.groups:
@@ -69,6 +71,7 @@ def plan(
             groups.append(_refused(group, None, [matching.errors[group.key]]))
             continue
         group_id = matching.bound[group.key]
+        renamed = _renamed(group, group_id, keys or {}, live)
         found = live.groups.get(group_id) if group_id is not None else None
         if group_id is not None and found is None:  # never planned as a new group
             groups.append(_refused(group, None, [f"the details of {group_id} were not read"]))
@@ -78,6 +81,8 @@ def plan(
         planned = _GroupPlanner(
             group, found, live, policy, desired.directory, pending, link_made, now
         ).plan()
+        if renamed and planned.actions:
+            planned = replace(planned, notes=(renamed, *planned.notes))
         if planned.actions or planned.errors or planned.notes:
             groups.append(
                 replace(
@@ -97,6 +102,30 @@ def plan(
         directory=desired.directory,
         config=policy.config,
     )
+
+
+def _renamed(
+    group: DesiredGroup, group_id: Jid | None, keys: Mapping[Jid, str], live: LiveState
+) -> str | None:
+    """What the plan says of a group whose key was renamed (previously:): the live group it
+    is, or the one it no longer finds (bound by subject, and the subject changed too)."""
+    if not group.previously:
+        return None
+    if group_id is not None:
+        was = keys.get(group_id)
+        if was is not None and was != group.key and was in group.previously:
+            return f"renamed from {was!r}: what groupctl remembers of the group stays with it"
+        return None
+    lost = [(gid, key) for gid, key in keys.items() if key in group.previously]
+    subjects = {entry.id: entry.subject for entry in live.listed}
+    for gid, key in lost:
+        if gid in subjects:
+            return (
+                f"{key!r}, its key before, was the live group {gid} ({subjects[gid]!r}), which"
+                " its subject no longer finds: this plan creates a new group and leaves that one"
+                f" unmanaged. To rename it instead, add id: '{gid}' to the entry"
+            )
+    return None
 
 
 class _GroupPlanner:

@@ -90,6 +90,7 @@ async def plan_now(
         policy,
         waiting=state_file.waiting(made),
         links_made=state_file.links,
+        keys=state_file.keys,
         now=made,
     )
     planned = replace(planned, created=made)

@@ -20,6 +20,9 @@ every managed picture is planned, and uploaded, once more.
 Apply records, per group, when it last made the group's invite link (revoked it, or created
 the group): invite_link's rotate_every is counted from there.
 
+Apply records the key of each group it changed, by its id: a group whose key is renamed
+(previously:) is then known for the same group in plans.
+
 Apply records, too, each saved plan it applied (by its seal, with when it was made and
 applied), so that a plan is applied once: see `engine.validity`.
 
@@ -45,6 +48,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from reconciler.config.names import name_problem
 from reconciler.core.groups import (
     HIDDEN,
     INVITED,
@@ -106,6 +110,7 @@ class StateFile:
     pictures: dict[Jid, UploadedPicture] = field(default_factory=dict)  # by group id
     applied: dict[str, AppliedPlan] = field(default_factory=dict)  # by the plan's seal
     links: dict[Jid, datetime] = field(default_factory=dict)  # invite link made, by group id
+    keys: dict[Jid, str] = field(default_factory=dict)  # the config's key, by group id
     _changes: list[_Change] = field(default_factory=list, repr=False, compare=False)
     _read: _Version = field(default=None, repr=False, compare=False)  # the version read
 
@@ -123,12 +128,12 @@ class StateFile:
         version, data = _read_file(self.path)
         if version == self._read:
             return False
-        before = (self.records, self.pictures, self.applied, self.links)
-        self.records, self.pictures, self.applied, self.links = _parse(self.path, data)
+        before = (self.records, self.pictures, self.applied, self.links, self.keys)
+        self.records, self.pictures, self.applied, self.links, self.keys = _parse(self.path, data)
         for change in self._changes:
             change(self)
         self._read = version
-        return (self.records, self.pictures, self.applied, self.links) != before
+        return (self.records, self.pictures, self.applied, self.links, self.keys) != before
 
     def waiting(self, now: datetime) -> dict[Jid, dict[Jid, Waiting]]:
         """The records that have not expired at `now`."""
@@ -156,6 +161,10 @@ class StateFile:
     def record_link(self, group: Jid, now: datetime) -> None:
         """Apply made `group`'s invite link now (revoked the old one, or created the group)."""
         self._change(functools.partial(_put_link, group=group, at=now))
+
+    def record_key(self, group: Jid, key: str) -> None:
+        """Apply ran the config's group `key` on `group`."""
+        self._change(functools.partial(_put_key, group=group, key=key))
 
     def forget_link_holders(self, group: Jid) -> None:
         """The group's invite link was revoked: the people it was sent to (or is for) hold a
@@ -207,6 +216,7 @@ class StateFile:
                 for seal, a in sorted(self.applied.items())
             },
             "links": {group: at.isoformat() for group, at in sorted(self.links.items())},
+            "keys": dict(sorted(self.keys.items())),
         }
         try:
             inside(self.path, self.path.parent)
@@ -256,6 +266,11 @@ def _drop_group(state: StateFile, *, group: Jid) -> None:
     state.records.pop(group, None)
     state.pictures.pop(group, None)
     state.links.pop(group, None)
+    state.keys.pop(group, None)
+
+
+def _put_key(state: StateFile, *, group: Jid, key: str) -> None:
+    state.keys[group] = key
 
 
 def _put_link(state: StateFile, *, group: Jid, at: datetime) -> None:
@@ -301,12 +316,13 @@ _Records = tuple[
     dict[Jid, UploadedPicture],
     dict[str, AppliedPlan],
     dict[Jid, datetime],
+    dict[Jid, str],
 ]
 
 
 def _parse(path: Path, data: bytes | None) -> _Records:
     if data is None:
-        return {}, {}, {}, {}
+        return {}, {}, {}, {}, {}
     try:
         found = json.loads(data)
         if found.get("version") != 1:
@@ -329,11 +345,12 @@ def _parse(path: Path, data: bytes | None) -> _Records:
             for seal, entry in found.get("applied", {}).items()
         }
         links = {jid_from_api(group): _time(at) for group, at in found.get("links", {}).items()}
+        keys = {jid_from_api(group): _key(key) for group, key in found.get("keys", {}).items()}
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise FileAccessError(
             f"{path}: not a groupctl state file ({exc}); move it away to start afresh"
         ) from None
-    return records, pictures, applied, links
+    return records, pictures, applied, links, keys
 
 
 def _waiting(reason: str, since: datetime) -> Waiting:
@@ -350,6 +367,12 @@ def _time(value: Any) -> datetime:
 def _fingerprint(value: object) -> str:
     if not (isinstance(value, str) and re.fullmatch("[0-9a-f]{16}", value)):
         raise ValueError(f"{value!r} is not a picture fingerprint")
+    return value
+
+
+def _key(value: object) -> str:
+    if not (isinstance(value, str) and name_problem("group key", value) is None):
+        raise ValueError(f"{str(value)[:80]!r} is not a group key")
     return value
 
 

@@ -14,7 +14,7 @@ from reconciler.core.jid import Jid
 from reconciler.render.escaping import bold, code, md
 from reconciler.render.markdown import COMMENT_LIMIT, MARGIN, Block, split_comments
 from reconciler.render.people import person
-from reconciler.util.untrusted import quoted, shown
+from reconciler.util.untrusted import quoted, repr_shown, shown
 
 _STATUS = {
     "added": ("+", "group", "green"),
@@ -30,7 +30,9 @@ def lines(result: ConfigDiff, *, mask_phones: bool = False) -> list[tuple[str, s
     out: list[tuple[str, str]] = []
     for group in result.groups:
         sign, verb, style = _heading(group)
-        out.append((f"{sign} {verb} {quoted(group.subject)} [{shown(group.key)}]", style))
+        renamed = f" (renamed from {repr_shown(group.renamed_from)})" if group.renamed_from else ""
+        head = f"{sign} {verb} {quoted(group.subject)} [{shown(group.key)}]{renamed}"
+        out.append((head, style))
         out += [(f"    {line}", style) for line in _group_lines(result, group, mask_phones)]
         out.append(("", ""))
     for name, old, new in result.readdressed:
@@ -58,7 +60,7 @@ def _heading(group: GroupChange) -> tuple[str, str, str]:
 def _group_lines(result: ConfigDiff, group: GroupChange, mask_phones: bool) -> list[str]:
     if group.status == "removed":
         return [REMOVED_NOTE]
-    said: list[str] = []
+    said: list[str] = [f"! {shown(group.hint)}"] if group.hint else []
     for name, old, new in group.settings:
         said.append(f"~ {name.ljust(12)} {_setting(old)} -> {_setting(new)}")
 
@@ -89,6 +91,8 @@ def to_markdown(
         sign, verb, _ = _heading(group)
         # In tags: "**~ group**" would show its asterisks (the ~ is strikethrough's).
         heading = f"{bold(f'{sign} {verb}')} {bold(group.subject)} ({code(group.key)})"
+        if group.renamed_from:
+            heading += f", renamed from {code(group.renamed_from)}"
         # A diff block: GitHub colors its + and - lines, and shows what is inside as it is (no
         # Markdown, no HTML, no links or mentions). Its lines are `shown`, so none can start a
         # line of the comment, and they have no backticks, so none can end the block.

@@ -94,11 +94,14 @@ def test_who_needs_an_invite_gets_the_link_in_the_report_or_once_by_message_and_
         assert again.returncode == 0, again.stderr
         assert "Nothing to apply." in again.stdout
     world = WorldState.model_validate_json((example / "world.json").read_text())
+    # The example revokes engineering's link after its removals: she is sent the new one.
+    (engineering,) = [g for g in world.groups if g.subject == "Acme Engineering"]
+    assert engineering.invite_code != ENGINEERING_CODE
     assert [(m.chat_id, m.text) for m in world.messages] == [
         (
             OLIVIA,
             'You are invited to join the WhatsApp group "Acme Engineering":'
-            f" https://chat.whatsapp.com/{ENGINEERING_CODE}",
+            f" https://chat.whatsapp.com/{engineering.invite_code}",
         )
     ]
     assert OLIVIA[:11] not in "".join(world.groups[0].participants)  # she has not joined

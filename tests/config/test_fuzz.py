@@ -42,6 +42,14 @@ KEYS = [
     "alice",
     "eng",
     "g",
+    "templates",
+    "extends",
+    "previously",
+    "invite_link",
+    "revoke_on_removal",
+    "rotate_every",
+    "disabled",
+    "min_admins",
 ]
 WORDS = [
     "+1 415 555 0101",
@@ -54,6 +62,8 @@ WORDS = [
     "120363000000000001@g.us",
     "exact",
     "additive",
+    "30d",
+    "disabled",
     "absent",
     "delete",
     "https://example.com/x.png",

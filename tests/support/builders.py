@@ -55,6 +55,7 @@ def want(
     description: str | None = None,
     picture: Picture | None = None,
     lids: Mapping[str, str] | None = None,
+    previously: tuple[str, ...] = (),
     **policy: Any,
 ) -> DesiredGroup:
     return DesiredGroup(
@@ -62,6 +63,7 @@ def want(
         id=jid(id) if id else None,
         state=GroupState(subject or key, description, picture, members(roles or {}, lids)),
         policy=Policy(**policy),
+        previously=previously,
     )
 
 
