@@ -18,7 +18,7 @@ from typing import Any, Literal
 from deepdiff import DeepDiff
 from deepdiff.helper import notpresent
 
-from reconciler.core.groups import DesiredGroup, DesiredState, LocalPicture, Picture
+from reconciler.core.groups import DesiredGroup, DesiredState, LocalPicture, Picture, Policy
 from reconciler.core.jid import Jid, jid_from_api
 from reconciler.core.pictures import MAX_PICTURE_BYTES
 from reconciler.util.wording import count
@@ -39,6 +39,7 @@ SETTINGS = (
     "max_demotions",
     "max_adds",
     "min_admins",
+    "invite_link",
 )
 
 
@@ -276,10 +277,25 @@ def _group(group: DesiredGroup) -> dict[str, Any]:
         "max_demotions": policy.max_demotions,
         "max_adds": policy.max_adds,
         "min_admins": policy.min_admins,
+        "invite_link": _invite_link(policy),
         "members": {
             jid: "admin" if member.admin else "member" for jid, member in state.members.items()
         },
     }
+
+
+def _invite_link(policy: Policy) -> str | dict[str, Any] | None:
+    """invite_link as the config writes it (None: left alone)."""
+    if policy.links_disabled:
+        return "disabled"
+    every = policy.rotate_links_every
+    link: dict[str, Any] = {}
+    if policy.revoke_on_removal:
+        link["revoke_on_removal"] = True
+    if every is not None:
+        hours = int(every.total_seconds()) // 3600
+        link["rotate_every"] = f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
+    return link or None
 
 
 def _picture(picture: Picture | None) -> str | None:

@@ -98,10 +98,10 @@ class InviteLinkSpec(Strict):
         with one message, rather than once for each form it is not."""
         if value == "disabled":
             return {"disabled": True}
-        if isinstance(value, str):
+        if not isinstance(value, dict):
             raise ValueError(
                 f"expected disabled or a mapping {{revoke_on_removal, rotate_every}},"
-                f" not {value[:80]!r}"
+                f" not {str(value)[:80]!r}"
             )
         return value
 

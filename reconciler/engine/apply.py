@@ -19,6 +19,7 @@ the group, since the next plan must say which is which.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Set
 from dataclasses import replace
@@ -58,7 +59,6 @@ from reconciler.titan.client import TitanClient
 from reconciler.titan.models import Group
 from reconciler.titan.results import NOT_REPORTED, ParticipantResult, ParticipantStatus
 from reconciler.titan.retries import surely_not_applied
-from reconciler.util.wording import count
 
 Listener = Callable[[Step], None]
 log = logging.getLogger("reconciler.engine")
@@ -185,6 +185,7 @@ class _GroupRun:
             for action in self.plan.actions:
                 self._each(action, Outcome.SKIPPED, "not attempted: the session stopped")
             return self.report
+        self._owe_link()
         for index, action in enumerate(self.plan.actions):
             if self.stop.reason is not None:  # told to stop: no action starts
                 done = "finished" if index else "attempted"
@@ -228,6 +229,17 @@ class _GroupRun:
             self.report.reread_error = str(exc)
         return self.report
 
+    def _owe_link(self) -> None:
+        """Before removing anyone from a group whose link is then revoked: the revocation is
+        owed, on disk, until it is made, so that a run cut short in between (even killed)
+        leaves it to the next plan, and nobody removed keeps a working link."""
+        kinds = {action.kind for action in self.plan.actions}
+        if self.group_id is None or not {Kind.REMOVE, Kind.REVOKE_LINK} <= kinds:
+            return
+        self.state_file.owe_link(self.group_id)
+        with contextlib.suppress(GroupctlError):  # the save after the group says so
+            self.state_file.save()
+
     def _to_reread(self) -> bool:
         """Whether this run changed the group's people, subject or description, and so
         re-reads it (`_verify`)."""
@@ -257,7 +269,7 @@ class _GroupRun:
         group = self.group_id
         assert group is not None, "every action after create has the new group's id"
         if kind == Kind.REVOKE_LINK:
-            await self._revoke_link(group)
+            await self._revoke_link(group, action)
             return
         if kind == Kind.SUBJECT:
             await self.client.set_subject(group, action.new or "")
@@ -282,24 +294,30 @@ class _GroupRun:
     def _revokes_link(self) -> bool:
         return any(action.kind == Kind.REVOKE_LINK for action in self.plan.actions)
 
-    async def _revoke_link(self, group: Jid) -> None:
-        """Revoke the invite link: the people it was given to hold a dead one, and are asked
-        again by the next run; those this run could not add get the new one."""
-        await self.client.revoke_invite_code(group)
+    async def _revoke_link(self, group: Jid, action: Action) -> None:
+        """Revoke the invite link. The people waiting to join by the old one (the action's)
+        are given the new one: by message if the group sends it, else in the report; and so
+        are those this run could not add."""
+        code = await self.client.revoke_invite_code(group)
         self.state_file.record_link(group, self.now())
-        holders = [
-            person
-            for person, waiting in self.state_file.records.get(group, {}).items()
-            if waiting.reason in (LINK_SENT, NEEDS_INVITE)
-        ]
-        self.state_file.forget_link_holders(group)
-        detail = "the old invite link no longer works"
-        if holders:
-            detail += (
-                f"; {count(len(holders), 'person', 'people')} given it earlier"
-                " will be asked again by the next apply"
-            )
-        self._step(Kind.REVOKE_LINK, Outcome.DONE, detail=detail)
+        self._step(Kind.REVOKE_LINK, Outcome.DONE, detail="the old invite link no longer works")
+        try:
+            link: str | None = invite_link(code)
+        except ValueError:
+            link = None
+        for person in action.members:
+            reason: str | None = NEEDS_INVITE
+            outcome, more = Outcome.NEEDS_INVITE, ": send them the new link"
+            if self.plan.invite_message is not None:
+                outcome, reason, more = await self._send_link(
+                    person, link, self.plan.invite_message
+                )
+            if reason is None:
+                self.state_file.forget(group, person)
+            else:
+                self.state_file.record(group, person, reason, self.now())
+            said = "they were waiting to join by the old link" + more
+            self._step(Kind.REVOKE_LINK, outcome, person, said, invite_link=link)
         await self._invites()
 
     async def _create(self, action: Action) -> None:

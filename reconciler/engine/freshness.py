@@ -5,27 +5,34 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from reconciler.core.groups import UploadedPicture
 from reconciler.core.jid import Jid, jid_from_api
 from reconciler.engine.live import fetch_group
-from reconciler.engine.plan import GroupPlan, Plan, snapshot_fingerprint, snapshot_of
+from reconciler.engine.plan import GroupPlan, Kind, Plan, snapshot_fingerprint, snapshot_of
 from reconciler.errors import StalePlanError
 from reconciler.titan.client import TitanClient
 
 
 async def check_fresh(
-    plan: Plan, client: TitanClient, uploaded: Mapping[Jid, UploadedPicture] | None = None
+    plan: Plan,
+    client: TitanClient,
+    uploaded: Mapping[Jid, UploadedPicture] | None = None,
+    links_made: Mapping[Jid, datetime] | None = None,
 ) -> None:
     """Raise StalePlanError unless every group the plan changes is as the plan saw it.
     `uploaded`: the state file's records of uploaded pictures, which stand in for pictures
-    Titan cannot show (another apply may have uploaded one since the plan)."""
+    Titan cannot show (another apply may have uploaded one since the plan); `links_made`:
+    its records of when apply made each group's invite link (a rotation planned from an
+    older one is done already)."""
     listed = {group.id: group.name for group in await client.list_groups()}
     changes: dict[str, list[str]] = {}
 
     async def check(group: GroupPlan) -> None:
-        found = await _changes(group, listed, client, plan.name, uploaded or {})
+        found = _link_made_since(group, links_made or {})
+        found += await _changes(group, listed, client, plan.name, uploaded or {})
         if found:
             changes[group.key] = found
 
@@ -33,6 +40,18 @@ async def check_fresh(
     if changes:
         order = [group.key for group in plan.groups]
         raise StalePlanError({key: changes[key] for key in order if key in changes})
+
+
+def _link_made_since(group: GroupPlan, links_made: Mapping[Jid, datetime]) -> list[str]:
+    """A rotation of the invite link the plan makes is stale once another apply made the
+    link again since the link the plan saw."""
+    made = links_made.get(group.group_id) if group.group_id is not None else None
+    for action in group.actions:
+        if action.kind == Kind.REVOKE_LINK and action.new == "rotation":
+            seen = datetime.fromisoformat(action.old) if action.old else None
+            if made is not None and made != seen:
+                return [f"its invite link was made again at {made.isoformat()}, after the plan"]
+    return []
 
 
 async def _changes(

@@ -21,7 +21,7 @@ class GroupLink:
 
     key: str
     subject: str  # as WhatsApp shows it
-    group_id: Jid
+    group_id: Jid | None  # None: the config's entry matches no one live group
     link: str | None
     problem: str | None = None
 
@@ -46,7 +46,13 @@ async def invite_links(
     await client.wait_until_connected()
     listed = tuple(ListedGroup(group.id, group.name) for group in await client.list_groups())
     subjects = {group.id: group.subject for group in listed}
-    bound = match_groups(desired, listed).bound
+    matching = match_groups(desired, listed)
+    bound = matching.bound
+    refused = [  # as plan refuses them: which live group they are cannot be told
+        GroupLink(group.key, group.state.subject, None, None, matching.errors[group.key])
+        for group in desired.groups
+        if (not only or group.key in only) and group.key in matching.errors
+    ]
     wanted = [
         (group.key, group_id)
         for group in desired.groups
@@ -63,4 +69,5 @@ async def invite_links(
             return GroupLink(key, subjects[group_id], group_id, None, str(exc))
         return GroupLink(key, subjects[group_id], group_id, link)
 
-    return list(await asyncio.gather(*(read(key, group_id) for key, group_id in wanted)))
+    found = await asyncio.gather(*(read(key, group_id) for key, group_id in wanted))
+    return [*found, *refused]

@@ -40,7 +40,7 @@ class Kind(StrEnum):
 _RANK = {kind: index for index, kind in enumerate(Kind)}
 # Why a plan revokes a group's invite link: apply removes someone (invite_link's
 # revoke_on_removal, or disabled), or its rotate_every is due.
-REVOKE_REASONS = ("removal", "rotation")
+REVOKE_REASONS = ("removal", "rotation", "owed")
 DESTRUCTIVE = frozenset({Kind.REMOVE, Kind.DEMOTE, Kind.LEAVE, Kind.DELETE})
 PARTICIPANT_KINDS = frozenset({Kind.CREATE, Kind.ADD, Kind.PROMOTE, Kind.DEMOTE, Kind.REMOVE})
 
@@ -101,6 +101,8 @@ class Action:
                 raise ValueError(f"revoke_link: {data.get('new')!r} is not a reason to revoke")
             if data.get("old") is not None:
                 datetime.fromisoformat(data["old"])  # a ValueError: the plan file is refused
+            if data.get("fingerprint") is not None or data.get("via"):
+                raise ValueError("revoke_link: only the people the new link goes to")
         return cls(
             kind=kind,
             members=members,
@@ -115,6 +117,8 @@ def why_revoked(action: Action) -> str:
     """Why a revoke_link action revokes the link, in words (from plain data only)."""
     if action.new == "removal":
         return "after the removals, so that nobody removed walks back in by it"
+    if action.new == "owed":
+        return "an earlier apply removed people from the group and did not get to revoke it"
     made = action.old
     since = f"made {made[:10]}" if made else "no record of when it was made"
     return f"its rotate_every is due ({since})"

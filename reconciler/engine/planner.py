@@ -9,11 +9,13 @@ everyone removed is out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from reconciler.core.groups import (
+    LINK_SENT,
+    NEEDS_INVITE,
     DesiredGroup,
     DesiredState,
     FetchedPicture,
@@ -53,13 +55,15 @@ def plan(
     waiting: Mapping[Jid, Mapping[Jid, Waiting]] | None = None,
     *,
     links_made: Mapping[Jid, datetime] | None = None,
+    links_owed: Set[Jid] = frozenset(),
     keys: Mapping[Jid, str] | None = None,
     now: datetime | None = None,
 ) -> Plan:
     """The plan for `desired` against `live`. `waiting`: by group id, people not to add again
     yet, and why (invited, needing an invite, or left recently: see `engine.statefile`).
     `links_made`: by group id, when apply last made its invite link (revoked, or created the
-    group), which invite_link's rotate_every is counted from; rotations are planned only
+    group), which invite_link's rotate_every is counted from; `links_owed`: groups whose
+    link an apply that removed people did not get to revoke; rotations are planned only
     with `now` (the planner has no clock of its own). `keys`: by group id, the config's key
     apply last ran it under, which tells a renamed key (previously:) from a new group."""
     matching = match_groups(desired, live.listed)
@@ -78,8 +82,9 @@ def plan(
             continue
         pending = (waiting or {}).get(group_id, {}) if group_id is not None else {}
         link_made = (links_made or {}).get(group_id) if group_id is not None else None
+        owed = group_id in links_owed
         planned = _GroupPlanner(
-            group, found, live, policy, desired.directory, pending, link_made, now
+            group, found, live, policy, desired.directory, pending, (link_made, owed), now
         ).plan()
         if renamed and planned.actions:
             planned = replace(planned, notes=(renamed, *planned.notes))
@@ -137,11 +142,11 @@ class _GroupPlanner:
         policy: PlanPolicy,
         directory: Mapping[Jid, str],
         waiting: Mapping[Jid, Waiting],
-        link_made: datetime | None = None,
+        link: tuple[datetime | None, bool] = (None, False),
         now: datetime | None = None,
     ) -> None:
         self.desired = desired
-        self.link_made = link_made
+        self.link_made, self.link_owed = link  # when apply made its link; a revocation owed
         self.now = now
         self.live = live
         self.world = world
@@ -302,10 +307,15 @@ class _GroupPlanner:
                 )
             )
         actions += self._members(live)
-        revoke = self._link_revocation(actions)
-        if revoke is not None:
-            actions.append(revoke)
         mine = self._my_standing(now)
+        revoke = self._link_revocation(actions)
+        if revoke is not None and (actions or revoke.new != "rotation" or (mine and mine.admin)):
+            actions.append(revoke)
+        elif revoke is not None:  # a rotation alone, which the session cannot make
+            self.notes.append(
+                "its invite link is due for rotation (invite_link), but the session's account"
+                " is not an admin of this group, so it cannot revoke it"
+            )
         if actions and not (mine and mine.admin):
             self.errors.append(
                 "the session's account is not an admin of this group, so it cannot change"
@@ -333,13 +343,19 @@ class _GroupPlanner:
         removed cannot walk back in by it), or because its rotation is due."""
         policy = self.desired.policy
         made = self.link_made.isoformat() if self.link_made is not None else None
+        # Who holds the link now, waiting to join by it: they are given the new one.
+        holders = tuple(
+            sorted(p for p, w in self.waiting.items() if w.reason in (LINK_SENT, NEEDS_INVITE))
+        )
         if policy.revoke_on_removal and any(a.kind == Kind.REMOVE for a in actions):
-            return Action(Kind.REVOKE_LINK, old=made, new="removal")
+            return Action(Kind.REVOKE_LINK, holders, old=made, new="removal")
+        if policy.revoke_on_removal and self.link_owed:
+            return Action(Kind.REVOKE_LINK, holders, old=made, new="owed")
         every = policy.rotate_links_every
         if every is None or self.now is None:
             return None
-        if self.link_made is None or self.now >= self.link_made + every:
-            return Action(Kind.REVOKE_LINK, old=made, new="rotation")
+        if self.link_made is None or self.now - self.link_made >= every:
+            return Action(Kind.REVOKE_LINK, holders, old=made, new="rotation")
         return None
 
     # -- members ---------------------------------------------------------------------------
@@ -465,7 +481,10 @@ class _GroupPlanner:
     # -- helpers ---------------------------------------------------------------------------
 
     def _with_addresses(self, action: Action) -> Action:
-        """The action with both addresses of the members who have two (see `Action.addresses`)."""
+        """The action with both addresses of the members who have two (see `Action.addresses`).
+        A revoke_link's members are sent a message, by the address they were recorded by."""
+        if action.kind == Kind.REVOKE_LINK:
+            return action
         via = tuple(
             (member, addresses)
             for member in action.members

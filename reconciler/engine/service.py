@@ -90,6 +90,7 @@ async def plan_now(
         policy,
         waiting=state_file.waiting(made),
         links_made=state_file.links,
+        links_owed=frozenset(state_file.links_owed),
         keys=state_file.keys,
         now=made,
     )
@@ -242,12 +243,12 @@ async def apply_config(
         if not to_apply.has_changes:
             return Applied(to_apply)
         if saved is not None:  # no question about a plan that cannot be applied anyway
-            await check_fresh(to_apply, client, state_file.pictures)
+            await check_fresh(to_apply, client, state_file.pictures, state_file.links)
         if confirm is not None:
             if not confirm(to_apply):
                 return Applied(to_apply, declined=True)
             if saved is not None:  # a person took their time: is it still as they saw it?
-                await check_fresh(to_apply, client, state_file.pictures)
+                await check_fresh(to_apply, client, state_file.pictures, state_file.links)
         state_file.check_writable()
         if write_created_ids:
             desired = desired or load(run.workspace.config)

@@ -111,6 +111,8 @@ class StateFile:
     applied: dict[str, AppliedPlan] = field(default_factory=dict)  # by the plan's seal
     links: dict[Jid, datetime] = field(default_factory=dict)  # invite link made, by group id
     keys: dict[Jid, str] = field(default_factory=dict)  # the config's key, by group id
+    # Groups whose link an apply set out to revoke after removals, and has not yet.
+    links_owed: set[Jid] = field(default_factory=set)
     _changes: list[_Change] = field(default_factory=list, repr=False, compare=False)
     _read: _Version = field(default=None, repr=False, compare=False)  # the version read
 
@@ -128,12 +130,17 @@ class StateFile:
         version, data = _read_file(self.path)
         if version == self._read:
             return False
-        before = (self.records, self.pictures, self.applied, self.links, self.keys)
-        self.records, self.pictures, self.applied, self.links, self.keys = _parse(self.path, data)
+        before = self._all()
+        (self.records, self.pictures, self.applied, self.links, self.keys, self.links_owed) = (
+            _parse(self.path, data)
+        )
         for change in self._changes:
             change(self)
         self._read = version
-        return (self.records, self.pictures, self.applied, self.links, self.keys) != before
+        return self._all() != before
+
+    def _all(self) -> tuple[Any, ...]:
+        return (self.records, self.pictures, self.applied, self.links, self.keys, self.links_owed)
 
     def waiting(self, now: datetime) -> dict[Jid, dict[Jid, Waiting]]:
         """The records that have not expired at `now`."""
@@ -162,14 +169,15 @@ class StateFile:
         """Apply made `group`'s invite link now (revoked the old one, or created the group)."""
         self._change(functools.partial(_put_link, group=group, at=now))
 
+    def owe_link(self, group: Jid) -> None:
+        """Apply is about to remove people from `group` and then revoke its link: until
+        `record_link`, the revocation is owed (a run cut short in between leaves it to the
+        next plan)."""
+        self._change(functools.partial(_owe_link, group=group))
+
     def record_key(self, group: Jid, key: str) -> None:
         """Apply ran the config's group `key` on `group`."""
         self._change(functools.partial(_put_key, group=group, key=key))
-
-    def forget_link_holders(self, group: Jid) -> None:
-        """The group's invite link was revoked: the people it was sent to (or is for) hold a
-        dead link, and are forgotten, so that the next run asks them again."""
-        self._change(functools.partial(_drop_link_holders, group=group))
 
     def record_applied(self, seal: str, *, made: datetime, now: datetime) -> None:
         """Apply is carrying out the saved plan of this seal, made at `made`."""
@@ -217,6 +225,7 @@ class StateFile:
             },
             "links": {group: at.isoformat() for group, at in sorted(self.links.items())},
             "keys": dict(sorted(self.keys.items())),
+            "links_owed": sorted(self.links_owed),
         }
         try:
             inside(self.path, self.path.parent)
@@ -267,6 +276,7 @@ def _drop_group(state: StateFile, *, group: Jid) -> None:
     state.pictures.pop(group, None)
     state.links.pop(group, None)
     state.keys.pop(group, None)
+    state.links_owed.discard(group)
 
 
 def _put_key(state: StateFile, *, group: Jid, key: str) -> None:
@@ -275,12 +285,11 @@ def _put_key(state: StateFile, *, group: Jid, key: str) -> None:
 
 def _put_link(state: StateFile, *, group: Jid, at: datetime) -> None:
     state.links[group] = at
+    state.links_owed.discard(group)
 
 
-def _drop_link_holders(state: StateFile, *, group: Jid) -> None:
-    people = state.records.get(group, {})
-    for person in [p for p, w in people.items() if w.reason in (LINK_SENT, NEEDS_INVITE)]:
-        _put(state, group=group, person=person, to=None)
+def _owe_link(state: StateFile, *, group: Jid) -> None:
+    state.links_owed.add(group)
 
 
 def _put_picture(state: StateFile, *, group: Jid, picture: UploadedPicture) -> None:
@@ -317,12 +326,13 @@ _Records = tuple[
     dict[str, AppliedPlan],
     dict[Jid, datetime],
     dict[Jid, str],
+    set[Jid],
 ]
 
 
 def _parse(path: Path, data: bytes | None) -> _Records:
     if data is None:
-        return {}, {}, {}, {}, {}
+        return {}, {}, {}, {}, {}, set()
     try:
         found = json.loads(data)
         if found.get("version") != 1:
@@ -346,11 +356,12 @@ def _parse(path: Path, data: bytes | None) -> _Records:
         }
         links = {jid_from_api(group): _time(at) for group, at in found.get("links", {}).items()}
         keys = {jid_from_api(group): _key(key) for group, key in found.get("keys", {}).items()}
+        owed = {jid_from_api(group) for group in found.get("links_owed", [])}
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise FileAccessError(
             f"{path}: not a groupctl state file ({exc}); move it away to start afresh"
         ) from None
-    return records, pictures, applied, links, keys
+    return records, pictures, applied, links, keys, owed
 
 
 def _waiting(reason: str, since: datetime) -> Waiting:

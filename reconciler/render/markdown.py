@@ -129,7 +129,8 @@ def _action_lines(
     if kind == Kind.PICTURE:
         return [f"- 🖼️ picture: {code(new)}"]
     if kind == Kind.REVOKE_LINK:
-        return [f"- 🔗 revoke the invite link: {md(why_revoked(action))}"]
+        given = [f"- 🔗 the new link goes to {w} (waiting to join by the old one)" for w in who]
+        return [f"- 🔗 revoke the invite link: {md(why_revoked(action))}", *given]
     sign = {
         Kind.ADD: "➕ add",
         Kind.PROMOTE: "⬆️ promote to admin",

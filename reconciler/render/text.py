@@ -116,6 +116,9 @@ def _action(
         text.append(f"    ~ picture      {shown(action.new or '')}\n", style="yellow")
     elif action.kind == Kind.REVOKE_LINK:
         text.append(f"    ~ invite link  revoke: {shown(why_revoked(action))}\n", style="yellow")
+        for jid in action.members:  # waiting to join by the old link: given the new one
+            who = shown(person(plan, jid, mask_phones=mask_phones))
+            text.append(f"    > new link     {who}\n", style="yellow")
     elif action.kind in _MEMBER_LINES:
         sign, label, style = _MEMBER_LINES[action.kind]
         if new_admins and action.kind == Kind.PROMOTE:

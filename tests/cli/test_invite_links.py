@@ -96,9 +96,22 @@ def test_a_rotation_is_due_without_a_record_and_not_again_until_its_period_is_ov
         planned = run_groupctl(groupctl, "plan", "--detailed-exitcode", env=env, cwd=tmp_path)
         assert planned.returncode == 2, planned.stdout + planned.stderr
         assert "its rotate_every is due (no record of when it was made)" in planned.stdout
+        saved = run_groupctl(groupctl, "plan", "--out", "early.json", env=env, cwd=tmp_path)
+        assert saved.returncode == 0, saved.stdout + saved.stderr
         applied = run_groupctl(groupctl, "apply", "--auto-approve", env=env, cwd=tmp_path)
         assert applied.returncode == 0, applied.stdout + applied.stderr
         assert _preview(served.url, OLD_CODE).status_code == 404
+        rotated = httpx.get(
+            f"{served.url}/api/sessions/default/groups/{GROUP}/invite",
+            headers={"Authorization": f"Bearer {KEY}"},
+        ).json()["data"]["code"]
+        # The plan saved before that apply would rotate it again: it is stale now.
+        stale = run_groupctl(
+            groupctl, "apply", "--auto-approve", "early.json", env=env, cwd=tmp_path
+        )
+        assert stale.returncode == 1, stale.stdout + stale.stderr
+        assert "its invite link was made again" in stale.stdout + stale.stderr
+        assert _preview(served.url, rotated).status_code == 200
 
         kept = json.loads((tmp_path / ".groupctl-state.json").read_text())
         made = datetime.fromisoformat(kept["links"][GROUP])
@@ -139,3 +152,27 @@ def test_links_prints_the_current_links_of_managed_groups_but_not_disabled_ones(
         assert hidden.returncode == 0, hidden.stdout + hidden.stderr
         assert json.loads(hidden.stdout) == []
         assert OLD_CODE not in hidden.stdout + hidden.stderr
+
+
+def test_links_refuses_a_group_it_cannot_tell_apart_as_plan_does(
+    groupctl: str, tmp_path: Path
+) -> None:
+    state = _world(tmp_path)
+    data = json.loads(state.read_text())
+    twin = {
+        **data["groups"][0],
+        "id": "120363000000000002@g.us",
+        "invite_code": "Twin0000000000000000002",
+    }
+    data["groups"].append(twin)
+    state.write_text(json.dumps(data))
+    (tmp_path / "groups.yaml").write_text(
+        "version: 1\ngroups:\n  team:\n    subject: Team\n    members: ['+14155550101']\n"
+    )
+    with sim_serve(groupctl, state, key=KEY) as served:
+        env = {"TITAN_API_URL": served.url, "TITAN_API_KEY": KEY}
+        shown = run_groupctl(groupctl, "links", env=env, cwd=tmp_path)
+    assert shown.returncode == 1
+    assert "team 'Team': not read:" in shown.stdout
+    assert "Twin0000" not in shown.stdout
+    assert OLD_CODE not in shown.stdout

@@ -182,3 +182,14 @@ def test_the_readmes_template_example_explains_as_the_readme_says(
     explained = run_groupctl(groupctl, "validate", "--explain", "sales", cwd=tmp_path)
     assert explained.returncode == 0, explained.stderr
     assert explained.stdout == expected + "groups.yaml: valid (3 people, 2 teams, 1 group)\n"
+
+
+def test_diff_shows_a_change_of_invite_link(tmp_path: Path) -> None:
+    before = write(tmp_path, CONFIG, "before.yaml")
+    after = write(
+        tmp_path,
+        CONFIG.replace("    min_admins: 1\n", "    min_admins: 1\n    invite_link: disabled\n"),
+        "after.yaml",
+    )
+    changes = {c.key: c for c in diff(load(before), load(after)).groups}
+    assert ("invite_link", None, "disabled") in changes["eng"].settings

@@ -3,7 +3,7 @@ who are sent a link in the same run get the new one."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from reconciler.core.groups import LINK_SENT, NEEDS_INVITE, DesiredState
 from reconciler.core.jid import parse_group_jid
@@ -31,7 +31,7 @@ GROUP = parse_group_jid(ENGINEERING)
 # The standard world's Engineering but for MEMBER, who is to be removed; CAROL is to be
 # added, and WhatsApp will not add her (privacy settings): she needs the link.
 WANTED = {DEFAULT: "admin", OTHER: "admin", ALICE: "member", "+14155550104": "member"}
-EARLIER = datetime(2026, 11, 1, tzinfo=UTC)
+EARLIER = datetime.now(UTC) - timedelta(days=1)  # within the wait
 
 
 async def plan_and_apply(
@@ -48,8 +48,11 @@ def current_code(sim: Harness) -> str:
 
 
 async def test_the_link_sent_in_the_run_that_revokes_it_is_the_new_one(sim: Harness) -> None:
+    """Carol, whom this run cannot add, and Zoe, sent the old link by an earlier run, are
+    both sent the new one; they wait for it as before, and the next plan is empty."""
     state_file = StateFile()
-    state_file.record(GROUP, jid("+14155550177"), LINK_SENT, EARLIER)  # sent the old link
+    zoe = "+14155550177"
+    state_file.record(GROUP, jid(zoe), LINK_SENT, EARLIER)  # sent the old link
     config = desired(
         want(
             "eng",
@@ -61,21 +64,25 @@ async def test_the_link_sent_in_the_run_that_revokes_it_is_the_new_one(sim: Harn
         )
     )
     result, report = await plan_and_apply(sim, config, state_file)
-    kinds = [a.kind.value for a in result.groups[0].actions]
-    assert kinds == ["add", "remove", "revoke_link"]
+    (revoke,) = [a for a in result.groups[0].actions if a.kind.value == "revoke_link"]
+    assert [a.kind.value for a in result.groups[0].actions] == ["add", "remove", "revoke_link"]
+    assert revoke.members == (jid(zoe),)  # the plan says who gets the new link
     assert report.ok, report.to_json()
     new = current_code(sim)
     assert new != ENGINEERING_CODE
-    (message,) = sim.world.state.messages
-    assert message.text == f"Join Engineering: https://chat.whatsapp.com/{new}"
-    revoked = [s for s in report.groups[0].steps if s.kind.value == "revoke_link"]
-    assert [s.outcome for s in revoked] == [Outcome.DONE]
-    assert "1 person given it earlier will be asked again" in revoked[0].detail
+    link = f"https://chat.whatsapp.com/{new}"
+    assert sorted((m.chat_id, m.text) for m in sim.world.state.messages) == [
+        (jid(CAROL), f"Join Engineering: {link}"),
+        (jid(zoe), f"Join Engineering: {link}"),
+    ]
     assert "Invite links revoked: 1." in report.summary()
-    # The holder of the dead link is forgotten (asked again next time); Carol is remembered.
-    assert set(state_file.records[GROUP]) == {jid(CAROL)}
-    assert state_file.records[GROUP][jid(CAROL)].reason == LINK_SENT
+    assert {person: w.reason for person, w in state_file.records[GROUP].items()} == {
+        jid(CAROL): LINK_SENT,
+        jid(zoe): LINK_SENT,
+    }
     assert GROUP in state_file.links
+    again = (await plan_now(sim.client(), config, PlanPolicy(), state_file)).plan
+    assert not again.has_changes
 
 
 async def test_a_revocation_that_fails_still_reports_and_sends_the_link_that_works(
@@ -106,3 +113,13 @@ async def test_a_revocation_that_fails_still_reports_and_sends_the_link_that_wor
     revoked = [s for s in report.groups[0].steps if s.kind.value == "revoke_link"]
     assert [s.outcome for s in revoked] == [Outcome.FAILED]
     assert "HTTP 500" in (report.groups[0].error or "")
+    # Owed: the removal went through, the link did not die; the next plan revokes it.
+    assert state_file.links_owed == {GROUP}
+    again, done = await plan_and_apply(sim, config, state_file)
+    (action,) = [a for a in again.groups[0].actions if a.kind.value == "revoke_link"]
+    assert action.new == "owed"
+    assert done.ok, done.to_json()
+    assert current_code(sim) != ENGINEERING_CODE
+    assert state_file.links_owed == set()
+    settled = (await plan_now(sim.client(), config, PlanPolicy(), state_file)).plan
+    assert not any(a.kind.value == "revoke_link" for g in settled.groups for a in g.actions)

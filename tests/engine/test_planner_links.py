@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from reconciler.core.groups import LINK_SENT, Waiting
 from reconciler.engine.plan import Action, GroupPlan, Kind, why_revoked
 from reconciler.engine.planner import plan
+from reconciler.engine.statefile import INVITED_WAIT
+from reconciler.render.markdown import render as render_markdown
+from reconciler.render.text import to_string as render_text
 from tests.support.builders import ME, A, B, desired, have, jid, live, p, steps, want
 
 G1 = "120363000000000001@g.us"
@@ -70,7 +75,7 @@ def test_a_group_with_no_record_of_its_link_is_due_and_no_clock_means_no_rotatio
     assert plan(config, world).groups == ()
 
 
-def test_a_new_group_is_not_revoked_and_a_group_the_session_does_not_admin_is_refused() -> None:
+def test_a_new_group_is_not_revoked_and_a_rotation_the_session_cannot_make_is_a_note() -> None:
     created = plan(
         desired(want("eng", "Eng", {A: "admin"}, rotate_links_every=MONTH)), live(), now=NOW
     )
@@ -80,8 +85,10 @@ def test_a_new_group_is_not_revoked_and_a_group_the_session_does_not_admin_is_re
         live(have(G1, "Eng", {ME: "member", A: "superadmin"})),
         now=NOW,
     )
-    assert not_admin.groups[0].errors
-    assert "not an admin" in " ".join(not_admin.groups[0].errors)
+    (group,) = not_admin.groups
+    assert (group.actions, group.errors) == ((), ())
+    assert "due for rotation" in group.notes[0]
+    assert "not an admin" in group.notes[0]
 
 
 def test_a_revocation_survives_the_plan_file_and_a_forged_reason_does_not() -> None:
@@ -90,3 +97,36 @@ def test_a_revocation_survives_the_plan_file_and_a_forged_reason_does_not() -> N
     for forged in ({"kind": "revoke_link", "new": "because"}, {"kind": "revoke_link"}):
         with pytest.raises(ValueError, match="not a reason to revoke"):
             Action.from_json(forged)
+
+
+def test_a_link_made_in_the_far_future_by_a_hand_edited_state_file_is_simply_not_due() -> None:
+    config = desired(want("eng", "Eng", {A: "admin"}, rotate_links_every=MONTH))
+    world = live(have(G1, "Eng", {ME: "superadmin", A: "admin"}))
+    far = {jid(G1): datetime(9999, 12, 31, tzinfo=UTC)}
+    assert plan(config, world, links_made=far, now=NOW).groups == ()
+
+
+def test_an_owed_revocation_is_planned_until_made_and_people_waiting_get_the_new_link() -> None:
+    config = desired(want("eng", "Eng", {A: "admin", B: "member"}, revoke_on_removal=True))
+    world = live(have(G1, "Eng", {ME: "superadmin", A: "admin"}))
+    since = NOW - timedelta(days=1)
+    waiting = {jid(G1): {jid(B): Waiting(LINK_SENT, since, since + INVITED_WAIT)}}
+    result = plan(config, world, waiting=waiting, links_owed=frozenset({jid(G1)}), now=NOW)
+    action = revocation(only(result.groups))
+    assert action is not None
+    assert (action.new, action.members) == ("owed", (jid(B),))
+    assert "did not get to revoke it" in why_revoked(action)
+
+
+def test_the_people_given_the_new_link_show_in_text_and_markdown_escaped() -> None:
+    config = desired(want("eng", "Eng", {A: "admin", B: "member"}, revoke_on_removal=True))
+    world = live(have(G1, "Eng", {ME: "superadmin", A: "admin"}))
+    since = NOW - timedelta(days=1)
+    waiting = {jid(G1): {jid(B): Waiting(LINK_SENT, since, since + INVITED_WAIT)}}
+    result = plan(config, world, waiting=waiting, links_owed=frozenset({jid(G1)}), now=NOW)
+    result = replace(result, directory={jid(B): "bob\u202e`x`"})
+    text = render_text(result)
+    assert "    > new link     bob\\u202e`x` (+1 415-555-0102)" in text
+    markdown = "\n".join(render_markdown(result))
+    assert "\u202e" not in markdown
+    assert "the new link goes to bob" in markdown
