@@ -47,6 +47,12 @@ COMMANDS = {
         "reconciler.cli.apply:apply_command",
         "Carry out the plan: the config's (planned now), or a saved PLANFILE.",
     ),
+    "check": (
+        "reconciler.cli.check:check_command",
+        "Check the config against its own policy: rules (groups that must stay protect: true,"
+        " people never removed, a largest size, admins from a team), without any API key: for"
+        " a pull request, like diff.",
+    ),
     "diff": (
         "reconciler.cli.diff:diff_command",
         "Compare two versions of the config: groups added, removed or renamed, and per group "

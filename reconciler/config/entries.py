@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from reconciler.config.model import Defaults, GroupSpec, PersonSpec
+from reconciler.config.model import Defaults, GroupSpec, PersonSpec, PolicyRule
 from reconciler.config.yamlfile import Path_, YamlDocument
 from reconciler.errors import Location
 
@@ -72,6 +72,7 @@ class Merged:
     people: dict[str, Entry[PersonSpec | dict[str, str] | str | int]] = field(default_factory=dict)
     teams: dict[str, Entry[list[str]]] = field(default_factory=dict)
     templates: dict[str, Entry[Any]] = field(default_factory=dict)  # TemplateSpec values
+    policy: list[Entry[PolicyRule]] = field(default_factory=list)  # every file's rules
     groups: dict[str, Entry[GroupSpec]] = field(default_factory=dict)
     settings: dict[str, Location] = field(default_factory=dict)
     # Where each "person:x", "team:x" and "group:x" is first defined, whether it passed or not:

@@ -26,6 +26,7 @@ from reconciler.config.model import (
     Limits,
     PersonSpec,
     PersonValue,
+    PolicyRule,
     TeamValue,
     TemplateSpec,
 )
@@ -47,6 +48,7 @@ _ADAPTERS: dict[str, pydantic.TypeAdapter[Any]] = {
     "people": pydantic.TypeAdapter(PersonValue),
     "person": pydantic.TypeAdapter(PersonSpec),
     "teams": pydantic.TypeAdapter(TeamValue),
+    "policy": pydantic.TypeAdapter(PolicyRule),
 }
 # Each key of a group on its own, with the constraints of its field.
 _GROUP_FIELDS: dict[str, pydantic.TypeAdapter[Any]] = {
@@ -63,6 +65,7 @@ _MODELS: dict[Path_, type[pydantic.BaseModel]] = {
     ("groups", "*", "limits"): Limits,
     ("templates", "*"): TemplateSpec,
     ("templates", "*", "limits"): Limits,
+    ("policy", "*"): PolicyRule,
 }
 
 
@@ -187,6 +190,7 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
             merged.country, merged.defaults = value.country, value
         elif value is not None:
             merged.session = value
+    _check_policy(document, merged, problems)
     for section in ("people", "teams", "templates", "groups"):
         entries = data.get(section)
         if entries is None:
@@ -228,6 +232,25 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
             else:
                 merged.defined[name] = place
                 target[key] = entry
+
+
+def _check_policy(document: YamlDocument, merged: Merged, problems: list[Problem]) -> None:
+    """The file's policy: rules, each checked on its own, added to every other file's."""
+    rules = document.data.get("policy")
+    if rules is None:
+        return
+    if not isinstance(rules, list):
+        problems.append(
+            Problem(
+                document.where(("policy",)),
+                f"policy: expected a list of rules (- rule: ...), not {_type_name(rules)}",
+            )
+        )
+        return
+    for index in range(len(rules)):
+        valid = _validated(document, ("policy", index), problems)
+        if valid is not None:
+            merged.policy.append(Entry(valid, document, ("policy", index)))
 
 
 def _validated(document: YamlDocument, path: Path_, problems: list[Problem]) -> Any:

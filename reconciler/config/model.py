@@ -300,6 +300,31 @@ TemplateSpec: type[Strict] = create_model(
 )
 
 
+class PolicyRule(Strict):
+    """A rule the config must keep, checked by `groupctl check` (no API key) and enforced by
+    plan and apply, which refuse a group that breaks it."""
+
+    rule: Literal["protected", "never_remove", "max_size", "admins_from_team"] = Field(
+        description="protected: the groups must be protect: true. never_remove: the people"
+        " are never removed from the groups (the config must list them; a plan that would"
+        " remove them is refused). max_size: the groups list at most size members."
+        " admins_from_team: every admin the groups list is in team."
+    )
+    groups: list[str] = Field(
+        default=["*"], description="The group keys the rule holds for; * for every group."
+    )
+    people: list[str] = Field(
+        default=[], description="never_remove: people, team:<name>, numbers or JIDs."
+    )
+    size: StrictInt | None = Field(
+        default=None, ge=1, le=MAX_GROUP_SIZE, description="max_size: the most members."
+    )
+    team: str | None = Field(default=None, description="admins_from_team: the team's name.")
+    why: str | None = Field(
+        default=None, description="Said with every breach of the rule, for whoever breaks it."
+    )
+
+
 PersonValue = Phone | PersonSpec
 TeamValue = list[str]
 
@@ -330,6 +355,11 @@ class ConfigFile(Strict):
         default_factory=dict,
         description=f"Named partial groups that groups take keys from (extends:); {NAME_RULE}.",
         json_schema_extra={"propertyNames": name_schema()},
+    )
+    policy: list[PolicyRule] = Field(
+        default=[],
+        description="Rules the config must keep (groupctl check); plan and apply refuse a"
+        " group that breaks one. The rules of every file of a directory hold together.",
     )
     groups: dict[str, GroupSpec] = Field(
         default_factory=dict,

@@ -17,6 +17,7 @@ from reconciler.config.entries import Entry, Merged
 from reconciler.config.members import Members
 from reconciler.config.names import name_problem
 from reconciler.config.picturefile import checked_file, checked_url, placed
+from reconciler.config.policy import apply_rules
 from reconciler.config.teams import Budget
 from reconciler.core.groups import (
     DesiredGroup,
@@ -65,6 +66,8 @@ class Resolver:
         self.members.resolve()
         groups = [self._group(key, entry) for key, entry in self.merged.groups.items()]
         built = [group for group in groups if group is not None]
+        if self.merged.policy:
+            built = apply_rules(self.merged.policy, built, self.members, self.problems)
         directory: dict[Jid, str] = {}
         for name, person in self.members.people.items():
             directory[person.jid] = name

@@ -141,6 +141,9 @@ class DesiredGroup:
     policy: Policy = field(default_factory=Policy)
     source: Location | None = None  # where the entry is in the config
     previously: tuple[str, ...] = ()  # the keys it had before (previously:), latest last
+    # The config's policy: rules it breaks (each said with its place): plan refuses it.
+    broken_rules: tuple[str, ...] = ()
+    never_remove: frozenset[Jid] = frozenset()  # people a plan may not remove (policy:)
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,9 @@ def plan(
         if group_id is not None and found is None:  # never planned as a new group
             groups.append(_refused(group, None, [f"the details of {group_id} were not read"]))
             continue
+        if group.broken_rules:  # the config breaks its own policy: nothing is done to it
+            groups.append(_refused(group, found, [f"policy: {b}" for b in group.broken_rules]))
+            continue
         pending = (waiting or {}).get(group_id, {}) if group_id is not None else {}
         link_made = (links_made or {}).get(group_id) if group_id is not None else None
         owed = group_id in links_owed
@@ -307,6 +310,18 @@ class _GroupPlanner:
                 )
             )
         actions += self._members(live)
+        kept = sorted(
+            self._name(jid)
+            for action in actions
+            if action.kind == Kind.REMOVE
+            for jid in action.members
+            if jid in self.desired.never_remove
+        )
+        if kept:
+            self.errors.append(
+                f"policy: {', '.join(kept)} may never be removed from this group"
+                " (never_remove): list them, or change the rule"
+            )
         mine = self._my_standing(now)
         revoke = self._link_revocation(actions)
         if revoke is not None and (actions or revoke.new != "rotation" or (mine and mine.admin)):

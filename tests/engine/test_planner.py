@@ -710,3 +710,13 @@ def test_a_participant_shown_by_lid_alone_has_that_one_address() -> None:
     (promote,) = result.groups[0].actions
     assert promote.via == ()
     assert promote.addresses() == {jid("4401@lid"): (jid("4401@lid"),)}
+
+
+def test_a_plan_never_removes_someone_the_policy_keeps_whatever_the_config_lists() -> None:
+    """The config check refuses an exact group that does not list them; the planner holds
+    the line too, for a group built another way (a removal the config's lists cannot show)."""
+    group = replace(want("eng", "Eng", {A: "admin"}), never_remove=frozenset({jid(B)}))
+    result = plan(
+        desired(group), live(have(G1, "Eng", {ME: "superadmin", A: "admin", B: "member"}))
+    )
+    assert "may never be removed from this group (never_remove)" in refusal(result)
