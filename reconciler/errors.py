@@ -131,13 +131,23 @@ class PlanFileError(GroupctlError):
     """A plan file that cannot be used: unreadable, of another version, or altered."""
 
 
+# The exit status of apply when a saved plan is refused as out of date (too old, its config
+# changed, or its groups): nothing was changed, and a new plan is what is needed. CI tells it
+# from other failures by it (the action re-plans, and says so on the pull request).
+OUT_OF_DATE_EXIT = 4
+
+
 class ExpiredPlanError(PlanFileError):
     """A saved plan made longer ago than apply accepts (--max-plan-age), or later than now."""
+
+    exit_code = OUT_OF_DATE_EXIT
 
 
 class OutdatedPlanError(PlanFileError):
     """A saved plan whose config files changed since it was made: it no longer shows what
     the reviewed config says."""
+
+    exit_code = OUT_OF_DATE_EXIT
 
 
 class ReplayedPlanError(PlanFileError):
@@ -175,6 +185,8 @@ HOW_TO_FORCE = (
 
 class StalePlanError(GroupctlError):
     """The world changed since a saved plan was made; `changes` says how, group by group."""
+
+    exit_code = OUT_OF_DATE_EXIT
 
     def __init__(self, changes: Mapping[str, Sequence[str]]) -> None:
         self.changes = {key: list(lines) for key, lines in changes.items()}

@@ -76,7 +76,9 @@ def apply_command(
 
     \b
     Exit status: 0 done (or nothing to do, or declined); 1 an error, a refusal, or a change
-    that failed; 130 or 143 interrupted by SIGINT or SIGTERM.
+    that failed; 4 a saved plan refused as out of date (too old, its config or its groups
+    changed since it was made: nothing was changed, make a new plan); 130 or 143
+    interrupted by SIGINT or SIGTERM.
     """
     confirm = None if auto_approve else asker("Apply these changes?")
     desired = saved = None

@@ -133,7 +133,7 @@ def test_a_saved_plan_is_refused_when_another_account_changed_its_group(
     assert answer.json()["data"]["results"][0]["status"] == 200
     before = (example / "world.json").read_bytes()
     refused = groupctl_in(groupctl, example, served, "apply", "p.json", "--auto-approve")
-    assert refused.returncode == 1
+    assert refused.returncode == 4  # out of date: nothing was changed
     assert "the plan is stale: 1 group changed since it was made" in refused.stderr
     assert "announcements:\n    - lucas (+1 415-555-0110) left (was member)" in refused.stderr
     assert (example / "world.json").read_bytes() == before  # nothing applied, anywhere
@@ -451,6 +451,6 @@ def test_a_saved_plan_that_goes_stale_while_apply_asks_is_refused_after_the_answ
     code, output = answer_on_a_terminal(
         groupctl, example, served, "y", "p.json", meanwhile=maria_removes_lucas
     )
-    assert code == 1, output
+    assert code == 4, output
     assert "the plan is stale: 1 group changed since it was made" in output
     assert "Infra On-Call" not in subjects(example)

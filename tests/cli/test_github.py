@@ -263,12 +263,32 @@ class ActionRun:
         for term in terms:
             if term == "always()":
                 results.append(True)
+            elif term.startswith("(") and term.endswith(")"):  # (a || b): either is set
+                results.append(any(self._value(c, context) for c in term[1:-1].split("||")))
             elif "==" in term:
                 left, right = (side.strip() for side in term.split("=="))
                 results.append(str(self._value(left, context)) == right.strip("'"))
             else:
                 results.append(bool(self._value(term, context)))
         return all(results) and (not failed or "always()" in terms)
+
+
+def runner(tmp_path: Path, groupctl: str) -> Path:
+    """The runner's temporary directory. Unless LONG, the job has installed groupctl already
+    (install.sh's choice for a branch: the action's own files), as a second use of the action
+    in a job finds it: this groupctl. What install.sh chooses is tests/test_release.py's; the
+    install itself (a new venv, pip install of the action's files: 25 s) runs under the long
+    profile (weekly)."""
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    if not LONG:
+        venv = temp / "groupctl-venv"
+        (venv / "bin").mkdir(parents=True)
+        (venv / "bin" / "groupctl").symlink_to(groupctl)
+        (venv / "bin" / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        (venv / "bin" / "python").chmod(0o755)
+        (venv / ".groupctl-installed").write_text(str(ROOT))
+    return temp
 
 
 @pytest.fixture
@@ -286,18 +306,7 @@ def test_the_action_plans_against_the_simulator_and_keeps_one_comment_updated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     github = FakeGitHub()
-    (tmp_path / "runner").mkdir()
-    if not LONG:
-        # The job has installed groupctl already (install.sh's choice for a branch: the
-        # action's own files), as a second use of the action in a job finds it: this groupctl.
-        # What install.sh chooses is tests/test_release.py's; the install itself (a new venv,
-        # pip install of the action's files: 25 s) runs under the long profile (weekly).
-        venv = tmp_path / "runner" / "groupctl-venv"
-        (venv / "bin").mkdir(parents=True)
-        (venv / "bin" / "groupctl").symlink_to(groupctl)
-        (venv / "bin" / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-        (venv / "bin" / "python").chmod(0o755)
-        (venv / ".groupctl-installed").write_text(str(ROOT))
+    runner(tmp_path, groupctl)
     context = {
         "repository": "acme/groups",
         "token": "gh-token",

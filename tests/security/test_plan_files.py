@@ -44,9 +44,15 @@ def planned(groupctl: str, example: Path, served: ServedSim) -> dict[str, Any]:
 
 
 def apply_file(
-    groupctl: str, example: Path, served: ServedSim, data: dict[str, Any], *args: str
+    groupctl: str,
+    example: Path,
+    served: ServedSim,
+    data: dict[str, Any],
+    *args: str,
+    code: int = 1,
 ) -> str:
-    """Write `data` as the plan file, apply it, and return what apply said (it must fail)."""
+    """Write `data` as the plan file, apply it, and return what apply said (it must fail with
+    `code`: 4 for a plan refused as out of date, 1 for any other refusal)."""
     (example / "p.json").write_text(json.dumps(data))
     before = (example / "world.json").read_bytes()
     done = run_groupctl(
@@ -58,7 +64,7 @@ def apply_file(
         env={"TITAN_API_URL": served.url, "TITAN_API_KEY": KEY, "TITAN_WRITE_RATE": "unlimited"},
         cwd=example,
     )
-    assert done.returncode == 1, done.stdout
+    assert done.returncode == code, done.stdout + done.stderr
     assert (example / "world.json").read_bytes() == before, "the world changed"
     return done.stdout + done.stderr
 
@@ -185,7 +191,7 @@ def test_a_plan_made_too_long_ago_or_in_the_future_is_refused(
     message: str,
 ) -> None:
     output = apply_file(
-        groupctl, example, served, made(planned(groupctl, example, served), ago), *args
+        groupctl, example, served, made(planned(groupctl, example, served), ago), *args, code=4
     )
     assert re.search(message, output), output
 
@@ -206,7 +212,7 @@ def test_a_plan_whose_config_changed_since_it_was_made_is_refused(
     config.write_text(
         config.read_text().replace("members: [team:sales]", "members: [team:sales, lucas]")
     )
-    output = apply_file(groupctl, example, served, data)
+    output = apply_file(groupctl, example, served, data, code=4)
     assert "error: the config changed since the plan was made (groups.yaml changed)" in output
 
 
