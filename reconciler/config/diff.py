@@ -9,6 +9,7 @@ decides what apply would do (that is the planner's job, against live state).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 from collections.abc import Mapping
@@ -82,17 +83,23 @@ class ConfigDiff:
 
     groups: tuple[GroupChange, ...]
     readdressed: tuple[tuple[str, Jid, Jid], ...] = ()  # (name, old address, new address)
+    # policy: rules (each a line of JSON) the new config drops, and those it adds.
+    rules_removed: tuple[str, ...] = ()
+    rules_added: tuple[str, ...] = ()
     directory: Mapping[Jid, str] = field(default_factory=dict)  # names, new over old
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.groups or self.readdressed)
+        return bool(self.groups or self.readdressed or self.rules_removed or self.rules_added)
 
     @property
     def is_destructive(self) -> bool:
-        """Whether someone leaves or loses admin, or a group is now to be left or deleted. (A
-        group dropped from the config is not: groupctl stops managing it, nothing more.)"""
-        return any(group.leaves or group.demoted or group.goes for group in self.groups)
+        """Whether someone leaves or loses admin, a group is now to be left or deleted, or a
+        policy rule is dropped (what it kept is kept no longer). (A group dropped from the
+        config is not: groupctl stops managing it, nothing more.)"""
+        return bool(self.rules_removed) or any(
+            group.leaves or group.demoted or group.goes for group in self.groups
+        )
 
     def summary(self) -> str:
         """`Config diff: 1 group added, 2 changed; 3 people join, 1 leaves, 1 gains admin.`"""
@@ -108,7 +115,7 @@ class ConfigDiff:
             (sum(len(g.demoted) for g in self.groups), "loses admin", "lose admin"),
         ]
         moves = [f"{n} {one if n == 1 else many}" for n, one, many in people if n]
-        if not groups and not self.readdressed:
+        if not groups and not self.readdressed and not self.rules_removed + self.rules_added:
             return "Config diff: no changes."
         text = "Config diff: "
         text += f"{count(len(self.groups), 'group')} " if groups else ""
@@ -118,12 +125,17 @@ class ConfigDiff:
             text += ", ".join(moves)
         if self.readdressed:
             text += f"; {count(len(self.readdressed), 'person', 'people')} with a new address"
+        for rules, done in ((self.rules_removed, "removed"), (self.rules_added, "added")):
+            if rules:
+                text += f"; {count(len(rules), 'policy rule')} {done}"
         return text.replace("Config diff: ; ", "Config diff: ") + "."
 
     def to_json(self) -> dict[str, Any]:
         return {
             "summary": self.summary(),
             "groups": [group.to_json() for group in self.groups],
+            "rules_removed": [json.loads(rule) for rule in self.rules_removed],
+            "rules_added": [json.loads(rule) for rule in self.rules_added],
             "readdressed": [
                 {"name": name, "old": old, "new": new} for name, old, new in self.readdressed
             ],
@@ -170,6 +182,8 @@ def diff(old: DesiredState, new: DesiredState) -> ConfigDiff:
             if key in changes
         ),
         readdressed=_readdressed(old.directory, new.directory),
+        rules_removed=tuple(rule for rule in old.rules if rule not in new.rules),
+        rules_added=tuple(rule for rule in new.rules if rule not in old.rules),
         directory={**old.directory, **new.directory},
     )
 

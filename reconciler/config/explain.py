@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from reconciler.config.load import entries
 from reconciler.config.model import Defaults, GroupSpec
-from reconciler.errors import Location, Problem, UsageError
+from reconciler.errors import ConfigError, Location, Problem, UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,8 @@ def explain(path: Path | str, key: str) -> Explained:
     problems: list[Problem] = []
     merged, _ = entries(path, problems)
     entry = merged.groups.get(key)
+    if entry is None and problems:  # it may be one of them: the config's problems first
+        raise ConfigError(problems)
     if entry is None:
         raise UsageError(f"no group {key!r} in the config")
     inherited = entry.inherited or {}

@@ -305,7 +305,8 @@ def _group_entry(
         problems.append(
             Problem(
                 document.where(path),
-                f"{_NOUNS[section]} {key!r}: expected a mapping (subject, members...), not"
+                f"{_NOUNS[section]} {key!r}: expected a mapping"
+                f" ({'subject' if section == 'groups' else 'description'}, members...), not"
                 f" {_type_name(value)}",
             )
         )

@@ -7,7 +7,8 @@ which refuses a plan that would remove those people whatever the config lists.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 
 from reconciler.config.entries import Entry
@@ -28,9 +29,13 @@ def apply_rules(
     groups: list[DesiredGroup],
     members: Members,
     problems: list[Problem],
+    *,
+    defined: Collection[str] = (),
 ) -> list[DesiredGroup]:
     """`groups`, each with the rules it breaks and the people it must keep; a rule that is
-    itself wrong (a group or team that does not exist, a value missing) is a problem."""
+    itself wrong (a group or team that does not exist, a value missing) is a problem.
+    `defined`: every group key of the config, those with problems of their own too (a rule
+    naming one of those is not wrong: the group's problems are reported already)."""
     by_key = {group.key: index for index, group in enumerate(groups)}
     names = {person.jid: name for name, person in members.people.items()}
     for entry in rules:
@@ -40,15 +45,22 @@ def apply_rules(
             problems.append(Problem(entry.where(key=True), f"rule {rule.rule} needs {needed}:"))
             continue
         kept: frozenset[Jid] = frozenset()
+        team: frozenset[Jid] = frozenset()
         if rule.rule == "never_remove":
             people = members.listed(entry.part("people", rule.people), "people", owner="rule")
             kept = frozenset(person.jid for person in people)
-        for key in _groups(entry, by_key, problems):
+        elif rule.rule == "admins_from_team":
+            found = members.teams.get(f"{TEAM_PREFIX}{rule.team}")
+            if found is None:
+                problems.append(Problem(entry.where("team"), f"unknown team {rule.team!r}"))
+                continue
+            team = frozenset(person.jid for person in found)
+        for key in _groups(entry, by_key, defined, problems):
             group = groups[by_key[key]]
-            said = _breach(rule, group, members, entry, problems, names)
+            said = _breach(rule, group, team, names)
             if kept:
                 group = replace(group, never_remove=group.never_remove | kept)
-                said = _unlisted(group, kept, names)
+                said = _unkept(group, kept, names)
             if said is not None:
                 why = f" ({rule.why})" if rule.why else ""
                 breach = f"{said}: policy rule at {entry.where(key=True)}{why}"
@@ -57,22 +69,39 @@ def apply_rules(
     return groups
 
 
-def _unlisted(group: DesiredGroup, kept: frozenset[Jid], names: dict[Jid, str]) -> str | None:
-    """never_remove: an exact group must list them (or its plan would remove them)."""
+def described(rules: Iterable[Entry[PolicyRule]]) -> tuple[str, ...]:
+    """Each rule as one line of JSON, for comparing two versions of the config."""
+    return tuple(
+        json.dumps(entry.value.model_dump(exclude_defaults=True), sort_keys=True) for entry in rules
+    )
+
+
+def _unkept(group: DesiredGroup, kept: frozenset[Jid], names: dict[Jid, str]) -> str | None:
+    """never_remove: an exact group must list them (or its plan would remove them), and no
+    group may be deleted with them (a deleted group loses everyone)."""
+    if group.policy.ensure == "absent":
+        if group.policy.absent_action == "delete":
+            return f"it is to be deleted, and may never lose {_people(kept, names)} (never_remove)"
+        return None  # the session leaves: nobody else is removed
     missing = kept - group.state.members.keys()
-    if not missing or group.policy.members_policy != "exact" or group.policy.ensure != "present":
+    if not missing or group.policy.members_policy != "exact":
         return None
     return f"it must keep {_people(missing, names)} (never_remove), and does not list them"
 
 
-def _groups(entry: Entry[PolicyRule], by_key: dict[str, int], problems: list[Problem]) -> list[str]:
+def _groups(
+    entry: Entry[PolicyRule],
+    by_key: dict[str, int],
+    defined: Collection[str],
+    problems: list[Problem],
+) -> list[str]:
     keys: list[str] = []
     for index, key in enumerate(entry.value.groups):
         if key == "*":
-            keys += [k for k in by_key if k not in keys]
+            keys += list(by_key)
         elif key in by_key:
             keys.append(key)
-        else:
+        elif key not in defined:
             problems.append(
                 Problem(entry.where("groups", index), f"no group {key!r} in the config")
             )
@@ -80,25 +109,15 @@ def _groups(entry: Entry[PolicyRule], by_key: dict[str, int], problems: list[Pro
 
 
 def _breach(
-    rule: PolicyRule,
-    group: DesiredGroup,
-    members: Members,
-    entry: Entry[PolicyRule],
-    problems: list[Problem],
-    names: dict[Jid, str],
+    rule: PolicyRule, group: DesiredGroup, team: frozenset[Jid], names: dict[Jid, str]
 ) -> str | None:
     """How `group` breaks `rule` (None: it keeps it); never_remove is seen to by the caller."""
     if rule.rule == "protected" and not group.policy.protect:
         return "it must be protect: true"
     if rule.rule == "max_size" and rule.size is not None and len(group.state.members) > rule.size:
         return f"it lists {len(group.state.members)} members, more than {rule.size} (max_size)"
-    if rule.rule == "admins_from_team" and rule.team is not None:
-        team = members.teams.get(f"{TEAM_PREFIX}{rule.team}")
-        if team is None:
-            problems.append(Problem(entry.where("team"), f"unknown team {rule.team!r}"))
-            return None
-        allowed = {person.jid for person in team}
-        outside = [jid for jid in group.state.admins if jid not in allowed]
+    if rule.rule == "admins_from_team":
+        outside = [jid for jid in group.state.admins if jid not in team]
         if outside:
             verb = "is an admin" if len(outside) == 1 else "are admins"
             return (
@@ -109,6 +128,5 @@ def _breach(
 
 def _people(people: Iterable[Jid], names: dict[Jid, str] | None = None) -> str:
     shown = sorted((names or {}).get(jid) or jid.display() for jid in people)
-    return ", ".join(shown[:5]) + (
-        f" and {count(len(shown) - 5, 'other')}" if len(shown) > 5 else ""
-    )
+    more = f" and {count(len(shown) - 5, 'other')}" if len(shown) > 5 else ""
+    return ", ".join(shown[:5]) + more

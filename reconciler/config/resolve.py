@@ -8,7 +8,9 @@ every mistake at once.
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
+from collections.abc import Iterator
 from operator import attrgetter, getitem
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +19,7 @@ from reconciler.config.entries import Entry, Merged
 from reconciler.config.members import Members
 from reconciler.config.names import name_problem
 from reconciler.config.picturefile import checked_file, checked_url, placed
-from reconciler.config.policy import apply_rules
+from reconciler.config.policy import apply_rules, described
 from reconciler.config.teams import Budget
 from reconciler.core.groups import (
     DesiredGroup,
@@ -64,10 +66,22 @@ class Resolver:
 
     def resolve(self) -> DesiredState:
         self.members.resolve()
+        self._check_templates()
         groups = [self._group(key, entry) for key, entry in self.merged.groups.items()]
         built = [group for group in groups if group is not None]
         if self.merged.policy:
-            built = apply_rules(self.merged.policy, built, self.members, self.problems)
+            built = apply_rules(
+                self.merged.policy,
+                built,
+                self.members,
+                self.problems,
+                defined=self.merged.groups.keys()
+                | {
+                    name.removeprefix("group:")
+                    for name in self.merged.broken
+                    if name.startswith("group:")
+                },
+            )
         directory: dict[Jid, str] = {}
         for name, person in self.members.people.items():
             directory[person.jid] = name
@@ -79,6 +93,7 @@ class Resolver:
             session=self.merged.session,
             people=len(self.merged.people),
             teams=len(self.merged.teams),
+            rules=described(self.merged.policy),
         )
 
     # -- groups ----------------------------------------------------------------------------
@@ -121,7 +136,8 @@ class Resolver:
                 f" allows at most {MAX_DESCRIPTION_LENGTH}",
             )
         members = self._members(key, entry)
-        picture = self._picture(spec.picture, entry) if spec.picture is not None else None
+        with self._quiet(entry, "picture"):
+            picture = self._picture(spec.picture, entry) if spec.picture is not None else None
         if len(self.problems) > count:
             return None
         limits = spec.limits
@@ -194,13 +210,42 @@ class Resolver:
             return spec.min_admins
         return self.merged.defaults.min_admins or 0
 
+    def _check_templates(self) -> None:
+        """Each template's people and picture, once, whether any group takes them or not:
+        a mistake there is reported at its line, not again for each group (`_quiet`)."""
+        for name, entry in self.merged.templates.items():
+            spec = entry.value
+            for key in ("members", "admins"):
+                if key in spec.model_fields_set:
+                    part = entry.part(key, getattr(spec, key))
+                    self.members.listed(part, key, owner=f"template {name!r}")
+            if spec.picture is not None:
+                self._picture(spec.picture, entry)
+
+    @contextlib.contextmanager
+    def _quiet(self, entry: Entry[GroupSpec], key: str) -> Iterator[None]:
+        """Problems of a group's `key` are dropped when the key comes from a template: the
+        template's own check reported them, at its line (`_check_templates`)."""
+        if not (entry.inherited and key in entry.inherited):
+            yield
+            return
+        kept, dropped = self.problems, list[Problem]()
+        self.problems = self.members.problems = dropped
+        try:
+            yield
+        finally:
+            self.problems = self.members.problems = kept
+
     def _check_previously(self, key: str, entry: Entry[GroupSpec]) -> None:
         """A key a group had before is no group's now, and no other group's before."""
+        seen: set[str] = set()
         for index, old in enumerate(entry.value.previously):
             where = entry.where("previously", index)
             refused = name_problem("group key", old)
             if refused is not None:
                 self.problem(where, refused)
+            elif old in seen:
+                self.problem(where, f"{old!r} is listed twice")
             elif old == key:
                 self.problem(where, f"{old!r} is its own key: list only the keys it had before")
             elif old in self.merged.groups:
@@ -211,6 +256,7 @@ class Resolver:
                     " the old entry is gone",
                 )
             else:
+                seen.add(old)
                 first = self._previous.setdefault(old, key)
                 if first != key:
                     self.problem(where, f"{old!r} is already claimed by group {first!r}")
@@ -261,14 +307,14 @@ class Resolver:
 
     def _members(self, key: str, entry: Entry[GroupSpec]) -> dict[Jid, Member]:
         """Everyone the group lists, in order, each an admin when listed in admins."""
-        members, admins = (
-            self.members.listed(
-                entry.part(name, getattr(entry.value, name)),
-                name,
-                owner=f"group {key!r}",
+        with self._quiet(entry, "members"):
+            members = self.members.listed(
+                entry.part("members", entry.value.members), "members", owner=f"group {key!r}"
             )
-            for name in ("members", "admins")
-        )
+        with self._quiet(entry, "admins"):
+            admins = self.members.listed(
+                entry.part("admins", entry.value.admins), "admins", owner=f"group {key!r}"
+            )
         # Whole lists at a time (teams make them long): members first, then admins.
         people = dict.fromkeys(members, False)
         people.update(dict.fromkeys(admins, True))

@@ -155,6 +155,7 @@ class DesiredState:
     session: str | None = None
     people: int = 0
     teams: int = 0
+    rules: tuple[str, ...] = ()  # the policy: rules, each as a line of JSON (for diffs)
 
 
 INVITED = "invited"  # WhatsApp said it sent them an invitation

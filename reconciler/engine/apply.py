@@ -113,7 +113,8 @@ async def apply(
             ).run()
         report.groups.append(outcome)
         group_id = outcome.created or outcome.group_id
-        if group_id is not None:
+        gone = any(action.kind in (Kind.LEAVE, Kind.DELETE) for action in group.actions)
+        if group_id is not None and not gone:  # a group left or deleted is forgotten
             state_file.record_key(group_id, group.key)
         save(state_file, report)
 

@@ -268,6 +268,18 @@ class _GroupPlanner:
                         " absent_action: leave"
                     ],
                 )
+            kept = sorted(
+                self._name(jid) for jid in live.state.members if jid in self.desired.never_remove
+            )
+            if kept:
+                return _refused(
+                    self.desired,
+                    live,
+                    [
+                        f"policy: deleting it would remove {', '.join(kept)}, who may never be"
+                        " removed from it (never_remove): use absent_action: leave"
+                    ],
+                )
             action = Action(Kind.DELETE)
         else:
             others = [m for jid, m in live.state.members.items() if not self._is_me(jid)]

@@ -45,8 +45,18 @@ def lines(result: ConfigDiff, *, mask_phones: bool = False) -> list[tuple[str, s
         )
     if result.readdressed:
         out.append(("", ""))
+    out += [(line, style) for line, style in _rule_lines(result)]
+    if result.rules_removed or result.rules_added:
+        out.append(("", ""))
     out.append((result.summary(), "bold"))
     return out
+
+
+def _rule_lines(result: ConfigDiff) -> list[tuple[str, str]]:
+    """`- policy rule {"rule": "protected", ...}`: each rule dropped or added, as JSON."""
+    return [(f"- policy rule {shown(rule)}", "red") for rule in result.rules_removed] + [
+        (f"+ policy rule {shown(rule)}", "green") for rule in result.rules_added
+    ]
 
 
 def _heading(group: GroupChange) -> tuple[str, str, str]:
@@ -98,6 +108,10 @@ def to_markdown(
         # line of the comment, and they have no backticks, so none can end the block.
         body = [line.replace("`", "'") for line in _group_lines(result, group, mask_phones)]
         blocks.append((None, "\n".join([heading, "", "```diff", *body, "```", ""])))
+    if result.rules_removed or result.rules_added:
+        # In a diff block, as the groups' lines: shown, and no backtick can end it.
+        body = [line.replace("`", "'") for line, _ in _rule_lines(result)]
+        blocks.append((None, "\n".join(["**Policy rules**", "", "```diff", *body, "```", ""])))
     if result.readdressed:
         moved = [
             f"- {code(name)}: {md(_address(old, mask_phones))} → {md(_address(new, mask_phones))}"

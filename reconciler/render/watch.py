@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from reconciler.engine.plan import Action, Plan
+from reconciler.engine.plan import Action, Kind, Plan, why_revoked
 from reconciler.render.people import person
 from reconciler.util.untrusted import repr_shown, shown
 
@@ -13,6 +13,8 @@ def described_action(plan: Plan, action: Action) -> str:
     kind = action.kind.value
     if action.members:
         return f"{kind} {', '.join(shown(person(plan, jid)) for jid in action.members)}"
+    if action.kind == Kind.REVOKE_LINK:
+        return f"{kind}: {shown(why_revoked(action))}"
     if action.old is not None:
         return f"{kind} {repr_shown(action.old)} -> {repr_shown(action.new)}"
     return f"{kind} {repr_shown(action.new)}" if action.new is not None else kind

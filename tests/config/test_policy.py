@@ -135,3 +135,45 @@ def test_plan_refuses_a_group_that_breaks_a_rule_and_a_removal_of_someone_kept(
     assert refused.returncode == 1
     assert "policy: it must keep maria (never_remove)" in refused.stdout
     assert "- member       maria" not in refused.stdout
+
+
+def test_diff_shows_a_rule_dropped_as_destructive_and_check_runs_on_it(
+    groupctl: str, tmp_path: Path
+) -> None:
+    (tmp_path / "before.yaml").write_text(CONFIG)
+    weaker = CONFIG.replace("  - rule: never_remove\n    people: [maria]\n", "")
+    (tmp_path / "after.yaml").write_text(weaker)
+    shown = run_groupctl(
+        groupctl, "diff", "before.yaml", "after.yaml", "--detailed-exitcode", cwd=tmp_path
+    )
+    assert shown.returncode == 3, shown.stdout + shown.stderr
+    assert '- policy rule {"people": ["maria"], "rule": "never_remove"}' in shown.stdout
+    assert "1 policy rule removed" in shown.stdout
+    markdown = run_groupctl(
+        groupctl, "diff", "before.yaml", "after.yaml", "--format", "markdown", cwd=tmp_path
+    )
+    assert "**Policy rules**" in markdown.stdout
+
+
+def test_never_remove_holds_against_deleting_the_group(tmp_path: Path) -> None:
+    deleted = CONFIG.replace(
+        "    subject: Team\n", "    subject: Team\n    ensure: absent\n    absent_action: delete\n"
+    ).replace("    members: [maria, james]\n    admins: [james]\n", "")
+    found = breaches(tmp_path, deleted)
+    assert list(found) == ["team"]
+    assert found["team"][0].startswith(
+        "it is to be deleted, and may never lose maria (never_remove)"
+    )
+
+
+def test_an_unknown_team_is_one_problem_and_a_broken_group_no_second(tmp_path: Path) -> None:
+    wrong = (
+        CONFIG.replace("team: leadership", "team: leaders")
+        .replace("    subject: Team\n", '    subject: ""\n')
+        .replace("groups: [announcements]\n    why", "groups: [team]\n    why")
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(write(tmp_path, wrong))
+    said = [str(problem) for problem in caught.value.problems]
+    assert sum("unknown team 'leaders'" in line for line in said) == 1
+    assert not any("no group 'team'" in line for line in said), said

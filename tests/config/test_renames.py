@@ -87,6 +87,10 @@ def test_a_rename_of_key_and_subject_without_id_is_called_out_with_the_hint(
             "'sales-old' is already claimed by group 'sales'",
         ),
         (NEW.replace("previously: [sales-old]", "previously: [sales]"), "its own key"),
+        (
+            NEW.replace("previously: [sales-old]", "previously: [sales-old, sales-old]"),
+            "'sales-old' is listed twice",
+        ),
     ],
 )
 def test_previously_keys_that_cannot_be_are_located_errors(

@@ -77,13 +77,22 @@ def test_a_group_takes_its_templates_in_order_and_its_own_keys_last(tmp_path: Pa
             ),
             ["groups.yaml:18:24: unknown template 'nope'; the templates are company, quiet"],
         ),
-        (
+        (  # once, at the template: not again for each group that takes it
             ("    admins: [alice]\n", "    admins: [alice, dave]\n"),
+            ["groups.yaml:9:21: unknown person 'dave'"],
+        ),
+        (  # a template no group takes is checked all the same
+            ("  quiet:\n", "  unused:\n    members: [ghost]\n  quiet:\n"),
+            ["groups.yaml:13:15: unknown person 'ghost'"],
+        ),
+        (  # wrong only for the group that takes it: said at the template, naming the group
+            (
+                "  plain:\n    subject: Plain\n    members: [bob]\n",
+                "  plain:\n    subject: Plain\n    ensure: absent\n    extends: [company]\n",
+            ),
             [
-                "groups.yaml:9:21 (in group 'eng', which extends template 'company' at"
-                " groups.yaml:18:5): unknown person 'dave'",
-                "groups.yaml:9:21 (in group 'sales', which extends template 'company' at"
-                " groups.yaml:22:5): unknown person 'dave'",
+                "groups.yaml:9:5 (in group 'plain', which extends template 'company' at"
+                " groups.yaml:28:5): group 'plain' is ensure: absent but lists members"
             ],
         ),
         (
@@ -107,7 +116,8 @@ def test_mistakes_point_at_the_template_and_at_the_group(
         load(write(tmp_path, CONFIG.replace(*change)))
     shown = [str(problem).replace(f"{tmp_path}/", "") for problem in caught.value.problems]
     for line in expected:
-        assert any(s.startswith(line) for s in shown), shown
+        assert sum(s.startswith(line) for s in shown) == 1, shown
+    assert len(shown) == len(expected), shown
 
 
 def test_templates_may_be_in_another_file_of_a_directory(tmp_path: Path) -> None:

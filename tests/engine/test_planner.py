@@ -720,3 +720,12 @@ def test_a_plan_never_removes_someone_the_policy_keeps_whatever_the_config_lists
         desired(group), live(have(G1, "Eng", {ME: "superadmin", A: "admin", B: "member"}))
     )
     assert "may never be removed from this group (never_remove)" in refusal(result)
+
+
+def test_a_group_is_not_deleted_with_someone_the_policy_keeps_in_it() -> None:
+    group = replace(
+        want("eng", "Eng", ensure="absent", absent_action="delete"),
+        never_remove=frozenset({jid(B)}),
+    )
+    result = plan(desired(group), live(have(G1, "Eng", {ME: "superadmin", B: "member"})))
+    assert "deleting it would remove" in refusal(result)

@@ -75,3 +75,17 @@ async def test_a_key_and_subject_renamed_together_without_id_is_called_out(sim: 
         f"'eng', its key before, was the live group {ENGINEERING} ('Engineering')" in group.notes[0]
     )
     assert f"add id: '{ENGINEERING}'" in group.notes[0]
+
+
+async def test_a_group_left_is_forgotten_key_and_all(sim: Harness) -> None:
+    state_file = StateFile()
+    await plan_and_apply(
+        sim, desired(want("eng", "Engineering", ENG_NOW, id=ENGINEERING)), state_file
+    )
+    assert state_file.keys[parse_group_jid(ENGINEERING)] == "eng"
+    left, report = await plan_and_apply(
+        sim, desired(want("eng", "Engineering", id=ENGINEERING, ensure="absent")), state_file
+    )
+    assert [a.kind for a in left.groups[0].actions] == [Kind.LEAVE]
+    assert report.ok
+    assert parse_group_jid(ENGINEERING) not in state_file.keys
