@@ -303,12 +303,14 @@ class _GroupRun:
         self.state_file.record_link(group, self.now())
         self._step(Kind.REVOKE_LINK, Outcome.DONE, detail="the old invite link no longer works")
         try:
-            link: str | None = invite_link(code)
+            link: str | None = None if self.plan.links_disabled else invite_link(code)
         except ValueError:
             link = None
         for person in action.members:
             reason: str | None = NEEDS_INVITE
             outcome, more = Outcome.NEEDS_INVITE, ": send them the new link"
+            if self.plan.links_disabled:
+                more = ": the link is disabled (invite_link: disabled): invite them another way"
             if self.plan.invite_message is not None:
                 outcome, reason, more = await self._send_link(
                     person, link, self.plan.invite_message
@@ -594,10 +596,16 @@ class _GroupRun:
         if not pending or group is None:
             return
         link, problem = None, ""
-        try:
-            link = invite_link(await self.client.get_invite_code(group))
-        except (GroupctlError, ValueError) as exc:
-            problem = f"; the invite link could not be read: {exc}"
+        if self.plan.links_disabled:
+            problem = (
+                "; the group's invite link is disabled (invite_link: disabled): invite them"
+                " another way"
+            )
+        else:
+            try:
+                link = invite_link(await self.client.get_invite_code(group))
+            except (GroupctlError, ValueError) as exc:
+                problem = f"; the invite link could not be read: {exc}"
         self.report.invite_link = link
         for index, (kind, person, result) in enumerate(pending):
             detail = detail_of(kind, Outcome.NEEDS_INVITE, result) + problem

@@ -147,6 +147,7 @@ class GroupPlan:
     # The message that sends the invite link to people WhatsApp will not add (the config's
     # invite_message), or None: apply then only reports the link.
     invite_message: str | None = None
+    links_disabled: bool = False  # invite_link: disabled: apply never reads or shows the link
 
     @property
     def snapshot(self) -> Mapping[str, Any] | None:
@@ -204,6 +205,8 @@ class GroupPlan:
         }
         if self.invite_message is not None:
             data["invite_message"] = self.invite_message
+        if self.links_disabled:
+            data["links_disabled"] = True
         for limit in ("max_demotions", "max_adds"):  # newer than the two above: when set
             if getattr(self, limit) is not None:
                 data[limit] = getattr(self, limit)
@@ -213,6 +216,10 @@ class GroupPlan:
     def from_json(cls, data: Mapping[str, Any]) -> GroupPlan:
         actions = tuple(Action.from_json(a) for a in data["actions"])
         _check_live_addresses(actions, data["snapshot"])
+        creates = [index for index, action in enumerate(actions) if action.kind == Kind.CREATE]
+        new = not data["group_id"]
+        if creates not in ([], [0]) or (creates and not new) or (new and actions and not creates):
+            raise ValueError("a group to create is created first, and only a group with no id")
         invite_message = data.get("invite_message")
         if invite_message is not None:
             check_template(invite_message)  # a ValueError: the plan file is refused
@@ -230,6 +237,7 @@ class GroupPlan:
             max_demotions=data.get("max_demotions"),
             max_adds=data.get("max_adds"),
             invite_message=invite_message,
+            links_disabled=data.get("links_disabled") is True,
         )
 
 

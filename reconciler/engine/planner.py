@@ -100,6 +100,7 @@ def plan(
                     max_demotions=group.policy.max_demotions,
                     max_adds=group.policy.max_adds,
                     invite_message=group.policy.invite_message,
+                    links_disabled=group.policy.links_disabled,
                 )
             )
     return Plan(

@@ -3,6 +3,7 @@ who are sent a link in the same run get the new one."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from reconciler.core.groups import LINK_SENT, NEEDS_INVITE, DesiredState
@@ -123,3 +124,18 @@ async def test_a_revocation_that_fails_still_reports_and_sends_the_link_that_wor
     assert state_file.links_owed == set()
     settled = (await plan_now(sim.client(), config, PlanPolicy(), state_file)).plan
     assert not any(a.kind.value == "revoke_link" for g in settled.groups for a in g.actions)
+
+
+async def test_a_disabled_link_is_never_read_nor_shown_to_whom_needs_an_invite(
+    sim: Harness,
+) -> None:
+    state_file = StateFile()
+    config = desired(
+        want("eng", "Engineering", {**WANTED, CAROL: "member"}, id=ENGINEERING, links_disabled=True)
+    )
+    _, report = await plan_and_apply(sim, config, state_file)
+    carol = [s for s in report.groups[0].steps if s.person == jid(CAROL)]
+    assert [(s.outcome, s.invite_link) for s in carol] == [(Outcome.NEEDS_INVITE, None)]
+    assert "invite_link: disabled" in carol[0].detail
+    assert report.groups[0].invite_link is None
+    assert ENGINEERING_CODE not in json.dumps(report.to_json())

@@ -130,3 +130,20 @@ def test_the_people_given_the_new_link_show_in_text_and_markdown_escaped() -> No
     markdown = "\n".join(render_markdown(result))
     assert "\u202e" not in markdown
     assert "the new link goes to bob" in markdown
+
+
+def test_a_plan_file_whose_group_is_acted_on_before_it_is_created_is_refused() -> None:
+    created = plan(desired(want("eng", "Eng", {A: "admin"})), live())
+    data = created.groups[0].to_json()
+    data["actions"] = [a for a in data["actions"] if a["kind"] != "create"]
+    with pytest.raises(ValueError, match="created first"):
+        GroupPlan.from_json(data)
+    existing = plan(
+        desired(want("eng", "Eng", {A: "admin", B: "member"})),
+        live(have(G1, "Eng", {ME: "superadmin", A: "admin"})),
+    )
+    data = existing.groups[0].to_json()
+    data["actions"] = [{"kind": "create", "new": "Eng"}, *data["actions"]]
+    with pytest.raises(ValueError, match="only a group with no id"):
+        GroupPlan.from_json(data)
+    assert GroupPlan.from_json(existing.groups[0].to_json()).actions == existing.groups[0].actions
