@@ -16,6 +16,7 @@ from reconciler.cli.interrupts import Signals
 from reconciler.cli.output import asker, plan_shower, progress_shower, show_applied
 from reconciler.engine.service import apply_config
 from reconciler.engine.stopping import STOP_GRACE, Stop
+from reconciler.errors import UsageError
 
 _PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -83,12 +84,16 @@ def apply_command(
     confirm = None if auto_approve else asker("Apply these changes?")
     desired = saved = None
     if planfile is not None:
+        if planning.shard is not None:
+            raise UsageError("--shard picks groups to plan now; a saved plan is applied whole")
         from_flag = ctx.get_parameter_source("config_path") is not ParameterSource.DEFAULT
         saved, config_path, settings = options.read_plan(
             planfile, planning.only, config_path, from_flag, settings
         )
     else:
-        desired, settings = options.load_config(config_path, planning.only, settings)
+        desired, settings = options.load_config(
+            config_path, planning.only, settings, planning.shard
+        )
     as_json = output_format == "json"
     run = replace(
         planning.run(settings, config_path), lock_timeout=lock_timeout, max_plan_age=max_plan_age

@@ -18,6 +18,7 @@ import click
 from reconciler.cli.connection import ApiSettings
 from reconciler.cli.flags import Seconds, setup_logging, trimmed_secret, without_final_line_break
 from reconciler.config import load
+from reconciler.config.shards import parse_shard, select
 from reconciler.config.workspace import Workspace
 from reconciler.core.groups import DesiredState
 from reconciler.engine import planfile as plan_files
@@ -209,6 +210,7 @@ class Planning:
     force: bool
     remove_unresolved: bool
     state_path: Path | None
+    shard: tuple[int, int] | None = None  # --shard K/N
 
     def run(self, settings: ApiSettings, config_path: Path) -> Run:
         """What the plan or apply works on."""
@@ -296,6 +298,12 @@ def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Adds the flags plan and apply share; the command receives `planning: Planning`."""
 
     @only_option
+    @click.option(
+        "--shard",
+        metavar="K/N",
+        help="Only the K-th of N stable shares of the groups (by session and key), so that N"
+        " jobs split a big config without overlap (groupctl shards N prints the matrix).",
+    )
     @brake_options
     @click.option(
         "--force",
@@ -312,22 +320,28 @@ def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(
         only: tuple[str, ...],
+        shard: str | None,
         brakes: Brakes,
         force: bool,
         remove_unresolved: bool,
         state_path: Path | None,
         **kwargs: Any,
     ) -> Any:
-        planning = Planning(only, brakes, force, remove_unresolved, state_path)
+        share = parse_shard(shard) if shard is not None else None
+        planning = Planning(only, brakes, force, remove_unresolved, state_path, share)
         return command(planning=planning, **kwargs)
 
     return wrapper
 
 
 def load_config(
-    config_path: Path, only: tuple[str, ...], settings: ApiSettings
+    config_path: Path,
+    only: tuple[str, ...],
+    settings: ApiSettings,
+    shard: tuple[int, int] | None = None,
 ) -> tuple[DesiredState, ApiSettings]:
-    """The config (every --group KEY must be in it), and the settings with its session."""
+    """The config (every --group KEY must be in it), cut to the groups of the run's session
+    and `shard`, and the settings with that session (and its pace, from sessions:)."""
     started = time.perf_counter()
     desired = load(config_path)
     log.info(
@@ -337,7 +351,12 @@ def load_config(
         time.perf_counter() - started,
     )
     check_group_keys(desired, only)
-    return desired, settings.for_config(desired.session)
+    desired, session = select(desired, session=settings.session, shard=shard)
+    settings = settings.for_config(session or desired.session)
+    pace = desired.sessions.get(settings.session or "default")
+    if settings.write_rate is None and pace is not None:
+        settings = replace(settings, write_rate=pace)
+    return desired, settings
 
 
 def read_plan(

@@ -60,7 +60,7 @@ def plan_command(
     """
     if mask_phones and output_format == "json":
         raise UsageError("--mask-phones is for text and markdown: the JSON plan is exact data")
-    desired, settings = load_config(config_path, planning.only, settings)
+    desired, settings = load_config(config_path, planning.only, settings, planning.shard)
     run = planning.run(settings, config_path)
     result = settings.run(lambda client: plan_config(client, run, desired))
     started = time.perf_counter()

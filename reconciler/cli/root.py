@@ -76,6 +76,12 @@ COMMANDS = {
         "reconciler.cli.validate:schema",
         "Print the JSON Schema of the config file, for editors and other tools.",
     ),
+    "shards": (
+        "reconciler.cli.shards:shards_command",
+        "Print how N jobs split the config: every session (with sessions:) times N shards,"
+        " each job a `--session NAME --shard K/N` run; every group is in exactly one. No API"
+        " key needed.",
+    ),
     "show": (
         "reconciler.cli.show:show_command",
         "Show a saved plan, as plan would print it, without calling the API: for a reviewer,"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from reconciler.config.model import Defaults, GroupSpec, PersonSpec, PolicyRule
+from reconciler.config.model import Defaults, GroupSpec, PersonSpec, PolicyRule, SessionSpec
 from reconciler.config.yamlfile import Path_, YamlDocument
 from reconciler.errors import Location
 
@@ -73,6 +73,7 @@ class Merged:
     teams: dict[str, Entry[list[str]]] = field(default_factory=dict)
     templates: dict[str, Entry[Any]] = field(default_factory=dict)  # TemplateSpec values
     policy: list[Entry[PolicyRule]] = field(default_factory=list)  # every file's rules
+    sessions: dict[str, tuple[SessionSpec, Location]] = field(default_factory=dict)
     groups: dict[str, Entry[GroupSpec]] = field(default_factory=dict)
     settings: dict[str, Location] = field(default_factory=dict)
     # Where each "person:x", "team:x" and "group:x" is first defined, whether it passed or not:

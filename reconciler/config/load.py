@@ -27,6 +27,7 @@ from reconciler.config.model import (
     PersonSpec,
     PersonValue,
     PolicyRule,
+    SessionSpec,
     TeamValue,
     TemplateSpec,
 )
@@ -49,6 +50,7 @@ _ADAPTERS: dict[str, pydantic.TypeAdapter[Any]] = {
     "person": pydantic.TypeAdapter(PersonSpec),
     "teams": pydantic.TypeAdapter(TeamValue),
     "policy": pydantic.TypeAdapter(PolicyRule),
+    "sessions": pydantic.TypeAdapter(dict[str, SessionSpec | None]),
 }
 # Each key of a group on its own, with the constraints of its field.
 _GROUP_FIELDS: dict[str, pydantic.TypeAdapter[Any]] = {
@@ -191,6 +193,7 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
         elif value is not None:
             merged.session = value
     _check_policy(document, merged, problems)
+    _check_sessions(document, merged, problems)
     for section in ("people", "teams", "templates", "groups"):
         entries = data.get(section)
         if entries is None:
@@ -232,6 +235,30 @@ def _check_file(document: YamlDocument, merged: Merged, problems: list[Problem])
             else:
                 merged.defined[name] = place
                 target[key] = entry
+
+
+def _check_sessions(document: YamlDocument, merged: Merged, problems: list[Problem]) -> None:
+    """The file's sessions:, each name once in the whole config."""
+    if document.data.get("sessions") is None:
+        return
+    found = _validated(document, ("sessions",), problems) or {}
+    written = document.data["sessions"]
+    # A session whose settings are wrong is still one: its groups are not "unknown".
+    names = list(written) if isinstance(written, dict) else list(found)
+    for name in names:
+        spec = found.get(name)
+        if not isinstance(name, str):
+            continue  # reported by the schema
+        here = document.where(("sessions", name), key=True)
+        refused = name_problem("session", name)
+        if refused is not None:
+            problems.append(Problem(here, refused))
+        elif name in merged.sessions:
+            problems.append(
+                Problem(here, f"session {name!r} is already defined at {merged.sessions[name][1]}")
+            )
+        else:
+            merged.sessions[name] = (spec or SessionSpec(), here)
 
 
 def _check_policy(document: YamlDocument, merged: Merged, problems: list[Problem]) -> None:

@@ -27,6 +27,8 @@ from pydantic import (
 from reconciler.config.names import NAME_RULE, name_schema
 from reconciler.core.invites import DEFAULT_INVITE_MESSAGE, check_template, parse_period
 from reconciler.core.limits import MAX_DESCRIPTION_LENGTH, MAX_GROUP_SIZE, MAX_SUBJECT_LENGTH
+from reconciler.errors import GroupctlError
+from reconciler.util.rates import parse_rate
 
 _INVITE_BY_MESSAGE = (
     "true: send the group's invite link as a WhatsApp message to each person WhatsApp will not"
@@ -265,6 +267,11 @@ class GroupSpec(Strict):
         " and one added, and plan says so; what groupctl remembers of the group (by its id)"
         " stays with it.",
     )
+    session: str | None = Field(
+        default=None,
+        description="The session (of sessions:) whose account has this group. Default: the"
+        " top-level session:, else default.",
+    )
     extends: list[str] = Field(
         default=[],
         description="Templates (of templates:) this group is made from, in order: each key"
@@ -325,6 +332,27 @@ class PolicyRule(Strict):
     )
 
 
+class SessionSpec(Strict):
+    """A WhatsApp account (Titan session) the config manages groups of."""
+
+    write_rate: str | None = Field(
+        default=None,
+        description="This account's pace of writes, e.g. 20/min (--write-rate wins): each"
+        " account is paced on its own, since WhatsApp bans bursts per account.",
+        json_schema_extra={"pattern": r"^([0-9]+/(s|min|h)|unlimited)$"},
+    )
+
+    @field_validator("write_rate")
+    @classmethod
+    def _a_rate(cls, rate: str | None) -> str | None:
+        if rate is not None:
+            try:
+                parse_rate(rate)
+            except GroupctlError as exc:  # said at its line, like any value of the file
+                raise ValueError(str(exc)) from None
+        return rate
+
+
 PersonValue = Phone | PersonSpec
 TeamValue = list[str]
 
@@ -338,6 +366,12 @@ class ConfigFile(Strict):
     session: str | None = Field(
         default=None,
         description="The Titan session to manage. --session and TITAN_SESSION take precedence.",
+    )
+    sessions: dict[str, SessionSpec | None] = Field(
+        default_factory=dict,
+        description="The Titan sessions (WhatsApp accounts) whose groups this config manages,"
+        " each with settings of its own; a group says which (session:). Without it, every"
+        " group is the top-level session's.",
     )
     defaults: Defaults = Field(default_factory=Defaults)
     people: dict[str, PersonValue] = Field(

@@ -94,6 +94,7 @@ class Resolver:
             people=len(self.merged.people),
             teams=len(self.merged.teams),
             rules=described(self.merged.policy),
+            sessions={name: spec.write_rate for name, (spec, _) in self.merged.sessions.items()},
         )
 
     # -- groups ----------------------------------------------------------------------------
@@ -165,6 +166,7 @@ class Resolver:
             ),
             source=entry.where(key=True),
             previously=tuple(spec.previously),
+            session=self._session(spec, entry),
         )
 
     def _invite_message(self, spec: GroupSpec) -> str | None:
@@ -209,6 +211,18 @@ class Resolver:
         if spec.min_admins is not None:
             return spec.min_admins
         return self.merged.defaults.min_admins or 0
+
+    def _session(self, spec: GroupSpec, entry: Entry[GroupSpec]) -> str | None:
+        """The group's session: one of sessions:, or the top-level session."""
+        name = spec.session
+        known = {*self.merged.sessions, self.merged.session or "default"}
+        if name is not None and name not in known:
+            self.problem(
+                entry.where("session"),
+                f"unknown session {name!r}: declare it under sessions: (the sessions are"
+                f" {', '.join(sorted(known))})",
+            )
+        return name
 
     def _check_templates(self) -> None:
         """Each template's people and picture, once, whether any group takes them or not:

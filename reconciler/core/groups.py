@@ -144,6 +144,7 @@ class DesiredGroup:
     # The config's policy: rules it breaks (each said with its place): plan refuses it.
     broken_rules: tuple[str, ...] = ()
     never_remove: frozenset[Jid] = frozenset()  # people a plan may not remove (policy:)
+    session: str | None = None  # the session (sessions:) of its account; None: the config's
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +157,12 @@ class DesiredState:
     people: int = 0
     teams: int = 0
     rules: tuple[str, ...] = ()  # the policy: rules, each as a line of JSON (for diffs)
+    # sessions: by name, each account's own pace of writes (None: the run's)
+    sessions: Mapping[str, str | None] = field(default_factory=dict)
+
+    def session_of(self, group: DesiredGroup) -> str:
+        """The session whose account has `group`."""
+        return group.session or self.session or "default"
 
 
 INVITED = "invited"  # WhatsApp said it sent them an invitation
