@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
@@ -14,9 +15,16 @@ from reconciler.cli.connection import ApiSettings
 from reconciler.cli.flags import Seconds
 from reconciler.cli.interrupts import Signals
 from reconciler.cli.output import asker, plan_shower, progress_shower, show_applied
-from reconciler.engine.service import apply_config
+from reconciler.config import load
+from reconciler.core.groups import DesiredState
+from reconciler.engine.service import Applied, apply_config
 from reconciler.engine.stopping import STOP_GRACE, Stop
-from reconciler.errors import UsageError
+from reconciler.errors import GroupctlError, UsageError
+from reconciler.util.untrusted import repr_shown, shown_lines
+from reconciler.util.wording import count
+
+if TYPE_CHECKING:
+    from reconciler.titan.client import TitanClient
 
 _PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -90,9 +98,28 @@ def apply_command(
         saved, config_path, settings = options.read_plan(
             planfile, planning.only, config_path, from_flag, settings
         )
+        # Which state file the plan was made with: its session's (sessions:), or the default.
+        config = load(config_path, pictures=False) if config_path.exists() else None
+        if config is not None:
+            planning = replace(
+                planning,
+                state_path=options.state_path_for(planning, config_path, config, settings),
+            )
     else:
-        desired, settings = options.load_config(
-            config_path, planning.only, settings, planning.shard
+        runs = options.load_sessions(config_path, planning.only, settings, planning.shard)
+        if len(runs) > 1:
+            _apply_each(
+                runs,
+                planning,
+                config_path,
+                (output_format, auto_approve, write_ids),
+                lock_timeout,
+                stop_timeout,
+            )
+            return
+        desired, settings = runs[0]
+        planning = replace(
+            planning, state_path=options.state_path_for(planning, config_path, desired, settings)
         )
     as_json = output_format == "json"
     run = replace(
@@ -123,3 +150,69 @@ def apply_command(
     )
     with signals.deferred():
         show_applied(applied, output_format, interrupted=signals)
+
+
+def _apply_each(
+    runs: list[tuple[DesiredState, ApiSettings]],
+    planning: options.Planning,
+    config_path: Path,
+    flags_given: tuple[str, bool, bool],
+    lock_timeout: float,
+    stop_timeout: float,
+) -> None:
+    """A config of several sessions: each session applied at once, with its own client,
+    pace, brakes, state file and lock. A session that fails (a banned account) stops alone;
+    the others finish, and the end says which did not."""
+    output_format, auto_approve, write_ids = flags_given
+    names = ", ".join(settings.session or "" for _, settings in runs)
+    if not auto_approve:
+        raise UsageError(
+            f"this config manages several sessions ({names}): apply them all at once with"
+            " --auto-approve, or one at a time with --session NAME"
+        )
+    if write_ids or planning.state_path is not None:
+        flag = "--write-ids" if write_ids else "--state-file"
+        raise UsageError(f"{flag} is for one session at a time: add --session NAME ({names})")
+    as_json = output_format == "json"
+    by_session = {settings.session: desired for desired, settings in runs}
+    signals = Signals(Stop(grace=stop_timeout))
+
+    async def apply_one(settings: ApiSettings, client: TitanClient) -> Applied:
+        desired = by_session[settings.session]
+        own = replace(
+            planning, state_path=options.state_path_for(planning, config_path, desired, settings)
+        )
+        run = replace(own.run(settings, config_path), lock_timeout=lock_timeout)
+        return await apply_config(
+            client,
+            run,
+            desired=desired,
+            saved=None,
+            write_created_ids=False,
+            show=plan_shower(as_json),
+            confirm=None,
+            progress=progress_shower(as_json, pace=client.write_rate),
+            stop=signals.stop,
+        )
+
+    results = ApiSettings.run_each([s for _, s in runs], apply_one, signals=signals)
+    failed: list[str] = []
+    with signals.deferred():
+        for (_, settings), result in zip(runs, results, strict=True):
+            name = repr_shown(settings.session or "default")
+            if isinstance(result, GroupctlError):
+                click.echo(f"error: session {name}: {shown_lines(str(result))}", err=True)
+                failed.append(name)
+                continue
+            click.echo(f"Session {name}:", err=as_json)
+            try:
+                show_applied(result, output_format, interrupted=signals)
+            except GroupctlError as exc:
+                if signals.received is not None:
+                    raise
+                click.echo(f"error: session {name}: {shown_lines(str(exc))}", err=True)
+                failed.append(name)
+    if failed:
+        raise GroupctlError(
+            f"{count(len(failed), 'session')} of {len(runs)} did not finish: {', '.join(failed)}"
+        )

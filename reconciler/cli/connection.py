@@ -7,7 +7,7 @@ account, session `default`, when missing); it accepts whatever API key is given,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
@@ -18,7 +18,7 @@ import httpx
 
 from reconciler.cli.interrupts import Signals
 from reconciler.engine.stopping import Stop
-from reconciler.errors import SettingsError, UsageError
+from reconciler.errors import GroupctlError, SettingsError, UsageError
 from reconciler.titan.client import DEFAULT_PARALLELISM, DEFAULT_WRITE_RATE, TitanClient
 from reconciler.titan.http import check_api_key, check_no_credentials
 from reconciler.titan.retries import DEFAULT_RETRIES, RetryPolicy
@@ -98,6 +98,36 @@ class ApiSettings:
 
         try:
             return asyncio.run(session())
+        except asyncio.CancelledError:
+            if signals.received is None:
+                raise
+            raise signals.interrupted("before any change: nothing was changed") from None
+
+    @staticmethod
+    def run_each(
+        runs: Sequence[ApiSettings],
+        work: Callable[[ApiSettings, TitanClient], Awaitable[T]],
+        *,
+        signals: Signals | None = None,
+    ) -> list[T | GroupctlError]:
+        """`work` for each of `runs` (one per session) at once, each with a client of its own:
+        one's failure (a banned account, an error) is its result, and the others go on.
+        `signals`: as for `run`, shared by every session."""
+        signals = signals if signals is not None else Signals(Stop())
+
+        async def one(settings: ApiSettings) -> T | GroupctlError:
+            try:
+                async with settings.open_client() as client:
+                    return await work(settings, client)
+            except GroupctlError as exc:
+                return exc
+
+        async def every() -> list[T | GroupctlError]:
+            with signals.handled():
+                return list(await asyncio.gather(*(one(settings) for settings in runs)))
+
+        try:
+            return asyncio.run(every())
         except asyncio.CancelledError:
             if signals.received is None:
                 raise

@@ -18,8 +18,8 @@ import click
 from reconciler.cli.connection import ApiSettings
 from reconciler.cli.flags import Seconds, setup_logging, trimmed_secret, without_final_line_break
 from reconciler.config import load
-from reconciler.config.shards import parse_shard, select
-from reconciler.config.workspace import Workspace
+from reconciler.config.shards import parse_shard, select, several_sessions
+from reconciler.config.workspace import Workspace, session_state_file
 from reconciler.core.groups import DesiredState
 from reconciler.engine import planfile as plan_files
 from reconciler.engine.plan import Plan
@@ -351,12 +351,50 @@ def load_config(
         time.perf_counter() - started,
     )
     check_group_keys(desired, only)
-    desired, session = select(desired, session=settings.session, shard=shard)
+    return _for_session(desired, settings, shard)
+
+
+def state_path_for(
+    planning: Planning, config_path: Path, desired: DesiredState, settings: ApiSettings
+) -> Path | None:
+    """The state file of a run: --state-file, else, for a session of sessions: other than
+    the config's own, a file of its own beside the config (None: the default one)."""
+    if planning.state_path is not None:
+        return planning.state_path
+    session = settings.session or "default"
+    if not desired.sessions or session == (desired.session or "default"):
+        return None
+    base = config_path if config_path.is_dir() else config_path.parent
+    return base / session_state_file(session)
+
+
+def _for_session(
+    desired: DesiredState, settings: ApiSettings, shard: tuple[int, int] | None
+) -> tuple[DesiredState, ApiSettings]:
+    """The groups of the run's session (and shard), and the settings with that session and
+    its pace."""
+    picked, session = select(desired, session=settings.session, shard=shard)
     settings = settings.for_config(session or desired.session)
     pace = desired.sessions.get(settings.session or "default")
     if settings.write_rate is None and pace is not None:
         settings = replace(settings, write_rate=pace)
-    return desired, settings
+    return picked, settings
+
+
+def load_sessions(
+    config_path: Path,
+    only: tuple[str, ...],
+    settings: ApiSettings,
+    shard: tuple[int, int] | None = None,
+) -> list[tuple[DesiredState, ApiSettings]]:
+    """The config's groups as the runs that take them: one, or, for a config of several
+    sessions run without --session, one for each session (each with its pace)."""
+    desired = load(config_path)
+    check_group_keys(desired, only)
+    sessions = several_sessions(desired) if settings.session is None else []
+    if not sessions:
+        return [_for_session(desired, settings, shard)]
+    return [_for_session(desired, replace(settings, session=s), shard) for s in sessions]
 
 
 def read_plan(

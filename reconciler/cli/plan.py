@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.cli.connection import ApiSettings
 from reconciler.cli.flags import config_option, format_option, mask_phones_option
-from reconciler.cli.options import Planning, api_options, load_config, planning_options
+from reconciler.cli.options import (
+    Planning,
+    api_options,
+    load_sessions,
+    planning_options,
+    state_path_for,
+)
 from reconciler.cli.output import refuse_if_refused, show_plan
+from reconciler.core.groups import DesiredState
 from reconciler.engine import planfile
+from reconciler.engine.plan import Plan
 from reconciler.engine.service import plan_config
-from reconciler.errors import FileAccessError, UnsafePlanError, UsageError
+from reconciler.errors import FileAccessError, GroupctlError, UnsafePlanError, UsageError
+from reconciler.render import markdown
 from reconciler.util.files import replace_atomically
+from reconciler.util.untrusted import in_json, repr_shown, shown_lines
+from reconciler.util.wording import count
+
+if TYPE_CHECKING:
+    from reconciler.titan.client import TitanClient
 
 log = logging.getLogger("reconciler.cli")
 
@@ -60,8 +77,18 @@ def plan_command(
     """
     if mask_phones and output_format == "json":
         raise UsageError("--mask-phones is for text and markdown: the JSON plan is exact data")
-    desired, settings = load_config(config_path, planning.only, settings, planning.shard)
-    run = planning.run(settings, config_path)
+    runs = load_sessions(config_path, planning.only, settings, planning.shard)
+    if len(runs) > 1:
+        if out is not None:
+            raise UsageError(
+                "--out saves the plan of one session: add --session NAME (this config manages"
+                f" {', '.join(s.session or '' for _, s in runs)})"
+            )
+        _plan_each(runs, planning, config_path, output_format, mask_phones, detailed_exitcode)
+        return
+    desired, settings = runs[0]
+    state_path = state_path_for(planning, config_path, desired, settings)
+    run = replace(planning, state_path=state_path).run(settings, config_path)
     result = settings.run(lambda client: plan_config(client, run, desired))
     started = time.perf_counter()
     show_plan(result, output_format, mask_phones, key=settings.api_key)
@@ -76,3 +103,61 @@ def plan_command(
     refuse_if_refused(result)
     if detailed_exitcode:
         sys.exit(3 if result.is_destructive else 2 if result.has_changes else 0)
+
+
+def _plan_each(
+    runs: list[tuple[DesiredState, ApiSettings]],
+    planning: Planning,
+    config_path: Path,
+    output_format: str,
+    mask_phones: bool,
+    detailed_exitcode: bool,
+) -> None:
+    """A config of several sessions: each session planned at once, with its own client, and
+    shown one after the other; a session that fails (a banned account) is said, and the
+    others are shown all the same."""
+    by_session = {settings.session: desired for desired, settings in runs}
+
+    async def plan_one(settings: ApiSettings, client: TitanClient) -> Plan:
+        desired = by_session[settings.session]
+        state_path = state_path_for(planning, config_path, desired, settings)
+        run = replace(planning, state_path=state_path).run(settings, config_path)
+        return await plan_config(client, run, desired)
+
+    results = ApiSettings.run_each([settings for _, settings in runs], plan_one)
+    named = [
+        (settings.session or "default", result)
+        for (_, settings), result in zip(runs, results, strict=True)
+    ]
+    plans = [plan for _, plan in named if isinstance(plan, Plan)]
+    failed = [(name, error) for name, error in named if isinstance(error, GroupctlError)]
+    if output_format == "json":
+        data = {
+            name: json.loads(planfile.dumps(result, key=runs[0][1].api_key))
+            if isinstance(result, Plan)
+            else {"error": str(result)}
+            for name, result in named
+        }
+        click.echo(in_json(json.dumps({"sessions": data}, indent=2, ensure_ascii=False)))
+    else:
+        for index, plan in enumerate(plans):
+            if index and output_format == "markdown":
+                click.echo(markdown.SEPARATOR.strip())
+            elif index:
+                click.echo()
+            show_plan(plan, output_format, mask_phones, key=None)
+    for name, error in failed:
+        click.echo(f"error: session {repr_shown(name)}: {shown_lines(str(error))}", err=True)
+    if failed:
+        raise GroupctlError(
+            f"{count(len(failed), 'session')} of {len(runs)} could not be planned:"
+            f" {', '.join(repr_shown(name) for name, _ in failed)}"
+        )
+    stopped = [plan for plan in plans if plan.stopped_by_brakes]
+    if stopped:
+        raise UnsafePlanError(stopped[0].brakes)
+    for plan in plans:
+        refuse_if_refused(plan)
+    if detailed_exitcode:
+        changes = [plan for plan in plans if plan.has_changes]
+        sys.exit(3 if any(p.is_destructive for p in plans) else 2 if changes else 0)

@@ -36,6 +36,13 @@ def sessions_of(desired: DesiredState) -> list[str]:
     return sorted({*desired.sessions, *(desired.session_of(g) for g in desired.groups)})
 
 
+def several_sessions(desired: DesiredState) -> list[str]:
+    """The sessions a config's groups are of, when there are more than one (else [])."""
+    declared = bool(desired.sessions) or any(g.session for g in desired.groups)
+    used = sorted({desired.session_of(g) for g in desired.groups}) if declared else []
+    return used if len(used) > 1 else []
+
+
 def select(
     desired: DesiredState, *, session: str | None, shard: tuple[int, int] | None = None
 ) -> tuple[DesiredState, str | None]:

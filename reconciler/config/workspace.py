@@ -10,6 +10,12 @@ from pathlib import Path
 STATE_FILE = ".groupctl-state.json"
 
 
+def session_state_file(session: str) -> str:
+    """The state file of a session other than the config's own (sessions:), beside the
+    config: each account's runs keep their records, and their lock, apart."""
+    return f".groupctl-state.{session}.json"
+
+
 @dataclass(frozen=True, slots=True)
 class Workspace:
     config: Path  # as given (messages show it so)

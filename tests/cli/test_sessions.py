@@ -1,0 +1,114 @@
+"""A config of three accounts: plan and apply take every session at once, each with its own
+client, state file and lock; a banned account stops alone, and the run says which."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reconciler.sim.state import Account, Person, WorldState
+from tests.support.processes import run_groupctl
+
+CONFIG = """version: 1
+session: support
+sessions:
+  support:
+  sales: {write_rate: unlimited}
+  emea:
+groups:
+  help: {subject: Help, members: ["+14155550101"]}
+  desk: {subject: Desk, members: ["+14155550101"]}
+  deals: {subject: Deals, session: sales, members: ["+14155550102"]}
+  leads: {subject: Leads, session: sales, members: ["+14155550102"]}
+  euro: {subject: Euro, session: emea, members: ["+14155550101"]}
+"""
+PHONES = {"support": "+14155550100", "sales": "+14155550200", "emea": "+14155550300"}
+
+
+def world(tmp_path: Path, banned: str | None = None) -> None:
+    people = [*PHONES.values(), "+14155550101", "+14155550102"]
+    ban = {"status": "DISCONNECTED", "status_reason": "TEMPORARY_BAN"}
+    (tmp_path / "world.json").write_text(
+        WorldState(
+            people=[Person(phone=phone) for phone in people],
+            accounts=[
+                Account(session=name, phone=phone, **(ban if name == banned else {}))
+                for name, phone in PHONES.items()
+            ],
+        ).model_dump_json()
+    )
+    (tmp_path / "groups.yaml").write_text(CONFIG)
+
+
+def groupctl_run(groupctl: str, tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    done = run_groupctl(
+        groupctl, *args, "--api", "sim:world.json", "--write-rate", "unlimited", cwd=tmp_path
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_every_account_is_planned_and_applied_at_once_and_converges(
+    groupctl: str, tmp_path: Path
+) -> None:
+    world(tmp_path)
+    code, out, err = groupctl_run(groupctl, tmp_path, "plan", "--detailed-exitcode")
+    assert code == 2, out + err
+    for session, groups in (("support", ["Help", "Desk"]), ("sales", ["Deals", "Leads"])):
+        head = out.index(f'Plan for session "{session}"')
+        section = out[head : out.find("Plan for session", head + 1)]
+        assert all(f'+ create "{group}"' in section for group in groups), section
+    as_json = json.loads(groupctl_run(groupctl, tmp_path, "plan", "--format", "json")[1])
+    assert sorted(as_json["sessions"]) == ["emea", "sales", "support"]
+    assert [g["key"] for g in as_json["sessions"]["sales"]["groups"]] == ["deals", "leads"]
+
+    code, out, err = groupctl_run(groupctl, tmp_path, "apply", "--auto-approve")
+    assert code == 0, out + err
+    created = WorldState.model_validate_json((tmp_path / "world.json").read_text())
+    assert {g.subject: g.creator for g in created.groups} == {
+        "Help": PHONES["support"],
+        "Desk": PHONES["support"],
+        "Deals": PHONES["sales"],
+        "Leads": PHONES["sales"],
+        "Euro": PHONES["emea"],
+    }
+    # Each account keeps its records apart: the config's own in the usual file.
+    assert sorted(p.name for p in tmp_path.glob(".groupctl-state*.json")) == [
+        ".groupctl-state.emea.json",
+        ".groupctl-state.json",
+        ".groupctl-state.sales.json",
+    ]
+    code, out, err = groupctl_run(groupctl, tmp_path, "plan", "--detailed-exitcode")
+    assert code == 0, out + err
+    assert out.count("Plan: no changes.") == 3
+
+
+def test_a_banned_account_stops_alone_and_the_run_names_it(groupctl: str, tmp_path: Path) -> None:
+    world(tmp_path, banned="sales")
+    code, out, err = groupctl_run(groupctl, tmp_path, "apply", "--auto-approve")
+    assert code == 1
+    assert "error: session 'sales':" in err
+    assert "TEMPORARY_BAN" in err
+    assert "1 session of 3 did not finish: 'sales'" in err
+    done = WorldState.model_validate_json((tmp_path / "world.json").read_text())
+    assert sorted(g.subject for g in done.groups) == ["Desk", "Euro", "Help"]
+    code, out, err = groupctl_run(groupctl, tmp_path, "plan")
+    assert code == 1
+    assert "1 session of 3 could not be planned: 'sales'" in err
+    assert out.count("Plan: no changes.") == 2
+
+
+def test_several_sessions_at_once_need_auto_approve_and_one_state_file_each(
+    groupctl: str, tmp_path: Path
+) -> None:
+    world(tmp_path)
+    code, _, err = groupctl_run(groupctl, tmp_path, "apply")
+    assert code == 1
+    assert "--auto-approve" in err  # nothing is asked of three accounts at once
+    code, _, err = groupctl_run(groupctl, tmp_path, "plan", "--out", "plan.json")
+    assert code == 1
+    assert "--out saves the plan of one session: add --session NAME" in err
+    code, out, err = groupctl_run(
+        groupctl, tmp_path, "plan", "--session", "sales", "--out", "plan.json"
+    )
+    assert code == 0, out + err
+    assert json.loads((tmp_path / "plan.json").read_text())["session"] == "sales"
