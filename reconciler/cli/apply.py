@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from reconciler.core.groups import DesiredState
 from reconciler.engine.service import Applied, apply_config
 from reconciler.engine.stopping import STOP_GRACE, Stop
 from reconciler.errors import GroupctlError, UsageError
-from reconciler.util.untrusted import repr_shown, shown_lines
+from reconciler.util.untrusted import in_json, repr_shown, shown_lines
 from reconciler.util.wording import count
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ def _apply_each(
     pace, brakes, state file and lock. A session that fails (a banned account) stops alone;
     the others finish, and the end says which did not."""
     output_format, auto_approve, write_ids = flags_given
-    names = ", ".join(settings.session or "" for _, settings in runs)
+    names = ", ".join(repr_shown(settings.session) for _, settings in runs)
     if not auto_approve:
         raise UsageError(
             f"this config manages several sessions ({names}): apply them all at once with"
@@ -175,7 +176,8 @@ def _apply_each(
         raise UsageError(f"{flag} is for one session at a time: add --session NAME ({names})")
     as_json = output_format == "json"
     by_session = {settings.session: desired for desired, settings in runs}
-    signals = Signals(Stop(grace=stop_timeout))
+    shared = _SharedStop(grace=stop_timeout)
+    signals = Signals(shared)
 
     async def apply_one(settings: ApiSettings, client: TitanClient) -> Applied:
         desired = by_session[settings.session]
@@ -195,9 +197,23 @@ def _apply_each(
             stop=signals.stop,
         )
 
-    results = ApiSettings.run_each([s for _, s in runs], apply_one, signals=signals)
+    try:
+        results = ApiSettings.run_each([s for _, s in runs], apply_one, signals=signals)
+    finally:
+        shared.close_for_all()
     failed: list[str] = []
+    stopped: GroupctlError | None = None  # the signal's: raised once every report is shown
     with signals.deferred():
+        if as_json:  # one document: each session's report, or its error
+            reports = {
+                settings.session or "default": result.report.to_json()
+                if isinstance(result, Applied) and result.report is not None
+                else {"error": str(result)}
+                if isinstance(result, GroupctlError)
+                else None
+                for (_, settings), result in zip(runs, results, strict=True)
+            }
+            click.echo(in_json(json.dumps({"sessions": reports}, indent=2, ensure_ascii=False)))
         for (_, settings), result in zip(runs, results, strict=True):
             name = repr_shown(settings.session or "default")
             if isinstance(result, GroupctlError):
@@ -206,13 +222,27 @@ def _apply_each(
                 continue
             click.echo(f"Session {name}:", err=as_json)
             try:
-                show_applied(result, output_format, interrupted=signals)
+                show_applied(result, output_format, interrupted=signals, report_shown=as_json)
             except GroupctlError as exc:
                 if signals.received is not None:
-                    raise
+                    stopped = exc
+                    continue
                 click.echo(f"error: session {name}: {shown_lines(str(exc))}", err=True)
                 failed.append(name)
+    if stopped is not None:
+        raise stopped
     if failed:
         raise GroupctlError(
             f"{count(len(failed), 'session')} of {len(runs)} did not finish: {', '.join(failed)}"
         )
+
+
+class _SharedStop(Stop):
+    """One stop for every session of a run: the first session to finish must not end the
+    grace that the others' calls in flight still have (`Stop.close`); it ends with the run."""
+
+    def close(self) -> None:
+        return None
+
+    def close_for_all(self) -> None:
+        super().close()

@@ -19,8 +19,8 @@ from reconciler.cli.connection import ApiSettings
 from reconciler.cli.flags import Seconds, setup_logging, trimmed_secret, without_final_line_break
 from reconciler.config import load
 from reconciler.config.shards import parse_shard, select, several_sessions
-from reconciler.config.workspace import Workspace, session_state_file
-from reconciler.core.groups import DesiredState
+from reconciler.config.workspace import Workspace, state_file_of
+from reconciler.core.groups import DesiredGroup, DesiredState
 from reconciler.engine import planfile as plan_files
 from reconciler.engine.plan import Plan
 from reconciler.engine.planner import PlanPolicy
@@ -32,7 +32,7 @@ from reconciler.titan.client import DEFAULT_PARALLELISM
 from reconciler.titan.retries import DEFAULT_RETRIES
 from reconciler.titan.session_guard import RECONNECT_WAIT
 from reconciler.util.rates import parse_duration
-from reconciler.util.untrusted import shown
+from reconciler.util.untrusted import repr_shown, shown
 
 log = logging.getLogger("reconciler.cli")
 
@@ -351,7 +351,7 @@ def load_config(
         time.perf_counter() - started,
     )
     check_group_keys(desired, only)
-    return _for_session(desired, settings, shard)
+    return _for_session(desired, settings, shard, only)
 
 
 def state_path_for(
@@ -361,19 +361,28 @@ def state_path_for(
     the config's own, a file of its own beside the config (None: the default one)."""
     if planning.state_path is not None:
         return planning.state_path
-    session = settings.session or "default"
-    if not desired.sessions or session == (desired.session or "default"):
-        return None
-    base = config_path if config_path.is_dir() else config_path.parent
-    return base / session_state_file(session)
+    return state_file_of(config_path, desired, settings.session)
 
 
 def _for_session(
-    desired: DesiredState, settings: ApiSettings, shard: tuple[int, int] | None
+    desired: DesiredState,
+    settings: ApiSettings,
+    shard: tuple[int, int] | None,
+    only: tuple[str, ...] = (),
 ) -> tuple[DesiredState, ApiSettings]:
     """The groups of the run's session (and shard), and the settings with that session and
-    its pace."""
+    its pace; every --group KEY must be among them."""
     picked, session = select(desired, session=settings.session, shard=shard)
+    taken = {group.key for group in picked.groups}
+    for key in only:
+        if key not in taken:
+            group = next(g for g in desired.groups if g.key == key)
+            where = (
+                f"not in shard {shard[0]}/{shard[1]}"
+                if shard is not None and desired.session_of(group) == session
+                else f"a group of session {repr_shown(desired.session_of(group))}"
+            )
+            raise UsageError(f"--group {repr_shown(key)} is {where}: it is not in this run")
     settings = settings.for_config(session or desired.session)
     pace = desired.sessions.get(settings.session or "default")
     if settings.write_rate is None and pace is not None:
@@ -392,9 +401,30 @@ def load_sessions(
     desired = load(config_path)
     check_group_keys(desired, only)
     sessions = several_sessions(desired) if settings.session is None else []
+    if only:  # the sessions of the groups asked for, and no other account is called
+        keys = set(only)
+        sessions = [
+            s
+            for s in sessions
+            if any(desired.session_of(g) == s for g in desired.groups if g.key in keys)
+        ]
+        if len(sessions) == 1:
+            return [_for_session(desired, replace(settings, session=sessions[0]), shard, only)]
     if not sessions:
-        return [_for_session(desired, settings, shard)]
-    return [_for_session(desired, replace(settings, session=s), shard) for s in sessions]
+        return [_for_session(desired, settings, shard, only)]
+    return [
+        _for_session(
+            desired,
+            replace(settings, session=s),
+            shard,
+            tuple(k for k in only if desired.session_of(_group(desired, k)) == s),
+        )
+        for s in sessions
+    ]
+
+
+def _group(desired: DesiredState, key: str) -> DesiredGroup:
+    return next(group for group in desired.groups if group.key == key)
 
 
 def read_plan(

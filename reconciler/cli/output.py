@@ -157,12 +157,19 @@ def progress_shower(as_json: bool, pace: Rate | None = None) -> Progress:
 
 
 def show_applied(
-    applied: Applied, output_format: str, *, interrupted: Signals | None = None
+    applied: Applied,
+    output_format: str,
+    *,
+    interrupted: Signals | None = None,
+    report_shown: bool = False,
 ) -> None:
     """The end of apply: its report, ids written, and exit 1 for what did not go through (or
-    128 + the signal's number, when `interrupted` says a signal stopped it)."""
+    128 + the signal's number, when `interrupted` says a signal stopped it). `report_shown`:
+    the caller showed the report (several sessions' reports as one JSON document)."""
     as_json = output_format == "json"
-    if applied.report is None:
+    if report_shown:
+        pass
+    elif applied.report is None:
         click.echo("Nothing applied." if applied.declined else "Nothing to apply.", err=as_json)
     else:
         show_report(applied.report, applied.plan, output_format)

@@ -79,10 +79,11 @@ def plan_command(
         raise UsageError("--mask-phones is for text and markdown: the JSON plan is exact data")
     runs = load_sessions(config_path, planning.only, settings, planning.shard)
     if len(runs) > 1:
-        if out is not None:
+        names = ", ".join(repr_shown(s.session) for _, s in runs)
+        if out is not None or planning.state_path is not None:
+            flag = "--out saves the plan" if out is not None else "--state-file is the file"
             raise UsageError(
-                "--out saves the plan of one session: add --session NAME (this config manages"
-                f" {', '.join(s.session or '' for _, s in runs)})"
+                f"{flag} of one session: add --session NAME (this config manages {names})"
             )
         _plan_each(runs, planning, config_path, output_format, mask_phones, detailed_exitcode)
         return

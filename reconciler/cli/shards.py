@@ -9,7 +9,7 @@ import click
 
 from reconciler.cli.flags import config_option, format_option
 from reconciler.config import load
-from reconciler.config.shards import MAX_SHARDS, sessions_of, shard_of
+from reconciler.config.shards import MAX_SHARDS, shard_of
 from reconciler.util.untrusted import in_json, shown
 from reconciler.util.wording import count as count_of
 
@@ -32,7 +32,8 @@ def shards_command(config_path: Path, count: int, output_format: str) -> None:
     """
     desired = load(config_path, pictures=False)
     declared = bool(desired.sessions) or any(g.session for g in desired.groups)
-    sessions = sessions_of(desired) if declared else []
+    # The sessions with groups: a job for an account with none would only call it.
+    sessions = sorted({desired.session_of(g) for g in desired.groups}) if declared else []
     shards = [f"{number}/{count}" for number in range(1, count + 1)]
     if output_format == "json":
         matrix = {"session": sessions, "shard": shards} if sessions else {"shard": shards}

@@ -22,6 +22,9 @@ from reconciler.cli.flags import (
 )
 from reconciler.cli.options import api_options, make_run, state_file_option
 from reconciler.config import load
+from reconciler.config.shards import select
+from reconciler.config.workspace import state_file_of
+from reconciler.core.groups import DesiredState
 from reconciler.engine.safety import Brakes
 from reconciler.engine.statefile import StateFile
 from reconciler.errors import FileAccessError, SettingsError, UsageError
@@ -146,8 +149,16 @@ def watch(
             " with (unsigned deliveries are refused, so watch needs it)"
         )
     logging.getLogger("reconciler.watch").setLevel(logging.INFO)
-    desired = load(config_path)
-    settings = settings.for_config(desired.session)
+    # One account's groups (sessions:): a config of several is watched once for each.
+    whole = load(config_path)
+    desired, session = select(whole, session=settings.session)
+    settings = settings.for_config(session or whole.session)
+    if state_path is None:
+        state_path = state_file_of(config_path, whole, settings.session)
+
+    def reload() -> DesiredState:
+        return select(load(config_path), session=settings.session)[0]
+
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         raise UsageError(f"--listen {listen!r}: give HOST:PORT, e.g. 127.0.0.1:8080")
@@ -183,7 +194,7 @@ def watch(
                 policy=run.policy,
                 state_file=state_file,
                 options=options,
-                reload=lambda: load(config_path),
+                reload=reload,
                 pictures=run.workspace.root,
             )
             if public_url is not None:

@@ -41,6 +41,7 @@ SETTINGS = (
     "max_adds",
     "min_admins",
     "invite_link",
+    "session",
 )
 
 
@@ -292,6 +293,7 @@ def _group(group: DesiredGroup) -> dict[str, Any]:
         "max_adds": policy.max_adds,
         "min_admins": policy.min_admins,
         "invite_link": _invite_link(policy),
+        "session": group.session,
         "members": {
             jid: "admin" if member.admin else "member" for jid, member in state.members.items()
         },

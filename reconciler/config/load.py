@@ -38,6 +38,7 @@ from reconciler.config.templates import extend
 from reconciler.config.workspace import Workspace
 from reconciler.config.yamlfile import Path_, YamlDocument, read_yaml
 from reconciler.core.groups import DesiredState
+from reconciler.core.limits import SESSION_NAME
 from reconciler.errors import ConfigError, Location, Problem
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
@@ -250,9 +251,15 @@ def _check_sessions(document: YamlDocument, merged: Merged, problems: list[Probl
         if not isinstance(name, str):
             continue  # reported by the schema
         here = document.where(("sessions", name), key=True)
-        refused = name_problem("session", name)
-        if refused is not None:
-            problems.append(Problem(here, refused))
+        if not SESSION_NAME.fullmatch(name):
+            merged.broken.add(f"session:{name}")  # its groups are not "unknown" on top
+            problems.append(
+                Problem(
+                    here,
+                    f"session {name[:80]!r}: Titan's session names are 1 to 64 letters, digits"
+                    " and . _ -, starting with a letter or digit",
+                )
+            )
         elif name in merged.sessions:
             problems.append(
                 Problem(here, f"session {name!r} is already defined at {merged.sessions[name][1]}")

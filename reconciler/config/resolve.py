@@ -30,11 +30,13 @@ from reconciler.core.groups import (
     Picture,
     Policy,
     UrlPicture,
+    same_subject,
 )
 from reconciler.core.invites import DEFAULT_INVITE_MESSAGE, LINK_DISABLED_ROTATION, parse_period
 from reconciler.core.jid import Jid, parse_group_jid
 from reconciler.core.limits import MAX_DESCRIPTION_LENGTH, MAX_GROUP_SIZE, MAX_SUBJECT_LENGTH
 from reconciler.errors import InvalidJidError, Location, PictureError, Problem
+from reconciler.util.untrusted import repr_shown
 
 if TYPE_CHECKING:
     from reconciler.config.model import GroupSpec
@@ -69,6 +71,8 @@ class Resolver:
         self._check_templates()
         groups = [self._group(key, entry) for key, entry in self.merged.groups.items()]
         built = [group for group in groups if group is not None]
+        if self.merged.sessions:
+            self._check_accounts_apart(built)
         if self.merged.policy:
             built = apply_rules(
                 self.merged.policy,
@@ -216,7 +220,7 @@ class Resolver:
         """The group's session: one of sessions:, or the top-level session."""
         name = spec.session
         known = {*self.merged.sessions, self.merged.session or "default"}
-        if name is not None and name not in known:
+        if name is not None and name not in known and f"session:{name}" not in self.merged.broken:
             self.problem(
                 entry.where("session"),
                 f"unknown session {name!r}: declare it under sessions: (the sessions are"
@@ -294,6 +298,33 @@ class Resolver:
         else:
             return True
         return False
+
+    def _check_accounts_apart(self, groups: list[DesiredGroup]) -> None:
+        """Two accounts must not manage one live group: a group found by its subject (no id)
+        may not share it with a group of another session, which the same live group may be
+        (each account's run finds groups by subject on its own, and they would undo each
+        other's changes for ever)."""
+        top = self.merged.session or "default"
+        by_subject: dict[str, list[DesiredGroup]] = {}
+        for group in groups:
+            by_subject.setdefault(same_subject(group.state.subject), []).append(group)
+        for entries in by_subject.values():
+            sessions = {group.session or top for group in entries}
+            if len(sessions) < 2:
+                continue
+            for group in entries:
+                if group.id is None:
+                    others = [
+                        repr_shown(g.key)
+                        for g in entries
+                        if (g.session or top) != (group.session or top)
+                    ]
+                    self.problem(
+                        self.merged.groups[group.key].where("subject"),
+                        f"group {group.key!r} has no id and the subject of {', '.join(others)}, of"
+                        " another session: both accounts would manage the same live group. Add"
+                        " id: to tell them apart",
+                    )
 
     def _check_one_entry_per_live_group(
         self, key: str, entry: Entry[GroupSpec], group_id: Jid | None, subject: str | None

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from reconciler.core.groups import DesiredGroup, DesiredState
 from reconciler.errors import UsageError
+from reconciler.util.untrusted import repr_shown, shown
 
 MAX_SHARDS = 256
 
@@ -59,14 +60,14 @@ def select(
             used = sorted({desired.session_of(g) for g in groups})
             if len(used) > 1:
                 raise UsageError(
-                    f"this config manages the groups of {len(used)} sessions ({', '.join(used)}):"
+                    f"this config manages the groups of {len(used)} sessions ({_names(used)}):"
                     " run once for each, with --session NAME (groupctl shards prints a CI"
                     " matrix of them)"
                 )
             session = used[0] if used else desired.session
         elif session not in known:
             raise UsageError(
-                f"--session {session!r}: not a session of this config ({', '.join(known)})"
+                f"--session {repr_shown(session)}: not a session of this config ({_names(known)})"
             )
         groups = tuple(g for g in groups if desired.session_of(g) == session)
     if shard is not None:
@@ -74,3 +75,7 @@ def select(
         name = session or desired.session or "default"
         groups = tuple(g for g in groups if shard_of(name, g.key, count) == number)
     return replace(desired, groups=groups), session
+
+
+def _names(sessions: list[str]) -> str:
+    return ", ".join(shown(name) for name in sessions)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.core.groups import DesiredState
+
 STATE_FILE = ".groupctl-state.json"
 
 
@@ -14,6 +16,16 @@ def session_state_file(session: str) -> str:
     """The state file of a session other than the config's own (sessions:), beside the
     config: each account's runs keep their records, and their lock, apart."""
     return f".groupctl-state.{session}.json"
+
+
+def state_file_of(config: Path, desired: DesiredState, session: str | None) -> Path | None:
+    """The state file of a run of `session`: for a session of sessions: other than the
+    config's own, a file of its own beside the config (None: the default one)."""
+    session = session or "default"
+    if not desired.sessions or session == (desired.session or "default"):
+        return None
+    base = config if config.is_dir() else config.parent
+    return base / session_state_file(session)
 
 
 @dataclass(frozen=True, slots=True)

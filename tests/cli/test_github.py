@@ -61,7 +61,7 @@ def test_the_pre_commit_hook_manifest_is_valid() -> None:
 def test_the_example_workflows_use_the_action_as_it_is() -> None:
     inputs = yaml.safe_load((ROOT / "action.yml").read_text())["inputs"]
     uses = 0
-    for workflow in WORKFLOWS[:3]:
+    for workflow in (w for w in WORKFLOWS if w.parent.parent.name == "examples"):
         for job in yaml.safe_load(workflow.read_text())["jobs"].values():
             for step in job["steps"]:
                 # A release tag: the action installs that release, not its own files.
@@ -69,7 +69,7 @@ def test_the_example_workflows_use_the_action_as_it_is() -> None:
                     uses += 1
                     assert set(step["with"]) <= set(inputs), workflow.name
                     assert step["with"]["command"] in ("validate", "check", "diff", "plan", "apply")
-    assert uses == 5
+    assert uses == 6
     apply = yaml.safe_load((ROOT / "examples/workflows/groupctl-apply.yml").read_text())
     assert apply["concurrency"] == {"group": "groupctl-apply", "cancel-in-progress": False}
 

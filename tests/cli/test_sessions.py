@@ -112,3 +112,28 @@ def test_several_sessions_at_once_need_auto_approve_and_one_state_file_each(
     )
     assert code == 0, out + err
     assert json.loads((tmp_path / "plan.json").read_text())["session"] == "sales"
+
+
+def test_apply_of_several_sessions_in_json_is_one_document_by_session(
+    groupctl: str, tmp_path: Path
+) -> None:
+    world(tmp_path, banned="emea")
+    code, out, _ = groupctl_run(groupctl, tmp_path, "apply", "--auto-approve", "--format", "json")
+    assert code == 1
+    reports = json.loads(out)["sessions"]
+    assert sorted(reports) == ["emea", "sales", "support"]
+    assert reports["sales"]["ok"] is True
+    assert "TEMPORARY_BAN" in reports["emea"]["error"]
+
+
+def test_a_group_asked_for_is_run_by_its_own_account_alone(groupctl: str, tmp_path: Path) -> None:
+    world(tmp_path, banned="emea")  # not called: deals is sales'
+    code, out, err = groupctl_run(groupctl, tmp_path, "plan", "--group", "deals")
+    assert code == 0, out + err
+    assert 'Plan for session "sales"' in out
+    assert "support" not in out
+    code, _, err = groupctl_run(
+        groupctl, tmp_path, "plan", "--session", "support", "--group", "deals"
+    )
+    assert code == 1
+    assert "--group 'deals' is a group of session 'sales': it is not in this run" in err

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reconciler.config import load
+from reconciler.config.diff import diff
 from reconciler.config.shards import parse_shard, select, shard_of
 from reconciler.core.groups import DesiredGroup, DesiredState, GroupState
 from reconciler.errors import ConfigError, UsageError
@@ -134,3 +135,30 @@ def test_a_sharded_apply_of_every_session_converges(groupctl: str, tmp_path: Pat
             cwd=tmp_path,
         )
         assert settled.returncode == 0, settled.stdout + settled.stderr
+
+
+def test_two_accounts_may_not_find_one_live_group_by_its_subject(tmp_path: Path) -> None:
+    bound = CONFIG.replace("help: {subject", 'help: {id: "120363000000000009@g.us", subject')
+    (tmp_path / "groups.yaml").write_text(bound + "  copy: {subject: Help, session: sales}\n")
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path / "groups.yaml")
+    (problem,) = caught.value.problems  # help has an id: it is the one that is found
+    assert "group 'copy' has no id and the subject of 'help', of another session" in str(problem)
+
+
+def test_session_names_follow_titans_rule(tmp_path: Path) -> None:
+    (tmp_path / "groups.yaml").write_text(
+        CONFIG.replace("  emea:\n", "").replace("sessions:\n", 'sessions:\n  "1sales":\n  "a b":\n')
+        + '  odd: {subject: Odd, session: "a b"}\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path / "groups.yaml")
+    (problem,) = caught.value.problems  # "1sales" is fine; "a b" once, its group not again
+    assert "session 'a b': Titan's session names are" in str(problem)
+
+
+def test_diff_shows_a_group_moving_to_another_account(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(CONFIG)
+    (tmp_path / "b.yaml").write_text(CONFIG.replace(", session: sales", "", 1))
+    changes = diff(load(tmp_path / "a.yaml"), load(tmp_path / "b.yaml")).groups
+    assert [(c.key, c.settings) for c in changes] == [("deals", (("session", "sales", None),))]
