@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -18,9 +19,10 @@ from reconciler.cli.interrupts import Signals
 from reconciler.cli.output import asker, plan_shower, progress_shower, show_applied
 from reconciler.config import load
 from reconciler.core.groups import DesiredState
-from reconciler.engine.service import Applied, apply_config
+from reconciler.engine.plan import Plan
+from reconciler.engine.service import Applied, Run, apply_config, check_saved
 from reconciler.engine.stopping import STOP_GRACE, Stop
-from reconciler.errors import GroupctlError, UsageError
+from reconciler.errors import OUT_OF_DATE_EXIT, GroupctlError, UsageError
 from reconciler.util.untrusted import in_json, repr_shown, shown_lines
 from reconciler.util.wording import count
 
@@ -92,31 +94,41 @@ def apply_command(
     """
     confirm = None if auto_approve else asker("Apply these changes?")
     desired = saved = None
+
+    def each(runs: list[tuple[DesiredState, Plan | None, ApiSettings]]) -> None:
+        _apply_each(
+            runs,
+            planning,
+            config_path,
+            (output_format, auto_approve, write_ids),
+            lock_timeout,
+            stop_timeout,
+        )
+
     if planfile is not None:
         if planning.shard is not None:
             raise UsageError("--shard picks groups to plan now; a saved plan is applied whole")
         from_flag = ctx.get_parameter_source("config_path") is not ParameterSource.DEFAULT
-        saved, config_path, settings = options.read_plan(
+        several, config_path = options.read_plans(
             planfile, planning.only, config_path, from_flag, settings
         )
+        if len(several) > 1:  # a file of several sessions' plans
+            config = load(config_path, pictures=False)
+            each([(config, plan, _paced(own, config)) for plan, own in several])
+            return
+        ((saved, settings),) = several
         # Which state file the plan was made with: its session's (sessions:), or the default.
-        config = load(config_path, pictures=False) if config_path.exists() else None
-        if config is not None:
+        whole = load(config_path, pictures=False) if config_path.exists() else None
+        if whole is not None:
+            settings = _paced(settings, whole)
             planning = replace(
                 planning,
-                state_path=options.state_path_for(planning, config_path, config, settings),
+                state_path=options.state_path_for(planning, config_path, whole, settings),
             )
     else:
         runs = options.load_sessions(config_path, planning.only, settings, planning.shard)
         if len(runs) > 1:
-            _apply_each(
-                runs,
-                planning,
-                config_path,
-                (output_format, auto_approve, write_ids),
-                lock_timeout,
-                stop_timeout,
-            )
+            each([(desired, None, own) for desired, own in runs])
             return
         desired, settings = runs[0]
         planning = replace(
@@ -154,7 +166,7 @@ def apply_command(
 
 
 def _apply_each(
-    runs: list[tuple[DesiredState, ApiSettings]],
+    runs: list[tuple[DesiredState, Plan | None, ApiSettings]],
     planning: options.Planning,
     config_path: Path,
     flags_given: tuple[str, bool, bool],
@@ -162,10 +174,13 @@ def _apply_each(
     stop_timeout: float,
 ) -> None:
     """A config of several sessions: each session applied at once, with its own client,
-    pace, brakes, state file and lock. A session that fails (a banned account) stops alone;
-    the others finish, and the end says which did not."""
+    pace, brakes, state file and lock; planned now, or the saved plan of each (a file of
+    several sessions' plans: each is checked before any is applied, and one that would be
+    refused refuses them all). A session that fails (a banned account) stops alone; the
+    others finish, and the end says which did not. `runs`: (the config, or the session's
+    groups; the saved plan, if any; the settings)."""
     output_format, auto_approve, write_ids = flags_given
-    names = ", ".join(repr_shown(settings.session) for _, settings in runs)
+    names = ", ".join(repr_shown(settings.session) for _, _, settings in runs)
     if not auto_approve:
         raise UsageError(
             f"this config manages several sessions ({names}): apply them all at once with"
@@ -175,21 +190,33 @@ def _apply_each(
         flag = "--write-ids" if write_ids else "--state-file"
         raise UsageError(f"{flag} is for one session at a time: add --session NAME ({names})")
     as_json = output_format == "json"
-    by_session = {settings.session: desired for desired, settings in runs}
+    by_session = {settings.session: (desired, saved) for desired, saved, settings in runs}
+    every = [settings for _, _, settings in runs]
     shared = _SharedStop(grace=stop_timeout)
     signals = Signals(shared)
 
-    async def apply_one(settings: ApiSettings, client: TitanClient) -> Applied:
-        desired = by_session[settings.session]
+    def run_of(settings: ApiSettings) -> Run:
+        desired = by_session[settings.session][0]
         own = replace(
             planning, state_path=options.state_path_for(planning, config_path, desired, settings)
         )
-        run = replace(own.run(settings, config_path), lock_timeout=lock_timeout)
+        return replace(own.run(settings, config_path), lock_timeout=lock_timeout)
+
+    async def check_one(settings: ApiSettings, client: TitanClient) -> None:
+        saved = by_session[settings.session][1]
+        if saved is not None:
+            await check_saved(client, run_of(settings), saved)
+
+    if any(saved is not None for _, saved, _ in runs):
+        _check_all(every, check_one)
+
+    async def apply_one(settings: ApiSettings, client: TitanClient) -> Applied:
+        desired, saved = by_session[settings.session]
         return await apply_config(
             client,
-            run,
-            desired=desired,
-            saved=None,
+            run_of(settings),
+            desired=desired if saved is None else None,
+            saved=saved,
             write_created_ids=False,
             show=plan_shower(as_json),
             confirm=None,
@@ -198,7 +225,7 @@ def _apply_each(
         )
 
     try:
-        results = ApiSettings.run_each([s for _, s in runs], apply_one, signals=signals)
+        results = ApiSettings.run_each(every, apply_one, signals=signals)
     finally:
         shared.close_for_all()
     failed: list[str] = []
@@ -211,10 +238,10 @@ def _apply_each(
                 else {"error": str(result)}
                 if isinstance(result, GroupctlError)
                 else None
-                for (_, settings), result in zip(runs, results, strict=True)
+                for settings, result in zip(every, results, strict=True)
             }
             click.echo(in_json(json.dumps({"sessions": reports}, indent=2, ensure_ascii=False)))
-        for (_, settings), result in zip(runs, results, strict=True):
+        for settings, result in zip(every, results, strict=True):
             name = repr_shown(settings.session or "default")
             if isinstance(result, GroupctlError):
                 click.echo(f"error: session {name}: {shown_lines(str(result))}", err=True)
@@ -235,6 +262,40 @@ def _apply_each(
         raise GroupctlError(
             f"{count(len(failed), 'session')} of {len(runs)} did not finish: {', '.join(failed)}"
         )
+
+
+def _paced(settings: ApiSettings, config: DesiredState) -> ApiSettings:
+    """The settings with the pace the config gives their session (sessions:), unless one
+    was given."""
+    pace = config.sessions.get(settings.session or "default")
+    return (
+        settings
+        if settings.write_rate is not None or pace is None
+        else replace(settings, write_rate=pace)
+    )
+
+
+def _check_all(
+    every: list[ApiSettings], check: Callable[[ApiSettings, TitanClient], Awaitable[None]]
+) -> None:
+    """Each session's saved plan checked before any is applied: one that would be refused
+    refuses them all (exit 4 when each refusal is of a plan out of date)."""
+    results = ApiSettings.run_each(every, check)
+    refused = [
+        (settings.session, result)
+        for settings, result in zip(every, results, strict=True)
+        if isinstance(result, GroupctlError)
+    ]
+    for session, error in refused:
+        click.echo(f"error: session {repr_shown(session)}: {shown_lines(str(error))}", err=True)
+    if refused:
+        error = GroupctlError(
+            f"{count(len(refused), 'session')} of {len(every)} would not apply its plan:"
+            " nothing was applied"
+        )
+        stale = all(getattr(e, "exit_code", 1) == OUT_OF_DATE_EXIT for _, e in refused)
+        error.exit_code = OUT_OF_DATE_EXIT if stale else 1  # type: ignore[attr-defined]
+        raise error
 
 
 class _SharedStop(Stop):

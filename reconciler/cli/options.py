@@ -427,6 +427,38 @@ def _group(desired: DesiredState, key: str) -> DesiredGroup:
     return next(group for group in desired.groups if group.key == key)
 
 
+def read_plans(
+    planfile: Path, only: tuple[str, ...], config_path: Path, from_flag: bool, settings: ApiSettings
+) -> tuple[list[tuple[Plan, ApiSettings]], Path]:
+    """A saved plan (see `read_plan`), or each plan of a file of several sessions' plans, each
+    refused unless it is applied where it was made; with the config they were made from."""
+    try:
+        text = planfile.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""  # read_plan says why
+    if not plan_files.is_bundle(text):
+        saved, config_path, settings = read_plan(planfile, only, config_path, from_flag, settings)
+        return [(saved, settings)], config_path
+    if only or settings.session is not None:
+        raise UsageError("a plan of several sessions is applied whole: no --group, no --session")
+    plans = plan_files.bundle_loads(text, source=str(planfile), key=settings.api_key)
+    found = []
+    for saved in plans:
+        own = settings if settings.api else replace(settings, api=saved.api)
+        check_plan_target(saved, session=saved.session, api=own.shown_api, same_api=own.same_api)
+        found.append((saved, replace(own, session=saved.session)))
+    config = plans[0].config
+    if config and not from_flag:
+        config_path = Path(config)
+        if not config_path.exists():
+            raise FileAccessError(
+                f"the plan was made from the config {config}, which is not here"
+                f" ({config_path.absolute()}): run apply where plan ran, or give the"
+                " config's path with -f"
+            )
+    return found, config_path
+
+
 def read_plan(
     planfile: Path, only: tuple[str, ...], config_path: Path, from_flag: bool, settings: ApiSettings
 ) -> tuple[Plan, Path, ApiSettings]:

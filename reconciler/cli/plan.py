@@ -80,12 +80,14 @@ def plan_command(
     runs = load_sessions(config_path, planning.only, settings, planning.shard)
     if len(runs) > 1:
         names = ", ".join(repr_shown(s.session) for _, s in runs)
-        if out is not None or planning.state_path is not None:
-            flag = "--out saves the plan" if out is not None else "--state-file is the file"
+        if planning.state_path is not None:
             raise UsageError(
-                f"{flag} of one session: add --session NAME (this config manages {names})"
+                "--state-file is the file of one session: add --session NAME (this config"
+                f" manages {names})"
             )
-        _plan_each(runs, planning, config_path, output_format, mask_phones, detailed_exitcode)
+        _plan_each(
+            runs, planning, config_path, (output_format, mask_phones), out, detailed_exitcode
+        )
         return
     desired, settings = runs[0]
     state_path = state_path_for(planning, config_path, desired, settings)
@@ -110,13 +112,15 @@ def _plan_each(
     runs: list[tuple[DesiredState, ApiSettings]],
     planning: Planning,
     config_path: Path,
-    output_format: str,
-    mask_phones: bool,
+    shown_as: tuple[str, bool],
+    out: Path | None,
     detailed_exitcode: bool,
 ) -> None:
     """A config of several sessions: each session planned at once, with its own client, and
     shown one after the other; a session that fails (a banned account) is said, and the
-    others are shown all the same."""
+    others are shown all the same. `--out` (and `--format json`) is one file of every
+    session's plan, which apply applies whole; none is written when a session failed."""
+    output_format, mask_phones = shown_as
     by_session = {settings.session: desired for desired, settings in runs}
 
     async def plan_one(settings: ApiSettings, client: TitanClient) -> Plan:
@@ -132,7 +136,16 @@ def _plan_each(
     ]
     plans = [plan for _, plan in named if isinstance(plan, Plan)]
     failed = [(name, error) for name, error in named if isinstance(error, GroupctlError)]
-    if output_format == "json":
+    key = runs[0][1].api_key
+    bundle = planfile.bundle_dumps(plans, key=key) if not failed else None
+    if out is not None and bundle is not None:
+        try:
+            replace_atomically(out, bundle.encode())
+        except OSError as exc:
+            raise FileAccessError(f"{out}: cannot write the plan: {exc.strerror}") from None
+    if output_format == "json" and bundle is not None:
+        click.echo(in_json(bundle))
+    elif output_format == "json":
         data = {
             name: json.loads(planfile.dumps(result, key=runs[0][1].api_key))
             if isinstance(result, Plan)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -218,3 +218,61 @@ def checksum(body: Mapping[str, Any], *, key: str | None = None) -> str:
         secret = hashlib.sha256(f"groupctl plan seal, v1: {key}".encode()).digest()
         return "hmac-sha256:" + hmac.new(secret, canonical.encode(), hashlib.sha256).hexdigest()
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# -- several sessions: one file of their plans -----------------------------------------------
+
+
+def bundle_dumps(plans: Sequence[Plan], *, key: str | None = None) -> str:
+    """The plan file of a run over several sessions: each session's plan, sealed as its own
+    file is, and a seal over those seals, so that no session's plan can be dropped, swapped
+    or added without the file being refused."""
+    inner = {plan.session: data(plan, key=key) for plan in plans}
+    seals = {name: plan["checksum"] for name, plan in inner.items()}
+    body = {"format_version": FORMAT_VERSION, "sessions": seals}
+    return json.dumps(
+        {"format_version": FORMAT_VERSION, "sessions": inner, "checksum": checksum(body, key=key)},
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def is_bundle(text: str) -> bool:
+    """Whether a plan file's text is of several sessions (see `bundle_dumps`)."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(found, dict) and "sessions" in found and "groups" not in found
+
+
+def bundle_loads(
+    text: str, *, source: str = "the plan file", key: str | None = None, review: bool = False
+) -> list[Plan]:
+    """The plans of a file of several sessions, each checked as `loads` checks one (`review`:
+    as `loads_for_review` does), and the file's own seal over theirs."""
+    found = _json(text, source)
+    sessions = found.get("sessions")
+    if not isinstance(sessions, dict) or not sessions:
+        raise PlanFileError(f"{source} is not a groupctl plan of several sessions")
+    seals = {
+        name: plan.get("checksum") if isinstance(plan, dict) else None
+        for name, plan in sessions.items()
+    }
+    keyed = str(found.get("checksum", "")).startswith("hmac-sha256:")
+    check = not review or key is not None or not keyed
+    body = {"format_version": found.get("format_version"), "sessions": seals}
+    if check and found.get("checksum") != checksum(body, key=key):
+        raise PlanFileError(
+            f"{source} is not as it was made: its seal does not match its sessions' plans"
+            " (or it was sealed with another API key)"
+        )
+    plans = []
+    for name, plan in sessions.items():
+        if not isinstance(plan, dict):
+            raise PlanFileError(f"{source}: session {name!r} has no plan")
+        one = _loads(plan, source=f"{source}, session {name!r}", key=key, check_seal=check)
+        if one.session != name:
+            raise PlanFileError(f"{source}: the plan under {name!r} is of session {one.session!r}")
+        plans.append(one)
+    return plans

@@ -182,6 +182,26 @@ class Applied:
     ids_error: GroupctlError | None = None  # why the new ids could not be written
 
 
+def _check_valid(saved: Plan, state_file: StateFile, run: Run) -> None:
+    check_valid(
+        saved,
+        state_file=state_file,
+        config=run.workspace.config,
+        now=run.now(),
+        max_age=run.max_plan_age,
+    )
+
+
+async def check_saved(client: TitanClient, run: Run, saved: Plan) -> None:
+    """Whether a saved plan would be applied now, without applying it: valid (see
+    `engine.validity`) and fresh, or the error apply would raise. For a file of several
+    sessions' plans, each is checked before any is applied (apply checks again)."""
+    state_file = StateFile.load(run.workspace.state_file)
+    _check_valid(saved, state_file, run)
+    if saved.has_changes:
+        await check_fresh(saved, client, state_file.pictures, state_file.links)
+
+
 async def apply_config(
     client: TitanClient,
     run: Run,
@@ -216,13 +236,7 @@ async def apply_config(
     async with lock.held(run.lock_timeout, on_wait=on_lock_wait):
         state_file = StateFile.load(run.workspace.state_file)
         if saved is not None:
-            check_valid(
-                saved,
-                state_file=state_file,
-                config=run.workspace.config,
-                now=run.now(),
-                max_age=run.max_plan_age,
-            )
+            _check_valid(saved, state_file, run)
             to_apply = assess(saved, run.brakes, force=run.force)
         else:
             assert desired is not None

@@ -104,9 +104,9 @@ def test_several_sessions_at_once_need_auto_approve_and_one_state_file_each(
     code, _, err = groupctl_run(groupctl, tmp_path, "apply")
     assert code == 1
     assert "--auto-approve" in err  # nothing is asked of three accounts at once
-    code, _, err = groupctl_run(groupctl, tmp_path, "plan", "--out", "plan.json")
+    code, _, err = groupctl_run(groupctl, tmp_path, "plan", "--state-file", "s.json")
     assert code == 1
-    assert "--out saves the plan of one session: add --session NAME" in err
+    assert "--state-file is the file of one session: add --session NAME" in err
     code, out, err = groupctl_run(
         groupctl, tmp_path, "plan", "--session", "sales", "--out", "plan.json"
     )
@@ -137,3 +137,39 @@ def test_a_group_asked_for_is_run_by_its_own_account_alone(groupctl: str, tmp_pa
     )
     assert code == 1
     assert "--group 'deals' is a group of session 'sales': it is not in this run" in err
+
+
+def test_a_saved_plan_of_every_session_is_applied_whole_or_not_at_all(
+    groupctl: str, tmp_path: Path
+) -> None:
+    world(tmp_path)
+    code, out, err = groupctl_run(groupctl, tmp_path, "plan", "--out", "all.json")
+    assert code == 0, out + err
+    saved = json.loads((tmp_path / "all.json").read_text())
+    assert sorted(saved["sessions"]) == ["emea", "sales", "support"]
+    shown = run_groupctl(groupctl, "show", "all.json", cwd=tmp_path)
+    assert shown.stdout.count("Plan for session") == 3
+    # A session's plan dropped from the file: the file's own seal refuses it.
+    dropped = {**saved, "sessions": {k: v for k, v in saved["sessions"].items() if k != "sales"}}
+    (tmp_path / "dropped.json").write_text(json.dumps(dropped))
+    code, _, err = groupctl_run(groupctl, tmp_path, "apply", "--auto-approve", "dropped.json")
+    assert code == 1
+    assert "its seal does not match its sessions' plans" in err
+    # The sales account's groups are made meanwhile: its plan is stale, and none is applied.
+    code, out, err = groupctl_run(
+        groupctl, tmp_path, "apply", "--auto-approve", "--session", "sales"
+    )
+    assert code == 0, out + err
+    code, _, err = groupctl_run(groupctl, tmp_path, "apply", "--auto-approve", "all.json")
+    assert code == 4, err
+    assert "error: session 'sales':" in err
+    assert "1 session of 3 would not apply its plan: nothing was applied" in err
+    done = WorldState.model_validate_json((tmp_path / "world.json").read_text())
+    assert sorted(g.subject for g in done.groups) == ["Deals", "Leads"]
+    # A fresh one goes through whole.
+    code, out, err = groupctl_run(groupctl, tmp_path, "plan", "--out", "again.json")
+    assert code == 0, out + err
+    code, out, err = groupctl_run(groupctl, tmp_path, "apply", "--auto-approve", "again.json")
+    assert code == 0, out + err
+    code, out, _ = groupctl_run(groupctl, tmp_path, "plan", "--detailed-exitcode")
+    assert code == 0
