@@ -50,6 +50,12 @@ def show_command(
     key = without_final_line_break(api_key) or None
     if planfile.is_bundle(text):  # several sessions' plans: each shown, one after the other
         plans = planfile.bundle_loads(text, source=str(planfile_path), key=key, review=True)
+        if key is None and str(json.loads(text).get("checksum", "")).startswith("hmac-"):
+            click.echo(
+                f"warning: {planfile_path} was sealed with an API key, and none is set: its"
+                " seals are not checked here (apply checks them)",
+                err=True,
+            )
         if output_format == "json":
             click.echo(in_json(json.dumps(json.loads(text), indent=2, ensure_ascii=False)))
             return

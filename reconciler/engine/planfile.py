@@ -24,10 +24,12 @@ from reconciler.errors import PlanFileError
 FORMAT_VERSION = 2
 
 
-def data(plan: Plan, *, key: str | None = None) -> dict[str, Any]:
+def data(plan: Plan, *, key: str | None = None, bundle: Sequence[str] = ()) -> dict[str, Any]:
     """The plan as JSON-able data, sealed with a checksum of everything else in it: an
     HMAC keyed from the API `key` when there is one (see `checksum`). Its directory names
-    the people of its actions and snapshots (to say who changed, if any did)."""
+    the people of its actions and snapshots (to say who changed, if any did). `bundle`: the
+    sessions of the file of several sessions' plans it is one of, sealed in with it, so that
+    it is never applied out of that file."""
     groups = [group.to_json() for group in plan.groups]
     people = {
         jid
@@ -57,6 +59,8 @@ def data(plan: Plan, *, key: str | None = None) -> dict[str, Any]:
         "groups": groups,
         "safety": {"brakes": list(plan.brakes), "forced": plan.forced},
     }
+    if bundle:
+        body["bundle"] = sorted(bundle)
     return {**body, "checksum": checksum(body, key=key)}
 
 
@@ -68,7 +72,13 @@ def dumps(plan: Plan, *, key: str | None = None) -> str:
 def loads(text: str, *, source: str = "the plan file", key: str | None = None) -> Plan:
     """Read a plan file, refusing one that is not exactly as it was made (with `key`, the
     API key apply uses: a plan sealed without one, or with another, is refused too)."""
-    return _loads(_json(text, source), source=source, key=key, check_seal=True)
+    found = _json(text, source)
+    if "bundle" in found:
+        raise PlanFileError(
+            f"{source} is one session's plan of a file of several sessions' plans: it is"
+            " applied with the others, in that file, or not at all"
+        )
+    return _loads(found, source=source, key=key, check_seal=True)
 
 
 def loads_for_review(
@@ -205,6 +215,7 @@ class _PlanFile(_File):
     directory: dict[str, str]
     groups: list[_GroupFile]
     safety: _SafetyFile
+    bundle: list[str] | None = None  # the sessions of the file of plans it is one of
     checksum: str
 
 
@@ -227,7 +238,8 @@ def bundle_dumps(plans: Sequence[Plan], *, key: str | None = None) -> str:
     """The plan file of a run over several sessions: each session's plan, sealed as its own
     file is, and a seal over those seals, so that no session's plan can be dropped, swapped
     or added without the file being refused."""
-    inner = {plan.session: data(plan, key=key) for plan in plans}
+    names = [plan.session for plan in plans]
+    inner = {plan.session: data(plan, key=key, bundle=names) for plan in plans}
     seals = {name: plan["checksum"] for name, plan in inner.items()}
     body = {"format_version": FORMAT_VERSION, "sessions": seals}
     return json.dumps(
@@ -255,6 +267,11 @@ def bundle_loads(
     sessions = found.get("sessions")
     if not isinstance(sessions, dict) or not sessions:
         raise PlanFileError(f"{source} is not a groupctl plan of several sessions")
+    if found.get("format_version") != FORMAT_VERSION:
+        raise PlanFileError(
+            f"{source} has format version {found.get('format_version')!r}; this groupctl"
+            f" reads version {FORMAT_VERSION}: make a new plan"
+        )
     seals = {
         name: plan.get("checksum") if isinstance(plan, dict) else None
         for name, plan in sessions.items()
@@ -274,5 +291,7 @@ def bundle_loads(
         one = _loads(plan, source=f"{source}, session {name!r}", key=key, check_seal=check)
         if one.session != name:
             raise PlanFileError(f"{source}: the plan under {name!r} is of session {one.session!r}")
+        if plan.get("bundle") != sorted(sessions):
+            raise PlanFileError(f"{source}: the plan under {name!r} was made in another file")
         plans.append(one)
     return plans

@@ -198,6 +198,9 @@ async def check_saved(client: TitanClient, run: Run, saved: Plan) -> None:
     sessions' plans, each is checked before any is applied (apply checks again)."""
     state_file = StateFile.load(run.workspace.state_file)
     _check_valid(saved, state_file, run)
+    assessed = assess(saved, run.brakes, force=run.force)
+    if assessed.stopped_by_brakes:
+        raise UnsafePlanError(assessed.brakes)
     if saved.has_changes:
         await check_fresh(saved, client, state_file.pictures, state_file.links)
 

@@ -173,3 +173,29 @@ def test_a_saved_plan_of_every_session_is_applied_whole_or_not_at_all(
     assert code == 0, out + err
     code, out, _ = groupctl_run(groupctl, tmp_path, "plan", "--detailed-exitcode")
     assert code == 0
+
+
+def test_one_sessions_plan_is_never_applied_out_of_its_file(groupctl: str, tmp_path: Path) -> None:
+    world(tmp_path)
+    code, out, err = groupctl_run(groupctl, tmp_path, "plan", "--out", "all.json")
+    assert code == 0, out + err
+    alone = json.loads((tmp_path / "all.json").read_text())["sessions"]["emea"]
+    (tmp_path / "emea.json").write_text(json.dumps(alone))
+    code, _, err = groupctl_run(groupctl, tmp_path, "apply", "--auto-approve", "emea.json")
+    assert code == 1
+    assert "is one session's plan of a file of several sessions' plans" in err
+    assert WorldState.model_validate_json((tmp_path / "world.json").read_text()).groups == []
+
+
+def test_the_brakes_refuse_a_file_of_several_sessions_whole(groupctl: str, tmp_path: Path) -> None:
+    world(tmp_path)
+    code, out, err = groupctl_run(
+        groupctl, tmp_path, "plan", "--out", "all.json", "--max-creates", "1", "--force"
+    )
+    assert code == 0, out + err
+    code, _, err = groupctl_run(
+        groupctl, tmp_path, "apply", "--auto-approve", "all.json", "--max-creates", "1"
+    )
+    assert code == 1
+    assert "would not apply its plan: nothing was applied" in err
+    assert WorldState.model_validate_json((tmp_path / "world.json").read_text()).groups == []
