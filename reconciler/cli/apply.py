@@ -101,7 +101,7 @@ def apply_command(
             planning,
             config_path,
             (output_format, auto_approve, write_ids),
-            lock_timeout,
+            (lock_timeout, max_plan_age),
             stop_timeout,
         )
 
@@ -170,7 +170,7 @@ def _apply_each(
     planning: options.Planning,
     config_path: Path,
     flags_given: tuple[str, bool, bool],
-    lock_timeout: float,
+    limits: tuple[float, timedelta],
     stop_timeout: float,
 ) -> None:
     """A config of several sessions: each session applied at once, with its own client,
@@ -180,6 +180,7 @@ def _apply_each(
     others finish, and the end says which did not. `runs`: (the config, or the session's
     groups; the saved plan, if any; the settings)."""
     output_format, auto_approve, write_ids = flags_given
+    lock_timeout, max_plan_age = limits
     names = ", ".join(repr_shown(settings.session) for _, _, settings in runs)
     if not auto_approve:
         raise UsageError(
@@ -200,7 +201,8 @@ def _apply_each(
         own = replace(
             planning, state_path=options.state_path_for(planning, config_path, desired, settings)
         )
-        return replace(own.run(settings, config_path), lock_timeout=lock_timeout)
+        run = own.run(settings, config_path)
+        return replace(run, lock_timeout=lock_timeout, max_plan_age=max_plan_age)
 
     async def check_one(settings: ApiSettings, client: TitanClient) -> None:
         saved = by_session[settings.session][1]

@@ -155,8 +155,8 @@ def _plan_each(
         click.echo(in_json(json.dumps({"sessions": data}, indent=2, ensure_ascii=False)))
     else:
         for index, plan in enumerate(plans):
-            if index and output_format == "markdown":
-                click.echo(markdown.SEPARATOR.strip())
+            if index and output_format == "markdown":  # each session's in comments of its own
+                click.echo(markdown.SEPARATOR, nl=False)
             elif index:
                 click.echo()
             show_plan(plan, output_format, mask_phones, key=None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from reconciler.render.markdown import SEPARATOR
 from reconciler.sim.state import Account, Person, WorldState
 from tests.support.processes import run_groupctl
 
@@ -199,3 +200,11 @@ def test_the_brakes_refuse_a_file_of_several_sessions_whole(groupctl: str, tmp_p
     assert code == 1
     assert "would not apply its plan: nothing was applied" in err
     assert WorldState.model_validate_json((tmp_path / "world.json").read_text()).groups == []
+
+
+def test_each_sessions_markdown_plan_is_a_comment_of_its_own(groupctl: str, tmp_path: Path) -> None:
+    world(tmp_path)
+    code, out, err = groupctl_run(groupctl, tmp_path, "plan", "--format", "markdown")
+    assert code == 0, out + err
+    parts = [part for part in out.split(SEPARATOR) if part.strip()]
+    assert [part.count("### groupctl plan for") for part in parts] == [1, 1, 1]
