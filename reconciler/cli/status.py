@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -11,13 +12,15 @@ from reconciler.cli.connection import ApiSettings
 from reconciler.cli.flags import config_option
 from reconciler.cli.options import api_options
 from reconciler.config import load
+from reconciler.config.shards import sessions_of
 from reconciler.core.groups import DesiredState, ListedGroup
 from reconciler.engine.matching import match_groups
-from reconciler.errors import ApiError, SettingsError
+from reconciler.errors import ApiError, GroupctlError, SettingsError
 from reconciler.titan.client import TitanClient
 from reconciler.titan.models import Group
 from reconciler.titan.sessions import describe
-from reconciler.util.untrusted import one_line, quoted, shown
+from reconciler.util.untrusted import one_line, quoted, repr_shown, shown, shown_lines
+from reconciler.util.wording import count
 
 # Scopes groupctl needs, and what for.
 NEEDED_SCOPES = {
@@ -42,7 +45,8 @@ OPTIONAL_SCOPES = frozenset({"messages:write"})
 def status(settings: ApiSettings, config_path: Path, list_them: bool) -> None:
     """Check the connection: the session, its account and state, the key's scopes, and how
     many groups the session is in. Changes nothing. The session is --session, else the
-    config's session: (when the config is there), else 'default'.
+    config's session: (when the config is there), else 'default'; a config of several
+    sessions (sessions:) has each checked.
 
     \b
     Exit status: 0 ready; 1 the session is not connected, a needed scope is missing, or an
@@ -52,8 +56,27 @@ def status(settings: ApiSettings, config_path: Path, list_them: bool) -> None:
     # which group when they are listed; a broken config does not stop the rest otherwise.
     needed = settings.session is None or list_them
     desired = load(config_path, pictures=False) if needed and config_path.exists() else None
+    if settings.session is None and desired is not None and desired.sessions:
+        # A config of several accounts: each of its sessions, one after the other.
+        failed = []
+        for index, session in enumerate(sessions_of(desired)):
+            if index:
+                click.echo()
+            try:
+                _status(replace(settings, session=session), desired, list_them)
+            except GroupctlError as exc:
+                click.echo(f"error: {shown_lines(str(exc))}", err=True)
+                failed.append(repr_shown(session))
+        if failed:
+            raise GroupctlError(f"not ready: {count(len(failed), 'session')}: {', '.join(failed)}")
+        return
     if settings.session is None and desired is not None:
         settings = settings.for_config(desired.session)
+    _status(settings, desired, list_them)
+
+
+def _status(settings: ApiSettings, desired: DesiredState | None, list_them: bool) -> None:
+    """The status of one session (see `status`)."""
 
     async def run(client: TitanClient) -> None:
         info = await client.get_session()

@@ -208,3 +208,17 @@ def test_each_sessions_markdown_plan_is_a_comment_of_its_own(groupctl: str, tmp_
     assert code == 0, out + err
     parts = [part for part in out.split(SEPARATOR) if part.strip()]
     assert [part.count("### groupctl plan for") for part in parts] == [1, 1, 1]
+
+
+def test_status_checks_every_account_and_names_the_one_not_ready(
+    groupctl: str, tmp_path: Path
+) -> None:
+    world(tmp_path, banned="sales")
+    done = run_groupctl(groupctl, "status", "--api", "sim:world.json", cwd=tmp_path)
+    assert done.returncode == 1
+    assert [line for line in done.stdout.splitlines() if line.startswith("Session:")] == [
+        "Session:  emea: CONNECTED, as +1 415-555-0300",
+        "Session:  sales: DISCONNECTED, TEMPORARY_BAN, as +1 415-555-0200",
+        "Session:  support: CONNECTED, as +1 415-555-0100",
+    ]
+    assert "error: not ready: 1 session: 'sales'" in done.stderr
