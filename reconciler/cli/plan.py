@@ -147,7 +147,7 @@ def _plan_each(
         click.echo(in_json(bundle))
     elif output_format == "json":
         data = {
-            name: json.loads(planfile.dumps(result, key=runs[0][1].api_key))
+            name: json.loads(planfile.dumps(result, key=key))
             if isinstance(result, Plan)
             else {"error": str(result)}
             for name, result in named

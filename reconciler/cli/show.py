@@ -48,21 +48,8 @@ def show_command(
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise FileAccessError(f"{shown(str(planfile_path))}: cannot read the plan: {why}") from None
     key = without_final_line_break(api_key) or None
-    if planfile.is_bundle(text):  # several sessions' plans: each shown, one after the other
-        plans = planfile.bundle_loads(text, source=str(planfile_path), key=key, review=True)
-        if key is None and str(json.loads(text).get("checksum", "")).startswith("hmac-"):
-            click.echo(
-                f"warning: {planfile_path} was sealed with an API key, and none is set: its"
-                " seals are not checked here (apply checks them)",
-                err=True,
-            )
-        if output_format == "json":
-            click.echo(in_json(json.dumps(json.loads(text), indent=2, ensure_ascii=False)))
-            return
-        for plan in plans:
-            show_plan(plan, output_format, mask_phones, key=None)
-        return
-    plan, checked = planfile.loads_for_review(text, source=str(planfile_path), key=key)
+    # One plan, or each of a file of several sessions' plans, one after the other.
+    plans, checked = planfile.plans_for_review(text, source=str(planfile_path), key=key)
     if not checked:
         click.echo(
             f"warning: {planfile_path} was sealed with an API key, and none is set: its seal is"
@@ -72,4 +59,5 @@ def show_command(
     if output_format == "json":
         click.echo(in_json(json.dumps(json.loads(text), indent=2, ensure_ascii=False)))
         return
-    show_plan(plan, output_format, mask_phones, key=None)
+    for plan in plans:
+        show_plan(plan, output_format, mask_phones, key=None)

@@ -249,6 +249,18 @@ def bundle_dumps(plans: Sequence[Plan], *, key: str | None = None) -> str:
     )
 
 
+def plans_for_review(
+    text: str, *, source: str = "the plan file", key: str | None = None
+) -> tuple[list[Plan], bool]:
+    """The plan of a plan file, or each plan of a file of several sessions', to show them,
+    and whether their seals were checked (see `loads_for_review`)."""
+    if not is_bundle(text):
+        plan, checked = loads_for_review(text, source=source, key=key)
+        return [plan], checked
+    keyed = str(_json(text, source).get("checksum", "")).startswith("hmac-sha256:")
+    return bundle_loads(text, source=source, key=key, review=True), key is not None or not keyed
+
+
 def is_bundle(text: str) -> bool:
     """Whether a plan file's text is of several sessions (see `bundle_dumps`)."""
     try:

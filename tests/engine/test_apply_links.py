@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from reconciler.core.groups import LINK_SENT, NEEDS_INVITE, DesiredState
+from reconciler.core.groups import LINK_SENT, NEEDS_INVITE
 from reconciler.core.jid import parse_group_jid
-from reconciler.engine.apply import apply
-from reconciler.engine.plan import Plan
 from reconciler.engine.planner import PlanPolicy
-from reconciler.engine.report import ApplyReport, Outcome
+from reconciler.engine.report import Outcome
 from reconciler.engine.service import plan_now
 from reconciler.engine.statefile import StateFile
 from reconciler.sim.gateway import FaultInjector
 from tests.conftest import MakeSim
+from tests.engine.test_apply import plan_and_apply
 from tests.support.builders import desired, want
 from tests.support.harness import (
     ALICE,
@@ -33,14 +32,6 @@ GROUP = parse_group_jid(ENGINEERING)
 # added, and WhatsApp will not add her (privacy settings): she needs the link.
 WANTED = {DEFAULT: "admin", OTHER: "admin", ALICE: "member", "+14155550104": "member"}
 EARLIER = datetime.now(UTC) - timedelta(days=1)  # within the wait
-
-
-async def plan_and_apply(
-    sim: Harness, config: DesiredState, state_file: StateFile
-) -> tuple[Plan, ApplyReport]:
-    client = sim.client()
-    result = (await plan_now(client, config, PlanPolicy(), state_file)).plan
-    return result, await apply(result, client, state_file=state_file)
 
 
 def current_code(sim: Harness) -> str:

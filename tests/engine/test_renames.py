@@ -3,26 +3,17 @@ groupctl remembers of it; a rename that loses its group is called out."""
 
 from __future__ import annotations
 
-from reconciler.core.groups import NEEDS_INVITE, DesiredState
+from reconciler.core.groups import NEEDS_INVITE
 from reconciler.core.jid import parse_group_jid
-from reconciler.engine.apply import apply
-from reconciler.engine.plan import Kind, Plan
+from reconciler.engine.plan import Kind
 from reconciler.engine.planner import PlanPolicy
-from reconciler.engine.report import ApplyReport
 from reconciler.engine.service import plan_now
 from reconciler.engine.statefile import StateFile
+from tests.engine.test_apply import plan_and_apply
 from tests.support.builders import desired, want
 from tests.support.harness import ALICE, CAROL, DEFAULT, ENGINEERING, Harness, jid
 
 ENG_NOW = {DEFAULT: "admin", "+14155550199": "admin", "+14155550198": "member", ALICE: "member"}
-
-
-async def plan_and_apply(
-    sim: Harness, config: DesiredState, state_file: StateFile
-) -> tuple[Plan, ApplyReport]:
-    client = sim.client()
-    result = (await plan_now(client, config, PlanPolicy(), state_file)).plan
-    return result, await apply(result, client, state_file=state_file)
 
 
 async def test_a_renamed_key_keeps_its_group_and_its_waiting_invitation(sim: Harness) -> None:
