@@ -302,10 +302,12 @@ class _GroupRun:
         code = await self.client.revoke_invite_code(group)
         self.state_file.record_link(group, self.now())
         self._step(Kind.REVOKE_LINK, Outcome.DONE, detail="the old invite link no longer works")
-        try:
-            link: str | None = None if self.plan.links_disabled else invite_link(code)
-        except ValueError:
-            link = None
+        link: str | None = None
+        if action.members and not self.plan.links_disabled:
+            try:  # the answer may not carry the new code: then it is read
+                link = invite_link(code or await self.client.get_invite_code(group))
+            except (GroupctlError, ValueError):
+                link = None  # they are told to be sent it, without it
         for person in action.members:
             reason: str | None = NEEDS_INVITE
             outcome, more = Outcome.NEEDS_INVITE, ": send them the new link"

@@ -341,11 +341,14 @@ class TitanClient:
         path = f"{_group_path(group)}/invite"
         return self._code(await self._call("GET", path), "GET", path)
 
-    async def revoke_invite_code(self, group: Jid) -> str:
-        """Revoke the group's invite link; returns the new code."""
+    async def revoke_invite_code(self, group: Jid) -> str | None:
+        """Revoke the group's invite link; returns the new code, when the answer has it (Titan
+        documents no answer: Baileys' is the new code [inferred]). A success without one is
+        a revocation all the same: `get_invite_code` reads the new code."""
         path = f"{_group_path(group)}/invite"
         data = await self._call("DELETE", path, retry_when=surely_not_applied)
-        return self._code(data, "DELETE", path)
+        code = data.get("code") if isinstance(data, dict) else data
+        return code if isinstance(code, str) and code else None
 
     async def preview_invite(self, code: str) -> InviteInfo:
         data = await self._call("GET", "/groups/join", params={"inviteCode": code})

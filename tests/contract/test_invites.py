@@ -27,6 +27,7 @@ async def test_a_member_who_is_not_admin_cannot_revoke_the_link(sim: Harness) ->
 
 async def test_revoking_gives_a_new_code_and_the_old_one_stops_working(sim: Harness) -> None:
     new = await sim.client().revoke_invite_code(ENG)
+    assert new is not None  # the simulator answers with the new code, as Baileys does
     assert new != ENGINEERING_CODE
     assert len(new) == 22
     assert await sim.client().get_invite_code(ENG) == new

@@ -85,3 +85,10 @@ async def test_backoff_is_jittered() -> None:
         firsts.append(sleeps.waits[0])
     assert all(0.5 <= wait <= 1.0 for wait in firsts)
     assert len(set(firsts)) > 1  # clients that failed together do not come back together
+
+
+async def test_a_revocation_answered_without_the_new_code_is_a_revocation_all_the_same() -> None:
+    """Titan documents no answer for DELETE /invite: one without a code is no error."""
+    for answer in ({"success": True}, None, {"code": ""}):
+        assert await client_for(Script(ok(answer))).revoke_invite_code(ENG) is None
+    assert await client_for(Script(ok({"code": "NewCode1"}))).revoke_invite_code(ENG) == "NewCode1"
