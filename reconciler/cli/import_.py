@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from reconciler.cli.connection import ApiSettings
-from reconciler.cli.options import api_options
+from reconciler.cli.options import api_options_of_sessions
 from reconciler.config import load
-from reconciler.config.importer import Imported
+from reconciler.config.importer import Imported, SessionGroups, check_beside, write_config
 from reconciler.core.jid import parse_group_jid
-from reconciler.engine.service import import_groups
-from reconciler.errors import FileAccessError, UsageError
+from reconciler.engine.service import check_import_found, read_for_import
+from reconciler.errors import FileAccessError, GroupctlError, SettingsError, UsageError
 from reconciler.util.files import replace_atomically
+from reconciler.util.untrusted import shown
 from reconciler.util.wording import count
 
 
 @click.command("import")
-@api_options
+@api_options_of_sessions
 @click.option(
     "--group", "groups", multiple=True, metavar="JID", help="Import this group (repeat for more)."
 )
@@ -42,6 +44,7 @@ from reconciler.util.wording import count
 @click.option("--overwrite", is_flag=True, help="Replace the --output file if it exists.")
 def import_command(
     settings: ApiSettings,
+    sessions: tuple[str, ...],
     groups: tuple[str, ...],
     all_groups: bool,
     output_given: str | None,
@@ -51,8 +54,13 @@ def import_command(
     """Write a config from live groups: people, ids, subjects, descriptions, members and
     admins, so that a plan of it shows no changes. Start managing existing groups with it.
 
+    With several --session, every account is read at once into one config: the first is its
+    session:, each is declared under sessions:, and each group names its account. A group
+    more than one account is in is written once, for the first of them that is admin in it.
+
     \b
       groupctl import --all -o groups.yaml
+      groupctl import --all --session support --session sales -o groups.yaml
       groupctl import --group 120363012345678901@g.us --people groups.yaml
 
     \b
@@ -79,19 +87,31 @@ def import_command(
         and not into_directory
         and _inside(output, people_path)
     )
-    if beside and known is not None and settings.session is None:
+    if beside and known is not None and not sessions:
         settings = settings.for_config(known.session)
+    names = list(sessions) or [settings.session or "default"]
+    if beside and known is not None:
+        check_beside(known, names)  # before any call
 
-    imported = settings.run(
-        lambda client: import_groups(
-            client,
-            only=only,
-            known=known,
-            beside=beside,
-            api=settings.shown_api,
-            now=datetime.now(UTC),
+    if len(names) == 1:
+        reads = [settings.run(lambda client: read_for_import(client, only=only))]
+    else:
+        every = ApiSettings.run_each(
+            [replace(settings, session=name) for name in names],
+            lambda _, client: read_for_import(client, only=only),
         )
+        _refuse_failures(names, every)
+        reads = [read for read in every if isinstance(read, SessionGroups)]
+    check_import_found(reads, only)
+    imported = write_config(
+        reads, known=known, beside=beside, api=settings.shown_api, now=datetime.now(UTC)
     )
+    for gid, chosen, others in imported.shared:
+        click.echo(
+            f"note: group {gid} is a group of session {', '.join(map(repr, others))} too:"
+            f" written once, for {chosen!r}",
+            err=True,
+        )
     what = f"{count(imported.groups, 'group')}, {count(imported.people, 'person', 'people')}"
     if output is not None and into_directory:
         written = _write_directory(output, imported, overwrite)
@@ -113,6 +133,19 @@ def import_command(
         raise FileAccessError(f"{output}: cannot write the config: {exc.strerror}") from None
     with_it = f", to be read with {people_path} (its people not repeated)" if beside else ""
     click.echo(f"wrote {output}: {what}{with_it}", err=True)
+
+
+def _refuse_failures(names: list[str], results: list[SessionGroups | GroupctlError]) -> None:
+    """Raise, naming every session that could not be read, if any could not: a config of some
+    of the accounts asked for would look whole and not be."""
+    failed = [(n, r) for n, r in zip(names, results, strict=True) if isinstance(r, GroupctlError)]
+    if len(failed) == 1:
+        raise failed[0][1]
+    if failed:
+        lines = "".join(f"\n  session {name!r}: {shown(str(error))}" for name, error in failed)
+        raise SettingsError(
+            f"{len(failed)} of {len(names)} sessions could not be read, nothing written:{lines}"
+        )
 
 
 def _inside(path: Path, directory: Path) -> bool:

@@ -39,7 +39,16 @@ log = logging.getLogger("reconciler.cli")
 
 def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Adds the connection and logging flags; the command receives `settings: ApiSettings`."""
+    return _api_options(command, several=False)
 
+
+def api_options_of_sessions(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`api_options` whose `--session` may be repeated: the command receives `settings` (with
+    the session when exactly one is given) and `sessions: tuple[str, ...]`, every one given."""
+    return _api_options(command, several=True)
+
+
+def _api_options(command: Callable[..., Any], *, several: bool) -> Callable[..., Any]:
     @click.option(
         "--api",
         envvar="TITAN_API_URL",
@@ -58,8 +67,15 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--session",
         envvar="TITAN_SESSION",
         show_envvar=True,
-        help="Titan session (WhatsApp account) to act as. Default: the config's session:,"
-        " else 'default'.",
+        multiple=several,
+        help=(
+            "Titan session (WhatsApp account) to read; repeat for several accounts, each"
+            " read at once into one config (TITAN_SESSION: names separated by spaces)."
+            " Default: 'default'."
+            if several
+            else "Titan session (WhatsApp account) to act as. Default: the config's"
+            " session:, else 'default'."
+        ),
     )
     @click.option(
         "--write-rate",
@@ -122,7 +138,7 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(
         api: str | None,
         api_key: str | None,
-        session: str | None,
+        session: str | tuple[str, ...] | None,
         write_rate: str | None,
         timeout: float,
         retries: int,
@@ -134,6 +150,9 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
     ) -> Any:
         setup_logging(verbose, debug, [api_key, without_final_line_break(api_key)])
         api_key = trimmed_secret(api_key, "the API key")
+        if isinstance(session, tuple):  # several=True: every name given, each once
+            kwargs["sessions"] = tuple(dict.fromkeys(session))
+            session = session[0] if len(kwargs["sessions"]) == 1 else None
         settings = ApiSettings(
             api=api,
             api_key=api_key,
@@ -222,6 +241,7 @@ class Planning:
             remove_unresolved=self.remove_unresolved,
             brakes=self.brakes,
             force=self.force,
+            shard=f"{self.shard[0]}/{self.shard[1]}" if self.shard else "",
         )
 
 
@@ -234,6 +254,7 @@ def make_run(
     remove_unresolved: bool = False,
     brakes: Brakes = Brakes(),
     force: bool = False,
+    shard: str = "",
 ) -> Run:
     """What a plan, apply or watch works on: the workspace, the policy (with where the plan
     is made, for its record), the brakes."""
@@ -243,6 +264,7 @@ def make_run(
         session=settings.session or "default",
         api=settings.shown_api,
         config=str(config_path),
+        shard=shard,
     )
     return Run(
         Workspace.of(config_path, state_file=state_path),

@@ -12,19 +12,25 @@ people a round-tripping dumper took most of a minute. Every scalar is written pl
 YAML reads it back as that same string, double-quoted with escapes otherwise (a property test
 holds `yaml.safe_load` to it). A config too big for one file (the loader reads files of up to
 5 MB) is split into several, people first, which a directory config merges.
+
+Several sessions (accounts) make one config: the first is its `session:`, every one is
+declared under `sessions:`, and each group names its account unless it is the first's. A
+group that more than one account is in is written once, for the first account that is admin
+in it (else the first that is in it); the other accounts are then its members like anyone.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from reconciler.config.yamlfile import MAX_FILE_BYTES
 from reconciler.core.groups import DesiredState, LiveGroup, Member
 from reconciler.core.jid import Jid
+from reconciler.errors import SettingsError
 from reconciler.util.untrusted import shown
 from reconciler.util.wording import count
 
@@ -34,13 +40,26 @@ ONE_FILE = "groups.yaml"  # the file's name when a config that fits one is writt
 
 
 @dataclass(frozen=True, slots=True)
+class SessionGroups:
+    """What one session read for import: its groups, its own addresses (`me`, its number and
+    LID), and when each group was created where Titan says."""
+
+    session: str
+    me: frozenset[Jid]
+    groups: Sequence[LiveGroup]
+    created: Mapping[Jid, int | None]
+
+
+@dataclass(frozen=True, slots=True)
 class Imported:
     """The config written: one file, or (too big for one) several for a directory, by name;
-    and what it holds."""
+    what it holds; and, for several sessions, each group more than one account is in, with
+    the session it was written for and the others."""
 
     files: dict[str, str]
     groups: int
     people: int
+    shared: tuple[tuple[Jid, str, tuple[str, ...]], ...] = ()
 
     @property
     def one_file(self) -> bool:
@@ -54,23 +73,38 @@ class Imported:
         return self.files[ONE_FILE]
 
 
+def check_beside(known: DesiredState, sessions: Sequence[str]) -> None:
+    """Refuse to write, beside `known`, the groups of a session it does not manage."""
+    declared = {known.session or "default", *known.sessions}
+    strangers = [s for s in sessions if s not in declared]
+    if strangers:
+        raise SettingsError(
+            f"the config beside it manages session {', '.join(map(repr, sorted(declared)))},"
+            f" not {', '.join(map(repr, strangers))}: declare "
+            + ("them" if len(strangers) > 1 else "it")
+            + " under sessions: there first, or write elsewhere"
+        )
+
+
 def write_config(
-    groups: Sequence[LiveGroup],
+    reads: Sequence[SessionGroups],
     *,
-    session: str,
-    me: set[Jid | None],
-    created: Mapping[Jid, int | None],
     known: DesiredState | None = None,
     api: str = "",
     now: datetime,
     split_at: int = SPLIT_AT,
     beside: bool = False,
 ) -> Imported:
-    """The config of `groups`, as read from `session` (whose own addresses are `me`);
-    `created`: when each group was created, where Titan says. Split into files of at most
-    `split_at` bytes when it is bigger. `beside`: a file to sit beside `known` in its
-    directory, read with it as one config: without `session:` nor the people `known` names,
-    and with group keys it does not use."""
+    """The config of the groups `reads` found, each session's in the order given. Split into
+    files of at most `split_at` bytes when it is bigger. `beside`: a file to sit beside
+    `known` in its directory, read with it as one config: without `session:`, `sessions:`
+    nor the people `known` names, and with group keys it does not use."""
+    if beside and known is not None:
+        check_beside(known, [read.session for read in reads])
+    chosen, shared = _one_account_each(reads)
+    session = (known.session or "default") if beside and known else reads[0].session
+    several = len(reads) > 1
+    groups = [group for _, group in chosen]
     # Who is who across groups: someone shown by LID in one group and by number (with that
     # LID) in another is one person, named once.
     numbers = {
@@ -84,15 +118,20 @@ def write_config(
     keys: set[str] = {group.key for group in beside_known.groups} if beside_known else set()
     named = set(beside_known.directory.values()) if beside_known else set()
     entries = []
-    for group in groups:
-        others = sum(1 for jid in group.state.members if jid not in me)
-        when = created.get(group.id)
+    for read, group in chosen:
+        me = set(read.me)
+        others = sum(1 for jid, m in group.state.members.items() if not _is(jid, m, me))
+        when = read.created.get(group.id)
         since = f"created {datetime.fromtimestamp(when, UTC).date()}, " if when else ""
         comment = f"  # {since}{count(others, 'participant')} besides the session\n"
-        entries.append(comment + _group(_key(group.state.subject, keys), group, me, names))
+        own = read.session if read.session != session else None
+        key = _key(group.state.subject, keys)
+        entries.append(comment + _group(key, group, me, names, session=own))
     people = [_person(name, spec) for name, spec in names.used() if name not in named]
+    names_read = ", ".join(repr(read.session) for read in reads)  # valid session names
+    declared = "".join(f"  {_scalar(read.session)}: {{}}\n" for read in reads)
     head = (
-        f"# Imported by `groupctl import` from session {session!r}"  # a valid session name
+        f"# Imported by `groupctl import` from session{'s' if several else ''} {names_read}"
         + (f" at {shown(api)}" if api else "")
         + f" on {now:%Y-%m-%d %H:%M} UTC: {count(len(groups), 'group')},"
         f" {count(len(people), 'person', 'people')}.\n"
@@ -104,14 +143,50 @@ def write_config(
             "version: 1\n"
             if beside_known
             else f"version: 1\nsession: {_scalar(session)}\n"
+            + (f"sessions:\n{declared}" if several else "")
         )
     )
     whole = head + _section("people", people) + _section("groups", entries)
     if len(whole.encode()) <= split_at:
-        return Imported({ONE_FILE: whole}, len(groups), len(people))
+        return Imported({ONE_FILE: whole}, len(groups), len(people), shared)
     files = _split("people", people, head, split_at)
     files |= _split("groups", entries, "version: 1\n", split_at)
-    return Imported(files, len(groups), len(people))
+    return Imported(files, len(groups), len(people), shared)
+
+
+def _one_account_each(
+    reads: Sequence[SessionGroups],
+) -> tuple[list[tuple[SessionGroups, LiveGroup]], tuple[tuple[Jid, str, tuple[str, ...]], ...]]:
+    """Each group once, with the session it is written for: the first (in the order given)
+    whose account is admin in it, else the first that is in it; and the groups more than one
+    session read, as (id, the session chosen, the others)."""
+    holders: dict[Jid, list[tuple[SessionGroups, LiveGroup]]] = {}
+    place: dict[tuple[int, Jid], int] = {}  # where each session listed each group
+    for n, read in enumerate(reads):
+        for at, group in enumerate(read.groups):
+            holders.setdefault(group.id, []).append((read, group))
+            place[n, group.id] = at
+    chosen, shared = [], []
+    for gid, found in holders.items():
+        admin = [(read, group) for read, group in found if _is_admin(group, read.me)]
+        pick = (admin or found)[0]
+        chosen.append(pick)
+        if len(found) > 1:
+            others = tuple(read.session for read, _ in found if read is not pick[0])
+            shared.append((gid, pick[0].session, others))
+    order = {id(read): n for n, read in enumerate(reads)}
+    # Each session's groups together, in the order it listed them.
+    chosen.sort(key=lambda pair: (order[id(pair[0])], place[order[id(pair[0])], pair[1].id]))
+    return chosen, tuple(shared)
+
+
+def _is_admin(group: LiveGroup, me: frozenset[Jid]) -> bool:
+    return any(m.admin for jid, m in group.state.members.items() if _is(jid, m, me))
+
+
+def _is(jid: Jid, member: Member, me: Set[Jid]) -> bool:
+    """Whether the member is the session's own account: by either of its addresses."""
+    return jid in me or (member.lid is not None and member.lid in me)
 
 
 def _section(name: str, items: Sequence[str]) -> str:
@@ -137,13 +212,15 @@ def _split(name: str, items: Sequence[str], head: str, split_at: int) -> dict[st
     }
 
 
-def _group(key: str, group: LiveGroup, me: set[Jid | None], names: _Names) -> str:
+def _group(key: str, group: LiveGroup, me: set[Jid], names: _Names, *, session: str | None) -> str:
     state = group.state
     lines = [f"  {_scalar(key)}:", f"    id: {_scalar(str(group.id))}"]
+    if session is not None:
+        lines.append(f"    session: {_scalar(session)}")
     lines.append(f"    subject: {_scalar(state.subject)}")
     if state.description:
         lines.append(f"    description: {_scalar(state.description)}")
-    others = {jid: m for jid, m in state.members.items() if jid not in me and m.lid not in me}
+    others = {jid: m for jid, m in state.members.items() if not _is(jid, m, me)}
     plain = sorted(names.of(jid, m) for jid, m in others.items() if not m.admin)
     admins = sorted(names.of(jid, m) for jid, m in others.items() if m.admin)
     if plain or not admins:

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from reconciler.config import load
-from reconciler.config.importer import Imported, write_config
+from reconciler.config.importer import Imported, SessionGroups, write_config
 from reconciler.config.workspace import Workspace
 from reconciler.config.write_ids import check_ids_writable, write_ids
 from reconciler.core.groups import DesiredState, LiveState
@@ -343,31 +343,36 @@ async def import_groups(
 ) -> Imported:
     """`groupctl import`: a config of the session's groups (`only` these, when given);
     `beside`: a file to be read with `known` as one config (see `write_config`)."""
+    read = await read_for_import(client, only=only)
+    check_import_found([read], only)
+    return write_config([read], known=known, api=api, now=now, beside=beside)
+
+
+async def read_for_import(client: TitanClient, *, only: Sequence[Jid] = ()) -> SessionGroups:
+    """The session's groups for `groupctl import` (those of `only` it has, when given), each
+    read whole; with several sessions, each is read so and `write_config` makes one config."""
     session = await client.wait_until_connected()
     if session.phone is None:
         raise SettingsError(f"Titan does not say which account session {session.name!r} is")
-    if beside and known is not None and known.session != session.name:
-        raise SettingsError(
-            f"the config beside it is of session {known.session!r}, these groups of"
-            f" {session.name!r}: one config manages one session (write elsewhere, or --session)"
-        )
     listed = await client.list_groups()
     ids = [group.id for group in listed]
-    missing = [gid for gid in only if gid not in ids]
-    if missing:
-        raise UsageError(
-            f"{', '.join(missing)}: not among the groups of session {session.name!r}"
-            " (groupctl import --all lists them all)"
-        )
-    chosen = list(dict.fromkeys(only)) if only else ids
+    chosen = [gid for gid in dict.fromkeys(only) if gid in ids] if only else ids
     groups = await asyncio.gather(*(fetch_group(client, g, with_picture=False) for g in chosen))
-    return write_config(
-        groups,
+    return SessionGroups(
         session=session.name,
-        me={session.phone, session.lid},
+        me=frozenset(a for a in (session.phone, session.lid) if a is not None),
+        groups=groups,
         created={group.id: group.created_at for group in listed},
-        known=known,
-        api=api,
-        now=now,
-        beside=beside,
     )
+
+
+def check_import_found(reads: Sequence[SessionGroups], only: Sequence[Jid]) -> None:
+    """Refuse an import some of whose `only` groups no session read has."""
+    found = {group.id for read in reads for group in read.groups}
+    missing = [gid for gid in dict.fromkeys(only) if gid not in found]
+    if missing:
+        names = ", ".join(repr(read.session) for read in reads)
+        raise UsageError(
+            f"{', '.join(missing)}: not among the groups of session"
+            f"{'s' if len(reads) > 1 else ''} {names} (groupctl import --all lists them all)"
+        )

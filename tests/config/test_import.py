@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.config import load
-from reconciler.config.importer import Imported, _scalar, write_config
+from reconciler.config.importer import Imported, SessionGroups, _scalar, write_config
 from reconciler.core.jid import parse_jid as jid
 from reconciler.engine.live import fetch_group
 from reconciler.engine.planner import PlanPolicy
@@ -283,9 +283,8 @@ def test_a_config_too_big_for_one_file_is_split_and_loads_the_same(tmp_path: Pat
             whole = await import_groups(client, now=NOW)
             listed = await client.list_groups()
             groups = [await fetch_group(client, g.id, with_picture=False) for g in listed]
-        split = write_config(
-            groups, session="default", me={jid(people[0])}, created={}, now=NOW, split_at=8000
-        )
+        read = SessionGroups("default", frozenset({jid(people[0])}), groups, {})
+        split = write_config([read], now=NOW, split_at=8000)
         return whole, split
 
     whole, split = asyncio.run(both())
