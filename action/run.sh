@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The action's second step: run one groupctl command, show and keep what it printed, and
 # report its exit code (as the step's own, and as an output for later steps).
-#   GROUPCTL_COMMAND     validate, check, diff, plan, apply or import
+#   GROUPCTL_COMMAND     validate, check, diff, plan, apply, show or import
 #   GROUPCTL_ARGS        more flags, split on white space (never run through a shell)
 #   GROUPCTL_PLAN_FILE   plan: also save the sealed plan there; apply: apply that saved plan,
 #                        and if it is refused as out of date (exit 4), plan again for the
@@ -11,9 +11,9 @@
 set -uo pipefail
 
 case "${GROUPCTL_COMMAND:-}" in
-  validate|check|diff|plan|apply|import) ;;
+  validate|check|diff|plan|apply|show|import) ;;
   *)
-    echo "::error::groupctl action: command must be validate, check, diff, plan, apply or import, not '${GROUPCTL_COMMAND:-}'"
+    echo "::error::groupctl action: command must be validate, check, diff, plan, apply, show or import, not '${GROUPCTL_COMMAND:-}'"
     exit 1
     ;;
 esac

@@ -70,11 +70,13 @@ def select(
                 f"--session {repr_shown(session)}: not a session of this config ({_names(known)})"
             )
         groups = tuple(g for g in groups if desired.session_of(g) == session)
+    whole: tuple[DesiredGroup, ...] = ()
     if shard is not None:
         number, count = shard
         name = session or desired.session or "default"
+        whole = groups
         groups = tuple(g for g in groups if shard_of(name, g.key, count) == number)
-    return replace(desired, groups=groups), session
+    return replace(desired, groups=groups, whole_session=whole), session
 
 
 def _names(sessions: list[str]) -> str:

@@ -159,6 +159,11 @@ class DesiredState:
     rules: tuple[str, ...] = ()  # the policy: rules, each as a line of JSON (for diffs)
     # sessions: by name, each account's own pace of writes (None: the run's)
     sessions: Mapping[str, str | None] = field(default_factory=dict)
+    # A shard's run (--shard K/N): every group of its session, in the config's order. They
+    # are matched together, as in a run of them all, so that each live group is the same
+    # entry's in every shard and none of another shard's counts as unmanaged; only `groups`
+    # are planned.
+    whole_session: tuple[DesiredGroup, ...] = ()
 
     def session_of(self, group: DesiredGroup) -> str:
         """The session whose account has `group`."""

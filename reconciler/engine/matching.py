@@ -4,7 +4,7 @@ and one live group claimed twice are refused, per entry."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler.core.groups import DesiredState, ListedGroup, same_subject
 from reconciler.core.jid import Jid
@@ -21,7 +21,19 @@ class Matching:
 
 def match_groups(desired: DesiredState, listed: Iterable[ListedGroup]) -> Matching:
     """A group with `id` is that group; without, the one live group of exactly its subject
-    (compared as Unicode NFC, so a subject typed with combining accents is the same)."""
+    (compared as Unicode NFC, so a subject typed with combining accents is the same). In a
+    shard's run, the other shards' groups are matched too, as in a run of them all, and left
+    out of the answer: their groups are managed, not unmanaged."""
+    if desired.whole_session:
+        own = {group.key for group in desired.groups}
+        every = match_groups(
+            replace(desired, groups=desired.whole_session, whole_session=()), listed
+        )
+        return Matching(
+            {key: jid for key, jid in every.bound.items() if key in own},
+            {key: why for key, why in every.errors.items() if key in own},
+            every.unmanaged,
+        )
     listed = tuple(listed)
     ids = {entry.id for entry in listed}
     claimed = {group.id for group in desired.groups if group.id is not None}

@@ -328,6 +328,12 @@ class Plan:
     # The seal of the plan file it was read from (None: made in this run), by which the state
     # file records that it was applied.
     checksum: str | None = None
+    shard: str = ""  # "K/N": the plan of one shard of the session's groups (--shard)
+
+    @property
+    def title(self) -> str:
+        """Whose plan it is: `session 'sales'`, `session 'sales', shard 2/4`."""
+        return f"session {self.session!r}" + (f", shard {self.shard}" if self.shard else "")
 
     @property
     def summary(self) -> Summary:

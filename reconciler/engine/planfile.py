@@ -59,6 +59,8 @@ def data(plan: Plan, *, key: str | None = None, bundle: Sequence[str] = ()) -> d
         "groups": groups,
         "safety": {"brakes": list(plan.brakes), "forced": plan.forced},
     }
+    if plan.shard:
+        body["shard"] = plan.shard
     if bundle:
         body["bundle"] = sorted(bundle)
     return {**body, "checksum": checksum(body, key=key)}
@@ -151,6 +153,7 @@ def _loads(found: dict[str, Any], *, source: str, key: str | None, check_seal: b
             created=_created(found["created"]),
             config_files=found["config_files"],
             checksum=found["checksum"],
+            shard=found.get("shard", ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanFileError(f"{source} is not a valid groupctl plan ({exc})") from None
@@ -216,6 +219,7 @@ class _PlanFile(_File):
     groups: list[_GroupFile]
     safety: _SafetyFile
     bundle: list[str] | None = None  # the sessions of the file of plans it is one of
+    shard: Annotated[str, pydantic.StringConstraints(pattern="^[0-9]{1,4}/[0-9]{1,4}$")] = ""
     checksum: str
 
 
@@ -307,3 +311,57 @@ def bundle_loads(
             raise PlanFileError(f"{source}: the plan under {name!r} was made in another file")
         plans.append(one)
     return plans
+
+
+# -- several plan files, shown together: the shards of a CI matrix -----------------------------
+
+
+def several_for_review(
+    files: Sequence[tuple[str, str]], *, key: str | None = None
+) -> tuple[list[Plan], list[str]]:
+    """The plans of several plan files (each of one plan, or of several sessions'), to show
+    together, as the plans of a CI matrix's shards are in one pull request comment: sorted by
+    session and shard, each checked as `plans_for_review` checks it; and the files whose
+    seals could not be checked. Refused: plans made from different configs, two plans of one
+    session and shard (a file given twice, an old job's), and shards of one session split in
+    different numbers, or beside a plan of all of its groups: those would show a group twice,
+    or a stale plan beside the current one."""
+    found: list[tuple[str, Plan]] = []
+    unchecked: list[str] = []
+    for source, text in files:
+        plans, checked = plans_for_review(text, source=source, key=key)
+        found += [(source, plan) for plan in plans]
+        unchecked += [] if checked else [source]
+    configs = {json.dumps(dict(sorted(p.config_files.items()))) for _, p in found}
+    if len(configs) > 1:
+        raise PlanFileError(
+            f"{', '.join(dict.fromkeys(s for s, _ in found))}: these plans were made from"
+            " different configs (another commit, or a config changed between jobs): show the"
+            " plans of one run"
+        )
+    splits: dict[str, tuple[str, str]] = {}  # session -> (its split: "/N" or "", a source)
+    seen: dict[tuple[str, str], str] = {}
+    for source, plan in found:
+        where = (plan.session, plan.shard)
+        if where in seen:
+            raise PlanFileError(
+                f"{source} and {seen[where]} are both the plan of {plan.title}: give each plan once"
+            )
+        seen[where] = source
+        split = plan.shard.partition("/")[2]
+        first = splits.setdefault(plan.session, (split, source))
+        if first[0] != split:
+            raise PlanFileError(
+                f"{source} and {first[1]} split session {plan.session!r} differently"
+                f" ({_split(split)}, {_split(first[0])}): show the plans of one run"
+            )
+    order = sorted(found, key=lambda pair: (pair[1].session, _shard_number(pair[1].shard)))
+    return [plan for _, plan in order], unchecked
+
+
+def _split(shards: str) -> str:
+    return f"{shards} shards" if shards else "not sharded"
+
+
+def _shard_number(shard: str) -> int:
+    return int(shard.partition("/")[0]) if shard else 0

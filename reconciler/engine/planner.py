@@ -46,6 +46,7 @@ class PlanPolicy:
     session: str = "default"
     api: str = ""
     config: str = ""  # the config's path, as given: recorded in the plan
+    shard: str = ""  # "K/N" for a run of one shard (--shard): recorded in the plan
 
 
 def plan(
@@ -110,6 +111,7 @@ def plan(
         api=policy.api,
         directory=desired.directory,
         config=policy.config,
+        shard=policy.shard,
     )
 
 

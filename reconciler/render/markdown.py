@@ -9,6 +9,8 @@ split what the comment shows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from reconciler.engine.plan import Action, GroupPlan, Kind, Plan, why_revoked
 from reconciler.errors import HOW_TO_FORCE
 from reconciler.render.escaping import bold, code, md
@@ -26,7 +28,12 @@ _ICONS = {"create": "➕", "update": "✏️", "leave": "🚪", "delete": "🗑�
 def render(plan: Plan, *, mask_phones: bool = False, limit: int = COMMENT_LIMIT) -> list[str]:
     """The comment(s), each shorter than `limit` characters."""
     blocks: list[Block] = [
-        (None, f"### groupctl plan for {code(plan.session)}\n\n**{plan.summary.sentence()}**\n")
+        (
+            None,
+            f"### groupctl plan for {code(plan.session)}"
+            + (f", shard {plan.shard}" if plan.shard else "")
+            + f"\n\n**{plan.summary.sentence()}**\n",
+        )
     ]
     if plan.brakes:
         title = (
@@ -51,6 +58,61 @@ def render(plan: Plan, *, mask_phones: bool = False, limit: int = COMMENT_LIMIT)
         blocks.append((None, ""))
     blocks += [(None, _section(plan, group, mask_phones)) for group in plan.groups]
     return split_comments(blocks, limit - MARGIN)
+
+
+def render_several(
+    plans: Sequence[Plan],
+    *,
+    mask_phones: bool = False,
+    missing: Sequence[tuple[str, str]] = (),
+    limit: int = COMMENT_LIMIT,
+) -> list[str]:
+    """The plans of several runs (a CI matrix's shards, several sessions) as one comment
+    when they fit: a table of every plan's summary first, then each plan with changes.
+    `missing`: the (session, shard) of runs that made no plan, called out first."""
+    whole = Plan(
+        groups=tuple(group for plan in plans for group in plan.groups),
+        # Each shard of a session counts the session's unmanaged groups: once a session.
+        unmanaged=sum({plan.session: plan.unmanaged for plan in plans}.values()),
+    )
+    sessions = list(dict.fromkeys(plan.session for plan in plans))
+    lines = [
+        f"### groupctl plan: {count(len(plans), 'plan')} of {count(len(sessions), 'session')}",
+        "",
+        f"**In all: {whole.summary.sentence()}**",
+        "",
+    ]
+    if missing:
+        lines += [
+            "> [!CAUTION]",
+            f"> **{count(len(missing), 'plan')} missing: what "
+            + ("it" if len(missing) == 1 else "they")
+            + " would do is not shown.** The job of each failed or did not run (its log says"
+            " why): do not merge on this comment alone.",
+            "",
+        ]
+    rows = [(plan.session, plan.shard, plan.summary.sentence()) for plan in plans]
+    rows += [(session, shard, "⛔ **no plan**") for session, shard in missing]
+    rows.sort(key=lambda row: (row[0], int(row[1].partition("/")[0] or 0)))
+    lines += [
+        "| session | shard | plan |",
+        "|---|---|---|",
+        *(f"| {code(session)} | {shard or 'all'} | {what} |" for session, shard, what in rows),
+    ]
+    if plans and not missing and all(not p.has_changes and not p.brakes for p in plans):
+        lines += ["", "The groups are as the config says: nothing to do."]
+    parts = ["\n".join(lines)]
+    for plan in plans:
+        if plan.has_changes or plan.refused or plan.brakes:
+            parts += render(plan, mask_phones=mask_phones, limit=limit)
+    # As few comments as hold them: plans side by side while they fit.
+    comments = [parts[0]]
+    for part in parts[1:]:
+        if len(comments[-1]) + 2 + len(part) < limit - MARGIN:
+            comments[-1] += "\n\n" + part
+        else:
+            comments.append(part)
+    return comments
 
 
 # A piece of a comment, and the header it continues (a table's, a callout's): a comment that

@@ -32,6 +32,7 @@ _HEADINGS = {
 def render(plan: Plan, *, mask_phones: bool = False) -> Styled:
     text = Styled()
     header = f"Plan for session {quoted(plan.session)}"
+    header += f", shard {plan.shard}" if plan.shard else ""
     text.append(f"{header} at {shown(plan.api)}\n" if plan.api else f"{header}\n", style="bold")
     if not plan.groups:
         text.append("\nThe groups are as the config says.\n")

@@ -68,8 +68,9 @@ def test_the_example_workflows_use_the_action_as_it_is() -> None:
                 if re.fullmatch(r"your-org/groupctl@v\d+\.\d+\.\d+", step.get("uses", "")):
                     uses += 1
                     assert set(step["with"]) <= set(inputs), workflow.name
-                    assert step["with"]["command"] in ("validate", "check", "diff", "plan", "apply")
-    assert uses == 6
+                    commands = ("validate", "check", "diff", "plan", "apply", "show")
+                    assert step["with"]["command"] in commands
+    assert uses == 10
     apply = yaml.safe_load((ROOT / "examples/workflows/groupctl-apply.yml").read_text())
     assert apply["concurrency"] == {"group": "groupctl-apply", "cancel-in-progress": False}
 
@@ -464,7 +465,7 @@ def test_an_unknown_command_is_refused_by_the_action(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 1
-    assert "command must be validate, check, diff, plan, apply or import, not 'rm'" in done.stdout
+    assert "command must be validate, check, diff, plan, apply, show or import, not 'rm'" in done.stdout
 
 
 def test_the_action_masks_every_invite_link_before_the_log_shows_it(

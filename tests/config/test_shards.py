@@ -13,8 +13,11 @@ from reconciler.config import load
 from reconciler.config.diff import diff
 from reconciler.config.shards import parse_shard, select, shard_of
 from reconciler.core.groups import DesiredGroup, DesiredState, GroupState
+from reconciler.engine.plan import GroupPlan
+from reconciler.engine.planner import plan
 from reconciler.errors import ConfigError, UsageError
 from reconciler.sim.state import Account, Person, WorldState
+from tests.support.builders import ME, A, desired, have, live, want
 from tests.support.processes import run_groupctl
 
 CONFIG = """version: 1
@@ -162,3 +165,38 @@ def test_diff_shows_a_group_moving_to_another_account(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text(CONFIG.replace(", session: sales", "", 1))
     changes = diff(load(tmp_path / "a.yaml"), load(tmp_path / "b.yaml")).groups
     assert [(c.key, c.settings) for c in changes] == [("deals", (("session", "sales", None),))]
+
+
+SUBJECTS = ["Help", "Desk", "Deals", "Ops"]
+
+
+@given(
+    entries=st.dictionaries(
+        KEYS,
+        st.tuples(st.sampled_from([None, 0, 1, 2, 3]), st.sampled_from(SUBJECTS)),
+        max_size=8,
+    ),
+    shards=st.integers(1, 5),
+)
+def test_the_plans_of_the_shards_are_the_plan_of_the_whole(
+    entries: dict[str, tuple[int | None, str]], shards: int
+) -> None:
+    """Split into shards, the config plans exactly as whole: each live group is the same
+    entry's (an entry without id: never takes a group that another shard's entry holds by
+    id), and none of another shard's groups counts as unmanaged."""
+    groups = {n: f"12036300000000010{n}@g.us" for n in range(4)}
+    world = live(*(have(gid, SUBJECTS[n], {ME: "superadmin"}) for n, gid in groups.items()))
+    whole = desired(
+        *(
+            want(key, subject, {ME: "admin", A: "member"}, id=groups[n] if n is not None else None)
+            for key, (n, subject) in entries.items()
+        )
+    )
+    everything = plan(whole, world)
+    planned: dict[str, GroupPlan] = {}
+    for number in range(1, shards + 1):
+        part, _ = select(whole, session=None, shard=(number, shards))
+        shard_plan = plan(part, world)
+        assert shard_plan.unmanaged == everything.unmanaged
+        planned |= {group.key: group for group in shard_plan.groups}
+    assert planned == {group.key: group for group in everything.groups}

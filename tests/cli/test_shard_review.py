@@ -1,0 +1,144 @@
+"""The review of a sharded config: each shard's saved plan, shown together by `groupctl show`
+as one pull request comment (the sharded review workflow's comment job), a missing shard
+called out, and plans that do not belong together refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reconciler.render.markdown import SEPARATOR
+from tests.cli.test_github import ActionRun, FakeGitHub, runner
+from tests.support.processes import run_groupctl
+
+SHARDS = 3
+
+
+def groupctl_run(groupctl: str, cwd: Path, *args: str) -> tuple[int, str, str]:
+    done = run_groupctl(groupctl, *args, cwd=cwd)
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.fixture
+def shard_plans(groupctl: str, example: Path) -> Path:
+    """The example planned as the matrix's jobs would: one saved plan for each shard, and the
+    matrix they were made by; the directory they are in."""
+    plans = example / "plans"
+    plans.mkdir()
+    code, matrix, err = groupctl_run(groupctl, example, "shards", str(SHARDS), "--format", "json")
+    assert code == 0, err
+    (example / "matrix.json").write_text(matrix)
+    for number in range(1, SHARDS + 1):
+        code, _, err = groupctl_run(
+            groupctl,
+            example,
+            "plan",
+            "--api",
+            "sim:world.json",
+            "--shard",
+            f"{number}/{SHARDS}",
+            "--out",
+            f"plans/plan-{number}.json",
+        )
+        assert code == 0, err
+    return plans
+
+
+def test_the_shards_plans_make_one_comment_whose_sum_is_the_whole_plan(
+    groupctl: str, example: Path, shard_plans: Path
+) -> None:
+    code, whole, err = groupctl_run(
+        groupctl, example, "plan", "--api", "sim:world.json", "--format", "json"
+    )
+    assert code == 0, err
+    whole_plan = json.loads(whole)
+    code, comment, err = groupctl_run(
+        groupctl, example, "show", "--format", "markdown", "--matrix", "matrix.json", "plans"
+    )
+    assert code == 0, err
+    assert SEPARATOR.strip() not in comment  # one comment
+    assert comment.startswith(f"### groupctl plan: {SHARDS} plans of 1 session")
+    # The sum of the shards is the plan of the whole: the same totals, unmanaged counted once.
+    assert f"**In all: {whole_plan['summary']}**" in comment
+    for number in range(1, SHARDS + 1):
+        assert f"| <code>default</code> | {number}/{SHARDS} | Plan: " in comment
+    # Every group the whole plan changes is in it, under its shard's plan.
+    for group in whole_plan["groups"]:
+        assert f"(<code>{group['key']}</code>)" in comment, group["key"]
+
+
+def test_a_shard_without_a_plan_is_called_out_and_fails_the_show(
+    groupctl: str, example: Path, shard_plans: Path
+) -> None:
+    (shard_plans / "plan-2.json").unlink()
+    code, comment, err = groupctl_run(
+        groupctl, example, "show", "--format", "markdown", "--matrix", "matrix.json", "plans"
+    )
+    assert code == 1
+    assert "> **1 plan missing: what it would do is not shown.**" in comment
+    assert f"| <code>default</code> | 2/{SHARDS} | ⛔ **no plan** |" in comment
+    assert f"1 plan of the matrix missing (session 'default' shard 2/{SHARDS})" in err
+
+
+def test_plans_that_do_not_belong_together_are_refused(
+    groupctl: str, example: Path, shard_plans: Path
+) -> None:
+    # One shard's plan twice (an old job's artifact beside the new one).
+    shutil.copy(shard_plans / "plan-1.json", example / "again.json")
+    code, out, err = groupctl_run(groupctl, example, "show", "plans", "again.json")
+    assert (code, out) == (1, "")
+    assert "are both the plan of session 'default', shard 1/3" in err
+    # A shard of another split, beside these.
+    code, _, err = groupctl_run(
+        groupctl, example, "plan", "--api", "sim:world.json", "--shard", "1/2", "--out", "two.json"
+    )
+    assert code == 0, err
+    code, out, err = groupctl_run(groupctl, example, "show", "plans", "two.json")
+    assert (code, out) == (1, "")
+    assert "split session 'default' differently (2 shards, 3 shards)" in err
+    # A plan of another config.
+    config = example / "groups.yaml"
+    config.write_text(config.read_text() + "\n# changed\n")
+    code, _, err = groupctl_run(
+        groupctl, example, "plan", "--api", "sim:world.json", "--out", "other.json"
+    )
+    assert code == 0, err
+    code, out, err = groupctl_run(groupctl, example, "show", "plans", "other.json")
+    assert (code, out) == (1, "")
+    assert "these plans were made from different configs" in err
+
+
+def test_the_action_comments_the_shards_plans_as_one_comment(
+    groupctl: str,
+    example: Path,
+    shard_plans: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sharded review workflow's comment job: the action's show of the downloaded plans."""
+    github = FakeGitHub()
+    runner(tmp_path, groupctl)
+    context = {
+        "repository": "acme/groups",
+        "token": "gh-token",
+        "event": {"pull_request": {"number": 5}},
+    }
+    run = ActionRun(example, tmp_path / "runner", context)
+    for name, value in github.environment().items():
+        monkeypatch.setenv(name, value)
+    try:
+        steps, logs = run(
+            command="show",
+            args="--format markdown --matrix matrix.json plans",
+            comment="true",
+            comment_key="plan",
+        )
+        assert steps["run"]["outputs"]["exit-code"] == "0", logs
+        assert github.calls.count("POST /repos/acme/groups/issues/5/comments") == 1
+        (body,) = github.comments.values()
+        assert body.startswith(f"<!-- groupctl:plan:1 -->\n### groupctl plan: {SHARDS} plans")
+    finally:
+        github.close()
