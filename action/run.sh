@@ -34,8 +34,17 @@ code=$?
 stale=false
 if [ "$GROUPCTL_COMMAND" = apply ] && [ -n "$plan_file" ] && [ "$code" = 4 ]; then
   # The reviewed plan is out of date (its reasons are in the log above): nothing was
-  # applied. What would be done now goes to the pull request instead, for people to review.
+  # applied. What would be done now goes to the pull request instead, for people to review:
+  # the plan of the same account and shard when the plan was one shard's (a sharded apply's
+  # job), checked to be a session name and K/N before they become flags.
   stale=true
+  same=()
+  read -r session shard < <(python3 -c 'import json, sys
+found = json.load(open(sys.argv[1]))
+print(found.get("session", "-") if "groups" in found else "-", found.get("shard") or "-")' "$plan_file" 2> /dev/null) || true
+  if [[ "${shard:-}" =~ ^[0-9]{1,4}/[0-9]{1,4}$ ]] && [[ "${session:-}" =~ ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$ ]]; then
+    same=(--session "$session" --shard "$shard")
+  fi
   {
     echo "### groupctl: the reviewed plan was not applied"
     echo
@@ -43,7 +52,7 @@ if [ "$GROUPCTL_COMMAND" = apply ] && [ -n "$plan_file" ] && [ "$code" = 4 ]; th
     echo "applied (the job's log says what changed). This is the plan now: once reviewed, run"
     echo "the apply workflow by hand to apply the config as it is."
     echo
-    groupctl plan --format markdown
+    groupctl plan --format markdown "${same[@]}"
   } > "$output"
   echo "::error::groupctl: the reviewed plan is out of date and was not applied; the plan now is on the pull request"
   code=1

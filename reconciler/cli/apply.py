@@ -106,12 +106,11 @@ def apply_command(
         )
 
     if planfile is not None:
-        if planning.shard is not None:
-            raise UsageError("--shard picks groups to plan now; a saved plan is applied whole")
         from_flag = ctx.get_parameter_source("config_path") is not ParameterSource.DEFAULT
         several, config_path = options.read_plans(
             planfile, planning.only, config_path, from_flag, settings
         )
+        options.check_plan_shard(planfile, [plan for plan, _ in several], planning.shard)
         if len(several) > 1:  # a file of several sessions' plans
             config = load(config_path, pictures=False)
             each([(config, plan, _paced(own, config)) for plan, own in several])

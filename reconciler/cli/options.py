@@ -27,7 +27,7 @@ from reconciler.engine.planner import PlanPolicy
 from reconciler.engine.safety import Brakes
 from reconciler.engine.service import LOCK_TIMEOUT, Run, check_plan_target
 from reconciler.engine.statefile import LONGEST_PLAN_AGE
-from reconciler.errors import FileAccessError, UsageError
+from reconciler.errors import FileAccessError, SettingsError, UsageError
 from reconciler.titan.client import DEFAULT_PARALLELISM
 from reconciler.titan.retries import DEFAULT_RETRIES
 from reconciler.titan.session_guard import RECONNECT_WAIT
@@ -324,7 +324,8 @@ def planning_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--shard",
         metavar="K/N",
         help="Only the K-th of N stable shares of the groups (by session and key), so that N"
-        " jobs split a big config without overlap (groupctl shards N prints the matrix).",
+        " jobs split a big config without overlap (groupctl shards N prints the matrix)."
+        " Applying a saved plan: the plan must be of this shard.",
     )
     @brake_options
     @click.option(
@@ -447,6 +448,20 @@ def load_sessions(
 
 def _group(desired: DesiredState, key: str) -> DesiredGroup:
     return next(group for group in desired.groups if group.key == key)
+
+
+def check_plan_shard(planfile: Path, plans: list[Plan], shard: tuple[int, int] | None) -> None:
+    """With a saved plan, --shard K/N is what the plan must be of (the job of a sharded apply
+    applies its own shard's reviewed plan): SettingsError unless each is."""
+    if shard is None:
+        return
+    wanted = f"{shard[0]}/{shard[1]}"
+    for plan in plans:
+        if plan.shard != wanted:
+            raise SettingsError(
+                f"{shown(str(planfile))} is the plan of {plan.title}, not of shard {wanted}:"
+                " a saved plan is applied by the job of its own session and shard"
+            )
 
 
 def read_plans(

@@ -14,6 +14,7 @@ from typing import Any
 from reconciler.core.groups import FetchedPicture, LiveGroup
 from reconciler.core.invites import check_template
 from reconciler.core.jid import Jid, jid_from_api
+from reconciler.util.untrusted import repr_shown
 from reconciler.util.wording import count
 
 
@@ -333,7 +334,9 @@ class Plan:
     @property
     def title(self) -> str:
         """Whose plan it is: `session 'sales'`, `session 'sales', shard 2/4`."""
-        return f"session {self.session!r}" + (f", shard {self.shard}" if self.shard else "")
+        return f"session {repr_shown(self.session)}" + (
+            f", shard {self.shard}" if self.shard else ""
+        )
 
     @property
     def summary(self) -> Summary:

@@ -465,7 +465,8 @@ def test_an_unknown_command_is_refused_by_the_action(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 1
-    assert "command must be validate, check, diff, plan, apply, show or import, not 'rm'" in done.stdout
+    commands = "validate, check, diff, plan, apply, show or import"
+    assert f"command must be {commands}, not 'rm'" in done.stdout
 
 
 def test_the_action_masks_every_invite_link_before_the_log_shows_it(

@@ -142,3 +142,62 @@ def test_the_action_comments_the_shards_plans_as_one_comment(
         assert body.startswith(f"<!-- groupctl:plan:1 -->\n### groupctl plan: {SHARDS} plans")
     finally:
         github.close()
+
+
+def test_a_sharded_apply_job_applies_only_its_own_shards_plan_and_replans_its_shard_when_stale(
+    groupctl: str,
+    example: Path,
+    shard_plans: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """groupctl-apply-sharded.yml's job: apply --session S --shard K/N of the reviewed plan."""
+    world = (example / "world.json").read_text()
+    code, _, err = groupctl_run(
+        groupctl,
+        example,
+        "apply",
+        "--api",
+        "sim:world.json",
+        "--auto-approve",
+        "--shard",
+        f"1/{SHARDS}",
+        "plans/plan-2.json",
+    )
+    assert code == 1
+    assert f"is the plan of session 'default', shard 2/{SHARDS}, not of shard 1/{SHARDS}" in err
+    assert (example / "world.json").read_text() == world  # nothing applied
+
+    # The config moves on before the merge: the job applies nothing, and comments the plan of
+    # its own shard as it is now.
+    config = example / "groups.yaml"
+    config.write_text(config.read_text() + "\n# a later commit\n")
+    github = FakeGitHub()
+    runner(tmp_path, groupctl)
+    run = ActionRun(
+        example,
+        tmp_path / "runner",
+        {"repository": "acme/groups", "token": "gh-token", "event": {}},
+    )
+    for name, value in github.environment().items():
+        monkeypatch.setenv(name, value)
+    try:
+        steps, logs = run(
+            command="apply",
+            args=f"--auto-approve --session default --shard 2/{SHARDS}",
+            plan_file="plans/plan-2.json",
+            pull_request="5",
+            comment="true",
+            comment_key="apply-1",
+            api_url="sim:world.json",
+        )
+        outputs = steps["run"]["outputs"]
+        assert (outputs["exit-code"], outputs["stale"]) == ("1", "true"), logs
+        (body,) = github.comments.values()
+        assert "the reviewed plan was not applied" in body
+        assert f"### groupctl plan for <code>default</code>, shard 2/{SHARDS}" in body
+        assert f"shard 1/{SHARDS}" not in body
+        assert f"shard 3/{SHARDS}" not in body
+        assert (example / "world.json").read_text() == world
+    finally:
+        github.close()
