@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import ssl
@@ -20,9 +21,7 @@ from reconciler.cli.flags import (
     without_final_line_break,
     written_duration,
 )
-from reconciler.cli.options import api_options, make_run, state_file_option
-from reconciler.config import load
-from reconciler.config.shards import select
+from reconciler.cli.options import api_options, load_sessions, make_run, state_file_option
 from reconciler.config.workspace import state_file_of
 from reconciler.core.groups import DesiredState
 from reconciler.engine.safety import Brakes
@@ -30,8 +29,8 @@ from reconciler.engine.statefile import StateFile
 from reconciler.errors import FileAccessError, SettingsError, UsageError
 from reconciler.util.logs import without_credentials
 from reconciler.util.serving import GracefulServer, bind, head_deadline, small_tls_reads
-from reconciler.util.untrusted import one_line
-from reconciler.watch import Watcher, WatchOptions
+from reconciler.util.untrusted import one_line, repr_shown, shown
+from reconciler.watch import Listener, Watcher, WatchOptions
 from reconciler.watch.options import HEALTH_INTERVAL
 from reconciler.watch.registration import Registration, check_url, register
 
@@ -61,8 +60,9 @@ from reconciler.watch.registration import Registration, check_url, register
     "--register",
     "public_url",
     metavar="PUBLIC_URL",
-    help="Before serving, make sure Titan delivers this session's webhooks to PUBLIC_URL"
-    " (https://.../webhooks/titan), signed with the secret: created once, found again after.",
+    help="Before serving, make sure Titan delivers the webhooks of each session watched to"
+    " PUBLIC_URL (https://.../webhooks/titan), signed with the secret: created once, found"
+    " again after.",
 )
 @click.option(
     "--webhook-secret-env",
@@ -125,9 +125,15 @@ def watch(
     as one JSON log line per group and in Prometheus metrics (/metrics); with --self-heal,
     put them back. /healthz answers while the config is loaded and the API reachable.
 
-    SIGHUP reloads the config; SIGTERM stops, after the group in progress (within about 7 s:
-    no heal starts after the signal, the one in progress is wound down as an interrupted apply
-    is, a check still waiting for the API is dropped).
+    A config of several sessions (sessions:) is watched whole, one listener for every
+    account, unless --session names one: each session with its own client, pace, state file
+    and heals (a banned account stops alone); a delivery goes to the session it names.
+    /healthz says each session's state, and answers 200 while one of them is served.
+
+    SIGHUP reloads the config (an account it adds or drops needs a restart); SIGTERM stops,
+    after the group in progress (within about 7 s: no heal starts after the signal, the one in
+    progress is wound down as an interrupted apply is, a check still waiting for the API is
+    dropped).
 
     \b
       TITAN_WEBHOOK_SECRET=... groupctl watch --listen 0.0.0.0:8443 --self-heal \\
@@ -149,15 +155,16 @@ def watch(
             " with (unsigned deliveries are refused, so watch needs it)"
         )
     logging.getLogger("reconciler.watch").setLevel(logging.INFO)
-    # One account's groups (sessions:): a config of several is watched once for each.
-    whole = load(config_path)
-    desired, session = select(whole, session=settings.session)
-    settings = settings.for_config(session or whole.session)
-    if state_path is None:
-        state_path = state_file_of(config_path, whole, settings.session)
-
-    def reload() -> DesiredState:
-        return select(load(config_path), session=settings.session)[0]
+    # One run (--session, or a config of one account), or one for each session of a config
+    # of several: each with its own groups, pace, client, state file and watcher.
+    runs = load_sessions(config_path, (), settings)
+    several = len(runs) > 1
+    if several and state_path is not None:
+        names = ", ".join(repr_shown(own.session) for _, own in runs)
+        raise UsageError(
+            "--state-file is the file of one session: add --session NAME (this config"
+            f" manages {names})"
+        )
 
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
@@ -169,15 +176,28 @@ def watch(
         small_tls_reads()
     if public_url is not None:
         check_url(public_url)  # before anything is started
-    run = make_run(settings, config_path, state_path, brakes=Brakes(max_removals=max_removals))
+    brakes = Brakes(max_removals=max_removals)
+    made = [
+        (
+            desired,
+            own,
+            make_run(
+                own,
+                config_path,
+                state_path or state_file_of(config_path, desired, own.session),
+                brakes=brakes,
+            ),
+        )
+        for desired, own in runs
+    ]
     options = WatchOptions(
         self_heal=self_heal,
         resync_interval=resync_interval,
         health_interval=health_interval,
-        brakes=run.brakes,
+        brakes=brakes,
         read_timeout=read_timeout,
     )
-    state_file = StateFile.load(run.workspace.state_file)
+    state_files = [StateFile.load(run.workspace.state_file) for _, _, run in made]
     try:
         # 16 KiB (32 KiB in all on Linux): what one delivery's peer can push before watch reads
         # it. Deliveries are small; a full window still carries 256 KiB in 8 round trips.
@@ -186,22 +206,33 @@ def watch(
         raise SettingsError(f"cannot listen on {listen}: {exc.strerror}") from None
 
     async def serve() -> None:
-        async with settings.open_client() as client:
-            watcher = Watcher(
-                desired=desired,
-                client=client,
+        async with contextlib.AsyncExitStack() as clients:
+            watchers = [
+                Watcher(
+                    desired=desired,
+                    client=await clients.enter_async_context(own.open_client()),
+                    secret=secret,
+                    policy=run.policy,
+                    state_file=state_file,
+                    options=options,
+                    pictures=run.workspace.root,
+                    several=several,
+                )
+                for (desired, own, run), state_file in zip(made, state_files, strict=True)
+            ]
+            listener = Listener(
+                watchers,
                 secret=secret,
-                policy=run.policy,
-                state_file=state_file,
                 options=options,
-                reload=reload,
-                pictures=run.workspace.root,
+                reload=lambda: groups_by_session(config_path, settings),
             )
             if public_url is not None:
-                _tell(await register(client, public_url, secret))
+                for watcher in watchers:
+                    registered = await register(watcher.client, public_url, secret)
+                    _tell(registered, watcher.name if several else None)
             server = GracefulServer(
                 uvicorn.Config(
-                    watcher.app,
+                    listener.app,
                     http=head_deadline(options.read_timeout),
                     log_config=None,
                     access_log=False,
@@ -213,22 +244,39 @@ def watch(
                     ssl_certfile=tls[0] if tls else None,
                     ssl_keyfile=tls[1] if tls else None,
                 ),
-                on_exit=watcher.begin_stop,
+                on_exit=listener.begin_stop,
             )
             scheme = "https" if tls else "http"
             address = f"{scheme}://{listen.rsplit(':', 1)[0]}:{sock.getsockname()[1]}"
             click.echo(f"groupctl watch listening on {address}")
             click.echo(
-                f"{len(desired.groups)} groups managed; self-heal {'on' if self_heal else 'off'};"
+                f"{_managed(listener)}; self-heal {'on' if self_heal else 'off'};"
                 f" resync every {written_duration(resync_interval)}",
                 err=True,
             )
             try:
                 await server.serve(sockets=[sock])
             finally:  # a second Ctrl-C ends serving without its shutdown: the heal is saved
-                await watcher.stop()
+                await listener.stop()
 
     asyncio.run(serve())
+
+
+def groups_by_session(config_path: Path, settings: ApiSettings) -> dict[str, DesiredState]:
+    """The config's groups by the session watch would watch them as: what a reload (SIGHUP)
+    hands each watcher."""
+    runs = load_sessions(config_path, (), settings)
+    return {own.session or "default": desired for desired, own in runs}
+
+
+def _managed(listener: Listener) -> str:
+    """How many groups watch manages, and of which sessions when several."""
+    if len(listener.watchers) == 1:
+        return f"{listener.groups} groups managed"
+    each = ", ".join(
+        f"{shown(watcher.name)}: {len(watcher.desired.groups)}" for watcher in listener.watchers
+    )
+    return f"{listener.groups} groups of {len(listener.watchers)} sessions managed ({each})"
 
 
 def _tls_files(cert: Path | None, key: Path | None) -> tuple[str, str] | None:
@@ -250,12 +298,14 @@ def _tls_files(cert: Path | None, key: Path | None) -> tuple[str, str] | None:
     return str(cert), str(key)
 
 
-def _tell(registration: Registration) -> None:
+def _tell(registration: Registration, session: str | None = None) -> None:
+    """What --register found or made (for `session`, in a watch of several)."""
     hook = registration.webhook
     done = "registered" if registration.created else "already registered"
     events = ", ".join(hook.events) if hook.events else "every event"
+    whose = f"session {session}: " if session is not None else ""
     # Parts come from Titan's answer (shown safely), and a URL may carry a password.
-    lines = [f"webhook {hook.id} {done}: {without_credentials(hook.url)} ({events})"]
+    lines = [f"{whose}webhook {hook.id} {done}: {without_credentials(hook.url)} ({events})"]
     lines += [f"note: {note}" for note in registration.notes]
     for line in lines:
         click.echo(one_line(line), err=True)

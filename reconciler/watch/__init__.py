@@ -14,20 +14,35 @@ a tight loop. Every managed group is checked again every resync interval, since 
 lost. While the session is not connected (Titan's `session.status`), healing pauses; a ban
 stops it until restart. Time comes from an injected clock; `tick()` does what is due.
 
+A config of several sessions (WhatsApp accounts) is watched by one process: one watcher per
+session, each as it would be alone (its own client, state file, queue, heals and session
+state: a ban of one account stops that account's heals only), behind one listener that hands
+each delivery to the session its envelope names.
+
 `watcher` composes the parts: `routes` (the endpoints and the triage of events, after `intake`
 believed a delivery and `events` read it), `worker` (the queue, what is due when, the check of
 one group), `healing` (whether a drifted group is written to now, with backoff), `bindings`
 (which live group is which entry), `echoes` (its own changes' webhooks), `session` (the
 session's state), `health` (/healthz, from reads of the session in the background),
 `metrics`, `reporting` (the JSON lines; their wording of a planned action is
-`reconciler.render.watch`) and `options`. `registration` is `--register`: the webhook Titan
-delivers to watch, created once.
+`reconciler.render.watch`) and `options`. `listener` serves one watcher or several: the app,
+the ticker, SIGHUP's reload, the stop of them all. `registration` is `--register`: the webhook
+Titan delivers to watch, created once.
 """
 
 from __future__ import annotations
 
 from reconciler.watch.intake import MAX_BODY
+from reconciler.watch.listener import Listener
 from reconciler.watch.registration import Registration, check_url, register
 from reconciler.watch.watcher import Watcher, WatchOptions
 
-__all__ = ["MAX_BODY", "Registration", "WatchOptions", "Watcher", "check_url", "register"]
+__all__ = [
+    "MAX_BODY",
+    "Listener",
+    "Registration",
+    "WatchOptions",
+    "Watcher",
+    "check_url",
+    "register",
+]

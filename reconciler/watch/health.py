@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler.errors import GroupctlError
@@ -82,6 +82,11 @@ class Health:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reading
 
+    @property
+    def worker_stopped(self) -> bool:
+        """Whether the session's worker has stopped: watch itself is broken (or stopping)."""
+        return self._worker.stopped
+
     def answer(self) -> tuple[int, dict[str, Any]]:
         """/healthz's status and body, from what is known now."""
         if self._worker.stopped:
@@ -99,3 +104,27 @@ class Health:
         state = "paused" if self._session.paused else "ok"
         groups = len(self._worker.desired.groups)
         return 200, {"status": state, "groups": groups, "session": session}
+
+
+def of_sessions(healths: Mapping[str, Health], groups: int) -> tuple[int, dict[str, Any]]:
+    """/healthz of a watch of several sessions: each session's answer, as a watch of it alone
+    would give it, under `sessions`. 200 while at least one session is served (ok or paused)
+    and every worker runs: one account banned or disconnected must not take the others'
+    webhooks away (a load balancer stops sending to a 503) nor get them restarted (a liveness
+    probe would). A stopped worker is watch broken, not an account: 503, a restart mends it.
+    The status is the sessions' own when they agree, else "degraded"."""
+    answers = {name: health.answer() for name, health in healths.items()}
+    served = any(status == 200 for status, _ in answers.values())
+    stopped = [name for name, health in healths.items() if health.worker_stopped]
+    states = {body["status"] for _, body in answers.values()}
+    state = states.pop() if len(states) == 1 else "degraded"
+    body: dict[str, Any] = {
+        "status": state if served and not stopped else "unavailable",
+        "groups": groups,
+        "sessions": {name: body for name, (_, body) in answers.items()},
+    }
+    if stopped:
+        body["error"] = f"the worker of {', '.join(stopped)} stopped"
+    elif not served:
+        body["error"] = "no session is served: see each one's"
+    return (200 if served and not stopped else 503), body

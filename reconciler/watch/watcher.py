@@ -1,16 +1,15 @@
 """The watcher: what `groupctl watch` serves and runs, composed of the routes (`routes.py`),
 the worker and its queue (`worker.py`), the heals (`healing.py`), the bindings of live groups
 to config entries (`bindings.py`), the echoes of its own changes (`echoes.py`), the session's
-state (`session.py`) and its health (`health.py`); here too, served, the ticker and SIGHUP's
-reload."""
+state (`session.py`) and its health (`health.py`). One watcher watches one session; the
+`listener.py` serves one or several (the HTTP app, the ticker, SIGHUP's reload)."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
+import contextvars
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -25,10 +24,11 @@ from reconciler.watch.bindings import Bindings
 from reconciler.watch.echoes import Echoes
 from reconciler.watch.healing import Healer
 from reconciler.watch.health import Health
+from reconciler.watch.listener import Listener
 from reconciler.watch.metrics import Metrics
 from reconciler.watch.options import WatchOptions
-from reconciler.watch.reporting import report
-from reconciler.watch.routes import Routes
+from reconciler.watch.reporting import about_session, report
+from reconciler.watch.routes import Desk
 from reconciler.watch.session import SessionState
 from reconciler.watch.worker import Worker
 
@@ -36,9 +36,11 @@ __all__ = ["WatchOptions", "Watcher"]
 
 
 class Watcher:
-    """The state of `groupctl watch`. `app` serves the webhooks, `/metrics` and `/healthz`;
+    """The state of `groupctl watch` for one session. `app` serves its webhooks, `/metrics`
+    and `/healthz` (a watch of several sessions serves them all with one `Listener` instead);
     `work()` is the worker; `tick()` queues what is due (resyncs, deferred heals); `health`
-    reads the session for /healthz when its ticks (served, every second) say it is due."""
+    reads the session for /healthz when its ticks (served, every second) say it is due.
+    `several`: one of several sessions watched, whose reports name it."""
 
     def __init__(
         self,
@@ -53,6 +55,7 @@ class Watcher:
         reload: Callable[[], DesiredState] | None = None,
         clock: Callable[[], float] = time.monotonic,
         now: Clock = now_utc,
+        several: bool = False,
     ) -> None:
         self.client = client
         self.policy = policy
@@ -94,19 +97,26 @@ class Watcher:
             clock=clock,
             interval=options.health_interval,
         )
-        routes = Routes(
-            secret=secret,
-            options=options,
+        self.desk = Desk(
             worker=self._worker,
-            health=self.health,
             session=self.session,
             bindings=bindings,
             echoes=echoes,
-            metrics=self.metrics,
             clock=clock,
-            now=now,
         )
-        self.app = Starlette(routes=routes.all, lifespan=self._lifespan)
+        self._secret = secret
+        self._now = now
+        self._several = several
+
+    @cached_property
+    def app(self) -> Starlette:
+        """The HTTP app of a watch of this session alone."""
+        return Listener([self], secret=self._secret, options=self.options, now=self._now).app
+
+    @property
+    def name(self) -> str:
+        """The session watched."""
+        return self.session.name
 
     # Kept by the worker, which checks the config's groups; read and set here (SIGHUP).
 
@@ -123,25 +133,52 @@ class Watcher:
         only the session is read (is it back?); banned, nothing."""
         self._worker.tick()
 
+    def beat(self) -> None:
+        """What the ticker does every second while served: `tick()`, and /healthz's read of
+        the session when one is due."""
+        self.tick()
+        self.health.tick()
+
+    def start(self) -> None:
+        """Run the worker in a task of its own (while served)."""
+        context = contextvars.copy_context()
+        if self._several:
+            context.run(about_session, self.name)
+        self._worker.start(context)
+
     async def work(self) -> None:
         """Check queued groups one at a time until `stopping` (the group in progress is
         finished first)."""
+        if self._several:
+            about_session(self.name)
         await self._worker.work()
 
     async def idle(self) -> None:
         """Wait until every queued group has been checked."""
         await self._worker.idle()
 
+    def count_queue(self) -> None:
+        """Show how many groups wait to be checked (for /metrics)."""
+        self.metrics.queue.set(len(self._worker.queue))
+
     def reload(self) -> None:
         """Read the config again (SIGHUP); a config with mistakes is reported, the old one kept."""
         if self._reload is None:
             return
         try:
-            self.desired = self._reload()
+            desired = self._reload()
         except GroupctlError as exc:
             report("reload_failed", error=str(exc))
             return
-        report("reloaded", groups=len(self.desired.groups))
+        self.reloaded(desired)
+
+    def reloaded(self, desired: DesiredState) -> None:
+        """The config was read again: these are the session's groups now, each checked now."""
+        self.desired = desired
+        if self._several:
+            report("reloaded", session=self.name, groups=len(self.desired.groups))
+        else:
+            report("reloaded", groups=len(self.desired.groups))
         self._worker.resync_now()
 
     def begin_stop(self) -> None:
@@ -159,25 +196,3 @@ class Watcher:
         Stopping twice is harmless."""
         await self.health.stop()
         await self._worker.stop()
-
-    @asynccontextmanager
-    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        """Served (uvicorn runs this): the worker and a ticker (of the queue and of /healthz's
-        reads) run beside the routes; SIGHUP reloads the config; at shutdown the group in
-        progress is finished first."""
-        self._worker.start()
-        ticker = asyncio.create_task(self._ticking())
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGHUP, self.reload)
-        try:
-            yield
-        finally:
-            loop.remove_signal_handler(signal.SIGHUP)
-            ticker.cancel()
-            await self.stop()
-
-    async def _ticking(self) -> None:
-        while True:
-            self.tick()
-            self.health.tick()
-            await asyncio.sleep(1)

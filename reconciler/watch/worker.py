@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -177,9 +178,9 @@ class Worker:
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Run `work()` in a task of its own (while served)."""
-        self._task = asyncio.create_task(self.work())
+    def start(self, context: contextvars.Context | None = None) -> None:
+        """Run `work()` in a task of its own (while served), in `context` if given."""
+        self._task = asyncio.create_task(self.work(), context=context)
 
     @property
     def stopped(self) -> bool:

@@ -1,18 +1,21 @@
 """A watcher and the Titan simulator in one process, for the tests of `groupctl watch`: the
 simulator's signed webhooks go straight into the watcher's app, time comes from a `Clock` the
-test moves; and what the tests of `groupctl watch` as a real process share."""
+test moves; the same for two accounts behind one listener (`Sessions`); and what the tests of
+`groupctl watch` as a real process share."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from reconciler.config import load
+from reconciler.config.shards import select
 from reconciler.core.groups import DesiredState
 from reconciler.core.jid import parse_jid
 from reconciler.engine.planner import PlanPolicy
@@ -25,7 +28,7 @@ from reconciler.sim.transport import SimTransport
 from reconciler.sim.webhooks import WebhookSender, sign
 from reconciler.titan.client import TitanClient
 from reconciler.util.serving import bind
-from reconciler.watch import Watcher, WatchOptions
+from reconciler.watch import Listener, Watcher, WatchOptions
 from tests.support.builders import desired, want
 
 KEY = "watch-key-4b9e21"
@@ -108,13 +111,7 @@ class Setup:
         await self.watcher.app(scope, receive, send)
 
     def session(self, name: str) -> TitanClient:
-        return TitanClient(
-            "http://titan-sim",
-            api_key=KEY,
-            session=name,
-            transport=SimTransport(self.sim.asgi),
-            write_rate=None,
-        )
+        return sim_client(self.sim, name)
 
     async def settle(self) -> None:
         """Until every webhook is delivered and every queued group checked (a heal sends
@@ -148,9 +145,159 @@ async def running(setup: Setup) -> AsyncIterator[Setup]:
         await setup.bob.aclose()
 
 
+def sim_client(sim: Simulator, session: str) -> TitanClient:
+    """A client of `session` on the simulator in this process."""
+    return TitanClient(
+        "http://titan-sim",
+        api_key=KEY,
+        session=session,
+        transport=SimTransport(sim.asgi),
+        write_rate=None,
+    )
+
+
 def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
     """The headers of a delivery of `body` signed as Titan signs it."""
     return {"X-Webhook-Signature": sign(secret, body), "Content-Type": "application/json"}
+
+
+# -- two accounts, one listener ------------------------------------------------------------------
+
+SALES = "+14155550200"  # the sales account; the support account is BOT
+HELP = "120363000000000011@g.us"  # support's group
+DEALS = "120363000000000022@g.us"  # sales' group
+# Bob (an admin of both, with a session of his own) drifts them; Alice is a member of both.
+SESSIONS_CONFIG = f"""version: 1
+session: support
+sessions:
+  support:
+  sales: {{write_rate: unlimited}}
+groups:
+  help: {{subject: Help, id: "{HELP}", members: ["{ALICE}"], admins: ["{BOB}"]}}
+  deals: {{subject: Deals, session: sales, id: "{DEALS}", members: ["{ALICE}"], admins: ["{BOB}"]}}
+"""
+
+
+def two_accounts() -> WorldState:
+    """Help, the support account's group, and Deals, the sales account's: each account in its
+    own group only, Bob an admin and Alice a member of both."""
+    groups = [
+        (HELP, "Help", BOT, "HelpInviteCode00000001"),
+        (DEALS, "Deals", SALES, "DealInviteCode00000001"),
+    ]
+    return WorldState.model_validate(
+        {
+            "people": [{"phone": phone} for phone in (BOT, SALES, ALICE, BOB)],
+            "accounts": [
+                {"session": "support", "phone": BOT},
+                {"session": "sales", "phone": SALES},
+                {"session": "bob", "phone": BOB},
+            ],
+            "groups": [
+                {
+                    "id": gid,
+                    "subject": subject,
+                    "creator": owner,
+                    "created_at": 1,
+                    "invite_code": code,
+                    "participants": {owner: "superadmin", BOB: "admin", ALICE: "member"},
+                }
+                for gid, subject, owner, code in groups
+            ],
+        }
+    )
+
+
+class Sessions:
+    """The watchers of the support and sales accounts behind one listener, and a simulator
+    whose signed webhooks go straight into the listener's app; `reload` reads `config` as
+    `groupctl watch` does at SIGHUP."""
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        options: WatchOptions,
+        clock: Callable[[], float],
+        reload: Callable[[Path], Mapping[str, DesiredState]] | None = None,
+    ) -> None:
+        world_file = tmp_path / "world.json"
+        world_file.write_text(two_accounts().model_dump_json())
+        self.config = tmp_path / "groups.yaml"
+        self.config.write_text(SESSIONS_CONFIG)
+        self.hooks = WebhookSender(
+            "http://watch.test/webhooks/titan",
+            SECRET,
+            transport=httpx.ASGITransport(app=self._app),
+        )
+        simulated = SimConfig(api_keys={KEY: ALL_SCOPES}, webhooks=self.hooks)
+        self.sim = Simulator(WorldStore.open(world_file), simulated)
+        self.bob = sim_client(self.sim, "bob")
+        whole = load(self.config)
+        self.watchers = {
+            name: Watcher(
+                desired=select(whole, session=name)[0],
+                client=sim_client(self.sim, name),
+                secret=SECRET,
+                policy=PlanPolicy(session=name),
+                pictures=tmp_path,
+                options=options,
+                clock=clock,
+                several=True,
+            )
+            for name in ("support", "sales")
+        }
+        self.listener = Listener(
+            list(self.watchers.values()),
+            secret=SECRET,
+            options=options,
+            reload=(lambda: reload(self.config)) if reload is not None else None,
+        )
+
+    async def _app(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.listener.app(scope, receive, send)
+
+    async def settle(self) -> None:
+        """Until every webhook is delivered and every queued group checked, in each session."""
+        for _ in range(10):
+            await self.hooks.close()
+            for watcher in self.watchers.values():
+                await watcher.idle()
+            if self.hooks._queue.empty():
+                return
+        raise AssertionError("the watchers and the simulator never settled")
+
+    def count(self, metric: str, **labels: str) -> float:
+        """A sample of the listener's one registry."""
+        return self.listener.registry.get_sample_value(metric, labels) or 0.0
+
+    def participants(self, group: str) -> dict[str, str]:
+        found = next(g for g in self.sim.store.world().state.groups if g.id == group)
+        return dict(found.participants)
+
+    def writes(self, session: str) -> int:
+        """The API writes made as `session` so far."""
+        calls = self.sim.stats.by_call.items()
+        return sum(n for call, n in calls if not call.startswith("GET ") and f"/{session}/" in call)
+
+    async def close(self) -> None:
+        await self.bob.aclose()
+        for watcher in self.watchers.values():
+            await watcher.client.aclose()
+
+
+@asynccontextmanager
+async def serving(setup: Sessions) -> AsyncIterator[Sessions]:
+    """Every session's worker running as `groupctl watch` runs them, the first resync of each
+    done; stopped and the clients closed after."""
+    for watcher in setup.watchers.values():
+        watcher.start()
+        watcher.tick()
+    try:
+        await setup.settle()
+        yield setup
+    finally:
+        await setup.listener.stop()
+        await setup.close()
 
 
 # -- for `groupctl watch` as a real process ------------------------------------------------------
