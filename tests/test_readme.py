@@ -41,6 +41,9 @@ NOT_RUN = {
     'docker run --rm --user "$(id -u):$(id -g)"': "needs a Docker engine: CI's container job",
     "groupctl import --all -o groups.yaml": "needs a real account's group ids",
     "TITAN_WEBHOOK_SECRET=... groupctl watch --listen 0.0.0.0:8443": "needs a public address",
+    "groupctl shards 4 --format json > matrix.json": (
+        "needs the plans of a CI matrix's jobs: tests/cli/test_shard_review.py makes and shows them"
+    ),
 }
 
 
