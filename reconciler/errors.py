@@ -179,7 +179,7 @@ class CutShortError(GroupctlError):
 
 HOW_TO_FORCE = (
     "If these changes are intended, run again with --force (or raise the limit each names:"
-    " its --max-... flag, or the group's limits: in the config)."
+    " its --max-... flag, or the limits: of the group, or of its session, in the config)."
 )
 
 

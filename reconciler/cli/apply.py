@@ -93,7 +93,7 @@ def apply_command(
     interrupted by SIGINT or SIGTERM.
     """
     confirm = None if auto_approve else asker("Apply these changes?")
-    desired = saved = None
+    desired = saved = whole = None
 
     def each(runs: list[tuple[DesiredState, Plan | None, ApiSettings]]) -> None:
         _apply_each(
@@ -135,7 +135,9 @@ def apply_command(
         )
     as_json = output_format == "json"
     run = replace(
-        planning.run(settings, config_path), lock_timeout=lock_timeout, max_plan_age=max_plan_age
+        planning.run(settings, config_path, desired or whole),
+        lock_timeout=lock_timeout,
+        max_plan_age=max_plan_age,
     )
 
     def waiting(holder: str) -> None:
@@ -200,7 +202,7 @@ def _apply_each(
         own = replace(
             planning, state_path=options.state_path_for(planning, config_path, desired, settings)
         )
-        run = own.run(settings, config_path)
+        run = own.run(settings, config_path, desired)
         return replace(run, lock_timeout=lock_timeout, max_plan_age=max_plan_age)
 
     async def check_one(settings: ApiSettings, client: TitanClient) -> None:

@@ -24,7 +24,7 @@ from reconciler.core.groups import DesiredGroup, DesiredState
 from reconciler.engine import planfile as plan_files
 from reconciler.engine.plan import Plan
 from reconciler.engine.planner import PlanPolicy
-from reconciler.engine.safety import Brakes
+from reconciler.engine.safety import Brakes, lowered
 from reconciler.engine.service import LOCK_TIMEOUT, Run, check_plan_target
 from reconciler.engine.statefile import LONGEST_PLAN_AGE
 from reconciler.errors import FileAccessError, SettingsError, UsageError
@@ -231,18 +231,28 @@ class Planning:
     state_path: Path | None
     shard: tuple[int, int] | None = None  # --shard K/N
 
-    def run(self, settings: ApiSettings, config_path: Path) -> Run:
-        """What the plan or apply works on."""
+    def run(
+        self, settings: ApiSettings, config_path: Path, desired: DesiredState | None = None
+    ) -> Run:
+        """What the plan or apply works on: with the config, under its session's own limits
+        (sessions: limits:) where they are lower than the run's brakes."""
         return make_run(
             settings,
             config_path,
             self.state_path,
             only=self.only,
             remove_unresolved=self.remove_unresolved,
-            brakes=self.brakes,
+            brakes=session_brakes(self.brakes, desired, settings),
             force=self.force,
             shard=f"{self.shard[0]}/{self.shard[1]}" if self.shard else "",
         )
+
+
+def session_brakes(brakes: Brakes, desired: DesiredState | None, settings: ApiSettings) -> Brakes:
+    """The run's brakes, lowered by the limits of the session it runs as (sessions:)."""
+    if desired is None:
+        return brakes
+    return lowered(brakes, desired.session_brakes.get(settings.session or "default", {}))
 
 
 def make_run(

@@ -91,7 +91,7 @@ def plan_command(
         return
     desired, settings = runs[0]
     state_path = state_path_for(planning, config_path, desired, settings)
-    run = replace(planning, state_path=state_path).run(settings, config_path)
+    run = replace(planning, state_path=state_path).run(settings, config_path, desired)
     result = settings.run(lambda client: plan_config(client, run, desired))
     started = time.perf_counter()
     show_plan(result, output_format, mask_phones, key=settings.api_key)
@@ -126,7 +126,7 @@ def _plan_each(
     async def plan_one(settings: ApiSettings, client: TitanClient) -> Plan:
         desired = by_session[settings.session]
         state_path = state_path_for(planning, config_path, desired, settings)
-        run = replace(planning, state_path=state_path).run(settings, config_path)
+        run = replace(planning, state_path=state_path).run(settings, config_path, desired)
         return await plan_config(client, run, desired)
 
     results = ApiSettings.run_each([settings for _, settings in runs], plan_one)

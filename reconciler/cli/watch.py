@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import ssl
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -21,7 +22,13 @@ from reconciler.cli.flags import (
     without_final_line_break,
     written_duration,
 )
-from reconciler.cli.options import api_options, load_sessions, make_run, state_file_option
+from reconciler.cli.options import (
+    api_options,
+    load_sessions,
+    make_run,
+    session_brakes,
+    state_file_option,
+)
 from reconciler.config.workspace import state_file_of
 from reconciler.core.groups import DesiredState
 from reconciler.engine.safety import Brakes
@@ -185,7 +192,7 @@ def watch(
                 own,
                 config_path,
                 state_path or state_file_of(config_path, desired, own.session),
-                brakes=brakes,
+                brakes=session_brakes(brakes, desired, own),
             ),
         )
         for desired, own in runs
@@ -214,7 +221,8 @@ def watch(
                     secret=secret,
                     policy=run.policy,
                     state_file=state_file,
-                    options=options,
+                    # Each heal under its account's own limits (sessions: limits:) too.
+                    options=replace(options, brakes=run.brakes),
                     pictures=run.workspace.root,
                     several=several,
                 )

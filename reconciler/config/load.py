@@ -23,10 +23,12 @@ from reconciler.config.model import (
     ConfigFile,
     Defaults,
     GroupSpec,
+    InviteLinkSpec,
     Limits,
     PersonSpec,
     PersonValue,
     PolicyRule,
+    SessionLimits,
     SessionSpec,
     TeamValue,
     TemplateSpec,
@@ -69,6 +71,11 @@ _MODELS: dict[Path_, type[pydantic.BaseModel]] = {
     ("templates", "*"): TemplateSpec,
     ("templates", "*", "limits"): Limits,
     ("policy", "*"): PolicyRule,
+    ("sessions", "*"): SessionSpec,
+    ("sessions", "*", "limits"): SessionLimits,
+    ("groups", "*", "invite_link"): InviteLinkSpec,
+    ("templates", "*", "invite_link"): InviteLinkSpec,
+    ("defaults", "invite_link"): InviteLinkSpec,
 }
 
 
@@ -430,6 +437,8 @@ def _unknown_key(path: Path_) -> str:
     model = _MODELS.get(shape)
     allowed = sorted(model.model_fields) if model else []
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if not allowed:
+        return f"unknown key {key!r}"
     hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed)}"
     return f"unknown key {key!r}: {hint}"
 

@@ -332,6 +332,32 @@ class PolicyRule(Strict):
     )
 
 
+class SessionLimits(Strict):
+    """An account's own safety brakes: each lowers the run's (--max-... flag) for this
+    account's plan, never raises it."""
+
+    max_removals: StrictInt | None = Field(
+        default=None, ge=0, description="Most members this account's plan may remove in all."
+    )
+    max_demotions: StrictInt | None = Field(
+        default=None, ge=0, description="Most admins this account's plan may demote in all."
+    )
+    max_leaves: StrictInt | None = Field(
+        default=None, ge=0, description="Most groups this account's plan may leave."
+    )
+    max_deletes: StrictInt | None = Field(
+        default=None, ge=0, description="Most groups this account's plan may delete."
+    )
+    max_adds: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        description="Most members this account's plan may add in all (new groups' too).",
+    )
+    max_creates: StrictInt | None = Field(
+        default=None, ge=0, description="Most groups this account's plan may create."
+    )
+
+
 class SessionSpec(Strict):
     """A WhatsApp account (Titan session) the config manages groups of."""
 
@@ -340,6 +366,11 @@ class SessionSpec(Strict):
         description="This account's pace of writes, e.g. 20/min (--write-rate wins): each"
         " account is paced on its own, since WhatsApp bans bursts per account.",
         json_schema_extra={"pattern": r"^([0-9]+/(s|min|h)|unlimited)$"},
+    )
+    limits: SessionLimits | None = Field(
+        default=None,
+        description="This account's own safety brakes (max_removals, max_adds...): each"
+        " lowers the run's --max-... for its plan, never raises it.",
     )
 
     @field_validator("write_rate")

@@ -99,6 +99,11 @@ class Resolver:
             teams=len(self.merged.teams),
             rules=described(self.merged.policy),
             sessions={name: spec.write_rate for name, (spec, _) in self.merged.sessions.items()},
+            session_brakes={
+                name: spec.limits.model_dump(exclude_none=True)
+                for name, (spec, _) in self.merged.sessions.items()
+                if spec.limits is not None
+            },
         )
 
     # -- groups ----------------------------------------------------------------------------

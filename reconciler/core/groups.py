@@ -159,6 +159,8 @@ class DesiredState:
     rules: tuple[str, ...] = ()  # the policy: rules, each as a line of JSON (for diffs)
     # sessions: by name, each account's own pace of writes (None: the run's)
     sessions: Mapping[str, str | None] = field(default_factory=dict)
+    # sessions: by name, each account's own brakes (limits:), by Brakes field: max_removals...
+    session_brakes: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     # A shard's run (--shard K/N): every group of its session, in the config's order. They
     # are matched together, as in a run of them all, so that each live group is the same
     # entry's in every shard and none of another shard's counts as unmanaged; only `groups`

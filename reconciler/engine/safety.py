@@ -21,7 +21,7 @@ Deleting a group counts as removing everyone in it. The totals are per run: plan
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from reconciler.engine.plan import GroupPlan, Kind, Plan
@@ -49,6 +49,14 @@ class Brakes:
     # About 45 group creations in a day get an account banned: ten a run keeps four runs a
     # day below it.
     max_creates: int = 10
+
+
+def lowered(brakes: Brakes, limits: Mapping[str, int]) -> Brakes:
+    """The brakes, each limit in `limits` (by field) taking the place of a higher one: an
+    account's own limits (sessions: limits:) lower the run's, never raise them."""
+    return replace(
+        brakes, **{name: min(getattr(brakes, name), limit) for name, limit in limits.items()}
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -222,3 +222,41 @@ def test_status_checks_every_account_and_names_the_one_not_ready(
         "Session:  support: CONNECTED, as +1 415-555-0100",
     ]
     assert "error: not ready: 1 session: 'sales'" in done.stderr
+
+
+def test_an_accounts_own_limits_lower_the_runs_brakes_for_it_alone(
+    groupctl: str, tmp_path: Path
+) -> None:
+    world(tmp_path)
+    config = tmp_path / "groups.yaml"
+    config.write_text(
+        CONFIG.replace("sales: {write_rate: unlimited}", "sales: {limits: {max_adds: 1}}")
+    )
+    # Sales' plan adds 2 members (one to each new group): over its own limit of 1.
+    code, out, err = groupctl_run(groupctl, tmp_path, "apply", "--auto-approve")
+    assert code == 1, out + err
+    assert "adds 2 members" in out + err
+    created = WorldState.model_validate_json((tmp_path / "world.json").read_text())
+    assert sorted(g.subject for g in created.groups) == ["Desk", "Euro", "Help"]
+    # The run's own brake, lower still, holds for every account; a higher one does not lift
+    # the account's.
+    code, out, err = groupctl_run(groupctl, tmp_path, "plan", "--max-adds", "100")
+    assert code == 1
+    assert 'Plan for session "sales"' in out
+    assert "adds 2 members" in out + err
+    config.write_text(config.read_text().replace("max_adds: 1", "max_adds: 50"))
+    code, out, err = groupctl_run(groupctl, tmp_path, "plan", "--max-adds", "1")
+    assert code == 1
+    assert "adds 2 members" in out + err
+
+
+def test_an_accounts_limits_are_checked_at_their_line(groupctl: str, tmp_path: Path) -> None:
+    world(tmp_path)
+    wrong = "sales: {limits: {max_adds: -1, max_x: 1}}"
+    (tmp_path / "groups.yaml").write_text(CONFIG.replace("sales: {write_rate: unlimited}", wrong))
+    done = run_groupctl(groupctl, "validate", cwd=tmp_path)
+    code, err = done.returncode, done.stderr
+    assert code == 1
+    assert "groups.yaml:5:" in err
+    assert "sessions.sales.limits.max_adds: expected 0 or more, not -1" in err
+    assert "unknown key 'max_x': did you mean 'max_adds'?" in err
