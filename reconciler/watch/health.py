@@ -67,7 +67,7 @@ class Health:
         except GroupctlError as exc:
             self._problem = str(exc)
         except Exception as exc:  # a bug: said loudly, and watch is not healthy with it
-            log.exception("reading the session for /healthz failed unexpectedly")
+            log.exception("reading session %s for /healthz failed unexpectedly", self._session.name)
             self._problem = f"{type(exc).__name__}: {exc}"
 
     async def settled(self) -> None:

@@ -145,7 +145,11 @@ class Listener:
             report("reload_failed", error=str(exc))
             return
         watched = {watcher.name for watcher in self.watchers}
+        # A config with no groups at all is a config between edits: nothing to restart for.
+        some = any(desired.groups for desired in parts.values())
         for name in sorted(set(parts) - watched):
+            if not parts[name].groups:
+                continue
             report(
                 "restart_needed",
                 level=logging.WARNING,
@@ -156,7 +160,9 @@ class Listener:
             )
         for watcher in self.watchers:
             desired = parts.get(watcher.name)
-            if desired is None:
+            if desired is None and not some:
+                desired = replace(watcher.desired, groups=())
+            elif desired is None:
                 report(
                     "restart_needed",
                     level=logging.WARNING,

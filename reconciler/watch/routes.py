@@ -148,7 +148,9 @@ class Routes:
             return self._refuse(refused)
         finally:
             self._slots.give_back()
-        if self._seen.seen(event.id):
+        # One id per session: each account's deliveries are its own, and another account's
+        # event of the same id (a change both saw) must not swallow this one.
+        if self._seen.seen(f"{event.session or ''}\0{event.id}"):
             return self._answer(200, "duplicate")
         desks = self._desks_of(event)
         return self._answer(*_together([desk.triage(event) for desk in desks]), desks)

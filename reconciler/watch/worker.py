@@ -246,7 +246,9 @@ class Worker:
                     report("check_stopped", group=key, reason=_STOPPING)
                 raise
             except Exception as exc:  # a bug: said loudly, but one group must not stop watch
-                log.exception("checking %s failed unexpectedly", key)
+                log.exception(
+                    "checking %s of session %s failed unexpectedly", key, self._session.name
+                )
                 report("check_failed", group=key, error=f"{type(exc).__name__}: {exc}")
             finally:
                 if key is not None:  # checked, or failed: either way not waited for again

@@ -145,6 +145,26 @@ async def test_a_delivery_is_handed_only_to_the_session_it_names(tmp_path: Path)
         assert setup.writes("sales") == 1
 
 
+async def test_one_accounts_event_does_not_swallow_anothers_of_the_same_id(
+    tmp_path: Path,
+) -> None:
+    """Ids are deduplicated per session: the support account's copy of a change (it is not
+    the group's account) comes first, and sales' own, of the same id, is still acted on."""
+    async with serving(Sessions(tmp_path, HEAL, Clock())) as setup:
+        remove_alice_silently(setup, DEALS)
+        theirs = json.loads(alice_left(DEALS, "support"))
+        ours = json.dumps({**theirs, "session": "sales"}).encode()
+        assert await post(setup, "/webhooks/titan", json.dumps(theirs).encode()) == (
+            200,
+            {"status": "ignored"},
+        )
+        status, _ = await post(setup, "/webhooks/titan", ours)
+        assert status == 202
+        assert ALICE in setup.participants(DEALS)
+        # Titan's retry of the same delivery is still a duplicate.
+        assert await post(setup, "/webhooks/titan", ours) == (200, {"status": "duplicate"})
+
+
 async def test_a_group_event_naming_no_session_goes_to_the_session_whose_group_it_is(
     tmp_path: Path,
 ) -> None:
@@ -255,12 +275,20 @@ async def test_a_reload_gives_each_session_its_groups_and_names_accounts_needing
         assert watchers["sales"].desired.groups == ()
         assert [g.key for g in watchers["support"].desired.groups] == ["help"]
         assert logged(caplog, "restart_needed")[-1]["session"] == "sales"
+        # A config of no groups at all (between edits): nothing to restart for.
+        warned = len(logged(caplog, "restart_needed"))
+        setup.config.write_text("version: 1\n")
+        listener.reload()
+        assert len(logged(caplog, "restart_needed")) == warned
+        assert watchers["support"].desired.groups == ()
+        setup.config.write_text(SESSIONS_CONFIG.split("  deals:")[0])
+        listener.reload()
         setup.config.write_text("version: 1\ngroups:\n  help: {subject: ''}\n")
         listener.reload()  # a broken config: reported, and every session keeps its groups
         assert [g.key for g in watchers["support"].desired.groups] == ["help"]
     assert len(logged(caplog, "reload_failed")) == 1
     reloaded = {(line["session"], line["groups"]) for line in logged(caplog, "reloaded")}
-    assert reloaded == {("support", 1), ("sales", 2), ("sales", 0)}
+    assert reloaded == {("support", 1), ("sales", 2), ("sales", 0), ("support", 0)}
 
 
 class Gate:
