@@ -23,7 +23,7 @@ from reconciler.titan.client import DEFAULT_PARALLELISM, DEFAULT_WRITE_RATE, Tit
 from reconciler.titan.http import check_api_key, check_no_credentials
 from reconciler.titan.retries import DEFAULT_RETRIES, RetryPolicy
 from reconciler.titan.session_guard import RECONNECT_WAIT
-from reconciler.util.rates import parse_rate
+from reconciler.util.rates import Rate, parse_rate
 
 T = TypeVar("T")
 
@@ -52,6 +52,9 @@ class ApiSettings:
     retries: int = DEFAULT_RETRIES  # tries after the first, of a call that may pass
     reconnect_wait: float = RECONNECT_WAIT  # seconds, in all, for a reconnecting session
     parallelism: int = DEFAULT_PARALLELISM  # API calls at once, at most
+    # A shard's run (--shard K/N): the account's pace is shared by its N jobs, which run at
+    # once on a CI matrix, so each writes at 1/N of it (WhatsApp bans by account, not job).
+    pace_shares: int = 1
 
     def __post_init__(self) -> None:
         # Both checked before any file is read or call made, and neither message shows the key
@@ -133,11 +136,19 @@ class ApiSettings:
                 raise
             raise signals.interrupted("before any change: nothing was changed") from None
 
+    def _shared(self, rate: Rate | None) -> Rate | None:
+        """This run's share of the account's pace (see `pace_shares`)."""
+        if rate is None or self.pace_shares <= 1:
+            return rate
+        return Rate(rate.count / self.pace_shares, rate.period)
+
     def open_client(self) -> TitanClient:
         api, api_key = self.api, self.api_key
         if not api:
             raise SettingsError(NO_API)
-        explicit_rate = parse_rate(self.write_rate) if self.write_rate is not None else None
+        explicit_rate = self._shared(
+            parse_rate(self.write_rate) if self.write_rate is not None else None
+        )
         if api.startswith(SIM_PREFIX):
             path = api.removeprefix(SIM_PREFIX)
             if not path:
@@ -177,7 +188,9 @@ class ApiSettings:
                 session=self.session or "default",
                 timeout=self.timeout,
                 retry=RetryPolicy(attempts=1 + self.retries),
-                write_rate=explicit_rate if self.write_rate is not None else DEFAULT_WRITE_RATE,
+                write_rate=explicit_rate
+                if self.write_rate is not None
+                else self._shared(DEFAULT_WRITE_RATE),
                 max_concurrency=self.parallelism,
                 reconnect_wait=self.reconnect_wait,
             )

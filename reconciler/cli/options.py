@@ -420,6 +420,8 @@ def _for_session(
     pace = desired.sessions.get(settings.session or "default")
     if settings.write_rate is None and pace is not None:
         settings = replace(settings, write_rate=pace)
+    if shard is not None:  # the N jobs of one account share its pace
+        settings = replace(settings, pace_shares=shard[1])
     return picked, settings
 
 
@@ -485,7 +487,7 @@ def read_plans(
         text = ""  # read_plan says why
     if not plan_files.is_bundle(text):
         saved, config_path, settings = read_plan(planfile, only, config_path, from_flag, settings)
-        return [(saved, settings)], config_path
+        return [(saved, _shared_by_shards(saved, settings))], config_path
     if only or settings.session is not None:
         raise UsageError("a plan of several sessions is applied whole: no --group, no --session")
     plans = plan_files.bundle_loads(text, source=str(planfile), key=settings.api_key)
@@ -493,7 +495,7 @@ def read_plans(
     for saved in plans:
         own = settings if settings.api else replace(settings, api=saved.api)
         check_plan_target(saved, session=saved.session, api=own.shown_api, same_api=own.same_api)
-        found.append((saved, replace(own, session=saved.session)))
+        found.append((saved, _shared_by_shards(saved, replace(own, session=saved.session))))
     config = plans[0].config
     if config and not from_flag:
         config_path = Path(config)
@@ -504,6 +506,12 @@ def read_plans(
                 " config's path with -f"
             )
     return found, config_path
+
+
+def _shared_by_shards(saved: Plan, settings: ApiSettings) -> ApiSettings:
+    """The settings to apply a saved plan with: a shard's plan at its share of the pace."""
+    shards = saved.shard.partition("/")[2]
+    return replace(settings, pace_shares=int(shards)) if shards.isdigit() else settings
 
 
 def read_plan(

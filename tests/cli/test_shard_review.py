@@ -201,3 +201,37 @@ def test_a_sharded_apply_job_applies_only_its_own_shards_plan_and_replans_its_sh
         assert (example / "world.json").read_text() == world
     finally:
         github.close()
+
+
+def test_the_jobs_of_one_account_share_its_pace(
+    groupctl: str, example: Path, shard_plans: Path
+) -> None:
+    """N shard jobs of one account write at once on a CI matrix: each at 1/N of its pace,
+    planned now or applied from its saved plan."""
+    code, out, err = groupctl_run(
+        groupctl,
+        example,
+        "apply",
+        "--api",
+        "sim:world.json",
+        "--auto-approve",
+        "--write-rate",
+        "600/min",
+        "plans/plan-2.json",
+    )
+    assert code == 0, out + err
+    assert f"at most {600 // SHARDS}/min" in out + err
+    code, out, err = groupctl_run(
+        groupctl,
+        example,
+        "apply",
+        "--api",
+        "sim:world.json",
+        "--auto-approve",
+        "--write-rate",
+        "600/min",
+        "--shard",
+        "1/2",
+    )
+    assert code == 0, out + err
+    assert "at most 300/min" in out + err
