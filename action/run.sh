@@ -26,7 +26,7 @@ read -r -a extra <<< "${GROUPCTL_ARGS:-}"
 output="$(mktemp "${RUNNER_TEMP:-/tmp}/groupctl-output.XXXXXX")"
 plan_file="${GROUPCTL_PLAN_FILE:-}"
 case "$GROUPCTL_COMMAND:${plan_file:+saved}" in
-  plan:saved) extra+=(--out "$plan_file") ;;
+  plan:saved) mkdir -p "$(dirname -- "$plan_file")" && extra+=(--out "$plan_file") ;;
   apply:saved) extra+=("$plan_file") ;;
 esac
 groupctl "$GROUPCTL_COMMAND" "${extra[@]}" > "$output"

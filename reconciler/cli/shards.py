@@ -36,7 +36,9 @@ def shards_command(config_path: Path, count: int, output_format: str) -> None:
     sessions = sorted({desired.session_of(g) for g in desired.groups}) if declared else []
     shards = [f"{number}/{count}" for number in range(1, count + 1)]
     if output_format == "json":
-        matrix = {"session": sessions, "shard": shards} if sessions else {"shard": shards}
+        # Always a session, the config's own when it declares none: each job can then say
+        # --session ${{ matrix.session }}, and its files and caches be named by it.
+        matrix = {"session": sessions or [desired.session or "default"], "shard": shards}
         click.echo(in_json(json.dumps(matrix, ensure_ascii=False)))
         return
     for session in sessions or [desired.session or "default"]:

@@ -12,7 +12,8 @@ from reconciler.cli.flags import format_option, mask_phones_option, without_fina
 from reconciler.cli.output import show_plan
 from reconciler.engine import planfile
 from reconciler.engine.plan import Plan
-from reconciler.errors import FileAccessError, GroupctlError, UsageError
+from reconciler.engine.safety import assess_together
+from reconciler.errors import FileAccessError, GroupctlError, UnsafePlanError, UsageError
 from reconciler.render import markdown
 from reconciler.util.untrusted import in_json, repr_shown, shown
 from reconciler.util.wording import count
@@ -70,7 +71,8 @@ def show_command(
     """
     if mask_phones and output_format == "json":
         raise UsageError("--mask-phones is for text and markdown: the JSON plan is exact data")
-    files = [(str(path), _read(path)) for path in _plan_files(paths)]
+    # With --matrix, a directory missing or empty is a matrix whose every job made no plan.
+    files = [(str(path), _read(path)) for path in _plan_files(paths, empty_ok=bool(matrix_path))]
     key = without_final_line_break(api_key) or None
     if len(files) == 1:  # one plan, or each of a file of several sessions' plans
         plans, checked = planfile.plans_for_review(files[0][1], source=files[0][0], key=key)
@@ -78,6 +80,7 @@ def show_command(
     else:
         plans, unchecked = planfile.several_for_review(files, key=key)
     missing = _missing(plans, _read_matrix(matrix_path)) if matrix_path else []
+    stopped = assess_together(plans)  # shards within their own brakes, not together
     for source in unchecked:
         click.echo(
             f"warning: {shown(source)} was sealed with an API key, and none is set: its seal"
@@ -88,8 +91,10 @@ def show_command(
         found = [json.loads(text) for _, text in files]
         both = found[0] if len(found) == 1 else {"plans": found}
         click.echo(in_json(json.dumps(both, indent=2, ensure_ascii=False)))
-    elif output_format == "markdown" and (len(files) > 1 or missing):
-        comments = markdown.render_several(plans, mask_phones=mask_phones, missing=missing)
+    elif output_format == "markdown" and (len(files) != 1 or missing):
+        comments = markdown.render_several(
+            plans, mask_phones=mask_phones, missing=missing, stopped=stopped
+        )
         click.echo(markdown.SEPARATOR.join(comments))
     else:
         for index, plan in enumerate(plans):
@@ -98,6 +103,14 @@ def show_command(
             elif index:
                 click.echo()
             show_plan(plan, output_format, mask_phones, key=None)
+    for session, _ in stopped:
+        click.echo(
+            f"note: the shards of session {repr_shown(session)} are each within their own"
+            " job's brakes, and not together:",
+            err=True,
+        )
+    if stopped:
+        raise UnsafePlanError([reason for _, reasons in stopped for reason in reasons])
     if missing:
         names = ", ".join(f"session {repr_shown(s)} shard {k}" for s, k in missing)
         raise GroupctlError(
@@ -136,13 +149,14 @@ def _missing(plans: list[Plan], matrix: dict[str, list[str]]) -> list[tuple[str,
     return [(s, k) for s in sessions for k in matrix["shard"] if (s, k) not in made]
 
 
-def _plan_files(paths: tuple[Path, ...]) -> list[Path]:
-    """The files given, and each *.json file of the directories given, sorted."""
+def _plan_files(paths: tuple[Path, ...], *, empty_ok: bool) -> list[Path]:
+    """The files given, and each *.json file of the directories given, sorted; `empty_ok`: a
+    directory that is missing or holds none gives none."""
     files: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        if path.is_dir() or (empty_ok and not path.exists()):
             inside = sorted(p for p in path.glob("*.json") if p.is_file())
-            if not inside:
+            if not inside and not empty_ok:
                 raise FileAccessError(f"{shown(str(path))}: a directory without plan files")
             files += inside
         else:

@@ -330,6 +330,9 @@ class Plan:
     # file records that it was applied.
     checksum: str | None = None
     shard: str = ""  # "K/N": the plan of one shard of the session's groups (--shard)
+    # The brakes it was assessed under, by Brakes field (empty: not assessed): the shards of
+    # a session are assessed together by them again (`safety.assess_together`).
+    limits: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def title(self) -> str:

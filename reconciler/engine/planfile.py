@@ -59,6 +59,8 @@ def data(plan: Plan, *, key: str | None = None, bundle: Sequence[str] = ()) -> d
         "groups": groups,
         "safety": {"brakes": list(plan.brakes), "forced": plan.forced},
     }
+    if plan.limits:
+        body["safety"]["limits"] = dict(sorted(plan.limits.items()))
     if plan.shard:
         body["shard"] = plan.shard
     if bundle:
@@ -150,6 +152,7 @@ def _loads(found: dict[str, Any], *, source: str, key: str | None, check_seal: b
             directory=directory,
             brakes=tuple(found["safety"]["brakes"]),
             forced=found["safety"]["forced"],
+            limits=found["safety"].get("limits", {}),
             created=_created(found["created"]),
             config_files=found["config_files"],
             checksum=found["checksum"],
@@ -201,6 +204,7 @@ class _GroupFile(_File):
 class _SafetyFile(_File):
     brakes: list[str]
     forced: bool
+    limits: dict[str, Annotated[float, pydantic.Field(ge=0)]] = {}
 
 
 class _PlanFile(_File):

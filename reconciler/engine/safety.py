@@ -21,8 +21,9 @@ Deleting a group counts as removing everyone in it. The totals are per run: plan
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from dataclasses import fields as dataclass_fields
 
 from reconciler.engine.plan import GroupPlan, Kind, Plan
 from reconciler.errors import UnsafePlanError
@@ -149,8 +150,31 @@ def _size(group: GroupPlan) -> int:
 
 
 def assess(plan: Plan, brakes: Brakes = Brakes(), *, force: bool = False) -> Plan:
-    """`plan` with the brakes' verdict in it, for renderers and plan files to show."""
-    return replace(plan, brakes=tuple(check(plan, brakes)), forced=force)
+    """`plan` with the brakes' verdict in it, and the brakes, for renderers and plan files."""
+    return replace(plan, brakes=tuple(check(plan, brakes)), forced=force, limits=asdict(brakes))
+
+
+def assess_together(plans: Sequence[Plan]) -> list[tuple[str, tuple[str, ...]]]:
+    """The sessions whose shards' plans, each within its brakes, the brakes stop together, and
+    why: N jobs of a CI matrix each count their own shard, so a session's removals (creates,
+    adds...) in all are counted here, under the lowest of the brakes the plans were made
+    with. A session whose plans were all forced (--force) is not stopped."""
+    stopped = []
+    for session in dict.fromkeys(plan.session for plan in plans):
+        own = [plan for plan in plans if plan.session == session]
+        if len(own) < 2 or not all(plan.limits for plan in own) or all(p.forced for p in own):
+            continue
+        brakes = Brakes()
+        for field in dataclass_fields(Brakes):
+            if all(field.name in plan.limits for plan in own):
+                lowest = min(plan.limits[field.name] for plan in own)
+                kind = type(getattr(brakes, field.name))  # int, or float for a percentage
+                brakes = replace(brakes, **{field.name: kind(lowest)})
+        together = replace(own[0], groups=tuple(g for plan in own for g in plan.groups))
+        reasons = check(together, brakes)
+        if reasons:
+            stopped.append((session, tuple(reasons)))
+    return stopped
 
 
 def raise_if_unsafe(plan: Plan, brakes: Brakes = Brakes(), *, force: bool = False) -> None:

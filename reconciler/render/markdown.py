@@ -65,54 +65,54 @@ def render_several(
     *,
     mask_phones: bool = False,
     missing: Sequence[tuple[str, str]] = (),
+    stopped: Sequence[tuple[str, Sequence[str]]] = (),
     limit: int = COMMENT_LIMIT,
 ) -> list[str]:
     """The plans of several runs (a CI matrix's shards, several sessions) as one comment
     when they fit: a table of every plan's summary first, then each plan with changes.
-    `missing`: the (session, shard) of runs that made no plan, called out first."""
+    `missing`: the (session, shard) of runs that made no plan; `stopped`: the sessions whose
+    shards the brakes stop together, and why; both called out first."""
     whole = Plan(
         groups=tuple(group for plan in plans for group in plan.groups),
         # Each shard of a session counts the session's unmanaged groups: once a session.
         unmanaged=sum({plan.session: plan.unmanaged for plan in plans}.values()),
     )
     sessions = list(dict.fromkeys(plan.session for plan in plans))
-    lines = [
-        f"### groupctl plan: {count(len(plans), 'plan')} of {count(len(sessions), 'session')}",
-        "",
-        f"**In all: {whole.summary.sentence()}**",
-        "",
-    ]
+    title = f"### groupctl plan: {count(len(plans), 'plan')} of {count(len(sessions), 'session')}"
+    blocks: list[Block] = [(None, f"{title}\n\n**In all: {whole.summary.sentence()}**\n")]
     if missing:
-        lines += [
-            "> [!CAUTION]",
-            f"> **{count(len(missing), 'plan')} missing: what "
-            + ("it" if len(missing) == 1 else "they")
-            + " would do is not shown.** The job of each failed or did not run (its log says"
-            " why): do not merge on this comment alone.",
-            "",
-        ]
+        them = "it" if len(missing) == 1 else "they"
+        blocks.append(
+            (
+                None,
+                f"> [!CAUTION]\n> **{count(len(missing), 'plan')} missing: what {them} would do"
+                " is not shown.** The job of each failed or did not run (its log says why): do"
+                " not merge on this comment alone.\n",
+            )
+        )
+    for session, reasons in stopped:
+        header = (
+            f"> [!CAUTION]\n> **The shards of session {code(session)} are stopped by the safety"
+            " brakes together**: each is within its own job's brakes, all of them are not, and"
+            " a sharded apply that checks them first applies none.\n>"
+        )
+        blocks += [(header, f"> - {md(masked(r, mask_phones=mask_phones))}") for r in reasons]
+        blocks.append((None, ""))
     rows = [(plan.session, plan.shard, plan.summary.sentence()) for plan in plans]
     rows += [(session, shard, "⛔ **no plan**") for session, shard in missing]
     rows.sort(key=lambda row: (row[0], int(row[1].partition("/")[0] or 0)))
-    lines += [
-        "| session | shard | plan |",
-        "|---|---|---|",
-        *(f"| {code(session)} | {shard or 'all'} | {what} |" for session, shard, what in rows),
+    header = "| session | shard | plan |\n|---|---|---|"
+    blocks += [
+        (header, f"| {code(session)} | {shard or 'all'} | {what} |")
+        for session, shard, what in rows
     ]
-    if plans and not missing and all(not p.has_changes and not p.brakes for p in plans):
-        lines += ["", "The groups are as the config says: nothing to do."]
-    parts = ["\n".join(lines)]
+    if plans and not missing and all(not (p.has_changes or p.brakes or p.refused) for p in plans):
+        blocks.append((None, "\nThe groups are as the config says: nothing to do."))
     for plan in plans:
         if plan.has_changes or plan.refused or plan.brakes:
-            parts += render(plan, mask_phones=mask_phones, limit=limit)
-    # As few comments as hold them: plans side by side while they fit.
-    comments = [parts[0]]
-    for part in parts[1:]:
-        if len(comments[-1]) + 2 + len(part) < limit - MARGIN:
-            comments[-1] += "\n\n" + part
-        else:
-            comments.append(part)
-    return comments
+            parts = render(plan, mask_phones=mask_phones, limit=limit - MARGIN)
+            blocks += [(None, "\n" + part) for part in parts]
+    return split_comments(blocks, limit - MARGIN)
 
 
 # A piece of a comment, and the header it continues (a table's, a callout's): a comment that

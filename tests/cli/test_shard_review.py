@@ -5,13 +5,15 @@ called out, and plans that do not belong together refused."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from reconciler.render.markdown import SEPARATOR
-from tests.cli.test_github import ActionRun, FakeGitHub, runner
+from tests.cli.test_github import ROOT, ActionRun, FakeGitHub, runner
 from tests.support.processes import run_groupctl
 
 SHARDS = 3
@@ -235,3 +237,90 @@ def test_the_jobs_of_one_account_share_its_pace(
     )
     assert code == 0, out + err
     assert "at most 300/min" in out + err
+
+
+def test_the_sharded_review_workflows_plan_step_saves_the_plan_its_upload_takes(
+    groupctl: str, example: Path, tmp_path: Path
+) -> None:
+    """The plan job's action step, with the workflow's own inputs for one job of the matrix
+    groupctl shards prints: the plan is made, and saved where the upload step looks."""
+    workflow = yaml.safe_load(
+        (ROOT / "examples/workflows/groupctl-pull-request-sharded.yml").read_text()
+    )
+    steps = workflow["jobs"]["plan"]["steps"]
+    (step,) = [s for s in steps if str(s.get("uses", "")).startswith("your-org/groupctl@")]
+    (upload,) = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+    _, matrix, _ = groupctl_run(groupctl, example, "shards", "4", "--format", "json")
+    job = {
+        "matrix.session": json.loads(matrix)["session"][0],
+        "matrix.shard": "3/4",
+        "strategy.job-index": "2",
+        "runner.temp": str(tmp_path / "runner"),
+    }
+
+    def filled(text: str) -> str:
+        return re.sub(r"\$\{\{\s*([a-z.-]+)\s*\}\}", lambda m: job[m.group(1)], text)
+
+    runner(tmp_path, groupctl)
+    run = ActionRun(example, tmp_path / "runner", {"repository": "acme/groups", "event": {}})
+    outputs, logs = run(
+        command=step["with"]["command"],
+        args=filled(step["with"]["args"]),
+        plan_file=filled(step["with"]["plan-file"]),
+        api_url="sim:world.json",
+    )
+    assert outputs["run"]["outputs"]["exit-code"] == "0", logs
+    saved = list((example / upload["with"]["path"]).glob("*.json"))
+    assert [p.name for p in saved] == ["groupctl-plan-default-2.json"]
+    assert json.loads(saved[0].read_text())["shard"] == "3/4"
+
+
+def test_shards_each_within_the_brakes_and_not_together_are_refused_by_show(
+    groupctl: str, example: Path
+) -> None:
+    """The example removes 6 members in all (4 in one shard, a group of 3 deleted in another):
+    with --max-removals 5 each shard's plan passes, and show of them all does not."""
+    plans = example / "plans"
+    plans.mkdir()
+    for number in (1, 2, 3):
+        code, out, err = groupctl_run(
+            groupctl,
+            example,
+            "plan",
+            "--api",
+            "sim:world.json",
+            "--max-removals",
+            "5",
+            "--shard",
+            f"{number}/3",
+            "--out",
+            f"plans/plan-{number}.json",
+        )
+        assert code == 0, out + err
+    # The whole plan is stopped, for what the shards are together.
+    code, _, stopped = groupctl_run(
+        groupctl, example, "plan", "--api", "sim:world.json", "--max-removals", "5"
+    )
+    assert code == 1
+    assert "it removes 6 members in all, more than --max-removals 5" in stopped
+    code, comment, err = groupctl_run(groupctl, example, "show", "--format", "markdown", "plans")
+    assert code == 1
+    assert "**The shards of session <code>default</code> are stopped by the safety brakes" in (
+        comment
+    )
+    assert "it removes 6 members in all, more than --max-removals 5" in comment
+    assert "it removes 6 members in all, more than --max-removals 5" in err
+    assert len(list(plans.iterdir())) == 3
+
+
+def test_a_matrix_whose_jobs_all_failed_shows_every_shard_missing(
+    groupctl: str, example: Path
+) -> None:
+    (example / "matrix.json").write_text('{"session": ["default"], "shard": ["1/2", "2/2"]}')
+    code, comment, err = groupctl_run(
+        groupctl, example, "show", "--format", "markdown", "--matrix", "matrix.json", "plans"
+    )
+    assert code == 1
+    assert "> **2 plans missing: what they would do is not shown.**" in comment
+    assert "| <code>default</code> | 2/2 | ⛔ **no plan** |" in comment
+    assert "2 plans of the matrix missing" in err
