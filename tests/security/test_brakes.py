@@ -117,7 +117,11 @@ def test_each_brake_stops_plan_and_apply_until_its_flag_is_raised(
         assert shown.returncode == 1, shown.stderr
         assert reason in shown.stdout, output  # the plan is shown, with why it stops
         assert "Traceback" not in shown.stderr
-    assert json.loads(shown.stdout)["safety"] == {"brakes": [reason], "forced": False}
+    safety = json.loads(shown.stdout)["safety"]
+    assert (safety["brakes"], safety["forced"]) == ([reason], False)
+    # The brakes it was assessed under, for show to count a session's shards together.
+    flag = raised[0].removeprefix("--").replace("-", "_")
+    assert safety["limits"][flag] == int(reason.rsplit(" ", 1)[1])  # "...-max-adds 100"
     refused = run_groupctl(groupctl, "apply", *SIM, "--auto-approve", cwd=tmp_path)
     assert refused.returncode == 1
     assert f"the plan is refused by the safety brakes:\n  - {reason}" in refused.stderr
