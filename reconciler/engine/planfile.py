@@ -20,6 +20,7 @@ from reconciler.core.jid import jid_from_api
 from reconciler.core.limits import MAX_PARTICIPANTS_PER_CALL as MAX_PER_CALL
 from reconciler.engine.plan import GroupPlan, Kind, Plan
 from reconciler.errors import PlanFileError
+from reconciler.util.untrusted import repr_shown
 
 FORMAT_VERSION = 2
 
@@ -356,7 +357,7 @@ def several_for_review(
         first = splits.setdefault(plan.session, (split, source))
         if first[0] != split:
             raise PlanFileError(
-                f"{source} and {first[1]} split session {plan.session!r} differently"
+                f"{source} and {first[1]} split session {repr_shown(plan.session)} differently"
                 f" ({_split(split)}, {_split(first[0])}): show the plans of one run"
             )
     order = sorted(found, key=lambda pair: (pair[1].session, _shard_number(pair[1].shard)))
